@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.ts';
+
+/** A config problem, with the file position when there is a file. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Loads watchllm.yaml (path in WATCHLLM_CONFIG, optional) and applies env overrides.
+ * Errors name the file, line and column of the bad value and say what was expected.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const path = env['WATCHLLM_CONFIG'];
+  const raw = path ? readFileSync(path, 'utf8') : '';
+  return parseConfig(raw, env, path ?? '<env>');
+}
+
+export function parseConfig(text: string, env: Env, source = 'watchllm.yaml'): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError(`${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  const value: unknown = doc.toJS() ?? {};
+  const withEnv = applyEnv(value, env);
+  const result = configSchema.safeParse(withEnv);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((i) => describe(i, doc, lineCounter, source)).join('\n'));
+}
+
+function describe(
+  issue: z.core.$ZodIssue,
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  source: string,
+): string {
+  const path = issue.path.map(String);
+  // Walk up the path until a node exists in the file (an env value or a missing key has none).
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    const offset = node?.range?.[0] ?? (n === 0 ? undefined : undefined);
+    if (offset !== undefined) {
+      const { line, col } = lines.linePos(offset);
+      return `${source}:${line}:${col}: ${path.join('.') || '(root)'}: ${issue.message}`;
+    }
+  }
+  return `${source}: ${path.join('.') || '(root)'}: ${issue.message}`;
+}
+
+/** Env variables win over the file (12-factor), so one image serves every environment. */
+function applyEnv(value: unknown, env: Env): unknown {
+  const cfg: Record<string, unknown> =
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...(value as object) } : {};
+  const server = { ...(asObject(cfg['server']) ?? {}) };
+  if (env['PORT']) server['port'] = Number(env['PORT']);
+  if (env['HOST']) server['host'] = env['HOST'];
+  if (env['WATCHLLM_MAX_BODY_MB']) server['max_body_mb'] = Number(env['WATCHLLM_MAX_BODY_MB']);
+  if (env['WATCHLLM_UPSTREAM_TIMEOUT_MS']) server['upstream_timeout_ms'] = Number(env['WATCHLLM_UPSTREAM_TIMEOUT_MS']);
+  cfg['server'] = server;
+  if (env['WATCHLLM_DATA_DIR']) cfg['data_dir'] = env['WATCHLLM_DATA_DIR'];
+  if (env['WATCHLLM_REDIS_URL']) cfg['redis_url'] = env['WATCHLLM_REDIS_URL'];
+  if (env['WATCHLLM_ADMIN_TOKEN']) cfg['admin_token'] = env['WATCHLLM_ADMIN_TOKEN'];
+  if (env['WATCHLLM_DEFAULT_PROVIDER']) cfg['default_provider'] = env['WATCHLLM_DEFAULT_PROVIDER'];
+  const events = { ...(asObject(cfg['events']) ?? {}) };
+  if (env['WATCHLLM_CLICKHOUSE_URL']) events['clickhouse_url'] = env['WATCHLLM_CLICKHOUSE_URL'];
+  if (env['WATCHLLM_EVENTS']) events['enabled'] = !/^(off|false|0|no)$/i.test(env['WATCHLLM_EVENTS']);
+  cfg['events'] = events;
+
+  // WATCHLLM_<PROVIDER>_BASE_URL / _API_KEY / _API_VERSION for any provider id (upper-cased, - as _).
+  const providers: Record<string, unknown> = { ...(asObject(cfg['providers']) ?? {}) };
+  const re = /^WATCHLLM_([A-Z0-9_]+)_(BASE_URL|API_KEY|API_VERSION)$/;
+  for (const [name, v] of Object.entries(env)) {
+    const m = re.exec(name);
+    if (!m || !v) continue;
+    const id = m[1]!.toLowerCase().replace(/_/g, '-');
+    const field = m[2]!.toLowerCase();
+    const key = providers[id] !== undefined ? id : id.replace(/-/g, '_') in providers ? id.replace(/-/g, '_') : id;
+    providers[key] = { ...(asObject(providers[key]) ?? {}), [field]: v };
+  }
+  cfg['providers'] = providers;
+  return cfg;
+}
+
+function asObject(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}

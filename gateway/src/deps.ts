@@ -1,0 +1,57 @@
+import type { PriceOverrides } from '@watchllm/providers';
+import type { Config } from './config/schema.ts';
+import type { EventSink } from './exchange.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { KeyResolver } from './pipeline/identify.ts';
+import type { Registry } from './registry.ts';
+import type { Upstream } from './upstream.ts';
+
+/** Everything a request needs, built once at start (server.ts) and passed down explicitly. */
+export interface Deps {
+  config: Config;
+  registry: Registry;
+  keys: KeyResolver;
+  upstream: Upstream;
+  metrics: Metrics;
+  sink: EventSink;
+  log: Logger;
+  prices: PriceOverrides | undefined;
+  maxBodyBytes: number;
+  inFlight: InFlight;
+}
+
+/** Calls in progress, so SIGTERM can wait for them (and abort the stragglers). */
+export class InFlight {
+  private readonly calls = new Set<AbortController>();
+  private waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.calls.size;
+  }
+  add(c: AbortController): void {
+    this.calls.add(c);
+  }
+  delete(c: AbortController): void {
+    this.calls.delete(c);
+    if (this.calls.size === 0) {
+      for (const w of this.waiters) w();
+      this.waiters = [];
+    }
+  }
+  /** Resolves when no call is in flight, or after `ms`; returns how many were still running. */
+  async drain(ms: number): Promise<number> {
+    if (this.calls.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    const left = this.calls.size;
+    for (const c of this.calls) c.abort();
+    return left;
+  }
+}

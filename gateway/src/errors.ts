@@ -1,0 +1,88 @@
+import type { ProviderErrorInfo, Surface } from '@watchllm/providers';
+import type { Outcome } from './exchange.ts';
+
+/**
+ * The one error type of the gateway. Whatever goes wrong becomes a GatewayError, and one function
+ * (`errorBody`) renders it in the shape of the surface the client called: OpenAI's
+ * `{"error":{"message","type","code","param"}}` or Anthropic's `{"type":"error","error":{"type","message"}}`.
+ */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly outcome: Outcome;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(init: {
+    status: number;
+    type: string;
+    message: string;
+    code?: string | null;
+    param?: string | null;
+    outcome?: Outcome;
+    headers?: Record<string, string>;
+  }) {
+    super(init.message);
+    this.status = init.status;
+    this.type = init.type;
+    this.code = init.code ?? null;
+    this.param = init.param ?? null;
+    this.outcome = init.outcome ?? (init.status >= 500 ? 'internal_error' : 'invalid');
+    this.headers = init.headers ?? {};
+  }
+
+  static invalid(message: string, param: string | null = null, code = 'invalid_request'): GatewayError {
+    return new GatewayError({ status: 400, type: 'invalid_request_error', message, param, code });
+  }
+
+  static fromUpstream(status: number, info: ProviderErrorInfo): GatewayError {
+    return new GatewayError({
+      status,
+      type: info.type,
+      message: info.message,
+      code: info.code,
+      param: info.param ?? null,
+      outcome: 'upstream_error',
+    });
+  }
+}
+
+/** Anthropic's error types (https://docs.anthropic.com/en/api/errors). */
+const ANTHROPIC_TYPES: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  502: 'api_error',
+  503: 'overloaded_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+export function errorBody(err: GatewayError, surface: Surface): unknown {
+  if (surface === 'anthropic') {
+    return {
+      type: 'error',
+      error: { type: ANTHROPIC_TYPES[err.status] ?? (err.status >= 500 ? 'api_error' : 'invalid_request_error'), message: err.message },
+    };
+  }
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}
+
+/** Anything thrown that is not a GatewayError is a bug: report it without leaking internals. */
+export function toGatewayError(e: unknown): GatewayError {
+  if (e instanceof GatewayError) return e;
+  return new GatewayError({
+    status: 500,
+    type: 'api_error',
+    code: 'internal_error',
+    message: 'The gateway failed to handle this request. It has been recorded with its request id.',
+    outcome: 'internal_error',
+  });
+}

@@ -1,0 +1,209 @@
+import type { Endpoint, Surface, Usage } from '@watchllm/providers';
+
+/**
+ * What happened to a call, in one word. Every exchange ends with exactly one outcome and is
+ * emitted as exactly one event.
+ */
+export type Outcome =
+  | 'success'
+  /** the request itself was bad: malformed JSON, missing model, unknown provider, too large */
+  | 'invalid'
+  /** the gateway could not authenticate the caller (unknown/revoked gateway key, no credentials) */
+  | 'unauthorized'
+  /** the provider answered with a 4xx/5xx */
+  | 'upstream_error'
+  /** the provider did not answer in time */
+  | 'timeout'
+  /** the provider could not be reached or cut the connection */
+  | 'upstream_unreachable'
+  /** the client went away before the answer was complete */
+  | 'client_closed'
+  /** refused by a policy */
+  | 'denied_policy'
+  /** refused by a rate limit or budget */
+  | 'denied_limit'
+  /** served from the gateway cache */
+  | 'cache_hit'
+  /** a bug or an unexpected failure inside the gateway */
+  | 'internal_error';
+
+export type UsageSource = 'provider' | 'estimate' | 'none';
+
+/** One `server-timing` segment (RFC: https://www.w3.org/TR/server-timing/). */
+export interface TimingSegment {
+  name: string;
+  dur: number;
+}
+
+/**
+ * The exchange: created when a request arrives, filled in by each pipeline stage, emitted as one
+ * event at the end. Later stages (cache, limits, policies) own their optional sections.
+ */
+export interface Exchange {
+  /** Returned to the client in `x-watchllm-request-id` and stored as `request_id`. */
+  readonly id: string;
+  /** Wall-clock start (ms since epoch). */
+  readonly ts: number;
+  /** Monotonic start (performance.now()). */
+  readonly t0: number;
+  surface: Surface;
+  endpoint: Endpoint;
+  method: string;
+  path: string;
+
+  client: {
+    ip: string | null;
+    userAgent: string | null;
+  };
+
+  /** Caller-supplied metadata from `x-watchllm-*` headers. */
+  meta: {
+    user: string | null;
+    session: string | null;
+    properties: Record<string, string>;
+  };
+
+  /** Who is calling. Provider keys are never kept, only their fingerprint. */
+  auth: {
+    mode: 'byok' | 'gateway_key' | 'none';
+    /** Short hash prefix of the provider key used (BYOK or gateway-held). */
+    providerKeyFingerprint: string | null;
+    /** Gateway key id (not the key) when a `wl_` key was presented. */
+    keyId: string | null;
+    project: string | null;
+  };
+
+  request: {
+    /** Size of the request body in bytes. */
+    bytes: number;
+    /** The raw body as received (for storage; may be dropped by later stages). */
+    raw: string | null;
+    /** Parsed JSON body, once valid. */
+    body: Record<string, unknown> | null;
+    /** The model as the client asked for it (with any provider prefix). */
+    model: string | null;
+    stream: boolean;
+    /** Whether the client itself asked for usage in a stream. */
+    clientWantsUsage: boolean;
+  };
+
+  route: {
+    provider: string;
+    /** The model name sent upstream. */
+    model: string;
+  } | null;
+
+  upstream: {
+    /** HTTP status from the provider, when it answered. */
+    status: number | null;
+    /** performance.now() when the request was sent / the headers came back / the body ended. */
+    sentAt: number | null;
+    headersAt: number | null;
+    endedAt: number | null;
+  };
+
+  response: {
+    /** Status sent to the client. */
+    status: number;
+    /** performance.now() when the first body byte (first token for streams) left the gateway. */
+    firstByteAt: number | null;
+    endedAt: number | null;
+    bytes: number;
+    /** Response body text for storage (size-capped by the event stage). */
+    body: string | null;
+    finishReason: string | null;
+    usage: Usage | null;
+    usageSource: UsageSource;
+  };
+
+  outcome: Outcome;
+  error: { type: string; message: string } | null;
+
+  /** Filled by the cost stage: null when the model has no known price (unpriced, never $0). */
+  costUsd: number | null;
+
+  /** Server-timing segments added by stages, in order. */
+  timings: TimingSegment[];
+
+  /** Sections owned by later issues' stages. */
+  cache: { status: 'hit' | 'miss' | 'bypass'; key?: string; savedUsd?: number | null } | null;
+  limits: { decision: 'allowed' | 'denied'; limit?: string; detail?: Record<string, unknown> } | null;
+  policies: { outcome: 'allowed' | 'denied' | 'redacted' | 'flagged'; matches: unknown[] } | null;
+}
+
+export function createExchange(init: {
+  id: string;
+  surface: Surface;
+  endpoint: Endpoint;
+  method: string;
+  path: string;
+  ip: string | null;
+  userAgent: string | null;
+  now: number;
+  t0: number;
+}): Exchange {
+  return {
+    id: init.id,
+    ts: init.now,
+    t0: init.t0,
+    surface: init.surface,
+    endpoint: init.endpoint,
+    method: init.method,
+    path: init.path,
+    client: { ip: init.ip, userAgent: init.userAgent },
+    meta: { user: null, session: null, properties: {} },
+    auth: { mode: 'none', providerKeyFingerprint: null, keyId: null, project: null },
+    request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false },
+    route: null,
+    upstream: { status: null, sentAt: null, headersAt: null, endedAt: null },
+    response: {
+      status: 0,
+      firstByteAt: null,
+      endedAt: null,
+      bytes: 0,
+      body: null,
+      finishReason: null,
+      usage: null,
+      usageSource: 'none',
+    },
+    outcome: 'success',
+    error: null,
+    costUsd: null,
+    timings: [],
+    cache: null,
+    limits: null,
+    policies: null,
+  };
+}
+
+/** Derived durations in milliseconds, for events and metrics. */
+export function durations(x: Exchange): {
+  latencyMs: number;
+  ttftMs: number | null;
+  upstreamMs: number | null;
+} {
+  const end = x.response.endedAt ?? x.upstream.endedAt ?? x.t0;
+  return {
+    latencyMs: Math.max(0, end - x.t0),
+    ttftMs: x.response.firstByteAt === null ? null : Math.max(0, x.response.firstByteAt - x.t0),
+    upstreamMs:
+      x.upstream.sentAt === null
+        ? null
+        : Math.max(0, (x.upstream.endedAt ?? x.upstream.headersAt ?? x.upstream.sentAt) - x.upstream.sentAt),
+  };
+}
+
+/**
+ * Where exchanges go when they end. The events issue implements a ClickHouse writer;
+ * `record` must never block or throw on the request path.
+ */
+export interface EventSink {
+  record(x: Exchange): void;
+  /** Flush what is queued (graceful shutdown). */
+  close(): Promise<void>;
+}
+
+export const nullSink: EventSink = {
+  record() {},
+  async close() {},
+};

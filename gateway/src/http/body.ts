@@ -1,0 +1,37 @@
+import type { IncomingMessage } from 'node:http';
+import { GatewayError } from '../errors.ts';
+
+/**
+ * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused before
+ * a byte is read; a chunked body is refused as soon as it crosses the limit, so an oversized upload is
+ * never buffered whole.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  // RFC 9112 §6.3: when Transfer-Encoding is present it takes precedence over Content-Length.
+  if (declared !== undefined && req.headers['transfer-encoding'] === undefined) {
+    const n = Number(declared);
+    if (Number.isFinite(n) && n > limit) throw tooLarge(n, limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(null, limit);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function tooLarge(size: number | null, limit: number): GatewayError {
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return new GatewayError({
+    status: 413,
+    type: 'invalid_request_error',
+    code: 'request_too_large',
+    message:
+      `Request body ${size === null ? 'exceeds' : `is ${mb(size)}; it exceeds`} the gateway limit of ${mb(limit)} ` +
+      '(WATCHLLM_MAX_BODY_MB).',
+    headers: { connection: 'close' },
+  });
+}

@@ -1,0 +1,80 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Exchange, TimingSegment } from '../exchange.ts';
+
+const PROPERTY_PREFIX = 'x-watchllm-property-';
+const MAX_META_LENGTH = 256;
+
+/** Captures `x-watchllm-user`, `x-watchllm-session` and `x-watchllm-property-<name>` for the event. */
+export function readMeta(x: Exchange, h: IncomingHttpHeaders): void {
+  x.meta.user = one(h['x-watchllm-user']);
+  x.meta.session = one(h['x-watchllm-session']);
+  for (const name in h) {
+    if (name.startsWith(PROPERTY_PREFIX)) {
+      const v = one(h[name]);
+      if (v !== null) x.meta.properties[name.slice(PROPERTY_PREFIX.length)] = v;
+    }
+  }
+}
+
+export function one(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || s === '') return null;
+  return s.length > MAX_META_LENGTH ? s.slice(0, MAX_META_LENGTH) : s;
+}
+
+/** Client headers that providers understand and that are forwarded; everything else stays here. */
+const PASS_HEADERS = [
+  'anthropic-version',
+  'anthropic-beta',
+  'openai-organization',
+  'openai-project',
+  'openai-beta',
+] as const;
+
+export function passHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of PASS_HEADERS) {
+    const v = h[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Upstream response headers worth showing the client (request ids, provider rate-limit state,
+ * processing time). Hop-by-hop headers, framing (content-length, transfer-encoding), encodings and
+ * cookies are never copied.
+ */
+export function copyUpstreamHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in h) {
+    if (
+      name === 'x-request-id' ||
+      name === 'request-id' ||
+      name === 'retry-after' ||
+      name.startsWith('openai-') ||
+      name.startsWith('anthropic-') ||
+      name.startsWith('x-ratelimit-')
+    ) {
+      const v = h[name];
+      if (typeof v === 'string') out[name] = v;
+    }
+  }
+  return out;
+}
+
+/** `server-timing` (https://www.w3.org/TR/server-timing/): where the time of this call went. */
+export function serverTiming(gatewayMs: number, upstreamMs: number | null, extra: readonly TimingSegment[]): string {
+  let s = `gateway;dur=${gatewayMs.toFixed(2)}`;
+  if (upstreamMs !== null) s += `, upstream;dur=${upstreamMs.toFixed(2)}`;
+  for (const t of extra) s += `, ${t.name};dur=${t.dur.toFixed(2)}`;
+  return s;
+}
+
+export function clientIp(remote: string | undefined, h: IncomingHttpHeaders, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const xff = one(h['x-forwarded-for']);
+    if (xff) return xff.split(',')[0]!.trim();
+  }
+  return remote ?? null;
+}

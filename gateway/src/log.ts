@@ -1,0 +1,29 @@
+/**
+ * A tiny structured logger: one JSON line per message on stderr. Never pass secrets: callers log ids
+ * and fingerprints, not keys or bodies.
+ */
+export interface Logger {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+export type LogLevel = keyof typeof LEVELS;
+
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const min = LEVELS[level];
+  const at = (lvl: Exclude<LogLevel, 'silent' | 'debug'>) => (fields: Record<string, unknown>, msg: string) => {
+    if (LEVELS[lvl] < min) return;
+    write(JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...serialise(fields) }) + '\n');
+  };
+  return { info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function serialise(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v;
+  }
+  return out;
+}

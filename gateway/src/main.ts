@@ -1,0 +1,39 @@
+import { loadConfig, ConfigError } from './config/load.ts';
+import { createLogger, type LogLevel } from './log.ts';
+import { createGateway } from './server.ts';
+
+/** `pnpm start`: load config, listen, stop gracefully on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const log = createLogger((process.env['WATCHLLM_LOG_LEVEL'] as LogLevel | undefined) ?? 'info');
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`watchllm: invalid configuration\n${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const gateway = createGateway({ config, log });
+  const url = await gateway.listen();
+  log.info({ url, providers: [...gateway.deps.registry.ids] }, `WatchLLM gateway listening on ${url}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight calls');
+    gateway.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { durations, type Exchange } from './exchange.ts';
+
+/** Prometheus metrics (text format at GET /metrics). Labels stay low-cardinality: no user or key ids. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'watchllm_requests_total',
+    help: 'Calls handled, by endpoint, provider, status code and outcome.',
+    labelNames: ['endpoint', 'provider', 'status', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'watchllm_request_duration_seconds',
+    help: 'Time from request arrival to the last byte sent.',
+    labelNames: ['endpoint', 'provider'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private readonly ttft = new Histogram({
+    name: 'watchllm_time_to_first_token_seconds',
+    help: 'Time from request arrival to the first streamed byte sent to the client.',
+    labelNames: ['provider'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly overhead = new Histogram({
+    name: 'watchllm_gateway_overhead_seconds',
+    help: 'Time spent in the gateway itself (total minus upstream).',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: 'watchllm_upstream_errors_total',
+    help: 'Provider errors, timeouts, unreachable hosts and cut streams.',
+    labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'watchllm_tokens_total',
+    help: 'Tokens by provider, model and type (prompt, completion, cached, cache_write, reasoning).',
+    labelNames: ['provider', 'model', 'type'] as const,
+    registers: [this.registry],
+  });
+  private readonly cost = new Counter({
+    name: 'watchllm_cost_usd_total',
+    help: 'Cost in USD of priced calls.',
+    labelNames: ['provider', 'model'] as const,
+    registers: [this.registry],
+  });
+  private readonly unpriced = new Counter({
+    name: 'watchllm_unpriced_calls_total',
+    help: 'Calls with usage but no known price (recorded as unpriced, never as $0).',
+    labelNames: ['provider', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly inFlightStreams = new Gauge({
+    name: 'watchllm_streams_in_flight',
+    help: 'Streams being relayed right now.',
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'watchllm_requests_in_flight',
+    help: 'Calls being handled right now.',
+    registers: [this.registry],
+  });
+
+  observe(x: Exchange): void {
+    const provider = x.route?.provider ?? 'none';
+    const d = durations(x);
+    this.requests.inc({ endpoint: x.endpoint, provider, status: String(x.response.status), outcome: x.outcome });
+    this.latency.observe({ endpoint: x.endpoint, provider }, d.latencyMs / 1000);
+    if (x.request.stream && d.ttftMs !== null) this.ttft.observe({ provider }, d.ttftMs / 1000);
+    if (d.upstreamMs !== null && x.response.firstByteAt !== null && !x.request.stream) {
+      this.overhead.observe(Math.max(0, d.latencyMs - d.upstreamMs) / 1000);
+    }
+    if (x.outcome === 'upstream_error' || x.outcome === 'timeout' || x.outcome === 'upstream_unreachable') {
+      this.upstreamErrors.inc({ provider, kind: x.outcome === 'upstream_error' ? String(x.upstream.status ?? 'stream_cut') : x.outcome });
+    }
+    const u = x.response.usage;
+    if (u && x.route) {
+      const model = x.route.model;
+      this.tokens.inc({ provider, model, type: 'prompt' }, u.promptTokens);
+      this.tokens.inc({ provider, model, type: 'completion' }, u.completionTokens);
+      if (u.cachedTokens) this.tokens.inc({ provider, model, type: 'cached' }, u.cachedTokens);
+      if (u.cacheWriteTokens) this.tokens.inc({ provider, model, type: 'cache_write' }, u.cacheWriteTokens);
+      if (u.reasoningTokens) this.tokens.inc({ provider, model, type: 'reasoning' }, u.reasoningTokens);
+      if (x.costUsd !== null) this.cost.inc({ provider, model }, x.costUsd);
+      else this.unpriced.inc({ provider, model });
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
+import { errorBody, GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { copyUpstreamHeaders } from '../http/headers.ts';
+import { sendBody } from '../http/respond.ts';
+import type { ConfiguredProvider } from '../registry.ts';
+import type { Upstream } from '../upstream.ts';
+import { respondJson } from './respond-json.ts';
+import { respondStream } from './respond-stream.ts';
+
+/** Largest upstream error body read; error bodies are small, anything bigger is cut. */
+const MAX_ERROR_BODY = 1 << 20;
+
+export interface ForwardInput {
+  cp: ConfiguredProvider;
+  apiKey: string | undefined;
+  passHeaders: Record<string, string>;
+  upstream: Upstream;
+  signal: AbortSignal;
+}
+
+/** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
+export async function forward(x: Exchange, res: ServerResponse, input: ForwardInput): Promise<void> {
+  const { cp } = input;
+  const native = cp.provider.wire === x.surface;
+  const plan = planBody(x, native);
+  let req: UpstreamRequest;
+  try {
+    req = cp.provider.buildRequest(
+      {
+        endpoint: x.endpoint,
+        body: plan.body,
+        model: x.route!.model,
+        stream: x.request.stream,
+        apiKey: input.apiKey,
+        passHeaders: input.passHeaders,
+        raw: plan.changed ? undefined : (x.request.raw ?? undefined),
+      },
+      cp.target,
+    );
+  } catch (e) {
+    if (e instanceof TranslationError) throw GatewayError.invalid(e.message, e.param, 'unsupported_parameter');
+    throw e;
+  }
+
+  x.upstream.sentAt = performance.now();
+  const up = await input.upstream.send(req, input.signal);
+  x.upstream.headersAt = performance.now();
+  x.upstream.status = up.statusCode;
+
+  if (up.statusCode >= 400) return relayError(x, res, up, native, cp);
+
+  const ctx: TranslateContext = {
+    model: x.request.model ?? x.route!.model,
+    id: `chatcmpl-${x.id.replace(/-/g, '')}`,
+    created: Math.floor(x.ts / 1000),
+    // Translators always emit usage; the responder hides it from clients that did not ask.
+    includeUsage: true,
+  };
+  const contentType = String(up.headers['content-type'] ?? '');
+  const passthrough = copyUpstreamHeaders(up.headers);
+  if (contentType.startsWith('text/event-stream')) {
+    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough });
+  }
+  return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType });
+}
+
+/**
+ * What to send upstream: the client's body with the routed model name, and for OpenAI-style streams
+ * `stream_options.include_usage` so the provider reports usage (hidden again from clients that did not ask).
+ */
+function planBody(x: Exchange, native: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
+  const body = x.request.body ?? {};
+  if (x.endpoint === 'models') return { body, changed: false, injectedUsage: false };
+  let out = body;
+  let changed = false;
+  if (body['model'] !== x.route!.model) {
+    out = { ...out, model: x.route!.model };
+    changed = true;
+  }
+  const wantsUsageInjection =
+    native && x.surface === 'openai' && x.request.stream && (x.endpoint === 'chat' || x.endpoint === 'completions');
+  let injectedUsage = false;
+  if (wantsUsageInjection && !x.request.clientWantsUsage) {
+    const so = body['stream_options'];
+    out = { ...out, stream_options: { ...(so !== null && typeof so === 'object' ? so : {}), include_usage: true } };
+    changed = true;
+    injectedUsage = true;
+  }
+  return { body: out, changed, injectedUsage };
+}
+
+/**
+ * Provider errors: on the provider's own surface the body goes back as the provider sent it (clients
+ * parse their provider's errors); across surfaces it is translated into the client's error shape.
+ */
+async function relayError(
+  x: Exchange,
+  res: ServerResponse,
+  up: Dispatcher.ResponseData,
+  native: boolean,
+  cp: ConfiguredProvider,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of up.body as AsyncIterable<Buffer>) {
+    if (size < MAX_ERROR_BODY) chunks.push(c);
+    size += c.length;
+  }
+  x.upstream.endedAt = performance.now();
+  const text = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  const info = cp.provider.toError(up.statusCode, parsed);
+  const err = GatewayError.fromUpstream(up.statusCode, info);
+  x.outcome = 'upstream_error';
+  x.error = { type: info.code ?? info.type, message: info.message };
+  const headers = copyUpstreamHeaders(up.headers);
+  if (native && typeof parsed === 'object') {
+    x.response.body = text;
+    sendBody(res, x, up.statusCode, text, { ...headers, 'content-type': 'application/json' });
+    return;
+  }
+  const body = JSON.stringify(errorBody(err, x.surface));
+  x.response.body = body;
+  sendBody(res, x, up.statusCode, body, headers);
+}

@@ -1,0 +1,165 @@
+import type { ServerResponse } from 'node:http';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { SseOut, StreamTranslator, TranslateContext } from '@watchllm/providers';
+import { errorBody, GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { baseHeaders, writeSse } from '../http/respond.ts';
+import type { ConfiguredProvider } from '../registry.ts';
+import { StreamTap, type ClientStreamFormat } from '../stream/tap.ts';
+
+export interface StreamOptions {
+  cp: ConfiguredProvider;
+  native: boolean;
+  ctx: TranslateContext;
+  /** The gateway asked for usage the client did not: keep the usage-only chunk from the client. */
+  hideUsage: boolean;
+  headers: Record<string, string>;
+}
+
+/**
+ * Pipes a provider's SSE stream to the client as it arrives. Three ways, cheapest first:
+ * - raw: provider and client speak the same format and nothing is hidden: bytes are written as they
+ *   come, and a parser beside them (the tap) reads usage and the finish reason;
+ * - filter: same format, but the usage chunk the gateway asked for is dropped; events are re-framed;
+ * - translate: each provider event goes through the provider's translator to OpenAI chunks.
+ * A TCP chunk is written as soon as its complete events are known: nothing waits for more input.
+ */
+export async function respondStream(
+  x: Exchange,
+  res: ServerResponse,
+  body: AsyncIterable<Buffer>,
+  opts: StreamOptions,
+): Promise<void> {
+  const format: ClientStreamFormat =
+    x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
+  const tap = new StreamTap(format);
+  let translator: StreamTranslator | null = null;
+  if (!opts.native) {
+    translator = opts.cp.provider.createStreamTranslator?.(x.endpoint, opts.ctx) ?? null;
+    if (!translator) throw new GatewayError({ status: 502, type: 'api_error', code: 'bad_upstream_response', outcome: 'upstream_error', message: `The provider '${opts.cp.provider.id}' cannot stream on this surface.` });
+  }
+  const hide = opts.native ? opts.hideUsage : !x.request.clientWantsUsage;
+  const raw = opts.native && !hide;
+
+  res.writeHead(200, {
+    ...opts.headers,
+    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    // Tell nginx-style proxies in front of the gateway not to buffer either.
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  x.response.status = 200;
+
+  let out = '';
+  const emit = (o: SseOut) => {
+    tap.observeParsed(o.event, o.data);
+    if (hide && isUsageOnly(o.data)) return;
+    out += (o.event ? `event: ${o.event}\n` : '') + `data: ${JSON.stringify(o.data)}\n\n`;
+  };
+  const parser = createParser({
+    onEvent(ev: EventSourceMessage) {
+      if (raw) {
+        tap.observe(ev.event, ev.data);
+      } else if (translator) {
+        for (const o of translator.push(ev)) emit(o);
+      } else {
+        const json = tap.observe(ev.event, ev.data);
+        if (hide && isUsageOnly(json)) return;
+        out += frame(ev);
+      }
+    },
+  });
+
+  const decoder = new TextDecoder();
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      if (raw) {
+        x.response.firstByteAt ??= performance.now();
+        bytes += chunk.length;
+        const wait = writeSse(res, chunk);
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (wait) await wait;
+      } else {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (out.length > 0) {
+          x.response.firstByteAt ??= performance.now();
+          bytes += out.length;
+          const wait = writeSse(res, out);
+          out = '';
+          if (wait) await wait;
+        }
+      }
+    }
+    x.upstream.endedAt = performance.now();
+    if (translator) {
+      for (const o of translator.finish()) emit(o);
+      // Translated streams end like OpenAI's once the answer is complete.
+      if (tap.finishReason !== null) {
+        tap.terminal = true;
+        out += 'data: [DONE]\n\n';
+      }
+      if (out.length > 0) {
+        x.response.firstByteAt ??= performance.now();
+        bytes += out.length;
+        res.write(out);
+      }
+    }
+  } catch (e) {
+    x.upstream.endedAt = performance.now();
+    if (res.destroyed && !res.writableFinished) {
+      x.outcome = 'client_closed';
+    } else {
+      cut(x, res, tap, e);
+    }
+  } finally {
+    finishTap(x, tap, bytes);
+  }
+  if (!res.destroyed && !tap.terminal && x.outcome === 'success') cut(x, res, tap, null);
+  if (!res.writableEnded) res.end();
+}
+
+function finishTap(x: Exchange, tap: StreamTap, bytes: number): void {
+  x.response.bytes = bytes;
+  x.response.body = tap.answerText();
+  x.response.finishReason = tap.finishReason;
+  if (tap.usage) {
+    x.response.usage = tap.usage;
+    x.response.usageSource = 'provider';
+  }
+}
+
+/** The stream ended before the provider finished: tell the client in its own error shape, then end. */
+function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): void {
+  const timeout = cause instanceof Error && /timeout/i.test(cause.name + String((cause as { code?: unknown }).code));
+  const err = new GatewayError({
+    status: timeout ? 504 : 502,
+    type: 'api_error',
+    code: timeout ? 'upstream_timeout' : 'upstream_stream_cut',
+    outcome: timeout ? 'timeout' : 'upstream_error',
+    message: timeout
+      ? 'The provider stopped sending in the middle of the stream (idle timeout).'
+      : `The provider's stream was cut before it completed (after ${tap.events} events).`,
+  });
+  x.outcome = err.outcome;
+  x.error = { type: err.code!, message: err.message };
+  if (res.destroyed || res.writableEnded) return;
+  const body = JSON.stringify(errorBody(err, x.surface));
+  res.write(x.surface === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+}
+
+/** The usage-only chunk OpenAI sends last when include_usage is on: `choices: []` and a usage object. */
+function isUsageOnly(json: unknown): boolean {
+  if (json === null || typeof json !== 'object') return false;
+  const o = json as { choices?: unknown; usage?: unknown };
+  return Array.isArray(o.choices) && o.choices.length === 0 && o.usage !== null && typeof o.usage === 'object';
+}
+
+function frame(ev: EventSourceMessage): string {
+  let s = ev.event ? `event: ${ev.event}\n` : '';
+  if (ev.id) s += `id: ${ev.id}\n`;
+  for (const line of ev.data.split('\n')) s += `data: ${line}\n`;
+  return s + '\n';
+}

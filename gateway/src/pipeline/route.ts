@@ -1,0 +1,58 @@
+import { resolveRoute } from '@watchllm/providers';
+import { GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { one } from '../http/headers.ts';
+import type { ConfiguredProvider, Registry } from '../registry.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+
+const ENDPOINT_PATHS = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+  responses: '/v1/responses',
+  models: '/v1/models',
+  messages: '/v1/messages',
+} as const;
+
+/** Picks the provider and the upstream model name. Never from a URL in the request (no SSRF). */
+export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): ConfiguredProvider {
+  const header = one(h['x-watchllm-provider']);
+  const model = x.request.model;
+  let providerId: string;
+  let upstreamModel: string;
+  if (model === null) {
+    // GET /v1/models: the provider named by the header, else the default.
+    providerId = header?.toLowerCase() ?? registry.defaultProvider;
+    upstreamModel = '';
+    if (!registry.ids.has(providerId)) throw unknownProvider(providerId, registry, 'x-watchllm-provider');
+  } else {
+    const r = resolveRoute({ model, providerHeader: header, known: registry.ids, defaultProvider: registry.defaultProvider, patterns: registry.patterns });
+    if (!r.ok) {
+      throw new GatewayError({ status: 400, type: 'invalid_request_error', code: 'unknown_provider', param: r.param, message: r.message });
+    }
+    providerId = r.provider;
+    upstreamModel = r.model;
+  }
+  const cp = registry.get(providerId)!;
+  x.route = { provider: providerId, model: upstreamModel };
+  if (!cp.provider.endpoints.has(x.endpoint)) {
+    throw new GatewayError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'unsupported_endpoint',
+      param: 'model',
+      message: `Provider '${providerId}' does not serve ${ENDPOINT_PATHS[x.endpoint]}${model ? ` (model '${model}')` : ''}.`,
+    });
+  }
+  return cp;
+}
+
+function unknownProvider(id: string, registry: Registry, param: string): GatewayError {
+  return new GatewayError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'unknown_provider',
+    param,
+    message: `Unknown provider '${id}'. Known providers: ${[...registry.ids].sort().join(', ')}.`,
+  });
+}

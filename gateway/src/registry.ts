@@ -1,0 +1,89 @@
+import {
+  COMPATIBLE_HOSTS,
+  compatibleProvider,
+  openaiProvider,
+  anthropicProvider,
+  geminiProvider,
+  azureProvider,
+  type Provider,
+  type ProviderTarget,
+} from '@watchllm/providers';
+import type { Config } from './config/schema.ts';
+
+/** A provider as this gateway is configured to use it. Base URLs come only from config/env (no SSRF). */
+export interface ConfiguredProvider {
+  provider: Provider;
+  target: ProviderTarget;
+  /** The credential the gateway holds, used for calls made with a gateway key. */
+  apiKey: string | undefined;
+  /** Hosts such as Ollama and vLLM that need no key. */
+  keyless: boolean;
+}
+
+export interface Registry {
+  get(id: string): ConfiguredProvider | undefined;
+  ids: ReadonlySet<string>;
+  defaultProvider: string;
+  patterns: ReadonlyArray<{ provider: string; pattern: RegExp }>;
+}
+
+const BUILTIN: ReadonlyArray<{ provider: Provider; baseUrl: string | null; keyless?: boolean }> = [
+  { provider: openaiProvider, baseUrl: 'https://api.openai.com/v1' },
+  { provider: anthropicProvider, baseUrl: 'https://api.anthropic.com' },
+  { provider: geminiProvider, baseUrl: 'https://generativelanguage.googleapis.com/v1beta' },
+  // Azure has no default endpoint: it is known once WATCHLLM_AZURE_BASE_URL (or config) names the resource.
+  { provider: azureProvider, baseUrl: null },
+  ...COMPATIBLE_HOSTS.map((h) => ({ provider: compatibleProvider(h.id), baseUrl: h.baseUrl, keyless: h.keyless ?? false })),
+];
+
+const BY_KIND = {
+  openai: (id: string) => (id === 'openai' ? openaiProvider : compatibleProvider(id)),
+  'openai-compatible': compatibleProvider,
+  anthropic: () => anthropicProvider,
+  gemini: () => geminiProvider,
+  azure: () => azureProvider,
+} as const;
+
+export function buildRegistry(config: Config): Registry {
+  const map = new Map<string, ConfiguredProvider>();
+  const patterns: { provider: string; pattern: RegExp }[] = [];
+  for (const b of BUILTIN) {
+    const c = config.providers[b.provider.id];
+    const baseUrl = c?.base_url ?? b.baseUrl;
+    if (baseUrl === null) continue;
+    map.set(b.provider.id, {
+      provider: b.provider,
+      target: targetOf(baseUrl, c),
+      apiKey: c?.api_key,
+      keyless: b.keyless ?? false,
+    });
+  }
+  for (const [id, c] of Object.entries(config.providers)) {
+    if (c.models) for (const g of c.models) patterns.push({ provider: id, pattern: globToRegExp(g) });
+    if (map.has(id) && c.kind === undefined) continue;
+    if (c.base_url === undefined) {
+      throw new Error(`providers.${id}: base_url is required for a provider the gateway does not know`);
+    }
+    const kind = c.kind ?? 'openai-compatible';
+    map.set(id, { provider: { ...BY_KIND[kind](id), id }, target: targetOf(c.base_url, c), apiKey: c.api_key, keyless: false });
+  }
+  if (!map.has(config.default_provider)) {
+    throw new Error(`default_provider '${config.default_provider}' is not a configured provider`);
+  }
+  return { get: (id) => map.get(id), ids: new Set(map.keys()), defaultProvider: config.default_provider, patterns };
+}
+
+function targetOf(baseUrl: string, c: Config['providers'][string] | undefined): ProviderTarget {
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    ...(c?.api_version ? { apiVersion: c.api_version } : {}),
+    ...(c?.deployments ? { deployments: c.deployments } : {}),
+    ...(c?.headers ? { headers: c.headers } : {}),
+  };
+}
+
+/** `gpt-4o*` style globs: `*` any run, `?` one character; everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

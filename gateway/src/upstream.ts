@@ -1,0 +1,81 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { UpstreamRequest } from '@watchllm/providers';
+import { GatewayError } from './errors.ts';
+
+/** The one place the gateway talks to providers. */
+export interface Upstream {
+  send(req: UpstreamRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData>;
+  close(): Promise<void>;
+}
+
+export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: number; connections?: number }): Upstream {
+  // One keep-alive pool per origin; pipelining stays off because LLM calls are long and independent.
+  const agent = new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    connections: opts.connections ?? 256,
+    headersTimeout: opts.headersTimeoutMs,
+    bodyTimeout: opts.bodyTimeoutMs,
+  });
+  return {
+    async send(req, signal) {
+      try {
+        return await request(req.url, {
+          method: req.method,
+          // identity: the gateway reads usage from the body and re-frames it; compressed bodies would
+          // need decoding on the hot path for no gain on a datacenter link.
+          headers: { ...req.headers, 'accept-encoding': 'identity' },
+          body: req.body ?? null,
+          signal,
+          dispatcher: agent,
+        });
+      } catch (e) {
+        throw upstreamError(e, req.url);
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** Maps transport failures to client-facing errors that say what happened without leaking internals. */
+export function upstreamError(e: unknown, url: string): GatewayError {
+  const host = safeHost(url);
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayError({
+      status: 504,
+      type: 'api_error',
+      code: 'upstream_timeout',
+      outcome: 'timeout',
+      message: `The provider at ${host} did not answer in time.`,
+    });
+  }
+  if (e instanceof Error && e.name === 'AbortError') {
+    return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+  }
+  const code = errCode(e);
+  return new GatewayError({
+    status: 502,
+    type: 'api_error',
+    code: 'upstream_unreachable',
+    outcome: 'upstream_unreachable',
+    message: `Could not reach the provider at ${host}${code ? ` (${code})` : ''}.`,
+  });
+}
+
+function errCode(e: unknown): string | null {
+  let cur: unknown = e;
+  for (let i = 0; i < 3 && cur instanceof Error; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && !c.startsWith('UND_ERR_SOCKET')) return c;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the configured URL';
+  }
+}

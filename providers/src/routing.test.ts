@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'vitest';
+import { resolveRoute } from './routing.ts';
+
+const known = new Set(['openai', 'anthropic', 'gemini', 'groq', 'openrouter', 'azure', 'xai', 'deepseek', 'mistral']);
+const route = (model: string, providerHeader: string | null = null, defaultProvider = 'openai') =>
+  resolveRoute({ model, providerHeader, known, defaultProvider });
+
+describe('resolveRoute', () => {
+  test.each([
+    ['anthropic/claude-sonnet-4-5', 'anthropic', 'claude-sonnet-4-5'],
+    ['groq/llama-3.1-8b-instant', 'groq', 'llama-3.1-8b-instant'],
+    ['openrouter/meta-llama/llama-3-70b', 'openrouter', 'meta-llama/llama-3-70b'],
+    ['gpt-4o-mini', 'openai', 'gpt-4o-mini'],
+    ['o3-mini', 'openai', 'o3-mini'],
+    ['text-embedding-3-small', 'openai', 'text-embedding-3-small'],
+    ['claude-3-5-haiku-latest', 'anthropic', 'claude-3-5-haiku-latest'],
+    ['gemini-2.5-flash', 'gemini', 'gemini-2.5-flash'],
+    ['grok-4', 'xai', 'grok-4'],
+    ['deepseek-chat', 'deepseek', 'deepseek-chat'],
+    ['mistral-large-latest', 'mistral', 'mistral-large-latest'],
+    ['some-local-model', 'openai', 'some-local-model'],
+  ] as const)('routes %s to %s as %s', (model, provider, upstream) => {
+    expect(route(model)).toEqual({ ok: true, provider, model: upstream });
+  });
+
+  test('the x-watchllm-provider header wins over model patterns', () => {
+    expect(route('gpt-4o', 'azure')).toEqual({ ok: true, provider: 'azure', model: 'gpt-4o' });
+  });
+
+  test('a header keeps org/model names whole but strips its own prefix', () => {
+    expect(route('meta-llama/llama-3-70b', 'openrouter')).toEqual({ ok: true, provider: 'openrouter', model: 'meta-llama/llama-3-70b' });
+    expect(route('groq/llama-3', 'groq')).toEqual({ ok: true, provider: 'groq', model: 'llama-3' });
+  });
+
+  test('an unknown prefix is an error naming the known providers, not a guess', () => {
+    const r = route('nope/some-model');
+    expect(r).toMatchObject({ ok: false, param: 'model' });
+    expect(r.ok ? '' : r.message).toContain("Unknown provider 'nope'");
+    expect(r.ok ? '' : r.message).toContain('anthropic');
+  });
+
+  test('an unknown provider header is an error on that header', () => {
+    expect(route('gpt-4o', 'foo')).toMatchObject({ ok: false, param: 'x-watchllm-provider' });
+  });
+
+  test('unmatched names go to the configured default', () => {
+    expect(route('llama3.2', null, 'groq')).toEqual({ ok: true, provider: 'groq', model: 'llama3.2' });
+  });
+
+  test('patterns only route to providers that are configured', () => {
+    const r = resolveRoute({ model: 'claude-3', providerHeader: null, known: new Set(['openai']), defaultProvider: 'openai' });
+    expect(r).toEqual({ ok: true, provider: 'openai', model: 'claude-3' });
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * Which provider serves a model. Pure: the caller passes the known provider ids.
+ *
+ * Order (first match wins):
+ * 1. the `x-watchllm-provider` header;
+ * 2. a `provider/model` prefix naming a known provider (`anthropic/claude-sonnet-4-5`);
+ * 3. model patterns declared in config, then the well-known name patterns below;
+ * 4. the configured default provider.
+ * A `x/model` prefix that names no provider is an error rather than a guess, so a typo never sends a
+ * prompt (and a key) to the wrong company.
+ */
+
+export interface RouteInput {
+  model: string;
+  providerHeader: string | null;
+  known: ReadonlySet<string>;
+  defaultProvider: string;
+  /** Config-declared patterns, checked before the built-in ones. */
+  patterns?: ReadonlyArray<{ provider: string; pattern: RegExp }>;
+}
+
+export type RouteResult =
+  | { ok: true; provider: string; model: string }
+  | { ok: false; message: string; param: 'model' | 'x-watchllm-provider' };
+
+/** Well-known model families. Only consulted for providers that are known. */
+export const MODEL_PATTERNS: ReadonlyArray<{ provider: string; pattern: RegExp }> = [
+  { provider: 'anthropic', pattern: /^claude-/ },
+  { provider: 'gemini', pattern: /^(gemini-|gemma-|text-embedding-004$|gemini-embedding-)/ },
+  {
+    provider: 'openai',
+    pattern: /^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|omni-moderation|text-moderation|dall-e|whisper|tts-|codex-)/,
+  },
+  { provider: 'xai', pattern: /^grok-/ },
+  { provider: 'deepseek', pattern: /^deepseek-/ },
+  { provider: 'mistral', pattern: /^(mistral-|codestral-|ministral-|pixtral-|magistral-|open-mistral-)/ },
+];
+
+export function resolveRoute(input: RouteInput): RouteResult {
+  const { model, providerHeader, known } = input;
+  const slash = model.indexOf('/');
+  const prefix = slash > 0 ? model.slice(0, slash) : null;
+
+  if (providerHeader) {
+    const id = providerHeader.trim().toLowerCase();
+    if (!known.has(id)) {
+      return { ok: false, message: unknown(id, known), param: 'x-watchllm-provider' };
+    }
+    // `x-watchllm-provider: groq` with `groq/llama-3` is the same route; any other slash stays in the
+    // model name (OpenRouter and Together use `org/model` names).
+    return { ok: true, provider: id, model: prefix === id ? model.slice(slash + 1) : model };
+  }
+
+  if (prefix !== null) {
+    if (known.has(prefix)) return { ok: true, provider: prefix, model: model.slice(slash + 1) };
+    return { ok: false, message: unknown(prefix, known), param: 'model' };
+  }
+
+  for (const { provider, pattern } of [...(input.patterns ?? []), ...MODEL_PATTERNS]) {
+    if (known.has(provider) && pattern.test(model)) return { ok: true, provider, model };
+  }
+  return { ok: true, provider: input.defaultProvider, model };
+}
+
+function unknown(id: string, known: ReadonlySet<string>): string {
+  return `Unknown provider '${id}'. Known providers: ${[...known].sort().join(', ')}.`;
+}

@@ -1,0 +1,37 @@
+import type { Usage } from './types.ts';
+
+/**
+ * Reads an OpenAI-format `usage` object, in either of its two dialects:
+ * Chat/Completions/Embeddings (`prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`,
+ * `completion_tokens_details.reasoning_tokens`) and Responses (`input_tokens`, `output_tokens`,
+ * `input_tokens_details`, `output_tokens_details`). The non-standard `cache_creation_input_tokens`
+ * (added by our Anthropic translation) carries cache writes.
+ * Returns null when there is no usable usage object (e.g. the `"usage": null` of stream chunks).
+ */
+export function usageFromOpenai(u: unknown): Usage | null {
+  if (u === null || typeof u !== 'object') return null;
+  const r = u as Record<string, unknown>;
+  const prompt = num(r['prompt_tokens']) ?? num(r['input_tokens']);
+  const completion = num(r['completion_tokens']) ?? num(r['output_tokens']) ?? 0;
+  if (prompt === undefined) return null;
+  const pd = obj(r['prompt_tokens_details']) ?? obj(r['input_tokens_details']);
+  const cd = obj(r['completion_tokens_details']) ?? obj(r['output_tokens_details']);
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    cachedTokens: num(pd?.['cached_tokens']) ?? 0,
+    cacheWriteTokens: num(r['cache_creation_input_tokens']) ?? 0,
+    reasoningTokens: num(cd?.['reasoning_tokens']) ?? 0,
+  };
+}
+
+export function emptyUsage(): Usage {
+  return { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+}
