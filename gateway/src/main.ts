@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from './config/load.ts';
 import { createLogger, type LogLevel } from './log.ts';
 import { createGateway } from './server.ts';
+import { countTokens } from './usage/estimate.ts';
 
 /** `pnpm start`: load config, listen, stop gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // Load tiktoken's tables now (~1-2 s, synchronous) rather than on the first stream that lacks usage.
+  countTokens('warm up');
   const gateway = createGateway({ config, log });
   const url = await gateway.listen();
   log.info({ url, providers: [...gateway.deps.registry.ids] }, `WatchLLM gateway listening on ${url}`);

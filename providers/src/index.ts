@@ -3,3 +3,13 @@ export { openaiProvider, openaiStyleProvider, openaiErrorToInfo, statusToType } 
 export { COMPATIBLE_HOSTS, compatibleProvider } from './compatible.ts';
 export { resolveRoute, MODEL_PATTERNS, type RouteInput, type RouteResult } from './routing.ts';
 export { usageFromOpenai, emptyUsage } from './usage.ts';
+export {
+  anthropicProvider,
+  anthropicUsage,
+  createAnthropicUsageAccumulator,
+  type AnthropicUsageAccumulator,
+  DEFAULT_ANTHROPIC_VERSION,
+} from './anthropic/index.ts';
+export { geminiProvider } from './gemini/index.ts';
+export { azureProvider, AZURE_DEFAULT_API_VERSION } from './azure/index.ts';
+export { priceFor, costUsd, priceOverrideSchema, KNOWN_UNPRICED, type Price, type PriceOverrides } from './pricing/cost.ts';

@@ -42,16 +42,23 @@ function describe(
   source: string,
 ): string {
   const path = issue.path.map(String);
+  // Point an unknown key at the key itself, not at the object holding it.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]!);
   // Walk up the path until a node exists in the file (an env value or a missing key has none).
   for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    const offset = node?.range?.[0] ?? (n === 0 ? undefined : undefined);
+    const offset = nodeOffset(doc, path.slice(0, n));
     if (offset !== undefined) {
       const { line, col } = lines.linePos(offset);
       return `${source}:${line}:${col}: ${path.join('.') || '(root)'}: ${issue.message}`;
     }
   }
   return `${source}: ${path.join('.') || '(root)'}: ${issue.message}`;
+}
+
+/** Where a path starts in the file; for a map entry, the key (so `foo: bad` points at `foo`'s line). */
+function nodeOffset(doc: ReturnType<typeof parseDocument>, path: string[]): number | undefined {
+  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+  return node?.range?.[0];
 }
 
 /** Env variables win over the file (12-factor), so one image serves every environment. */
@@ -62,6 +69,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['PORT']) server['port'] = Number(env['PORT']);
   if (env['HOST']) server['host'] = env['HOST'];
   if (env['WATCHLLM_MAX_BODY_MB']) server['max_body_mb'] = Number(env['WATCHLLM_MAX_BODY_MB']);
+  if (env['WATCHLLM_TRUST_PROXY']) server['trust_proxy'] = /^(1|true|yes|on)$/i.test(env['WATCHLLM_TRUST_PROXY']);
   if (env['WATCHLLM_UPSTREAM_TIMEOUT_MS']) server['upstream_timeout_ms'] = Number(env['WATCHLLM_UPSTREAM_TIMEOUT_MS']);
   cfg['server'] = server;
   if (env['WATCHLLM_DATA_DIR']) cfg['data_dir'] = env['WATCHLLM_DATA_DIR'];

@@ -1,0 +1,62 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, parseConfig } from './load.ts';
+
+describe('parseConfig', () => {
+  test('an empty file is a working config with the documented defaults', () => {
+    const c = parseConfig('', {});
+    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8787, max_body_mb: 64 });
+    expect(c.data_dir).toBe('./.watchllm');
+    expect(c.default_provider).toBe('openai');
+    expect(c.byok.allowed).toBe(true);
+  });
+
+  test('env variables override the file', () => {
+    const c = parseConfig('server:\n  port: 9000\n', {
+      PORT: '9100',
+      HOST: '0.0.0.0',
+      WATCHLLM_DATA_DIR: '/data',
+      WATCHLLM_MAX_BODY_MB: '8',
+      WATCHLLM_CLICKHOUSE_URL: 'http://u:p@ch:8123/watchllm',
+      WATCHLLM_REDIS_URL: 'redis://r:6379',
+      WATCHLLM_ADMIN_TOKEN: 'admin-token-0123456789',
+      WATCHLLM_EVENTS: 'off',
+    });
+    expect(c.server).toMatchObject({ port: 9100, host: '0.0.0.0', max_body_mb: 8 });
+    expect(c.data_dir).toBe('/data');
+    expect(c.events).toMatchObject({ enabled: false, clickhouse_url: 'http://u:p@ch:8123/watchllm' });
+    expect(c.redis_url).toBe('redis://r:6379');
+    expect(c.admin_token).toBe('admin-token-0123456789');
+  });
+
+  test('WATCHLLM_<PROVIDER>_BASE_URL and _API_KEY configure any provider', () => {
+    const c = parseConfig('', {
+      WATCHLLM_OPENAI_BASE_URL: 'http://127.0.0.1:9999/v1',
+      WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-x',
+      WATCHLLM_AZURE_BASE_URL: 'https://res.openai.azure.com',
+      WATCHLLM_AZURE_API_VERSION: '2024-10-21',
+    });
+    expect(c.providers['openai']).toEqual({ base_url: 'http://127.0.0.1:9999/v1' });
+    expect(c.providers['anthropic']).toEqual({ api_key: 'sk-ant-x' });
+    expect(c.providers['azure']).toEqual({ base_url: 'https://res.openai.azure.com', api_version: '2024-10-21' });
+  });
+
+  test('a bad value is reported with its file line and column', () => {
+    const yaml = 'server:\n  port: 8787\n  max_body_mb: lots\n';
+    expect(() => parseConfig(yaml, {}, 'watchllm.yaml')).toThrowError(ConfigError);
+    expect(() => parseConfig(yaml, {}, 'watchllm.yaml')).toThrowError(/watchllm\.yaml:3:16: server\.max_body_mb: /);
+  });
+
+  test('an unknown key is rejected at its line', () => {
+    expect(() => parseConfig('default_provider: openai\nproviderz: {}\n', {}, 'w.yaml')).toThrowError(/w\.yaml:2:\d+: providerz: Unrecognized/);
+  });
+
+  test('YAML syntax errors point at the line', () => {
+    expect(() => parseConfig('server:\n  port: [1, 2\n', {}, 'w.yaml')).toThrowError(/^w\.yaml:\d+:\d+: /);
+  });
+
+  test('a provider base URL must be http(s)', () => {
+    expect(() => parseConfig('providers:\n  groq:\n    base_url: file:///etc/passwd\n', {}, 'w.yaml')).toThrowError(
+      /w\.yaml:3:15: providers\.groq\.base_url/,
+    );
+  });
+});

@@ -1,0 +1,184 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from './harness.ts';
+
+let s: Stack;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+beforeAll(async () => {
+  s = await startStack();
+  openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-ant-test-key', maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test-key', maxRetries: 0 });
+});
+afterAll(() => s.close());
+beforeEach(() => {
+  s.fake.reset();
+  s.events.length = 0;
+});
+
+const weatherTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+describe('the official @anthropic-ai/sdk, with only baseURL changed (native pass-through)', () => {
+  test('messages.create', async () => {
+    const msg = await anthropic.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hello there' }],
+    });
+    expect(msg.type).toBe('message');
+    expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Hello from fake claude-sonnet-4-5' });
+    expect(s.fake.calls[0]?.headers['x-api-key']).toBe('sk-ant-test-key');
+    expect(s.fake.calls[0]?.headers['anthropic-version']).toBeTruthy();
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x).toMatchObject({ surface: 'anthropic', endpoint: 'messages', outcome: 'success' });
+    expect(x.response.usage).toMatchObject({ promptTokens: 2, completionTokens: 4 });
+    expect(x.response.finishReason).toBe('end_turn');
+  });
+
+  test('messages.stream with a tool call', async () => {
+    s.fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const stream = anthropic.messages.stream({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      tools: [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+    });
+    const final = await stream.finalMessage();
+    const tool = final.content.find((b) => b.type === 'tool_use');
+    expect(tool).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } });
+    expect(final.stop_reason).toBe('tool_use');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.response).toMatchObject({ usageSource: 'provider', finishReason: 'tool_use' });
+    expect(x.response.usage?.promptTokens).toBe(3);
+  });
+
+  test('Anthropic errors come back in Anthropic shape', async () => {
+    s.fake.next({ status: 429, errorMessage: 'slow down' });
+    await expect(
+      anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({ status: 429, error: { type: 'error', error: { type: 'rate_limit_error' } } });
+  });
+
+  test('a bad body on the Anthropic surface gets an Anthropic-shaped 400', async () => {
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'sk-ant-test-key', 'content-type': 'application/json' },
+      body: '{"model":"claude-sonnet-4-5"',
+    });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('JSON') } });
+    expect(s.fake.calls).toHaveLength(0);
+  });
+});
+
+describe('the openai SDK calling a claude-* model: translated both ways', () => {
+  test('plain chat', async () => {
+    const r = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello there' },
+      ],
+    });
+    expect(r.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'Hello from fake claude-sonnet-4-5' });
+    expect(r.choices[0]?.finish_reason).toBe('stop');
+    expect(r.model).toBe('claude-sonnet-4-5');
+    const sent = s.fake.calls[0]!;
+    expect(sent.path).toBe('/v1/messages');
+    expect(sent.body).toMatchObject({ model: 'claude-sonnet-4-5', system: 'be brief', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(sent.headers['x-api-key']).toBe('sk-ant-test-key');
+  });
+
+  test('a tool call comes back as OpenAI tool_calls, and the tool result goes back as tool_result', async () => {
+    s.fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const first = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather' } });
+    expect(JSON.parse(call!.type === 'function' ? call!.function.arguments : '{}')).toEqual({ city: 'Paris' });
+    expect(s.fake.calls[0]?.body).toMatchObject({
+      tools: [{ name: 'get_weather', input_schema: { type: 'object', required: ['city'] } }],
+    });
+
+    await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'weather in Paris?' },
+        first.choices[0]!.message,
+        { role: 'tool', tool_call_id: call!.id, content: '{"temp":21}' },
+      ],
+    });
+    const msgs = (s.fake.calls[1]?.body as { messages: unknown[] }).messages;
+    expect(msgs[1]).toMatchObject({ role: 'assistant', content: [{ type: 'tool_use', id: call!.id, name: 'get_weather', input: { city: 'Paris' } }] });
+    expect(msgs[2]).toMatchObject({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call!.id }] });
+  });
+
+  test('a streamed tool call arrives as OpenAI tool_call deltas that reassemble to the arguments', async () => {
+    s.fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } } });
+    const stream = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      stream: true,
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+    });
+    let args = '';
+    let name = '';
+    let finish: string | null = null;
+    let sawUsage = false;
+    for await (const chunk of stream) {
+      if (chunk.usage) sawUsage = true;
+      const d = chunk.choices[0]?.delta;
+      for (const t of d?.tool_calls ?? []) {
+        expect(t.index).toBe(0);
+        if (t.function?.name) name = t.function.name;
+        args += t.function?.arguments ?? '';
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).toBe('get_weather');
+    expect(JSON.parse(args)).toEqual({ city: 'Paris', unit: 'celsius' });
+    expect(finish).toBe('tool_calls');
+    expect(sawUsage).toBe(false);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.response).toMatchObject({ usageSource: 'provider', finishReason: 'tool_calls' });
+  });
+
+  test('streamed text with include_usage gets a final usage chunk', async () => {
+    s.fake.next({ text: 'a b c d e', chunks: 5 });
+    const stream = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'five letters' }],
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('a b c d e');
+    expect(usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 5, total_tokens: 7 });
+  });
+
+  test('an Anthropic error is translated into the OpenAI error shape', async () => {
+    s.fake.next({ status: 400, errorMessage: 'bad things' });
+    await expect(
+      openai.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({ status: 400, error: { type: 'invalid_request_error', message: 'bad things' } });
+  });
+});
