@@ -89,6 +89,8 @@ export interface TranslateContext {
   created: number;
   /** Whether the client asked for usage in the stream (OpenAI `stream_options.include_usage`). */
   includeUsage: boolean;
+  /** Embeddings: the client's `encoding_format` (the openai SDK asks for base64 by default). */
+  encodingFormat?: 'float' | 'base64';
 }
 
 /**

@@ -33,11 +33,11 @@ beforeEach(() => {
   s.events.length = 0;
 });
 
-const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
+const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
   fetch(`${s.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', ...headers },
-    body,
+    body: body as BodyInit,
   });
 
 /** After every refusal the gateway must still serve a normal call. */

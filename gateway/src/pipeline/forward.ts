@@ -58,6 +58,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     created: Math.floor(x.ts / 1000),
     // Translators always emit usage; the responder hides it from clients that did not ask.
     includeUsage: true,
+    ...(plan.body['encoding_format'] === 'base64' ? { encodingFormat: 'base64' as const } : {}),
   };
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);

@@ -53,7 +53,9 @@ function readUsage(x: Exchange, out: unknown): void {
   if (out === null || typeof out !== 'object') return;
   const o = out as Record<string, unknown>;
   const usage = x.surface === 'anthropic' ? anthropicUsage(o) : usageFromOpenai(o['usage']);
-  if (usage) {
+  // Gemini's batchEmbedContents reports no tokens; its translation says 0. Leave it to the estimate.
+  const unreported = usage !== null && usage.promptTokens === 0 && x.endpoint === 'embeddings' && x.route?.provider === 'gemini';
+  if (usage && !unreported) {
     x.response.usage = usage;
     x.response.usageSource = 'provider';
   }

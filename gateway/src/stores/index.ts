@@ -1,0 +1,111 @@
+/**
+ * Stores for limits, budgets, cache and gateway keys: in process by default, shared through
+ * Redis when `WATCHLLM_REDIS_URL` is set. `createStores` wires the right pair with fail modes.
+ */
+import type { Redis } from 'ioredis';
+import { createMemoryCacheStore, type MemoryCacheOptions } from './cache/memory.ts';
+import { createRedisCacheStore } from './cache/redis.ts';
+import type { CacheStore } from './cache/types.ts';
+import { cacheWithFallback, type FailMode, keysWithTimeout, withFailMode } from './failmode.ts';
+import { createStoreHealth, type StoreHealth } from './health.ts';
+import { createSecretBox, type SecretBox } from './keys/crypto.ts';
+import { createMemoryKeyStore } from './keys/memory.ts';
+import { createRedisKeyStore } from './keys/redis.ts';
+import type { KeyStore } from './keys/types.ts';
+import { createMemoryLimitStore } from './limits/memory.ts';
+import { createRedisLimitStore } from './limits/redis.ts';
+import type { LimitStore } from './limits/types.ts';
+import { createRedisClient } from './redis.ts';
+
+export { StoreUnavailableError } from './errors.ts';
+export { createStoreHealth, type StoreHealth, type StoreName } from './health.ts';
+export { cacheWithFallback, type FailMode, type FailModeOptions, keysWithTimeout, withFailMode } from './failmode.ts';
+export { connectRedis, createRedisClient, type RedisClientOptions } from './redis.ts';
+
+export * from './limits/types.ts';
+export { budgetsOverThreshold, formatDuration, rateLimitHeaders, retryAfterSeconds } from './limits/headers.ts';
+export { createMemoryLimitStore } from './limits/memory.ts';
+export { createRedisLimitStore } from './limits/redis.ts';
+export { windowSpec, type WindowSpec } from './limits/windows.ts';
+
+export { type CachedResponse, cachedResponseSchema, type CacheStore } from './cache/types.ts';
+export { cacheKey, type CacheKeyInput, type CacheableOptions, canonicalJson, isCacheable } from './cache/key.ts';
+export { createMemoryCacheStore, type MemoryCacheOptions } from './cache/memory.ts';
+export { createRedisCacheStore } from './cache/redis.ts';
+
+export * from './keys/types.ts';
+export { createSecretBox, type SecretBox, SecretBoxError } from './keys/crypto.ts';
+export { generateKey, hashKey, isGatewayKey, KEY_PREFIX } from './keys/material.ts';
+export { issueKey, parseBudgetFlag, providerKeyFor, publicKeyView, rotateKey } from './keys/record.ts';
+export { createMemoryKeyStore, type KeyStoreOptions } from './keys/memory.ts';
+export { createRedisKeyStore, type RedisKeyStoreOptions } from './keys/redis.ts';
+
+export interface StoresOptions {
+  /** WATCHLLM_REDIS_URL; unset -> in-process stores. */
+  redisUrl?: string | null;
+  /** What a Redis outage means for limits (default 'open'). */
+  failMode?: FailMode;
+  /** WATCHLLM_SECRET; unset -> keys cannot carry provider credentials. */
+  secret?: string | null;
+  /** Redis per-command timeout (default 100 ms). */
+  commandTimeoutMs?: number;
+  cache?: MemoryCacheOptions;
+  log?: (message: string) => void;
+}
+
+export interface Stores {
+  backend: 'memory' | 'redis';
+  limits: LimitStore;
+  cache: CacheStore;
+  keys: KeyStore;
+  /** Misses per store, for `/metrics`. */
+  health: StoreHealth;
+  /** For `providerKeyFor`; null without WATCHLLM_SECRET. */
+  box: SecretBox | null;
+  /** The shared client (null in process), e.g. for `/readyz`. */
+  redis: Redis | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Build the stores for one gateway process. With Redis and `failMode: 'closed'` the first
+ * connection must succeed; with `'open'` the gateway starts anyway and connects in the background
+ * (calls are admitted uncounted meanwhile).
+ */
+export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
+  const { redisUrl, failMode = 'open', secret, commandTimeoutMs = 100, log } = opts;
+  const health = createStoreHealth(log);
+  const box = secret ? createSecretBox(secret) : null;
+  const keyOpts = box ? { box } : {};
+  if (!redisUrl) {
+    return {
+      backend: 'memory',
+      limits: createMemoryLimitStore(),
+      cache: createMemoryCacheStore(opts.cache),
+      keys: createMemoryKeyStore(keyOpts),
+      health,
+      box,
+      redis: null,
+      async close() {},
+    };
+  }
+  const client = createRedisClient(redisUrl, { commandTimeoutMs });
+  const connecting = client.connect();
+  if (failMode === 'closed') await connecting;
+  else connecting.catch((err: unknown) => health.miss('limits', err));
+  // The wrappers' own deadline sits above the command timeout, catching what it cannot
+  // (a connection stuck half-open).
+  const guard = { health, timeoutMs: commandTimeoutMs * 2 + 50 };
+  return {
+    backend: 'redis',
+    limits: withFailMode(createRedisLimitStore(client), { ...guard, failMode }),
+    cache: cacheWithFallback(createRedisCacheStore(client), guard),
+    keys: keysWithTimeout(createRedisKeyStore(client, keyOpts), guard),
+    health,
+    box,
+    redis: client,
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The Anthropic provider: OpenAI chat requests translated to the Messages API, and the native
+ * Anthropic surface (`/v1/messages`) passed through with only the model name rewritten.
+ * Auth and versioning: https://docs.anthropic.com/en/api/versioning and
+ * https://docs.anthropic.com/en/api/overview#authentication (`x-api-key`, `anthropic-version`).
+ */
+import {
+  TranslationError,
+  type Endpoint,
+  type Provider,
+  type ProviderRequest,
+  type ProviderTarget,
+  type TranslateContext,
+  type UpstreamRequest,
+} from '../types.ts';
+import { anthropicErrorToInfo } from './errors.ts';
+import { toAnthropic } from './request.ts';
+import { toOpenaiChat } from './response.ts';
+import { createAnthropicStreamTranslator } from './stream.ts';
+import { AnthropicResponseSchema } from './types.ts';
+
+export { anthropicUsage, createAnthropicUsageAccumulator, type AnthropicUsageAccumulator } from './native.ts';
+export { toAnthropic, DEFAULT_MAX_TOKENS, THINKING_BUDGETS } from './request.ts';
+export { toOpenaiChat } from './response.ts';
+export { createAnthropicStreamTranslator } from './stream.ts';
+export { anthropicErrorToInfo } from './errors.ts';
+
+/** The version the official SDKs send; a client's own `anthropic-version` header wins. */
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+
+function headers(req: ProviderRequest, target: ProviderTarget): Record<string, string> {
+  const h: Record<string, string> = {
+    ...target.headers,
+    'content-type': 'application/json',
+    'anthropic-version': req.passHeaders['anthropic-version'] ?? target.apiVersion ?? DEFAULT_ANTHROPIC_VERSION,
+  };
+  if (req.apiKey !== undefined) h['x-api-key'] = req.apiKey;
+  const beta = req.passHeaders['anthropic-beta'];
+  if (beta !== undefined) h['anthropic-beta'] = beta;
+  return h;
+}
+
+/** baseUrl is in the Anthropic SDK's baseURL form (https://api.anthropic.com, no /v1). */
+function messagesUrl(target: ProviderTarget): string {
+  return `${target.baseUrl.replace(/\/+$/, '')}/v1/messages`;
+}
+
+function buildBody(req: ProviderRequest): Record<string, unknown> {
+  if (req.endpoint === 'messages') return { ...req.body, model: req.model };
+  if (req.endpoint !== 'chat') {
+    throw new TranslationError(`Anthropic models do not serve the ${req.endpoint} endpoint`, null);
+  }
+  const { stream: _clientStream, ...body } = toAnthropic(req.body, req.model);
+  // The gateway's decision to stream is authoritative.
+  return req.stream ? { ...body, stream: true } : body;
+}
+
+function onlyChat(endpoint: Endpoint): void {
+  if (endpoint !== 'chat') throw new Error(`Anthropic translation to OpenAI exists only for chat, not ${endpoint}`);
+}
+
+export const anthropicProvider: Provider = {
+  id: 'anthropic',
+  kind: 'anthropic',
+  wire: 'anthropic',
+  endpoints: new Set<Endpoint>(['chat', 'messages']),
+
+  buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
+    return { url: messagesUrl(target), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
+  },
+
+  toOpenaiResponse(endpoint: Endpoint, body: unknown, ctx: TranslateContext): unknown {
+    onlyChat(endpoint);
+    const parsed = AnthropicResponseSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`Anthropic response is not a Message: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    }
+    return toOpenaiChat(parsed.data, ctx);
+  },
+
+  createStreamTranslator(endpoint: Endpoint, ctx: TranslateContext) {
+    onlyChat(endpoint);
+    return createAnthropicStreamTranslator(ctx);
+  },
+
+  toError: anthropicErrorToInfo,
+};

@@ -1,0 +1,314 @@
+import { describe, expect, test } from 'vitest';
+import { TranslationError } from '../types.ts';
+import { toAnthropic } from './request.ts';
+import { AnthropicRequestSchema } from './types.ts';
+
+const M = 'claude-sonnet-4-5';
+const user = (content: unknown) => ({ role: 'user', content });
+const hi = [user('Hi')];
+
+describe('toAnthropic: messages', () => {
+  test.each([
+    {
+      title: 'hoists a system message into top-level system and defaults max_tokens to 4096',
+      body: { model: 'x', messages: [{ role: 'system', content: 'Be brief.' }, user('Hi')] },
+      expected: { model: M, max_tokens: 4096, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] },
+    },
+    {
+      title: 'joins system and developer messages into system blocks in order',
+      body: {
+        messages: [
+          { role: 'system', content: 'A' },
+          { role: 'developer', content: [{ type: 'text', text: 'B' }] },
+          user('Hi'),
+        ],
+      },
+      expected: {
+        model: M,
+        max_tokens: 4096,
+        system: [
+          { type: 'text', text: 'A' },
+          { type: 'text', text: 'B' },
+        ],
+        messages: [{ role: 'user', content: 'Hi' }],
+      },
+    },
+    {
+      title: 'keeps a multi-turn conversation alternating and merges consecutive user turns',
+      body: { messages: [user('a'), { role: 'assistant', content: 'b' }, user('c'), user([{ type: 'text', text: 'd' }])] },
+      expected: {
+        model: M,
+        max_tokens: 4096,
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: 'b' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'c' },
+              { type: 'text', text: 'd' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      title: 'maps a base64 data URL image to a base64 source with its media type',
+      body: {
+        messages: [
+          user([
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ]),
+        ],
+      },
+      expected: {
+        model: M,
+        max_tokens: 4096,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is this?' },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      title: 'maps an https image URL to a url source',
+      body: { messages: [user([{ type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'high' } }])] },
+      expected: {
+        model: M,
+        max_tokens: 4096,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } }] }],
+      },
+    },
+    {
+      title: 'maps a PDF file part to a document block and keeps cache_control on parts',
+      body: {
+        messages: [
+          user([
+            { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=', filename: 'a.pdf' } },
+            { type: 'text', text: 'Summarise', cache_control: { type: 'ephemeral' } },
+          ]),
+        ],
+      },
+      expected: {
+        model: M,
+        max_tokens: 4096,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } },
+              { type: 'text', text: 'Summarise', cache_control: { type: 'ephemeral' } },
+            ],
+          },
+        ],
+      },
+    },
+  ] as const)('$title', ({ body, expected }) => {
+    const out = toAnthropic(body, M);
+    expect(out).toEqual(expected);
+    expect(AnthropicRequestSchema.safeParse(out).success).toBe(true);
+  });
+
+  test('turns parallel assistant tool_calls into tool_use blocks and their results into one user turn', () => {
+    const out = toAnthropic(
+      {
+        messages: [
+          user('Weather in Paris and Rome?'),
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+              { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'toolu_1', content: '18C' },
+          { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: '24C' }] },
+          user('Thanks, which is warmer?'),
+        ],
+      },
+      M,
+    );
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: '18C' },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: '24C' }] },
+          { type: 'text', text: 'Thanks, which is warmer?' },
+        ],
+      },
+    ]);
+  });
+
+  test('keeps assistant text before its tool_use and reads empty arguments as {}', () => {
+    const out = toAnthropic(
+      {
+        messages: [
+          user('time?'),
+          {
+            role: 'assistant',
+            content: 'Let me check.',
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'now', arguments: '' } }],
+          },
+        ],
+      },
+      M,
+    );
+    expect(out.messages[1]).toEqual({
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Let me check.' },
+        { type: 'tool_use', id: 't1', name: 'now', input: {} },
+      ],
+    });
+  });
+});
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+const anthropicWeatherTool = {
+  name: 'get_weather',
+  description: 'Current weather',
+  input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+describe('toAnthropic: tools and tool_choice', () => {
+  test.each([
+    { title: 'sends no tool_choice when the client sent none', extra: {}, choice: undefined },
+    { title: 'maps "auto" to {type:auto}', extra: { tool_choice: 'auto' }, choice: { type: 'auto' } },
+    { title: 'maps "required" to {type:any}', extra: { tool_choice: 'required' }, choice: { type: 'any' } },
+    { title: 'maps "none" to {type:none}, never auto', extra: { tool_choice: 'none' }, choice: { type: 'none' } },
+    {
+      title: 'maps a named function to {type:tool,name}',
+      extra: { tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+      choice: { type: 'tool', name: 'get_weather' },
+    },
+    {
+      title: 'maps parallel_tool_calls:false alone to auto with disable_parallel_tool_use',
+      extra: { parallel_tool_calls: false },
+      choice: { type: 'auto', disable_parallel_tool_use: true },
+    },
+    {
+      title: 'adds disable_parallel_tool_use to "required"',
+      extra: { tool_choice: 'required', parallel_tool_calls: false },
+      choice: { type: 'any', disable_parallel_tool_use: true },
+    },
+  ] as const)('$title', ({ extra, choice }) => {
+    const out = toAnthropic({ messages: hi, tools: [weatherTool], ...extra }, M);
+    expect(out.tools).toEqual([anthropicWeatherTool]);
+    expect(out.tool_choice).toEqual(choice);
+  });
+
+  test('gives a tool without parameters an empty object schema', () => {
+    const out = toAnthropic({ messages: hi, tools: [{ type: 'function', function: { name: 'now' } }] }, M);
+    expect(out.tools).toEqual([{ name: 'now', input_schema: { type: 'object', properties: {} } }]);
+  });
+});
+
+describe('toAnthropic: parameters', () => {
+  test('maps sampling, stop, user, stream and max_completion_tokens', () => {
+    const out = toAnthropic(
+      {
+        model: 'gpt-4o',
+        messages: hi,
+        max_tokens: 10,
+        max_completion_tokens: 300,
+        stop: 'END',
+        temperature: 0.2,
+        top_p: 0.9,
+        user: 'user-42',
+        stream: true,
+        stream_options: { include_usage: true },
+        n: 1,
+        presence_penalty: 0,
+      },
+      M,
+    );
+    expect(out).toEqual({
+      model: M,
+      max_tokens: 300,
+      messages: [{ role: 'user', content: 'Hi' }],
+      stop_sequences: ['END'],
+      temperature: 0.2,
+      top_p: 0.9,
+      metadata: { user_id: 'user-42' },
+      stream: true,
+    });
+  });
+
+  test.each([
+    { title: 'maps reasoning_effort low to a 2048 budget on top of the default answer room', extra: { reasoning_effort: 'low' }, max: 6144, thinking: { type: 'enabled', budget_tokens: 2048 } },
+    { title: 'shrinks the thinking budget below a client max_completion_tokens', extra: { reasoning_effort: 'high', max_completion_tokens: 5000 }, max: 5000, thinking: { type: 'enabled', budget_tokens: 4999 } },
+    { title: 'sends no thinking for reasoning_effort none', extra: { reasoning_effort: 'none' }, max: 4096, thinking: undefined },
+    { title: 'passes an explicit Anthropic thinking config through', extra: { thinking: { type: 'enabled', budget_tokens: 3000 }, max_tokens: 8000 }, max: 8000, thinking: { type: 'enabled', budget_tokens: 3000 } },
+  ] as const)('$title', ({ extra, max, thinking }) => {
+    const out = toAnthropic({ messages: hi, ...extra }, M);
+    expect(out.max_tokens).toBe(max);
+    expect(out.thinking).toEqual(thinking);
+  });
+
+  test.each([
+    { title: 'refuses n > 1', extra: { n: 2 }, param: 'n' },
+    { title: 'refuses logprobs', extra: { logprobs: true }, param: 'logprobs' },
+    { title: 'refuses response_format json_object', extra: { response_format: { type: 'json_object' } }, param: 'response_format' },
+    { title: 'refuses response_format json_schema', extra: { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, param: 'response_format' },
+    { title: 'refuses a non-zero frequency_penalty', extra: { frequency_penalty: 0.5 }, param: 'frequency_penalty' },
+    { title: 'refuses seed', extra: { seed: 7 }, param: 'seed' },
+    { title: 'refuses an unknown parameter by name', extra: { functions: [] }, param: 'functions' },
+    { title: 'refuses a non-function tool', extra: { tools: [{ type: 'custom', custom: { name: 'x' } }] }, param: 'tools[0].type' },
+    { title: 'refuses tool_choice without tools', extra: { tool_choice: 'required' }, param: 'tool_choice' },
+    { title: 'refuses allowed_tools tool_choice', extra: { tools: [weatherTool], tool_choice: { type: 'allowed_tools' } }, param: 'tool_choice' },
+    { title: 'refuses reasoning_effort with a max below the minimum budget', extra: { reasoning_effort: 'low', max_tokens: 1000 }, param: 'max_tokens' },
+    { title: 'refuses reasoning_effort together with thinking', extra: { reasoning_effort: 'low', thinking: { type: 'disabled' } }, param: 'reasoning_effort' },
+    { title: 'names the message field when a message is malformed', extra: { messages: [{ role: 'user' }] }, param: 'messages[0].content' },
+    { title: 'refuses audio input parts', extra: { messages: [user([{ type: 'input_audio', input_audio: {} }])] }, param: 'messages[0].content[0].type' },
+    { title: 'refuses non-base64 data URLs', extra: { messages: [user([{ type: 'image_url', image_url: { url: 'data:image/svg+xml,<svg/>' } }])] }, param: 'messages[0].content[0].image_url.url' },
+    {
+      title: 'refuses tool call arguments that are not JSON, naming the argument',
+      extra: {
+        messages: [
+          user('x'),
+          { role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{"a":' } }] },
+        ],
+      },
+      param: 'messages[1].tool_calls[0].function.arguments',
+    },
+    {
+      title: 'refuses tool call arguments that are a JSON array',
+      extra: {
+        messages: [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '[1]' } }] }],
+      },
+      param: 'messages[1].tool_calls[0].function.arguments',
+    },
+  ] as const)('$title', ({ extra, param }) => {
+    let caught: unknown;
+    try {
+      toAnthropic({ messages: hi, ...extra }, M);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TranslationError);
+    expect((caught as TranslationError).param).toBe(param);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * OpenAI Chat Completions request -> Anthropic Messages request.
+ * Every top-level OpenAI parameter is either mapped, accepted because it cannot change the answer
+ * (listed in NO_EFFECT with the reason), or refused with a TranslationError naming it.
+ * Reference: https://docs.anthropic.com/en/api/openai-sdk (Anthropic's own list of what carries over).
+ */
+import type { z } from 'zod';
+import { TranslationError } from '../types.ts';
+import {
+  CHAT_BODY_KEYS,
+  ChatBodySchema,
+  FunctionToolSchema,
+  ToolChoiceSchema as OpenaiToolChoiceSchema,
+  type ChatBody,
+} from './openai-types.ts';
+import { mapMessages } from './request-messages.ts';
+import {
+  ThinkingConfigSchema,
+  type AnthropicRequest,
+  type AnthropicTool,
+  type AnthropicToolChoice,
+  type ThinkingConfig,
+} from './types.ts';
+
+/**
+ * Anthropic requires `max_tokens`; OpenAI does not. 4096 is the largest output every current Claude
+ * model accepts (claude-3-haiku's ceiling), so it never makes a request invalid.
+ */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+/**
+ * reasoning_effort -> thinking.budget_tokens. Anthropic's minimum budget is 1024
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking); the steps roughly double
+ * per level and stop at 32k, above which Anthropic recommends batch processing. "none" sends no thinking.
+ */
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = {
+  minimal: 1024,
+  low: 2048,
+  medium: 8192,
+  high: 16384,
+  xhigh: 24576,
+  max: 32000,
+};
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * Accepted and not sent, because they cannot change the answer:
+ * - stream_options: include_usage is honoured by the stream translator (ctx.includeUsage);
+ *   Anthropic streams always carry usage.
+ * - store, metadata: OpenAI's stored-completions feature; nothing is stored at Anthropic.
+ * - prompt_cache_key: a routing hint for OpenAI's implicit cache; Anthropic caches by `cache_control`.
+ * - parallel_tool_calls: true is Anthropic's default (false is mapped).
+ * - model: replaced by the routed model name.
+ */
+
+export function toAnthropic(body: Record<string, unknown>, model: string): AnthropicRequest {
+  for (const key of Object.keys(body)) {
+    if (!CHAT_BODY_KEYS.has(key)) throw new TranslationError(`Parameter "${key}" is not supported for Anthropic models`, key);
+  }
+  const b = parse(ChatBodySchema, body, '');
+  refuseUnmappable(b);
+
+  const { system, messages } = mapMessages(b.messages);
+  const tools = b.tools?.map((t, i) => mapTool(t, i)) ?? [];
+  const thinking = mapThinking(b);
+  const out: AnthropicRequest = {
+    model,
+    max_tokens: maxTokens(b, thinking),
+    ...(system !== undefined ? { system } : {}),
+    messages,
+  };
+  if (tools.length > 0) out.tools = tools;
+  const toolChoice = mapToolChoice(b, tools.length > 0);
+  if (toolChoice) out.tool_choice = toolChoice;
+  if (b.stop != null) {
+    const stops = typeof b.stop === 'string' ? [b.stop] : b.stop;
+    if (stops.length > 0) out.stop_sequences = stops;
+  }
+  if (b.temperature != null) out.temperature = b.temperature;
+  if (b.top_p != null) out.top_p = b.top_p;
+  if (b.top_k != null) out.top_k = b.top_k;
+  if (thinking) out.thinking = thinking;
+  // metadata.user_id is Anthropic's opaque end-user id for abuse detection, like OpenAI's `user`.
+  const userId = b.user ?? b.safety_identifier;
+  if (userId != null) out.metadata = { user_id: userId };
+  if (b.stream === true) out.stream = true;
+  return out;
+}
+
+function refuseUnmappable(b: ChatBody): void {
+  const refuse = (param: string, why: string): never => {
+    throw new TranslationError(`${why} (parameter "${param}" cannot be translated for Anthropic models)`, param);
+  };
+  if (b.n != null && b.n !== 1) refuse('n', 'Anthropic returns one choice per request');
+  if (b.logprobs === true) refuse('logprobs', 'Anthropic does not return log probabilities');
+  if (b.top_logprobs != null && b.top_logprobs > 0) refuse('top_logprobs', 'Anthropic does not return log probabilities');
+  // json_object has no Anthropic equivalent, and json_schema needs a beta (structured outputs);
+  // emulating either with a forced tool would change the response shape, so both are refused.
+  if (b.response_format != null && b.response_format.type !== 'text') {
+    refuse('response_format', `response_format "${b.response_format.type}" has no Anthropic equivalent`);
+  }
+  if (b.presence_penalty != null && b.presence_penalty !== 0) refuse('presence_penalty', 'Anthropic has no presence penalty');
+  if (b.frequency_penalty != null && b.frequency_penalty !== 0) refuse('frequency_penalty', 'Anthropic has no frequency penalty');
+  if (b.logit_bias != null && Object.keys(b.logit_bias).length > 0) refuse('logit_bias', 'Anthropic has no logit bias');
+  if (b.seed != null) refuse('seed', 'Anthropic has no sampling seed');
+  if (b.service_tier != null && b.service_tier !== 'auto' && b.service_tier !== 'default') {
+    refuse('service_tier', `service tier "${b.service_tier}" has no Anthropic equivalent`);
+  }
+  if (b.modalities != null && b.modalities.some((m) => m !== 'text')) refuse('modalities', 'Anthropic answers in text only');
+}
+
+function mapTool(raw: { type: string }, i: number): AnthropicTool {
+  if (raw.type !== 'function') {
+    throw new TranslationError(`Tool type "${raw.type}" is not supported for Anthropic models`, `tools[${i}].type`);
+  }
+  // `strict` is not sent: Anthropic has no strict mode outside a beta and validates against input_schema.
+  const { function: fn } = parse(FunctionToolSchema, raw, `tools[${i}]`);
+  const params = fn.parameters ?? { type: 'object', properties: {} };
+  if (params['type'] !== undefined && params['type'] !== 'object') {
+    throw new TranslationError('Anthropic tool parameters must be a JSON Schema of type "object"', `tools[${i}].function.parameters.type`);
+  }
+  const tool: AnthropicTool = { name: fn.name, input_schema: { ...params, type: 'object' } };
+  if (fn.description !== undefined) tool.description = fn.description;
+  return tool;
+}
+
+/** https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use */
+function mapToolChoice(b: ChatBody, hasTools: boolean): AnthropicToolChoice | undefined {
+  const noParallel = b.parallel_tool_calls === false;
+  if (b.tool_choice == null) return hasTools && noParallel ? { type: 'auto', disable_parallel_tool_use: true } : undefined;
+  const choice = parse(OpenaiToolChoiceSchema, b.tool_choice, 'tool_choice');
+  // "none" keeps its meaning (never auto): the model may not call any tool.
+  if (choice === 'none') return hasTools ? { type: 'none' } : undefined;
+  if (!hasTools) throw new TranslationError('tool_choice requires tools', 'tool_choice');
+  const parallel = noParallel ? { disable_parallel_tool_use: true } : {};
+  if (choice === 'auto') return { type: 'auto', ...parallel };
+  if (choice === 'required') return { type: 'any', ...parallel };
+  return { type: 'tool', name: choice.function.name, ...parallel };
+}
+
+function mapThinking(b: ChatBody): ThinkingConfig | undefined {
+  if (b.thinking !== undefined) {
+    if (b.reasoning_effort != null) {
+      throw new TranslationError('Send either reasoning_effort or thinking, not both', 'reasoning_effort');
+    }
+    return parse(ThinkingConfigSchema, b.thinking, 'thinking');
+  }
+  if (b.reasoning_effort == null || b.reasoning_effort === 'none') return undefined;
+  return { type: 'enabled', budget_tokens: THINKING_BUDGETS[b.reasoning_effort] ?? MIN_THINKING_BUDGET };
+}
+
+/**
+ * OpenAI's max_completion_tokens (max_tokens is its deprecated alias) and Anthropic's max_tokens both
+ * cap reasoning plus answer. With thinking, budget_tokens must stay below max_tokens: without a client
+ * limit the answer keeps DEFAULT_MAX_TOKENS on top of the budget; with one, the budget shrinks to fit.
+ */
+function maxTokens(b: ChatBody, thinking: ThinkingConfig | undefined): number {
+  const param = b.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+  const limit = b.max_completion_tokens ?? b.max_tokens ?? undefined;
+  if (thinking?.type !== 'enabled') return limit ?? DEFAULT_MAX_TOKENS;
+  if (limit === undefined) return thinking.budget_tokens + DEFAULT_MAX_TOKENS;
+  if (b.thinking === undefined) {
+    if (limit <= MIN_THINKING_BUDGET) {
+      throw new TranslationError(`${param} must be above ${MIN_THINKING_BUDGET} when reasoning_effort is set`, param);
+    }
+    thinking.budget_tokens = Math.min(thinking.budget_tokens, limit - 1);
+  }
+  return limit;
+}
+
+/** zod parse whose first issue becomes a TranslationError naming the parameter path. */
+function parse<T extends z.ZodType>(schema: T, value: unknown, base: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [base, ...(issue?.path ?? []).map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))]
+    .join('')
+    .replace(/^\./, '');
+  throw new TranslationError(`Invalid ${path || 'body'}: ${issue?.message ?? 'invalid value'}`, path || null);
+}

@@ -1,0 +1,53 @@
+/**
+ * Anthropic Message -> OpenAI chat.completion.
+ * Text blocks are concatenated into `content`; tool_use blocks become `tool_calls` in order, keeping
+ * Anthropic's ids (the client echoes them back as tool_call_id, which request.ts maps to tool_use_id);
+ * thinking text goes to `message.reasoning_content`, the de-facto field of OpenAI-compatible APIs
+ * (DeepSeek, vLLM, LiteLLM) since OpenAI's own chat format has none. Redacted thinking is encrypted
+ * and dropped. Other block types (server tools) are never requested by request.ts.
+ */
+import type { TranslateContext } from '../types.ts';
+import type { ChatCompletion, OpenaiToolCall } from './openai-types.ts';
+import type { AnthropicResponse } from './types.ts';
+import { toFinishReason, toOpenaiUsage, toUsage } from './usage.ts';
+
+export function toOpenaiChat(body: AnthropicResponse, ctx: TranslateContext): ChatCompletion {
+  const text: string[] = [];
+  const thinking: string[] = [];
+  const toolCalls: OpenaiToolCall[] = [];
+  for (const block of body.content) {
+    switch (block.type) {
+      case 'text':
+        text.push(block.text);
+        break;
+      case 'thinking':
+        thinking.push(block.thinking);
+        break;
+      case 'tool_use':
+        toolCalls.push({
+          id: block.id,
+          type: 'function',
+          function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
+        });
+        break;
+    }
+  }
+
+  const message: ChatCompletion['choices'][number]['message'] = {
+    role: 'assistant',
+    // OpenAI sends null, not "", when the turn is only tool calls.
+    content: text.length > 0 ? text.join('') : null,
+    refusal: null,
+  };
+  if (thinking.length > 0) message.reasoning_content = thinking.join('');
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: toFinishReason(body.stop_reason) }],
+    usage: toOpenaiUsage(toUsage(body.usage)),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Anthropic usage -> normalised Usage -> OpenAI usage.
+ *
+ * Anthropic's `input_tokens` excludes cached input: the total prompt is
+ * input_tokens + cache_read_input_tokens + cache_creation_input_tokens
+ * (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#tracking-cache-performance).
+ * OpenAI's `prompt_tokens` includes cached tokens, so we add them up. Thinking tokens are part of
+ * `output_tokens` and are not reported separately, hence reasoningTokens 0.
+ */
+import type { Usage } from '../types.ts';
+import type { FinishReason, OpenaiUsage } from './openai-types.ts';
+import type { AnthropicUsage, MessageDeltaUsage } from './types.ts';
+
+export function toUsage(u: AnthropicUsage): Usage {
+  const cachedTokens = u.cache_read_input_tokens ?? 0;
+  const cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
+  return {
+    promptTokens: u.input_tokens + cachedTokens + cacheWriteTokens,
+    completionTokens: u.output_tokens,
+    cachedTokens,
+    cacheWriteTokens,
+    reasoningTokens: 0,
+  };
+}
+
+export function toOpenaiUsage(u: Usage): OpenaiUsage {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedTokens },
+    cache_creation_input_tokens: u.cacheWriteTokens,
+  };
+}
+
+/**
+ * Stop reasons: https://docs.anthropic.com/en/api/handling-stop-reasons. `pause_turn` (a server tool
+ * paused a long turn) ends the response normally from the client's view; `refusal` is a safety stop.
+ * Unknown future reasons read as "stop" rather than failing a finished answer.
+ */
+const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export function toFinishReason(stopReason: string | null | undefined): FinishReason {
+  return (stopReason != null ? FINISH_REASONS[stopReason] : undefined) ?? 'stop';
+}
+
+/**
+ * message_delta usage is cumulative (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
+ * output_tokens replaces the message_start value; input counts replace it only when present.
+ */
+export function mergeDeltaUsage(start: AnthropicUsage | null, delta: MessageDeltaUsage): AnthropicUsage {
+  return {
+    input_tokens: delta.input_tokens ?? start?.input_tokens ?? 0,
+    output_tokens: delta.output_tokens,
+    cache_creation_input_tokens: delta.cache_creation_input_tokens ?? start?.cache_creation_input_tokens ?? null,
+    cache_read_input_tokens: delta.cache_read_input_tokens ?? start?.cache_read_input_tokens ?? null,
+  };
+}

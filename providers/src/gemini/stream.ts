@@ -1,0 +1,118 @@
+/**
+ * Gemini `streamGenerateContent?alt=sse` events -> OpenAI `chat.completion.chunk` objects.
+ * Each SSE data is a whole GenerateContentResponse holding the next slice of each candidate
+ * (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent); usageMetadata
+ * rides on the chunks and the last one is final. Function calls arrive complete, never in pieces,
+ * so each becomes one complete tool_calls delta.
+ */
+import type { SseEvent, SseOut, StreamTranslator, TranslateContext } from '../types.ts';
+import { geminiErrorToInfo } from './errors.ts';
+import { mapFinishReason, textOfParts, toOpenaiUsage, toToolCall, toolCallIds, type FinishReason, type OpenaiToolCall, type OpenaiUsage } from './response.ts';
+import { GeminiResponseSchema, type GeminiUsage } from './types.ts';
+
+interface ChunkDelta {
+  role?: 'assistant';
+  content?: string;
+  tool_calls?: Array<OpenaiToolCall & { index: number }>;
+}
+
+interface ChunkChoice {
+  index: number;
+  delta: ChunkDelta;
+  logprobs: null;
+  finish_reason: FinishReason | null;
+}
+
+interface ChoiceState {
+  started: boolean;
+  toolCalls: number;
+  finished: boolean;
+}
+
+export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTranslator {
+  const nextId = toolCallIds(ctx);
+  const choices = new Map<number, ChoiceState>();
+  let usage: GeminiUsage | undefined;
+
+  /** The one chunk builder. With include_usage, OpenAI sends `usage: null` on every chunk but the last. */
+  function createChunk(chunkChoices: ChunkChoice[], chunkUsage: OpenaiUsage | null = null): SseOut {
+    return {
+      data: {
+        id: ctx.id,
+        object: 'chat.completion.chunk',
+        created: ctx.created,
+        model: ctx.model,
+        choices: chunkChoices,
+        ...(ctx.includeUsage && { usage: chunkUsage }),
+      },
+    };
+  }
+
+  function state(index: number): ChoiceState {
+    let s = choices.get(index);
+    if (!s) choices.set(index, (s = { started: false, toolCalls: 0, finished: false }));
+    return s;
+  }
+
+  /** The first delta of each choice carries the role, as OpenAI's first chunk does. */
+  function delta(s: ChoiceState, d: ChunkDelta): ChunkDelta {
+    if (s.started) return d;
+    s.started = true;
+    return { role: 'assistant', ...d };
+  }
+
+  return {
+    push(event: SseEvent): SseOut[] {
+      let json: unknown;
+      try {
+        json = JSON.parse(event.data);
+      } catch {
+        return [{ data: { error: { message: 'Malformed event in the Gemini stream', type: 'api_error', code: null, param: null } } }];
+      }
+      if (json !== null && typeof json === 'object' && 'error' in json) {
+        return [{ data: { error: geminiErrorToInfo(500, json) } }];
+      }
+      const parsed = GeminiResponseSchema.safeParse(json);
+      if (!parsed.success) {
+        return [{ data: { error: { message: 'Unexpected event in the Gemini stream', type: 'api_error', code: null, param: null } } }];
+      }
+      const res = parsed.data;
+      if (res.usageMetadata) usage = res.usageMetadata;
+
+      const out: SseOut[] = [];
+      const candidates = res.candidates ?? [];
+      if (candidates.length === 0 && res.promptFeedback?.blockReason) {
+        const s = state(0);
+        s.finished = true;
+        out.push(createChunk([{ index: 0, delta: delta(s, {}), logprobs: null, finish_reason: 'content_filter' }]));
+        return out;
+      }
+      candidates.forEach((c, i) => {
+        const index = c.index ?? i;
+        const s = state(index);
+        const parts = c.content?.parts ?? [];
+        const d: ChunkDelta = {};
+        const text = textOfParts(parts);
+        if (text !== undefined && text.length > 0) d.content = text;
+        for (const p of parts) {
+          const call = toToolCall(p, nextId);
+          if (call) (d.tool_calls ??= []).push({ index: s.toolCalls++, ...call });
+        }
+        if (d.content !== undefined || d.tool_calls) {
+          out.push(createChunk([{ index, delta: delta(s, d), logprobs: null, finish_reason: null }]));
+        }
+        if (c.finishReason && !s.finished) {
+          s.finished = true;
+          const reason = mapFinishReason(c.finishReason, s.toolCalls > 0);
+          out.push(createChunk([{ index, delta: delta(s, {}), logprobs: null, finish_reason: reason }]));
+        }
+      });
+      return out;
+    },
+
+    finish(): SseOut[] {
+      if (!ctx.includeUsage || !usage) return [];
+      return [createChunk([], toOpenaiUsage(usage))];
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { describe, expect, test } from 'vitest';
+import type { Usage } from '../types.ts';
+import { costUsd, KNOWN_UNPRICED, priceFor, priceOverrideSchema } from './cost.ts';
+import { PRICES, priceSchema } from './prices.ts';
+
+const usage = (u: Partial<Usage>): Usage => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...u });
+
+function price(provider: string, model: string) {
+  const p = priceFor(provider, model);
+  if (!p) throw new Error(`no price for ${provider}/${model}`);
+  return p;
+}
+
+describe('costUsd golden values', () => {
+  test.each([
+    // 1000 uncached * 2.50 + 1000 cached * 1.25 + 500 out * 10 = 2500 + 1250 + 5000 micro-USD
+    ['openai', 'gpt-4o', usage({ promptTokens: 2000, cachedTokens: 1000, completionTokens: 500 }), 0.00875],
+    // reasoning tokens sit inside completionTokens and cost output: (1000*2 + 3000*8) / 1e6
+    ['openai', 'o3', usage({ promptTokens: 1000, completionTokens: 3000, reasoningTokens: 2500 }), 0.026],
+    // Anthropic: 100 uncached * 3 + 2000 write * 3.75 + 5000 read * 0.30 + 400 out * 15
+    ['anthropic', 'claude-sonnet-4-5', usage({ promptTokens: 7100, cacheWriteTokens: 2000, cachedTokens: 5000, completionTokens: 400 }), 0.0153],
+    // Opus 4.5: 10 * 5 + 1000 write * 6.25 + 1000 read * 0.5 + 100 * 25
+    ['anthropic', 'claude-opus-4-5-20251101', usage({ promptTokens: 2010, cacheWriteTokens: 1000, cachedTokens: 1000, completionTokens: 100 }), 0.0093],
+    // Gemini 2.5 Flash with thoughts counted as completion: 900 * 0.30 + 100 * 0.03 + 1200 * 2.50
+    ['gemini', 'gemini-2.5-flash', usage({ promptTokens: 1000, cachedTokens: 100, completionTokens: 1200, reasoningTokens: 1000 }), 0.003273],
+    // above 200k prompt tokens the whole request moves to the long-context rates: 250k * 2.5 + 1000 * 15
+    ['gemini', 'gemini-2.5-pro', usage({ promptTokens: 250_000, completionTokens: 1000 }), 0.64],
+    ['gemini', 'gemini-2.5-pro', usage({ promptTokens: 200_000, completionTokens: 1000 }), 0.26],
+    ['openai', 'text-embedding-3-small', usage({ promptTokens: 1_000_000 }), 0.02],
+    ['azure', 'gpt-4o-mini', usage({ promptTokens: 1_000_000, completionTokens: 1_000_000 }), 0.75],
+  ] as const)('%s/%s %j costs %f USD', (provider, model, u, expected) => {
+    expect(costUsd(price(provider, model), u)).toBe(expected);
+  });
+
+  test('a provider without a cache discount prices cached tokens at the input rate', () => {
+    expect(costUsd({ input: 1, output: 2 }, usage({ promptTokens: 1000, cachedTokens: 1000, completionTokens: 1000 }))).toBe(0.003);
+  });
+
+  test('inconsistent usage (more cached than prompt) never makes uncached input negative', () => {
+    expect(costUsd({ input: 1, output: 0, cachedInput: 0.5 }, usage({ promptTokens: 10, cachedTokens: 20 }))).toBe(0.00001);
+  });
+});
+
+describe('priceFor', () => {
+  test.each([
+    ['openai', 'gpt-4o-2024-08-06', 'gpt-4o'],
+    ['openai', 'gpt-4o-mini-2024-07-18', 'gpt-4o-mini'],
+    ['openai', 'GPT-4.1-2025-04-14', 'gpt-4.1'],
+    ['anthropic', 'claude-3-5-haiku-20241022', 'claude-3-5-haiku'],
+    ['anthropic', 'claude-3-7-sonnet-latest', 'claude-3-7-sonnet'],
+    ['anthropic', 'claude-sonnet-4@20250514', 'claude-sonnet-4'],
+    ['gemini', 'models/gemini-2.0-flash-001', 'gemini-2.0-flash'],
+    ['gemini', 'gemini-2.5-flash-preview-09-2025', 'gemini-2.5-flash'],
+    ['gemini', 'gemini-2.5-flash-lite-preview-06-17', 'gemini-2.5-flash-lite'],
+  ] as const)('snapshot %s/%s resolves to %s', (provider, model, base) => {
+    expect(priceFor(provider, model)).toBe(PRICES[provider]?.[base]);
+  });
+
+  test('a snapshot priced differently from its family keeps its own row', () => {
+    expect(priceFor('openai', 'gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15 });
+  });
+
+  test.each([
+    ['openai', 'gpt-4o-audio-preview'],
+    ['openai', 'gpt-4o-realtime-preview-2024-12-17'],
+    ['openai', 'gpt-99'],
+    ['deepseek', 'deepseek-chat'],
+    ['mistral', 'mistral-large-latest'],
+    ['nowhere', 'gpt-4o'],
+    ['ollama', 'llama3'],
+  ] as const)('%s/%s is unknown: null, never a zero price', (provider, model) => {
+    expect(priceFor(provider, model)).toBeNull();
+  });
+
+  test('azure models price as openai', () => {
+    expect(priceFor('azure', 'gpt-4.1-mini')).toEqual({ input: 0.4, output: 1.6, cachedInput: 0.1 });
+  });
+
+  test('a config override wins over the table, for snapshots too, and can price a known-unpriced model', () => {
+    const overrides = priceOverrideSchema.parse({
+      'openai/GPT-4o': { input: 2, output: 8, cached_input: 1 },
+      'deepseek/deepseek-chat': { input: 0.28, output: 0.42, cached_input: 0.028 },
+      'azure/gpt-4.1': { input: 2.2, output: 8.8 },
+    });
+    expect(priceFor('openai', 'gpt-4o', overrides)).toEqual({ input: 2, output: 8, cachedInput: 1 });
+    expect(priceFor('openai', 'gpt-4o-2024-11-20', overrides)).toEqual({ input: 2, output: 8, cachedInput: 1 });
+    expect(priceFor('deepseek', 'deepseek-chat', overrides)).toEqual({ input: 0.28, output: 0.42, cachedInput: 0.028 });
+    expect(priceFor('azure', 'gpt-4.1', overrides)).toEqual({ input: 2.2, output: 8.8 });
+    expect(priceFor('openai', 'gpt-4.1', overrides)).toBe(PRICES['openai']?.['gpt-4.1']);
+  });
+});
+
+describe('priceOverrideSchema', () => {
+  test.each([
+    [{ 'gpt-4o': { input: 1, output: 1 } }, 'key without provider'],
+    [{ 'openai/gpt-4o': { input: -1, output: 1 } }, 'negative price'],
+    [{ 'openai/gpt-4o': { input: 1 } }, 'missing output'],
+    [{ 'openai/gpt-4o': { input: 1, output: 1, cachedInput: 0.5 } }, 'camelCase key (config is snake_case)'],
+  ] as const)('rejects %j (%s)', (value, _why) => {
+    expect(priceOverrideSchema.safeParse(value).success).toBe(false);
+  });
+});
+
+describe('the table', () => {
+  test('every row is a valid price and no known-unpriced model has a row', () => {
+    for (const [provider, models] of Object.entries(PRICES)) {
+      for (const [model, p] of Object.entries(models)) {
+        expect(priceSchema.safeParse(p).success).toBe(true);
+        expect(KNOWN_UNPRICED.has(`${provider}/${model}`)).toBe(false);
+      }
+    }
+  });
+
+  test('Anthropic 5-minute cache writes cost 1.25x input and reads 0.1x', () => {
+    const sonnet = price('anthropic', 'claude-sonnet-4-5');
+    expect(sonnet.cacheWrite).toBeCloseTo(3.75, 10);
+    expect(sonnet.cachedInput).toBeCloseTo(0.3, 10);
+  });
+});

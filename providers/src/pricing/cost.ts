@@ -1,0 +1,80 @@
+/**
+ * Price lookup and cost. Pure and allocation-light: it runs once per request on the hot path.
+ *
+ * Resolution of (provider, model) to a price, first hit wins:
+ * 1. The model name is lower-cased and a Gemini `models/` prefix dropped; `azure` prices as
+ *    `openai` (same model names, same list prices for Global deployments).
+ * 2. Candidates, in order: the full name, then the name with one snapshot suffix removed
+ *    (`-2024-08-06`, `-20250514`, `@20250514` (Vertex), `-001`, `-latest`, `-preview-09-2025`,
+ *    `-preview-06-17`). Removing only these suffixes, never arbitrary tails, is what keeps
+ *    `gpt-4o-audio-preview` from pricing as `gpt-4o`; the longest match wins because the full
+ *    name is tried first (`gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`, not `gpt-4o`).
+ * 3. For each candidate: a config override, then KNOWN_UNPRICED (null), then the table.
+ * Anything else is null: unknown, never 0.
+ */
+import { z } from 'zod';
+import type { Usage } from '../types.ts';
+import { KNOWN_UNPRICED, PRICES, type Price } from './prices.ts';
+
+export { KNOWN_UNPRICED, type Price } from './prices.ts';
+
+const SNAPSHOT_SUFFIX = /(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-\d{3}|-latest|-preview-\d{2}-\d{2}(?:\d{2})?)$/;
+
+const perMillion = z.number().nonnegative().finite();
+
+/**
+ * Config overrides, keyed `provider/model` (the model may itself contain `/`, e.g.
+ * `groq/openai/gpt-oss-120b`), USD per 1M tokens. Keys are matched case-insensitively.
+ * @example {"openai/gpt-4o": {"input": 2.5, "output": 10, "cached_input": 1.25}}
+ */
+export const priceOverrideSchema = z
+  .record(
+    z.string().regex(/^[^/\s]+\/\S+$/, 'expected "provider/model"'),
+    z.strictObject({ input: perMillion, output: perMillion, cached_input: perMillion.optional(), cache_write: perMillion.optional() }),
+  )
+  .transform((o) => {
+    const out: Record<string, Price> = {};
+    for (const [key, v] of Object.entries(o)) {
+      out[key.toLowerCase()] = {
+        input: v.input,
+        output: v.output,
+        ...(v.cached_input !== undefined && { cachedInput: v.cached_input }),
+        ...(v.cache_write !== undefined && { cacheWrite: v.cache_write }),
+      };
+    }
+    return out;
+  });
+
+/** Parsed overrides (`priceOverrideSchema.parse(config.prices)`): lower-cased keys, table-shaped prices. */
+export type PriceOverrides = z.output<typeof priceOverrideSchema>;
+
+export function priceFor(provider: string, model: string, overrides?: PriceOverrides): Price | null {
+  const table = provider === 'azure' ? 'openai' : provider;
+  let name = model.toLowerCase();
+  if (name.startsWith('models/')) name = name.slice('models/'.length);
+  const stripped = name.replace(SNAPSHOT_SUFFIX, '');
+  for (const candidate of stripped === name ? [name] : [name, stripped]) {
+    const override = overrides && (overrides[`${provider}/${candidate}`] ?? overrides[`${table}/${candidate}`]);
+    if (override) return override;
+    if (KNOWN_UNPRICED.has(`${table}/${candidate}`)) return null;
+    const price = PRICES[table]?.[candidate];
+    if (price) return price;
+  }
+  return null;
+}
+
+/**
+ * Cost in USD. Usage follows OpenAI's accounting: promptTokens includes cached and cache-write
+ * tokens, completionTokens includes reasoning tokens (priced as output, as every vendor bills them).
+ * Rounded to 1e-12 USD so float noise does not show up in stored sums.
+ */
+export function costUsd(price: Price, usage: Usage): number {
+  const r = price.longContext && usage.promptTokens > price.longContext.aboveTokens ? price.longContext : price;
+  const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
+  const micro =
+    uncached * r.input +
+    usage.cachedTokens * (r.cachedInput ?? r.input) +
+    usage.cacheWriteTokens * (r.cacheWrite ?? r.input) +
+    usage.completionTokens * r.output;
+  return Math.round(micro * 1e6) / 1e12;
+}
