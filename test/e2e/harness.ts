@@ -17,14 +17,16 @@ export interface Stack {
  * A gateway (in this process, listening on a free port) in front of the fake provider, which speaks
  * OpenAI, Anthropic and Gemini on one port. Events go to an in-memory sink the tests read.
  */
-export async function startStack(opts: { yaml?: string; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { yaml?: string; env?: Record<string, string> | ((fakeUrl: string) => Record<string, string>) } = {},
+): Promise<Stack> {
   const fake = await startFakeProvider();
   const config = parseConfig(opts.yaml ?? '', {
     PORT: '0',
     WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
     WATCHLLM_ANTHROPIC_BASE_URL: fake.url,
     WATCHLLM_GEMINI_BASE_URL: `${fake.url}/v1beta`,
-    ...opts.env,
+    ...(typeof opts.env === 'function' ? opts.env(fake.url) : opts.env),
   });
   const events: Exchange[] = [];
   let waiters: Array<() => void> = [];

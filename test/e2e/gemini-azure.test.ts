@@ -1,0 +1,75 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from './harness.ts';
+
+let s: Stack;
+let client: OpenAI;
+
+beforeAll(async () => {
+  // Azure needs its resource endpoint configured; the fake serves Azure's URL shape on the same port.
+  s = await startStack({ env: (fake) => ({ WATCHLLM_AZURE_BASE_URL: fake }) });
+  client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'test-provider-key', maxRetries: 0 });
+});
+afterAll(() => s.close());
+beforeEach(() => {
+  s.fake.reset();
+  s.events.length = 0;
+});
+
+describe('Gemini through the OpenAI SDK', () => {
+  test('chat is translated to generateContent and back', async () => {
+    const r = await client.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello there' },
+      ],
+    });
+    expect(r.choices[0]?.message.content).toBe('Hello from fake gemini-2.5-flash');
+    expect(r.choices[0]?.finish_reason).toBe('stop');
+    const call = s.fake.calls[0]!;
+    expect(call.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(call.headers['x-goog-api-key']).toBe('test-provider-key');
+    expect(call.body).toMatchObject({ systemInstruction: { parts: [{ text: 'be brief' }] }, contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] });
+    const x = (await s.waitForEvents(1))[0]!;
+    // system + user words, by the fake's token rule
+    expect(x.response.usage).toMatchObject({ promptTokens: 4, completionTokens: 4 });
+    expect(x.route).toEqual({ provider: 'gemini', model: 'gemini-2.5-flash' });
+  });
+
+  test('a streamed answer arrives as OpenAI chunks and ends with [DONE]', async () => {
+    s.fake.next({ text: 'one two three', chunks: 3 });
+    const stream = await client.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      stream: true,
+      messages: [{ role: 'user', content: 'count' }],
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('one two three');
+    expect(s.fake.calls[0]?.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x).toMatchObject({ outcome: 'success', response: { usageSource: 'provider', finishReason: 'stop' } });
+  });
+
+  test('embeddings work with the SDK default base64 encoding; Gemini reports no tokens, so they are estimated', async () => {
+    const r = await client.embeddings.create({ model: 'text-embedding-004', input: ['a b c', 'd'] });
+    expect(r.data).toHaveLength(2);
+    expect(r.data[0]?.embedding.length).toBeGreaterThan(0);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.response.usageSource).toBe('estimate');
+    expect(x.response.usage?.promptTokens).toBeGreaterThan(0);
+  });
+});
+
+describe('Azure OpenAI', () => {
+  test('azure/<model> goes to the deployment URL with the api-key header', async () => {
+    const r = await client.chat.completions.create({ model: 'azure/gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.choices[0]?.message.content).toContain('Hello from fake');
+    const call = s.fake.calls[0]!;
+    expect(call.path).toBe('/openai/deployments/gpt-4o/chat/completions');
+    expect(call.query['api-version']).toBeTruthy();
+    expect(call.headers['api-key']).toBe('test-provider-key');
+    expect(call.headers['authorization']).toBeUndefined();
+  });
+});
