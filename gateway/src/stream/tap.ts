@@ -95,7 +95,10 @@ export class StreamTap {
       const m = o['message'] as { usage?: Record<string, unknown> } | undefined;
       this.anthropicUsage = { ...m?.usage };
     } else if (type === 'message_delta') {
-      this.anthropicUsage = { ...this.anthropicUsage, ...(o['usage'] as Record<string, unknown> | undefined) };
+      // message_delta carries cumulative counts; a null field means "unchanged", not zero.
+      const merged: Record<string, unknown> = { ...this.anthropicUsage };
+      for (const [k, v] of Object.entries((o['usage'] as Record<string, unknown> | undefined) ?? {})) if (v != null) merged[k] = v;
+      this.anthropicUsage = merged;
       const d = o['delta'] as { stop_reason?: unknown } | undefined;
       if (typeof d?.stop_reason === 'string') this.finishReason = d.stop_reason;
     } else if (type === 'content_block_delta') {
