@@ -1,0 +1,36 @@
+import { describe, expect, test } from 'vitest';
+import { apiKey } from './api-key.ts';
+import { found } from './found.test-helper.ts';
+
+// Fake keys with the documented shapes; none of them is a real credential.
+const body = (n: number): string => 'Ab3dEf6hIj9kLm2nOp5rSt8vWx1zAb4dEf7hIj0kLm3nOp6rSt9vWx2zAb5dEf8hIj1kLm4nOp7rSt0vWx3z'.repeat(2).slice(0, n);
+const KEYS = {
+  openai: `sk-${body(48)}`,
+  openaiProject: `sk-proj-${body(64)}`,
+  anthropic: `sk-ant-api03-${body(93)}-AA`,
+  aws: 'AKIAIOSFODNN7EXAMPLE',
+  github: `ghp_${body(36)}`,
+  githubFine: `github_pat_11ABCDEFG0${body(72)}`,
+  google: `AIza${body(35)}`,
+  slack: 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx',
+  stripe: `sk_live_${body(24)}`,
+  jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+};
+
+describe('API key detector', () => {
+  test.each(Object.entries(KEYS))('finds a %s key in a sentence', (_kind, key) => {
+    expect(found(apiKey, `use "${key}" here`)).toEqual([key]);
+  });
+
+  test.each([
+    ['a library name', 'pip install scikit-learn sk-learn'],
+    ['sk- inside a word', `task-${body(30)}`],
+    ['a short sk- token', 'sk-abc123'],
+    ['a truncated AWS id', 'AKIA1234'],
+    ['a short GitHub prefix', 'ghp_short'],
+    ['a Stripe publishable key', `pk_live_${body(24)}`],
+    ['a lone base64 JSON header', 'eyJhbGciOiJIUzI1NiJ9'],
+  ] as const)('ignores %s', (_title, text) => {
+    expect(found(apiKey, text)).toEqual([]);
+  });
+});

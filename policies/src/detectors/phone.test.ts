@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest';
+import { found } from './found.test-helper.ts';
+import { phone } from './phone.ts';
+
+describe('phone detector', () => {
+  test.each([
+    ['E.164 compact', 'call +14155552671.', ['+14155552671']],
+    ['E.164 grouped (UK)', 'tel +44 20 7946 0958', ['+44 20 7946 0958']],
+    ['E.164 with area code in parentheses', '+1 (415) 555-2671', ['+1 (415) 555-2671']],
+    ['E.164 grouped in pairs (FR)', '+33 6 12 34 56 78', ['+33 6 12 34 56 78']],
+    ['North American with parentheses', 'office (415) 555-2671', ['(415) 555-2671']],
+    ['North American dashed', '415-555-2671', ['415-555-2671']],
+    ['North American dotted', '415.555.2671', ['415.555.2671']],
+    ['UK national', '020 7946 0958', ['020 7946 0958']],
+    ['French national', '06 12 34 56 78', ['06 12 34 56 78']],
+    ['German national', '030 12345678', ['030 12345678']],
+  ] as const)('finds %s', (_title, text, expected) => {
+    expect(found(phone, text)).toEqual(expected);
+  });
+
+  test.each([
+    ['a bare 10-digit run', 'order 4155552671'],
+    ['a bare run with a leading zero', 'ref 0123456789'],
+    ['a card number', '4111111111111111'],
+    ['a grouped card number', '4111 1111 1111 1111'],
+    ['an ISO date', 'on 2024-01-15'],
+    ['a European date', 'on 05.01.2024'],
+    ['an IPv4 address', '192.168.100.200'],
+    ['a US SSN', '123-45-6789'],
+    ['a too-short international number', '+1234'],
+    ['an IBAN', 'DE89 3704 0044 0532 0130 00'],
+  ] as const)('ignores %s', (_title, text) => {
+    expect(found(phone, text)).toEqual([]);
+  });
+});

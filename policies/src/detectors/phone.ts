@@ -1,0 +1,25 @@
+import { digitsOf, hasDigit } from './scan.ts';
+import type { Detector } from './types.ts';
+
+/**
+ * Phone numbers in three written forms:
+ * - international: `+` then 8-15 digits (E.164, ITU-T E.164 §6.1 caps a number at 15 digits),
+ *   optionally grouped by spaces, dots, dashes or a parenthesised area code:
+ *   `+14155552671`, `+44 20 7946 0958`, `+1 (415) 555-2671`, `+33 6 12 34 56 78`;
+ * - North American: `(415) 555-2671`, `415-555-2671`, `415.555.2671`;
+ * - national with a trunk `0` and at least one separator: `020 7946 0958`, `06 12 34 56 78`,
+ *   `030 12345678`, 9-11 digits.
+ * A bare run of digits without `+` or separators is NOT a phone number here: it is far more often
+ * an order id, a timestamp, a card or an account number, which have their own detectors. Numbers
+ * glued to other digits or letters (part of a longer number, a version, a date) are skipped.
+ */
+export const phone: Detector = {
+  id: 'phone',
+  label: 'PHONE',
+  re: /(?<![\w+@/.-]|\d[ .-])(?:\+\d{1,15}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]\d{1,6}){0,6}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|[2-9]\d{2}([.-])\d{3}\1\d{4}|0\d{1,4}(?:[ .-]\d{2,8}){1,4})(?![\w@]|[.-]?\d|[ ]\d)/g,
+  mayContain: hasDigit,
+  validate: (candidate) => {
+    const n = digitsOf(candidate).length;
+    return candidate.startsWith('+') ? n >= 8 && n <= 15 : n >= 9 && n <= 11;
+  },
+};

@@ -1,0 +1,74 @@
+import { describe, expect, test } from 'vitest';
+import { compile, EMAIL, meta, OPENAI_KEY, README_EXAMPLE } from './fixtures.test-helper.ts';
+import { evaluateResponse, redactText } from './response.ts';
+
+const ctx = { endpoint: 'chat', model: 'gpt-4o', meta } as const;
+
+describe('evaluateResponse', () => {
+  test('redacts the answer text and the same text in the body, consistently', () => {
+    const set = compile(README_EXAMPLE);
+    const text = `Write to ${EMAIL} (again: ${EMAIL})`;
+    const body = { id: 'chatcmpl-1', model: 'gpt-4o', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: text } }] };
+    const d = evaluateResponse(set, { ...ctx, text, body });
+    expect(d).toEqual({
+      kind: 'modify',
+      text: 'Write to [EMAIL_1] (again: [EMAIL_1])',
+      body: { ...body, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Write to [EMAIL_1] (again: [EMAIL_1])' } }] },
+      matches: [{ policy: 'redact-secrets', rule: 'detect', action: 'redact', mode: 'enforce', detector: 'email', count: 2, applied: true }],
+      stored: 'keep',
+    });
+    expect(body.choices[0]?.message.content).toBe(text);
+  });
+
+  test('redacts Anthropic content blocks', () => {
+    const set = compile(README_EXAMPLE);
+    const body = { type: 'message', role: 'assistant', content: [{ type: 'text', text: OPENAI_KEY }] };
+    expect(evaluateResponse(set, { ...ctx, endpoint: 'messages', text: OPENAI_KEY, body })).toMatchObject({
+      kind: 'modify',
+      text: '[API_KEY_1]',
+      body: { content: [{ type: 'text', text: '[API_KEY_1]' }] },
+    });
+  });
+
+  test('denies an answer with a deny-class secret, naming the policy and not the secret', () => {
+    const set = compile([{ name: 'no-key-leaks', detect: ['api_key', 'private_key'], action: 'deny', stage: 'post' }]);
+    const d = evaluateResponse(set, { ...ctx, text: `here: ${OPENAI_KEY}` });
+    expect(d).toMatchObject({ kind: 'deny', policy: 'no-key-leaks', status: 403, reason: 'denied by policy "no-key-leaks": content matched api_key' });
+    expect(JSON.stringify(d)).not.toContain(OPENAI_KEY);
+  });
+
+  test.each([
+    ['a pre-only policy', { name: 'p', detect: ['email'], action: 'deny', stage: 'pre' }],
+    ['a request rule policy', { name: 'p', deny_models: ['gpt-4o'], action: 'deny' }],
+    ['a shadow policy', { name: 'p', detect: ['email'], action: 'deny', mode: 'shadow' }],
+  ] as const)('%s does not change the answer', (_title, policy) => {
+    const d = evaluateResponse(compile([policy]), { ...ctx, text: EMAIL });
+    expect(d.kind).toBe('allow');
+  });
+
+  test('flags keyword hits without changing the answer', () => {
+    const set = compile([{ name: 'codename', keywords: ['Project Falcon'], action: 'flag' }]);
+    const d = evaluateResponse(set, { ...ctx, text: 'About project falcon: project falcons are birds.' });
+    expect(d).toEqual({
+      kind: 'allow',
+      stored: 'keep',
+      matches: [{ policy: 'codename', rule: 'keywords', action: 'flag', mode: 'enforce', detector: 'keyword', count: 1, applied: true }],
+    });
+  });
+});
+
+describe('redactText (stored bodies)', () => {
+  const set = compile([{ name: 'refs', patterns: [{ regex: 'TICKET-\\d{4}', name: 'ticket' }], action: 'flag' }]);
+
+  test('uses every built-in class plus enforced patterns', () => {
+    expect(redactText(set, `${EMAIL} card 4111 1111 1111 1111 TICKET-1234 ${EMAIL}`)).toBe(
+      '[EMAIL_1] card [CREDIT_CARD_1] [TICKET_1] [EMAIL_1]',
+    );
+  });
+
+  test('keeps JSON text valid when a match follows an escape sequence', () => {
+    const json = JSON.stringify({ messages: [{ role: 'user', content: `line\n${EMAIL}\t${OPENAI_KEY}\\${EMAIL}\n4111111111111111` }] });
+    const out = redactText(set, json);
+    expect(JSON.parse(out)).toEqual({ messages: [{ role: 'user', content: 'line\n[EMAIL_1]\t[API_KEY_1]\\[EMAIL_1]\n[CREDIT_CARD_1]' }] });
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest';
+import { compile, EMAIL, meta, OPENAI_KEY } from './fixtures.test-helper.ts';
+import { createResponseScanner } from './scanner.ts';
+
+const ctx = { endpoint: 'chat', model: 'gpt-4o', meta } as const;
+
+/** Splits text into chunks of `size` characters, like token deltas. */
+const chunks = (text: string, size: number): string[] => {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+};
+
+describe('createResponseScanner', () => {
+  test.each([1, 3, 7, 64, 1000])('counts matches spanning chunk boundaries exactly once (chunks of %i)', (size) => {
+    const set = compile([{ name: 'watch', detect: ['email', 'api_key'], action: 'flag' }]);
+    const s = createResponseScanner(set, ctx);
+    const text = `${'lorem ipsum '.repeat(150)}mail ${EMAIL} key ${OPENAI_KEY} ${'dolor '.repeat(300)}and ${EMAIL}`;
+    for (const c of chunks(text, size)) expect(s.push(c)).toEqual({ cut: false });
+    expect(s.finish()).toEqual({
+      cut: false,
+      matches: [
+        { policy: 'watch', rule: 'detect', action: 'flag', mode: 'enforce', detector: 'email', count: 2, applied: true },
+        { policy: 'watch', rule: 'detect', action: 'flag', mode: 'enforce', detector: 'api_key', count: 1, applied: true },
+      ],
+    });
+  });
+
+  test('asks to cut once a deny match completes, and stays cut', () => {
+    const set = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]);
+    const s = createResponseScanner(set, ctx);
+    const steps = chunks(`Sure, the key is ${OPENAI_KEY}. ${'More text. '.repeat(20)}`, 5).map((c) => s.push(c));
+    const firstCut = steps.findIndex((st) => st.cut);
+    expect(firstCut).toBeGreaterThan(0);
+    expect(steps[firstCut]).toEqual({ cut: true, policy: 'no-keys', reason: 'denied by policy "no-keys": content matched api_key' });
+    expect(steps.slice(firstCut).every((st) => st.cut)).toBe(true);
+    expect(s.finish()).toMatchObject({ cut: true, policy: 'no-keys', matches: [{ detector: 'api_key', count: 1, applied: true }] });
+  });
+
+  test('finds a match at the very end of the stream only on finish', () => {
+    const set = compile([{ name: 'no-mail', detect: ['email'], action: 'deny' }]);
+    const s = createResponseScanner(set, ctx);
+    expect(s.push(`x`.repeat(100) + ` ${EMAIL}`)).toEqual({ cut: false });
+    expect(s.finish()).toMatchObject({ cut: true, policy: 'no-mail' });
+  });
+
+  test('a shadow deny records but never cuts; redact in a stream is recorded as not applied', () => {
+    const set = compile([
+      { name: 'try', mode: 'shadow', detect: ['email'], action: 'deny' },
+      { name: 'mask', detect: ['email'], action: 'redact' },
+    ]);
+    const s = createResponseScanner(set, ctx);
+    for (const c of chunks(`${EMAIL} `.repeat(30), 4)) expect(s.push(c).cut).toBe(false);
+    expect(s.finish().matches).toEqual([
+      { policy: 'try', rule: 'detect', action: 'deny', mode: 'shadow', detector: 'email', count: 30, applied: false },
+      { policy: 'mask', rule: 'detect', action: 'redact', mode: 'enforce', detector: 'email', count: 30, applied: false },
+    ]);
+  });
+
+  test('ignores policies that do not select the call', () => {
+    const set = compile([{ name: 'other', match: { model: 'claude-*' }, detect: ['email'], action: 'deny' }]);
+    const s = createResponseScanner(set, ctx);
+    s.push(`${EMAIL} `.repeat(20));
+    expect(s.finish()).toEqual({ cut: false, matches: [] });
+  });
+});

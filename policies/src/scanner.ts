@@ -1,0 +1,116 @@
+import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
+import { denyReason } from './evaluate.ts';
+import { findHits, HitCounts } from './redact.ts';
+import { selects } from './select.ts';
+import type { CallContext, RuleMatch } from './types.ts';
+
+/**
+ * Already-scanned text kept for the next scan, so a match split across chunks is still found:
+ * at least KEEP characters (multi-word shapes such as `+44 20 7946 0958` or a spaced IBAN are
+ * shorter), extended back to the start of the word straddling that point (e-mails, keys and
+ * tokens have no spaces), at most TAIL characters.
+ */
+const KEEP = 64;
+const TAIL = 1024;
+/** New text accumulated before a scan: scanning every token would rescan the tail per token. */
+const STEP = 64;
+/** How long a match that touches the buffer end may keep the buffer growing (a PEM block). */
+const MAX_PENDING = 20_000;
+
+export interface ScanStep {
+  /** True once an enforced `deny` policy matched: stop forwarding and end the stream cleanly. */
+  cut: boolean;
+  policy?: string;
+  reason?: string;
+}
+
+export interface ScanResult extends ScanStep {
+  /** One entry per policy, rule and detector, counted over the whole stream. */
+  matches: RuleMatch[];
+}
+
+export interface ResponseScanner {
+  push(textDelta: string): ScanStep;
+  /** Scans what is left and reports every match of the stream. */
+  finish(): ScanResult;
+}
+
+interface PolicyState {
+  p: CompiledPolicy;
+  counts: HitCounts;
+  /** Absolute offset up to which hits are counted; a hit starting before it was seen already. */
+  countedTo: number;
+}
+
+/**
+ * Post-response content rules for a stream. Text already forwarded cannot be redacted, so in a
+ * stream `redact` is recorded with `applied: false`, `flag` is recorded, and an enforced `deny`
+ * asks the caller to cut. Memory is bounded: the buffer is the last TAIL characters plus a
+ * match still open at the end (at most MAX_PENDING).
+ */
+export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext): ResponseScanner {
+  const states: PolicyState[] = set.policies
+    .filter((p) => p.post && p.action !== null && selects(p, ctx))
+    .map((p) => ({ p, counts: new HitCounts(), countedTo: 0 }));
+  let buf = '';
+  /** Absolute offset of buf[0] in the whole stream. */
+  let bufStart = 0;
+  let unscanned = 0;
+  let cut: ScanStep = { cut: false };
+
+  const scan = (final: boolean): void => {
+    unscanned = 0;
+    let keepFrom = tailStart(buf);
+    for (const st of states) {
+      for (const h of findHits(st.p.content, buf)) {
+        if (bufStart + h.start < st.countedTo) continue;
+        // A hit reaching the end of what we have may still grow (`a@b.co` + `m`): wait.
+        if (!final && h.end === buf.length) {
+          keepFrom = Math.min(keepFrom, Math.max(h.start, buf.length - MAX_PENDING));
+          break;
+        }
+        st.counts.add([h]);
+        st.countedTo = bufStart + h.end;
+        if (!cut.cut && st.p.action === 'deny' && st.p.mode === 'enforce') {
+          cut = { cut: true, policy: st.p.name, reason: denyReason(st.p, [], [h.source]) };
+        }
+      }
+    }
+    buf = buf.slice(keepFrom);
+    bufStart += keepFrom;
+  };
+
+  return {
+    push(textDelta) {
+      if (cut.cut || states.length === 0 || textDelta.length === 0) return cut;
+      buf += textDelta;
+      unscanned += textDelta.length;
+      if (unscanned >= STEP) scan(false);
+      return cut;
+    },
+    finish() {
+      if (!cut.cut && states.length > 0) scan(true);
+      const matches: RuleMatch[] = [];
+      for (const { p, counts } of states) {
+        for (const e of counts.entries.values()) {
+          const applied =
+            p.mode === 'enforce' && (p.action === 'flag' || (p.action === 'deny' && cut.policy === p.name));
+          const { rule, source: detector, count } = e;
+          matches.push({ policy: p.name, rule, action: p.action ?? 'flag', mode: p.mode, detector, count, applied });
+        }
+      }
+      return { ...cut, matches };
+    },
+  };
+}
+
+function tailStart(buf: string): number {
+  const floor = Math.max(0, buf.length - TAIL);
+  let at = Math.max(0, buf.length - KEEP);
+  while (at > floor && !isSpace(buf.charCodeAt(at - 1))) at--;
+  return at;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13;
+}

@@ -1,0 +1,46 @@
+import type { CompiledPolicy } from './compile.ts';
+import { anyGlob, modelMatches } from './glob.ts';
+import type { MetadataFieldName, StoredMode } from './schema.ts';
+import type { CallContext, CallMeta } from './types.ts';
+
+/** Whether a policy's `match:` selects this call. A selector field on absent metadata does not match. */
+export function selects(p: CompiledPolicy, ctx: CallContext): boolean {
+  const s = p.selector;
+  if (s === null) return true;
+  const m = ctx.meta;
+  if (s.endpoint !== null && !s.endpoint.has(ctx.endpoint)) return false;
+  if (s.model !== null && !modelMatches(s.model, ctx.model)) return false;
+  if (!field(s.project, m.project)) return false;
+  if (!field(s.key, m.keyId)) return false;
+  if (!field(s.user, m.user)) return false;
+  for (const [name, globs] of s.properties) {
+    if (!field(globs, m.properties?.[name])) return false;
+  }
+  return true;
+}
+
+function field(globs: RegExp[] | null, value: string | null | undefined): boolean {
+  if (globs === null) return true;
+  return value !== undefined && value !== null && anyGlob(globs, value);
+}
+
+export function metaValue(meta: CallMeta, f: MetadataFieldName): string | null | undefined {
+  switch (f) {
+    case 'user':
+      return meta.user;
+    case 'session':
+      return meta.session;
+    case 'project':
+      return meta.project;
+    case 'key':
+      return meta.keyId;
+    default:
+      return meta.properties?.[f.slice('property:'.length)];
+  }
+}
+
+const STRICTNESS: Record<StoredMode, number> = { keep: 0, redact: 1, drop: 2 };
+
+export function stricter(a: StoredMode, b: StoredMode | null): StoredMode {
+  return b !== null && STRICTNESS[b] > STRICTNESS[a] ? b : a;
+}

@@ -1,0 +1,90 @@
+/**
+ * Where the text of a call lives. Rather than list every wire shape (OpenAI chat, completions,
+ * embeddings, responses; Anthropic messages) field by field, we walk the subtrees that carry
+ * text and visit every string in them, skipping keys that are structure or binary payloads
+ * (roles, ids, base64 images and audio). That covers content strings and text parts, tool
+ * results, tool-call arguments and tool_use inputs alike, and new content part types by default.
+ */
+
+/** Top-level request fields that hold prompt text. */
+export const REQUEST_ROOTS: readonly string[] = ['messages', 'system', 'prompt', 'input', 'instructions', 'suffix'];
+
+/** Top-level response fields that hold answer text (chat/completions, Anthropic, responses). */
+export const RESPONSE_ROOTS: readonly string[] = ['choices', 'content', 'output', 'output_text', 'completion'];
+
+const SKIP = new Set([
+  'role', 'type', 'id', 'tool_call_id', 'tool_use_id', 'call_id', 'name', 'model', 'status',
+  'cache_control', 'detail', 'media_type', 'image_url', 'input_audio', 'source', 'file', 'format',
+  'logprobs', 'finish_reason', 'stop_reason', 'index', 'signature', 'encrypted_content', 'data',
+  'url', 'annotations',
+]);
+
+/** Deeper than this, a structure is not walked (a guard against stack exhaustion, far above real payloads). */
+const MAX_DEPTH = 256;
+
+export function forEachText(body: Record<string, unknown>, roots: readonly string[], fn: (s: string) => void): void {
+  for (const key of roots) {
+    if (key in body) visit(body[key], fn, 0);
+  }
+}
+
+function visit(v: unknown, fn: (s: string) => void, depth: number): void {
+  if (typeof v === 'string') return fn(v);
+  if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return;
+  if (Array.isArray(v)) {
+    for (const item of v) visit(item, fn, depth + 1);
+    return;
+  }
+  for (const [k, item] of Object.entries(v)) {
+    if (!SKIP.has(k)) visit(item, fn, depth + 1);
+  }
+}
+
+/**
+ * Returns `body` with `fn` applied to every text string; objects on the path to a changed
+ * string are copied, the rest is shared, and the input is never mutated. When nothing changes
+ * the same `body` reference comes back, so callers can tell cheaply.
+ */
+export function mapText(
+  body: Record<string, unknown>,
+  roots: readonly string[],
+  fn: (s: string) => string,
+): Record<string, unknown> {
+  let out = body;
+  for (const key of roots) {
+    if (!(key in body)) continue;
+    const before = body[key];
+    const after = map(before, fn, 0);
+    if (after !== before) {
+      if (out === body) out = { ...body };
+      out[key] = after;
+    }
+  }
+  return out;
+}
+
+function map(v: unknown, fn: (s: string) => string, depth: number): unknown {
+  if (typeof v === 'string') return fn(v);
+  if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return v;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const after = map(v[i], fn, depth + 1);
+      if (after !== v[i]) {
+        copy ??= v.slice();
+        copy[i] = after;
+      }
+    }
+    return copy ?? v;
+  }
+  let copy: Record<string, unknown> | null = null;
+  for (const [k, item] of Object.entries(v)) {
+    if (SKIP.has(k)) continue;
+    const after = map(item, fn, depth + 1);
+    if (after !== item) {
+      copy ??= { ...(v as Record<string, unknown>) };
+      copy[k] = after;
+    }
+  }
+  return copy ?? v;
+}
