@@ -1,15 +1,39 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
-import { errorBody, GatewayError } from './errors.ts';
+import { adminAuth } from './admin-auth.ts';
 import type { Deps } from './deps.ts';
+import { errorBody, GatewayError } from './errors.ts';
+import { eventRoutes, type ClickHouseClient, type EventWriter } from './events/index.ts';
+import { ingestIdentity, type IngestIdentity } from './ingest-auth.ts';
+import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { opsRoutes, type ReadinessCheck } from './routes/ops.ts';
 import { proxyRoutes } from './routes/proxy.ts';
 
-/** The HTTP app: proxy routes, operations routes, and OpenAI-shaped answers for everything else. */
-export function createApp(deps: Deps, opts: { checks: ReadonlyArray<ReadinessCheck>; draining: () => boolean }): Hono<{ Bindings: HttpBindings }> {
-  const app = new Hono<{ Bindings: HttpBindings }>();
+type Env = { Bindings: HttpBindings; Variables: { identity: IngestIdentity } };
+
+/**
+ * The HTTP app: proxy routes, operations routes, the admin API (behind WATCHLLM_ADMIN_TOKEN), the
+ * event query and ingest API, and OpenAI-shaped answers for everything else.
+ */
+export function createApp(
+  deps: Deps,
+  opts: {
+    checks: ReadonlyArray<ReadinessCheck>;
+    draining: () => boolean;
+    events: { client: ClickHouseClient; writer: EventWriter } | null;
+  },
+): Hono<Env> {
+  const app = new Hono<Env>();
   app.route('/', proxyRoutes(deps));
   app.route('/', opsRoutes({ metrics: deps.metrics, checks: opts.checks, draining: opts.draining }));
+
+  app.use('/admin/*', adminAuth(deps.config.admin_token));
+  app.route('/', adminKeyRoutes({ keys: deps.stores.keys }));
+  if (opts.events) {
+    app.use('/v1/events', ingestIdentity(deps));
+    app.route('/', eventRoutes({ client: opts.events.client, writer: opts.events.writer, identify: (c) => c.get('identity') }));
+  }
+
   app.notFound((c) => {
     const err = new GatewayError({
       status: 404,

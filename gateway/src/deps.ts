@@ -3,15 +3,18 @@ import type { Config } from './config/schema.ts';
 import type { EventSink } from './exchange.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { KeyResolver } from './pipeline/identify.ts';
 import type { Registry } from './registry.ts';
+import type { Stores } from './stores/index.ts';
 import type { Upstream } from './upstream.ts';
 
 /** Everything a request needs, built once at start (server.ts) and passed down explicitly. */
 export interface Deps {
   config: Config;
   registry: Registry;
-  keys: KeyResolver;
+  /** Limits, budgets, cache and gateway keys: in process, or shared through Redis. */
+  stores: Stores;
+  /** Per-model limits from config, globs compiled once. */
+  modelLimits: ReadonlyArray<{ pattern: RegExp; limits: { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined } }>;
   upstream: Upstream;
   metrics: Metrics;
   sink: EventSink;

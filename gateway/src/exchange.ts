@@ -124,10 +124,18 @@ export interface Exchange {
 
   /** Server-timing segments added by stages, in order. */
   timings: TimingSegment[];
+  /** Response headers added by stages (rate-limit state, cache status), sent with every response. */
+  responseHeaders: Record<string, string>;
 
   /** Sections owned by later issues' stages. */
   cache: { status: 'hit' | 'miss' | 'bypass'; key?: string; savedUsd?: number | null } | null;
-  limits: { decision: 'allowed' | 'denied'; limit?: string; detail?: Record<string, unknown> } | null;
+  limits: {
+    decision: 'allowed' | 'denied' | 'degraded';
+    /** The refusing limit, e.g. `key:k_1 requests/minute`. */
+    limit?: string;
+    /** Budgets at or over the soft threshold after this call's reservation, e.g. `project:acme usd/month 0.83`. */
+    softThreshold?: string[];
+  } | null;
   policies: { outcome: 'allowed' | 'denied' | 'redacted' | 'flagged'; matches: unknown[] } | null;
 }
 
@@ -170,6 +178,7 @@ export function createExchange(init: {
     error: null,
     costUsd: null,
     timings: [],
+    responseHeaders: {},
     cache: null,
     limits: null,
     policies: null,

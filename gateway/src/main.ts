@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   // Load tiktoken's tables now (~1-2 s, synchronous) rather than on the first stream that lacks usage.
   countTokens('warm up');
-  const gateway = createGateway({ config, log });
+  const gateway = await createGateway({ config, log });
   const url = await gateway.listen();
   log.info({ url, providers: [...gateway.deps.registry.ids] }, `WatchLLM gateway listening on ${url}`);
 

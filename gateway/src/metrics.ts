@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { durations, type Exchange } from './exchange.ts';
+import type { StoreHealth } from './stores/index.ts';
 
 /** Prometheus metrics (text format at GET /metrics). Labels stay low-cardinality: no user or key ids. */
 export class Metrics {
@@ -65,7 +66,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly cacheResults = new Counter({
+    name: 'watchllm_cache_requests_total',
+    help: 'Cache lookups by result (hit, miss, bypass).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly cacheSaved = new Counter({
+    name: 'watchllm_cache_saved_usd_total',
+    help: 'What cache hits would have cost at the provider.',
+    registers: [this.registry],
+  });
+  private readonly limitDenied = new Counter({
+    name: 'watchllm_limit_denied_total',
+    help: 'Calls refused by a rate limit or budget, by scope and kind.',
+    labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly budgetSoft = new Counter({
+    name: 'watchllm_budget_soft_threshold_total',
+    help: 'Calls admitted with a budget at or over its soft threshold (alert on its rate).',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  /** Store outages (Redis down or slow) counted by the fail-mode wrappers. */
+  watchStores(health: StoreHealth): void {
+    new Counter({
+      name: 'watchllm_store_misses_total',
+      help: 'Store calls that could not be served (Redis unavailable): admitted uncounted or refused, per fail mode.',
+      labelNames: ['store'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [store, n] of Object.entries(health.misses())) this.inc({ store }, n);
+      },
+    });
+  }
+
   observe(x: Exchange): void {
+    if (x.cache) this.cacheResults.inc({ result: x.cache.status });
+    if (x.cache?.savedUsd) this.cacheSaved.inc(x.cache.savedUsd);
+    if (x.limits?.decision === 'denied' && x.limits.limit) {
+      const [scope = 'unknown', rest = ''] = x.limits.limit.split(':');
+      this.limitDenied.inc({ scope, kind: rest.split(' ')[1]?.split('/')[0] ?? 'unknown' });
+    }
+    for (const s of x.limits?.softThreshold ?? []) this.budgetSoft.inc({ scope: s.split(':')[0] ?? 'unknown' });
     const provider = x.route?.provider ?? 'none';
     const d = durations(x);
     this.requests.inc({ endpoint: x.endpoint, provider, status: String(x.response.status), outcome: x.outcome });
@@ -78,7 +124,7 @@ export class Metrics {
       this.upstreamErrors.inc({ provider, kind: x.outcome === 'upstream_error' ? String(x.upstream.status ?? 'stream_cut') : x.outcome });
     }
     const u = x.response.usage;
-    if (u && x.route) {
+    if (u && x.route && x.outcome !== 'cache_hit') {
       const model = x.route.model;
       this.tokens.inc({ provider, model, type: 'prompt' }, u.promptTokens);
       this.tokens.inc({ provider, model, type: 'completion' }, u.completionTokens);

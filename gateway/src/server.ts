@@ -1,56 +1,116 @@
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
-import type { PriceOverrides } from '@watchllm/providers';
+import { createAdaptorServer } from '@hono/node-server';
+import { priceOverrideSchema } from '@watchllm/providers';
 import { createApp } from './app.ts';
+import { ConfigError } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { InFlight, type Deps } from './deps.ts';
+import { createClickHouse, createEventWriter, migrate, registerWriterMetrics, type ClickHouseClient, type EventWriter } from './events/index.ts';
 import { nullSink, type EventSink } from './exchange.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
-import { configKeyResolver, type KeyResolver } from './pipeline/identify.ts';
+import { compileModelLimits } from './pipeline/limits.ts';
 import { buildRegistry } from './registry.ts';
 import type { ReadinessCheck } from './routes/ops.ts';
+import { seedConfigKeys } from './seed-keys.ts';
+import { createStores, type Stores } from './stores/index.ts';
 import { createUpstream } from './upstream.ts';
 
 export interface GatewayOptions {
   config: Config;
   log?: Logger;
+  /** Replaces the ClickHouse event writer (tests that read exchanges directly). */
   sink?: EventSink;
-  keys?: KeyResolver;
-  checks?: ReadinessCheck[];
+  /** Replaces the stores built from config. */
+  stores?: Stores;
 }
 
 export interface Gateway {
   deps: Deps;
   server: Server;
+  /** The event store, when events are recorded in ClickHouse. */
+  events: { client: ClickHouseClient; writer: EventWriter } | null;
   /** Starts listening; resolves with the base URL (http://host:port). */
   listen(): Promise<string>;
   /** Graceful stop: refuse new connections, let in-flight calls finish (bounded), flush events. */
   close(): Promise<void>;
 }
 
-export function createGateway(opts: GatewayOptions): Gateway {
+/**
+ * Builds a gateway from config: stores (in process, or Redis), the event store (embedded chDB, or a
+ * ClickHouse server), then the HTTP server. Nothing listens until `listen()`.
+ */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
   const log = opts.log ?? createLogger();
   const metrics = new Metrics();
+  const prices = priceOverrideSchema.safeParse(config.prices);
+  if (!prices.success) throw new ConfigError(`prices: ${prices.error.issues[0]?.message ?? 'invalid'}`);
+
+  const stores =
+    opts.stores ??
+    (await createStores({
+      redisUrl: config.redis_url ?? null,
+      failMode: config.limits.fail_mode,
+      secret: config.secret ?? null,
+      cache: { maxEntries: config.cache.max_entries, maxBytes: Math.floor(config.cache.max_mb * 1024 * 1024) },
+      log: (m) => log.warn({}, m),
+    }));
+  await seedConfigKeys(stores.keys, config.keys);
+  metrics.watchStores(stores.health);
+
+  let events: Gateway['events'] = null;
+  let sink = opts.sink;
+  if (!sink && config.events.enabled) {
+    const client = createClickHouse({ url: config.events.clickhouse_url, dataDir: config.data_dir });
+    await migrate(client, { retentionDays: config.events.retention_days });
+    const writer = createEventWriter({
+      client,
+      dataDir: config.data_dir,
+      rows: { storeBodies: config.events.store_bodies, maxBodyBytes: config.events.max_body_kb * 1024 },
+      logger: log,
+    });
+    registerWriterMetrics(metrics.registry, writer);
+    events = { client, writer };
+    sink = writer;
+  }
+
   const deps: Deps = {
     config,
     registry: buildRegistry(config),
-    keys: opts.keys ?? configKeyResolver(config.keys),
+    stores,
+    modelLimits: compileModelLimits(config),
     upstream: createUpstream({
       headersTimeoutMs: config.server.upstream_timeout_ms,
       bodyTimeoutMs: config.server.stream_idle_timeout_ms,
     }),
     metrics,
-    sink: opts.sink ?? nullSink,
+    sink: sink ?? nullSink,
     log,
-    prices: Object.keys(config.prices).length > 0 ? (config.prices as PriceOverrides) : undefined,
+    prices: Object.keys(prices.data).length > 0 ? prices.data : undefined,
     maxBodyBytes: Math.floor(config.server.max_body_mb * 1024 * 1024),
     inFlight: new InFlight(),
   };
+
+  const checks: ReadinessCheck[] = [];
+  if (stores.redis) {
+    const redis = stores.redis;
+    checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  }
+  if (events) {
+    const client = events.client;
+    checks.push({
+      name: 'clickhouse',
+      check: async () => {
+        const r = await client.ping();
+        if (!r.success) throw r.error;
+      },
+    });
+  }
+
   let draining = false;
-  const app = createApp(deps, { checks: opts.checks ?? [], draining: () => draining });
+  const app = createApp(deps, { checks, draining: () => draining, events });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   // Long generations: never let Node's request timeout cut a slow stream (the upstream timeouts bound it).
   server.requestTimeout = 0;
@@ -60,6 +120,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   return {
     deps,
     server,
+    events,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -71,14 +132,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
       }),
     async close() {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
       server.closeIdleConnections();
       const left = await deps.inFlight.drain(config.server.shutdown_grace_ms);
       if (left > 0) log.warn({ aborted: left }, 'shutdown grace period over; aborted calls still in flight');
       server.closeAllConnections();
       await closed;
       await deps.sink.close();
+      if (events) await events.client.close();
       await deps.upstream.close();
+      if (!opts.stores) await stores.close();
     },
   };
 }

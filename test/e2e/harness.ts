@@ -30,7 +30,7 @@ export async function startStack(
   });
   const events: Exchange[] = [];
   let waiters: Array<() => void> = [];
-  const gateway = createGateway({
+  const gateway = await createGateway({
     config,
     log: { info() {}, warn() {}, error() {} },
     sink: {

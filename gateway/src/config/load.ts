@@ -75,6 +75,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['WATCHLLM_DATA_DIR']) cfg['data_dir'] = env['WATCHLLM_DATA_DIR'];
   if (env['WATCHLLM_REDIS_URL']) cfg['redis_url'] = env['WATCHLLM_REDIS_URL'];
   if (env['WATCHLLM_ADMIN_TOKEN']) cfg['admin_token'] = env['WATCHLLM_ADMIN_TOKEN'];
+  if (env['WATCHLLM_SECRET']) cfg['secret'] = env['WATCHLLM_SECRET'];
   if (env['WATCHLLM_DEFAULT_PROVIDER']) cfg['default_provider'] = env['WATCHLLM_DEFAULT_PROVIDER'];
   const events = { ...(asObject(cfg['events']) ?? {}) };
   if (env['WATCHLLM_CLICKHOUSE_URL']) events['clickhouse_url'] = env['WATCHLLM_CLICKHOUSE_URL'];

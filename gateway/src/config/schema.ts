@@ -26,13 +26,33 @@ export const providerConfigSchema = z
   })
   .strict();
 
+/** Requests per minute, tokens per minute, tokens per UTC day. */
+export const limitSetSchema = z
+  .object({
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    tpd: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const budgetConfigSchema = z
+  .object({
+    usd: z.number().positive(),
+    period: z.enum(['day', 'month']),
+  })
+  .strict();
+
 export const gatewayKeyConfigSchema = z
   .object({
     name: z.string().min(1),
     project: z.string().min(1).default('default'),
     /** The key itself (`wl_...`), or its sha256 hex so the file holds no secret. */
-    key: z.string().startsWith('wl_').optional(),
+    key: z.string().regex(/^wl_[0-9A-Za-z_-]{16,200}$/, 'a gateway key is wl_ followed by at least 16 letters, digits, _ or -').optional(),
     key_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    allowed_models: z.array(z.string().min(1)).optional(),
+    limits: limitSetSchema.optional(),
+    budget: budgetConfigSchema.optional(),
+    cache: z.object({ enabled: z.boolean().optional(), ttl_seconds: z.number().positive().optional() }).strict().optional(),
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), {
@@ -65,6 +85,8 @@ export const configSchema = z
     byok: z.object({ allowed: z.boolean().default(true) }).strict().prefault({}),
     keys: z.array(gatewayKeyConfigSchema).default([]),
     admin_token: z.string().min(16).optional(),
+    /** Key material for encrypting provider credentials stored with gateway keys (AES-256-GCM). */
+    secret: z.string().min(16).optional(),
     events: z
       .object({
         enabled: z.boolean().default(true),
@@ -76,6 +98,50 @@ export const configSchema = z
       .strict()
       .prefault({}),
     redis_url: z.string().optional(),
+    /**
+     * Rate limits. `key` applies to each gateway key without limits of its own and to each BYOK
+     * provider key (by fingerprint); `user` to each distinct x-watchllm-user; `project` to each project;
+     * `models` to each model matching the glob.
+     */
+    limits: z
+      .object({
+        /** What a Redis outage means: open = serve uncounted (and count the miss), closed = 503. */
+        fail_mode: z.enum(['open', 'closed']).default('open'),
+        key: limitSetSchema.optional(),
+        user: limitSetSchema.optional(),
+        project: limitSetSchema.optional(),
+        models: z.record(z.string(), limitSetSchema).default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Budgets in USD. Keys carry their own (`budget:`); these apply per user and per project. */
+    budgets: z
+      .object({
+        user: budgetConfigSchema.optional(),
+        project: budgetConfigSchema.optional(),
+        projects: z.record(z.string(), budgetConfigSchema).default({}),
+        /** Share of a budget at which calls are flagged (soft threshold, for alerts). */
+        soft_threshold: z.number().min(0).max(1).default(0.8),
+        /** End a stream cleanly once its budget is crossed (else it finishes and the overrun is settled). */
+        strict: z.boolean().default(false),
+        /** Output tokens assumed for the reservation when a request sets no max_tokens. */
+        default_max_tokens: z.number().int().positive().default(4096),
+      })
+      .strict()
+      .prefault({}),
+    /** Exact-match response cache. Off unless enabled here, per key, or per request (x-watchllm-cache: on). */
+    cache: z
+      .object({
+        enabled: z.boolean().default(false),
+        ttl_seconds: z.number().int().positive().default(3600),
+        /** Also cache requests with temperature > 0 or n > 1. */
+        allow_nondeterministic: z.boolean().default(false),
+        /** In-process cache bounds (Redis is bounded by its own maxmemory policy). */
+        max_entries: z.number().int().positive().default(10_000),
+        max_mb: z.number().positive().default(256),
+      })
+      .strict()
+      .prefault({}),
     /** Price overrides, USD per 1M tokens, keyed `provider/model`. Validated by the pricing module. */
     prices: z.record(z.string(), z.unknown()).default({}),
     /** Policies, validated by @watchllm/policies. */

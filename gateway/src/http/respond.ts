@@ -8,7 +8,7 @@ export function baseHeaders(x: Exchange, upstreamMs: number | null): Record<stri
   const total = performance.now() - x.t0;
   const extra = x.timings.reduce((n, t) => n + t.dur, 0);
   const gateway = Math.max(0, total - (upstreamMs ?? 0) - extra);
-  return { 'x-watchllm-request-id': x.id, 'server-timing': serverTiming(gateway, upstreamMs, x.timings) };
+  return { ...x.responseHeaders, 'x-watchllm-request-id': x.id, 'server-timing': serverTiming(gateway, upstreamMs, x.timings) };
 }
 
 export function upstreamMsSoFar(x: Exchange): number | null {

@@ -19,6 +19,8 @@ export interface ForwardInput {
   passHeaders: Record<string, string>;
   upstream: Upstream;
   signal: AbortSignal;
+  /** Collects stream events for the cache (null when the answer is not cached). */
+  capture: string[] | null;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -63,7 +65,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);
   if (contentType.startsWith('text/event-stream')) {
-    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough });
+    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture });
   }
   return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType });
 }

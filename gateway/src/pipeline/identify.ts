@@ -3,18 +3,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { ConfiguredProvider } from '../registry.ts';
+import { providerKeyFor, type KeyRecord, type KeyStore, type SecretBox } from '../stores/index.ts';
 
-/** A gateway key as the key store knows it (never the key itself). */
-export interface GatewayKey {
-  id: string;
-  project: string;
-  name: string;
-}
-
-/** Looks up `wl_` keys. The config-backed resolver below is replaced by the key store when one exists. */
-export interface KeyResolver {
-  lookup(key: string): Promise<GatewayKey | null>;
-}
+/** Looks up `wl_` keys: the key store (memory or Redis), seeded with the keys from watchllm.yaml. */
+export type KeyResolver = Pick<KeyStore, 'lookup'>;
 
 /** What the caller presented, before any lookup. */
 export interface PresentedCredentials {
@@ -45,18 +37,23 @@ export function fingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
-/**
- * Decides which provider credential this call uses and records who is calling.
- * Returns the key to send upstream (undefined for keyless hosts).
- */
+export interface Identity {
+  /** The provider credential to send upstream (undefined for keyless hosts). */
+  providerKey: string | undefined;
+  /** The gateway key's record, when a `wl_` key was presented. */
+  key: KeyRecord | null;
+}
+
+/** Decides which provider credential this call uses and records who is calling. */
 export async function identify(
   x: Exchange,
   creds: PresentedCredentials,
   target: ConfiguredProvider,
-  opts: { keys: KeyResolver; byokAllowed: boolean },
-): Promise<string | undefined> {
+  opts: { keys: KeyResolver; byokAllowed: boolean; box: SecretBox | null },
+): Promise<Identity> {
+  let key: KeyRecord | null = null;
   if (creds.gatewayKey !== null) {
-    const key = await opts.keys.lookup(creds.gatewayKey);
+    key = await opts.keys.lookup(creds.gatewayKey);
     if (key === null) {
       throw new GatewayError({
         status: 401,
@@ -72,7 +69,10 @@ export async function identify(
   }
 
   let providerKey = creds.providerKey ?? undefined;
-  if (providerKey === undefined && x.auth.mode === 'gateway_key') providerKey = target.apiKey;
+  if (providerKey === undefined && key !== null) {
+    // The key's own credential for this provider first, then the one the gateway holds.
+    providerKey = (opts.box ? providerKeyFor(key, target.provider.id, opts.box) : null) ?? target.apiKey;
+  }
   if (providerKey === undefined && !target.keyless) {
     throw new GatewayError({
       status: 401,
@@ -98,24 +98,9 @@ export async function identify(
     x.auth.mode = 'byok';
   }
   if (providerKey !== undefined) x.auth.providerKeyFingerprint = fingerprint(providerKey);
-  return providerKey;
+  return { providerKey, key };
 }
 
 export function envName(id: string): string {
   return id.toUpperCase().replace(/-/g, '_');
-}
-
-/** Keys declared in watchllm.yaml, by sha256 of the key. */
-export function configKeyResolver(
-  keys: ReadonlyArray<{ name: string; project: string; key?: string | undefined; key_sha256?: string | undefined }>,
-): KeyResolver {
-  const byHash = new Map<string, GatewayKey>();
-  for (const k of keys) {
-    const hash = k.key_sha256 ?? createHash('sha256').update(k.key!).digest('hex');
-    byHash.set(hash, { id: `cfg_${hash.slice(0, 12)}`, project: k.project, name: k.name });
-  }
-  return {
-    // A lookup by hash leaks nothing useful about the key, so a plain map is enough.
-    lookup: async (key) => byHash.get(createHash('sha256').update(key).digest('hex')) ?? null,
-  };
 }

@@ -1,22 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Endpoint, Surface } from '@watchllm/providers';
-import { toGatewayError } from '../errors.ts';
-import { createExchange } from '../exchange.ts';
+import { priceFor, type Endpoint, type Surface } from '@watchllm/providers';
+import { GatewayError, toGatewayError } from '../errors.ts';
+import { createExchange, type Exchange } from '../exchange.ts';
 import { readBody } from '../http/body.ts';
 import { clientIp, one, passHeaders, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
+import { globToRegExp } from '../registry.ts';
+import type { KeyRecord } from '../stores/index.ts';
+import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { forward } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
+import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseRequest } from './parse.ts';
 import { route } from './route.ts';
 
 /**
  * One call, start to end. The stages run in this order (DESIGN.md):
- *   parse -> route -> identify -> [policies, limits, cache: later stages] -> forward (upstream call,
- *   stream tap, respond) -> settle (tokens, cost) -> record (one event, always)
+ *   parse -> route -> identify -> key scope -> limits & budget reserve -> cache lookup
+ *   -> forward (upstream call, stream tap, respond) -> settle (tokens, cost, limits, cache fill)
+ *   -> record (one event, always)
  */
 export async function handleExchange(
   deps: Deps,
@@ -44,14 +49,47 @@ export async function handleExchange(
   res.once('close', onClose);
   deps.inFlight.add(abort);
   deps.metrics.inFlight.inc();
+  let reservation: Reservation | null = null;
+  let cachePlan: CachePlan | null = null;
+  const capture: string[] | null = [];
   try {
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
     const cp = route(x, req.headers, deps.registry);
-    const apiKey = await identify(x, presentedCredentials(req.headers), cp, { keys: deps.keys, byokAllowed: deps.config.byok.allowed });
+    const who = await identify(x, presentedCredentials(req.headers), cp, {
+      keys: deps.stores.keys,
+      byokAllowed: deps.config.byok.allowed,
+      box: deps.stores.box,
+    });
+    checkKeyScope(x, who.key);
+
+    const t = performance.now();
+    const price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
+    const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
+    reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold);
+    if (reservation) x.timings.push({ name: 'limits', dur: performance.now() - t });
+
+    cachePlan = planCache(x, req.headers, deps.config, who.key);
+    if (cachePlan) {
+      const tc = performance.now();
+      const hit = cachePlan.lookup ? await deps.stores.cache.get(cachePlan.key) : null;
+      x.timings.push({ name: 'cache', dur: performance.now() - tc });
+      if (hit && serveCached(x, res, hit, deps.prices)) return;
+      x.responseHeaders['x-watchllm-cache'] = 'miss';
+    } else if (x.cache?.status === 'bypass') {
+      x.responseHeaders['x-watchllm-cache'] = 'bypass';
+    }
+
     if (x.request.stream) deps.metrics.inFlightStreams.inc();
     try {
-      await forward(x, res, { cp, apiKey, passHeaders: passHeaders(req.headers), upstream: deps.upstream, signal: abort.signal });
+      await forward(x, res, {
+        cp,
+        apiKey: who.providerKey,
+        passHeaders: passHeaders(req.headers),
+        upstream: deps.upstream,
+        signal: abort.signal,
+        capture: cachePlan && x.request.stream ? capture : null,
+      });
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();
     }
@@ -69,7 +107,50 @@ export async function handleExchange(
     if (x.outcome === 'success' && res.destroyed && !res.writableFinished) x.outcome = 'client_closed';
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
     settle(x, deps.prices);
+    await afterResponse(deps, x, reservation, cachePlan, capture);
     deps.metrics.observe(x);
     deps.sink.record(x);
+  }
+}
+
+/** Settles limits and fills the cache; the client already has its answer, so failures are only logged. */
+async function afterResponse(
+  deps: Deps,
+  x: Exchange,
+  reservation: Reservation | null,
+  cachePlan: CachePlan | null,
+  capture: string[],
+): Promise<void> {
+  try {
+    if (reservation) await settleReservation(deps.stores.limits, reservation, x);
+    if (cachePlan && x.outcome === 'success') {
+      await fillCache(deps.stores.cache, cachePlan, x, {
+        body: x.request.stream ? null : x.response.body,
+        events: x.request.stream ? capture : null,
+      });
+    }
+  } catch (e) {
+    deps.log.warn({ requestId: x.id, err: e }, 'settling limits or filling the cache failed');
+  }
+}
+
+/** A gateway key may be limited to some models. */
+function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
+  if (!key?.allowedModels || !x.route) return;
+  const model = x.route.model;
+  const full = `${x.route.provider}/${model}`;
+  const ok = key.allowedModels.some((g) => {
+    const re = globToRegExp(g);
+    return re.test(model) || re.test(full);
+  });
+  if (!ok) {
+    throw new GatewayError({
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: 'model',
+      outcome: 'denied_policy',
+      message: `This gateway key may not use model '${x.request.model}'.`,
+    });
   }
 }

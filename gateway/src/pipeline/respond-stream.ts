@@ -14,6 +14,8 @@ export interface StreamOptions {
   /** The gateway asked for usage the client did not: keep the usage-only chunk from the client. */
   hideUsage: boolean;
   headers: Record<string, string>;
+  /** Collects every event's data (hidden ones included, [DONE] excluded) for the cache. */
+  capture: string[] | null;
 }
 
 /**
@@ -53,13 +55,17 @@ export async function respondStream(
   x.response.status = 200;
 
   let out = '';
+  const capture = opts.capture;
   const emit = (o: SseOut) => {
     tap.observeParsed(o.event, o.data);
+    const data = JSON.stringify(o.data);
+    capture?.push(data);
     if (hide && isUsageOnly(o.data)) return;
-    out += (o.event ? `event: ${o.event}\n` : '') + `data: ${JSON.stringify(o.data)}\n\n`;
+    out += (o.event ? `event: ${o.event}\n` : '') + `data: ${data}\n\n`;
   };
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
+      if (capture && ev.data !== '[DONE]' && !translator) capture.push(ev.data);
       if (raw) {
         tap.observe(ev.event, ev.data);
       } else if (translator) {

@@ -4,7 +4,11 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const KEY_PREFIX = 'wl_';
 /** 32 random bytes in base62 need 43 characters (62^43 > 2^256). */
 const KEY_CHARS = 43;
-const KEY_PATTERN = /^wl_[0-9A-Za-z]{43}$/;
+/**
+ * What a lookup accepts before hashing: generated keys are 43 base62 characters, but keys declared in
+ * watchllm.yaml may be any URL-safe string of at least 16 characters after the prefix.
+ */
+const KEY_PATTERN = /^wl_[0-9A-Za-z_-]{16,200}$/;
 
 /**
  * Base62 rather than base64url: the key stays one "word" (double-click selects it whole, no `-`

@@ -14,7 +14,10 @@ describe('gateway key material', () => {
     ['sk-proj-abc', false],
     ['wl_short', false],
     [`wl_${'a'.repeat(43)}`, true],
-    [`wl_${'a'.repeat(42)}-`, false],
+    // keys declared in watchllm.yaml may use - and _
+    [`wl_${'a'.repeat(42)}-`, true],
+    ['wl_has space in it_0123456789', false],
+    [`sk-${'a'.repeat(43)}`, false],
   ] as const)('isGatewayKey(%s) is %s', (value, expected) => {
     expect(isGatewayKey(value)).toBe(expected);
   });

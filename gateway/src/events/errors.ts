@@ -1,0 +1,37 @@
+/**
+ * ClickHouse error codes that mean "this data will never go in" (parse and type errors), as
+ * opposed to an outage or overload that a later retry can outlive. Anything else, including
+ * network errors, is treated as transient so that nothing is thrown away by mistake.
+ * Codes: https://github.com/ClickHouse/ClickHouse/blob/master/src/Common/ErrorCodes.cpp
+ */
+const PERMANENT = new Set([
+  6, // CANNOT_PARSE_TEXT
+  16, // NO_SUCH_COLUMN_IN_TABLE
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  62, // SYNTAX_ERROR
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+]);
+
+/** The server's numeric error code, if the error came from ClickHouse rather than the network. */
+export function clickhouseCode(err: unknown): number | null {
+  if (typeof err !== 'object' || err === null) return null;
+  // clickhouse-js's ClickHouseError has a numeric-string `code`; chdb/connection rethrows its own
+  // copy of that class (from @clickhouse/client-common), so `instanceof` is not reliable here.
+  const { code, clickhouseCode: native } = err as { code?: unknown; clickhouseCode?: unknown };
+  if (typeof code === 'string' && /^\d+$/.test(code)) return Number(code);
+  if (typeof native === 'number') return native;
+  return null;
+}
+
+export function isPermanent(err: unknown): boolean {
+  const code = clickhouseCode(err);
+  return code !== null && PERMANENT.has(code);
+}

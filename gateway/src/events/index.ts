@@ -1,0 +1,26 @@
+/** The event store: ClickHouse client, schema, writer, query and ingest routes. */
+export { createClickHouse, databaseOf, DEFAULT_DATABASE, type ClickHouseClient } from './client.ts';
+export { appliedVersions, migrate, migrations, type MigrateOptions, type Migration } from './migrations.ts';
+export { capBody, DEFAULT_MAX_BODY_BYTES, toRow, type RequestRow, type RowOptions } from './row.ts';
+export {
+  createEventWriter,
+  registerWriterMetrics,
+  type EventWriter,
+  type EventWriterOptions,
+  type WriterLogger,
+  type WriterStats,
+} from './writer.ts';
+export {
+  aggregate,
+  aggregateSchema,
+  getRequest,
+  listFiltersSchema,
+  listRequests,
+  type AggregatePoint,
+  type AggregateQuery,
+  type ListFilters,
+  type RequestPage,
+  type RequestSummary,
+} from './query.ts';
+export { ingestBatchSchema, ingestEventSchema, toEventRow, type EventRow, type IngestEvent } from './ingest.ts';
+export { eventRoutes, type EventRoutesDeps } from './routes.ts';

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { capBody, toClickHouseTime } from './row.ts';
+
+/**
+ * Events an application reports about itself (`POST /v1/events`), in the spirit of Sentry-style
+ * SDKs: agent steps, tool calls, errors, scores and custom events, linked to proxied calls by
+ * trace, session or request id. Stored in `watchllm.events` beside `requests`.
+ */
+
+const id = z.string().min(1).max(256);
+const properties = z.record(z.string().max(256), z.string().max(4096)).refine((p) => Object.keys(p).length <= 64, {
+  message: 'at most 64 properties',
+});
+/** Free-form JSON the app attaches (inputs, outputs, arguments); stored as JSON text. */
+const json = z.unknown();
+
+const common = {
+  /** Client-chosen id: sending the same event twice stores it once (after merges / with FINAL). */
+  id: id.optional(),
+  /** When it happened: ISO 8601 or epoch ms; defaults to arrival time. */
+  ts: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
+  trace_id: id.optional(),
+  span_id: id.optional(),
+  parent_id: id.optional(),
+  session_id: id.optional(),
+  request_id: id.optional(),
+  user: id.optional(),
+  properties: properties.optional(),
+};
+
+const durationMs = z.number().nonnegative().optional();
+
+export const ingestEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...common,
+    type: z.literal('agent_step'),
+    name: z.string().min(1).max(256),
+    step: z.number().int().nonnegative().optional(),
+    input: json.optional(),
+    output: json.optional(),
+    duration_ms: durationMs,
+  }),
+  z.object({
+    ...common,
+    type: z.literal('tool_call'),
+    name: z.string().min(1).max(256),
+    arguments: json.optional(),
+    result: json.optional(),
+    error: z.string().max(4096).optional(),
+    duration_ms: durationMs,
+  }),
+  z.object({
+    ...common,
+    type: z.literal('error'),
+    message: z.string().min(1).max(16_384),
+    name: z.string().max(256).optional(),
+    stack: z.string().max(65_536).optional(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('score'),
+    name: z.string().min(1).max(256),
+    value: z.number().finite(),
+    comment: z.string().max(4096).optional(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('custom'),
+    name: z.string().min(1).max(256),
+    data: json.optional(),
+  }),
+]);
+export type IngestEvent = z.infer<typeof ingestEventSchema>;
+
+export const MAX_EVENTS_PER_BATCH = 1000;
+
+export const ingestBatchSchema = z.object({
+  events: z.array(ingestEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
+/** One row of `watchllm.events`. */
+export interface EventRow {
+  event_id: string;
+  ts: string;
+  received_at: string;
+  type: IngestEvent['type'];
+  name: string;
+  project: string;
+  key_id: string;
+  trace_id: string;
+  span_id: string;
+  parent_id: string;
+  session: string;
+  request_id: string;
+  user: string;
+  message: string;
+  score: number | null;
+  duration_ms: number | null;
+  properties: Record<string, string>;
+  /** the type-specific fields (input/output, arguments/result, stack, comment, data) as JSON */
+  payload: string;
+}
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+/** Map a validated event to its row. `now` is the arrival time (ms). */
+export function toEventRow(e: IngestEvent, ctx: { project: string | null; keyId: string | null; now: number }): EventRow {
+  const { id: eventId, ts, trace_id, span_id, parent_id, session_id, request_id, user, properties: props, ...rest } = e;
+  const { type, ...specific } = rest;
+  // what has a column of its own is not repeated in the payload
+  const payload = Object.fromEntries(
+    Object.entries(specific).filter(([k]) => !['name', 'message', 'value', 'duration_ms', 'error'].includes(k)),
+  );
+  const at = ts === undefined ? ctx.now : typeof ts === 'number' ? ts : Date.parse(ts);
+  const row: EventRow = {
+    event_id: eventId ?? randomUUID(),
+    ts: toClickHouseTime(at),
+    received_at: toClickHouseTime(ctx.now),
+    type,
+    name: 'name' in specific ? (specific.name ?? '') : '',
+    project: ctx.project ?? '',
+    key_id: ctx.keyId ?? '',
+    trace_id: trace_id ?? '',
+    span_id: span_id ?? '',
+    parent_id: parent_id ?? '',
+    session: session_id ?? '',
+    request_id: request_id ?? '',
+    user: user ?? '',
+    message: e.type === 'error' ? e.message : e.type === 'tool_call' ? (e.error ?? '') : '',
+    score: e.type === 'score' ? e.value : null,
+    duration_ms: e.type === 'agent_step' || e.type === 'tool_call' ? (e.duration_ms ?? null) : null,
+    properties: props ?? {},
+    payload: capBody(JSON.stringify(payload), MAX_PAYLOAD_BYTES),
+  };
+  return row;
+}

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createClickHouse, type ClickHouseClient } from './client.ts';
+import { appliedVersions, migrate, migrations } from './migrations.ts';
+
+// chDB binds one data folder per process; vitest runs each test file in its own forked process,
+// so each file gets its own temp folder.
+let dir: string;
+let client: ClickHouseClient;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'watchllm-migrations-'));
+  client = createClickHouse({ dataDir: dir });
+});
+
+afterAll(async () => {
+  await client.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function columns(): Promise<Map<string, string>> {
+  const rs = await client.query({
+    query: "SELECT name, type FROM system.columns WHERE database = 'watchllm' AND table = 'requests'",
+    format: 'JSONEachRow',
+  });
+  return new Map((await rs.json<{ name: string; type: string }>()).map((c) => [c.name, c.type]));
+}
+
+describe('migrate', () => {
+  test('applies every migration once and a second run applies none', async () => {
+    const all = migrations.map((m) => m.version);
+    expect(await migrate(client)).toEqual(all);
+    expect(await migrate(client)).toEqual([]);
+    expect(await appliedVersions(client)).toEqual(all);
+  });
+
+  test.each([
+    ['request_id', 'String'],
+    ['ts', "DateTime64(3, 'UTC')"],
+    ['status_code', 'UInt16'],
+    ['model', 'LowCardinality(String)'],
+    ['prompt_tokens', 'UInt32'],
+    ['completion_tokens', 'UInt32'],
+    ['cost_usd', 'Nullable(Float64)'],
+    ['properties', 'Map(String, String)'],
+  ] as const)('requests has the column scripts rely on: %s %s', async (name, type) => {
+    await migrate(client);
+    expect((await columns()).get(name)).toBe(type);
+  });
+
+  test('concurrent runs (several replicas starting) all succeed and leave one schema', async () => {
+    await Promise.all([migrate(client), migrate(client), migrate(client)]);
+    const rs = await client.query({
+      query: "SELECT name FROM system.tables WHERE database = 'watchllm' ORDER BY name",
+      format: 'JSONEachRow',
+    });
+    expect((await rs.json<{ name: string }>()).map((t) => t.name)).toEqual([
+      'events',
+      'requests',
+      'requests_1m',
+      'requests_1m_mv',
+      'schema_migrations',
+    ]);
+  });
+
+  test('retention days set, changed and removed are reflected in the table TTL', async () => {
+    const ttl = async () => {
+      const rs = await client.query({
+        query: "SELECT engine_full FROM system.tables WHERE database = 'watchllm' AND name = 'requests'",
+        format: 'JSONEachRow',
+      });
+      const [row] = await rs.json<{ engine_full: string }>();
+      return /TTL (.*?) SETTINGS/.exec(row?.engine_full ?? '')?.[1] ?? null;
+    };
+    await migrate(client, { retentionDays: 30 });
+    expect(await ttl()).toBe('toDateTime(ts) + toIntervalDay(30)');
+    await migrate(client, { retentionDays: 7 });
+    expect(await ttl()).toBe('toDateTime(ts) + toIntervalDay(7)');
+    await migrate(client, { retentionDays: null });
+    expect(await ttl()).toBeNull();
+  });
+});

@@ -1,0 +1,210 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
+import { table } from './client.ts';
+import { toClickHouseTime, type RequestRow } from './row.ts';
+
+/**
+ * Read side of the event store, for the console and scripts. Every value reaches ClickHouse as a
+ * typed query parameter (`{name:Type}`); the only text spliced into SQL comes from fixed
+ * whitelists (bucket function, group-by column) and the validated database name.
+ * https://clickhouse.com/docs/interfaces/cli#cli-queries-with-parameters
+ */
+
+const time = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.coerce.number().int().nonnegative()]);
+/** ISO 8601 (`2026-01-15T12:00:00Z`, `2026-01-15`) or epoch milliseconds → ms. */
+const instant = time.transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+
+const property = z
+  .string()
+  .regex(/^[^=]+=/, 'expected name=value')
+  .transform((s) => {
+    const i = s.indexOf('=');
+    return { name: s.slice(0, i), value: s.slice(i + 1) };
+  });
+
+export const listFiltersSchema = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  project: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  provider: z.string().min(1).optional(),
+  status_code: z.coerce.number().int().min(0).max(999).optional(),
+  outcome: z.string().min(1).optional(),
+  key_id: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  session: z.string().min(1).optional(),
+  /** `name=value`, repeatable (all must match) */
+  property: z.array(property).max(10).optional(),
+  /** case-insensitive substring of the request or response body */
+  q: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ListFilters = z.output<typeof listFiltersSchema>;
+export type ListFiltersInput = z.input<typeof listFiltersSchema>;
+
+/** A listed request: everything but the bodies (fetch one by id for those). */
+export type RequestSummary = Omit<RequestRow, 'request_body' | 'response_body'>;
+
+export interface RequestPage {
+  rows: RequestSummary[];
+  /** Pass back to get the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+const cursorSchema = z.tuple([z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/), z.string()]);
+
+export function encodeCursor(ts: string, requestId: string): string {
+  return Buffer.from(JSON.stringify([ts, requestId])).toString('base64url');
+}
+
+/** Throws a ZodError (a 400 for the caller) when the cursor was not made by us. */
+export function decodeCursor(cursor: string): { ts: string; id: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  const [ts, id] = cursorSchema.parse(parsed);
+  return { ts, id };
+}
+
+const SUMMARY_COLUMNS = `* EXCEPT (request_body, response_body)`;
+
+/**
+ * Newest first, keyset-paginated on (ts, request_id): stable under concurrent inserts and as fast
+ * on page 1000 as on page 1, unlike OFFSET.
+ */
+export async function listRequests(
+  client: ClickHouseClient,
+  filters: ListFilters,
+  cursor?: string | null,
+): Promise<RequestPage> {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const eq = (column: keyof ListFilters & string, type: string, value: unknown) => {
+    if (value === undefined) return;
+    where.push(`${column} = {${column}:${type}}`);
+    params[column] = value;
+  };
+  if (filters.from !== undefined) {
+    where.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    params.from = toClickHouseTime(filters.from);
+  }
+  if (filters.to !== undefined) {
+    where.push(`ts < {to:DateTime64(3, 'UTC')}`);
+    params.to = toClickHouseTime(filters.to);
+  }
+  eq('project', 'String', filters.project);
+  eq('model', 'String', filters.model);
+  eq('provider', 'String', filters.provider);
+  eq('status_code', 'UInt16', filters.status_code);
+  eq('outcome', 'String', filters.outcome);
+  eq('key_id', 'String', filters.key_id);
+  eq('user', 'String', filters.user);
+  eq('session', 'String', filters.session);
+  for (const [i, p] of (filters.property ?? []).entries()) {
+    where.push(`properties[{pk${i}:String}] = {pv${i}:String}`);
+    params[`pk${i}`] = p.name;
+    params[`pv${i}`] = p.value;
+  }
+  if (filters.q !== undefined) {
+    where.push('(positionCaseInsensitive(request_body, {q:String}) > 0 OR positionCaseInsensitive(response_body, {q:String}) > 0)');
+    params.q = filters.q;
+  }
+  if (cursor) {
+    const c = decodeCursor(cursor);
+    where.push(`(ts, request_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
+    params.cursor_ts = c.ts;
+    params.cursor_id = c.id;
+  }
+  params.limit = filters.limit + 1;
+  const rs = await client.query({
+    query: `SELECT ${SUMMARY_COLUMNS} FROM ${table(client, 'requests')}
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ts DESC, request_id DESC
+      LIMIT {limit:UInt32}`,
+    query_params: params,
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<RequestSummary>();
+  const more = rows.length > filters.limit;
+  if (more) rows.length = filters.limit;
+  const last = rows.at(-1);
+  return { rows, nextCursor: more && last ? encodeCursor(last.ts, last.request_id) : null };
+}
+
+export async function getRequest(client: ClickHouseClient, id: string): Promise<RequestRow | null> {
+  const rs = await client.query({
+    query: `SELECT * FROM ${table(client, 'requests')} WHERE request_id = {id:String} LIMIT 1`,
+    query_params: { id },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<RequestRow>();
+  return row ?? null;
+}
+
+const BUCKETS = { '1m': 'toStartOfMinute', '1h': 'toStartOfHour', '1d': 'toStartOfDay' } as const;
+const GROUPS = ['model', 'provider', 'key_id', 'project'] as const;
+
+export const aggregateSchema = z.object({
+  from: instant,
+  to: instant,
+  bucket: z.enum(['1m', '1h', '1d']).default('1h'),
+  groupBy: z.enum(GROUPS).optional(),
+  project: z.string().min(1).optional(),
+});
+export type AggregateQuery = z.input<typeof aggregateSchema>;
+
+export interface AggregatePoint {
+  /** bucket start, 'YYYY-MM-DD HH:MM:SS' UTC */
+  bucket: string;
+  /** the group-by value, '' when not grouped */
+  group: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** sum of known costs; calls of unpriced models are counted in `unpriced`, not here */
+  cost_usd: number;
+  unpriced: number;
+  p50_ms: number;
+  p95_ms: number;
+}
+
+/** Time series from the minute rollup, so charts stay fast at tens of millions of rows. */
+export async function aggregate(client: ClickHouseClient, query: AggregateQuery): Promise<AggregatePoint[]> {
+  const q = aggregateSchema.parse(query);
+  const group = q.groupBy ? `t.${q.groupBy}` : `''`;
+  const rs = await client.query({
+    query: `SELECT
+        toString(${BUCKETS[q.bucket]}(t.minute)) AS bucket,
+        ${group} AS group_key,
+        sum(t.requests) AS requests,
+        sum(t.errors) AS errors,
+        sum(t.prompt_tokens) AS prompt_tokens,
+        sum(t.completion_tokens) AS completion_tokens,
+        sum(t.cost_usd) AS cost_usd,
+        sum(t.unpriced) AS unpriced,
+        quantilesMerge(0.5, 0.95, 0.99)(t.latency_ms) AS latency
+      FROM ${table(client, 'requests_1m')} AS t
+      WHERE t.minute >= {from:DateTime64(3, 'UTC')} AND t.minute < {to:DateTime64(3, 'UTC')}
+        ${q.project ? 'AND t.project = {project:String}' : ''}
+      GROUP BY bucket, group_key
+      ORDER BY bucket, group_key`,
+    query_params: {
+      from: toClickHouseTime(q.from),
+      to: toClickHouseTime(q.to),
+      ...(q.project ? { project: q.project } : {}),
+    },
+    format: 'JSONEachRow',
+  });
+  type Raw = Omit<AggregatePoint, 'group' | 'p50_ms' | 'p95_ms'> & { group_key: string; latency: number[] };
+  const rows = await rs.json<Raw>();
+  return rows.map(({ latency, group_key, ...r }) => ({
+    ...r,
+    group: group_key,
+    p50_ms: latency[0] ?? 0,
+    p95_ms: latency[1] ?? 0,
+  }));
+}

@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'vitest';
+import { exchangeFixture } from './fixtures.ts';
+import { capBody, toRow } from './row.ts';
+
+describe('toRow', () => {
+  test('maps identity, usage, cost and timings of a successful call', () => {
+    const row = toRow(exchangeFixture(5), { storeBodies: true });
+    expect(row).toMatchObject({
+      request_id: 'req_000005',
+      ts: '2026-01-15 12:00:05.000',
+      project: 'proj_a',
+      key_id: 'key_1',
+      key_fingerprint: 'fp_abcd',
+      user: 'user_2',
+      session: 'sess_1',
+      properties: { env: 'dev' },
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      status_code: 200,
+      outcome: 'success',
+      prompt_tokens: 15,
+      completion_tokens: 10,
+      usage_source: 'provider',
+      priced: true,
+      latency_ms: 101,
+      ttft_ms: 51,
+      upstream_ms: 99,
+      finish_reason: 'stop',
+    });
+    expect(row.cost_usd).toBeCloseTo(15e-6 + 40e-6, 12);
+  });
+
+  test('stores an unknown-price call as unpriced: NULL cost, never $0', () => {
+    const x = exchangeFixture(1);
+    x.costUsd = null;
+    const row = toRow(x, { storeBodies: true });
+    expect(row.cost_usd).toBeNull();
+    expect(row.priced).toBe(false);
+  });
+
+  test('a call that used no tokens cost 0 and counts as priced', () => {
+    const x = exchangeFixture(1);
+    x.response.usage = null;
+    x.costUsd = null;
+    x.outcome = 'denied_policy';
+    x.response.status = 403;
+    x.policies = { outcome: 'denied', matches: [{ rule: 'no-pii' }] };
+    const row = toRow(x, { storeBodies: true });
+    expect(row).toMatchObject({ cost_usd: 0, priced: true, outcome: 'denied_policy', status_code: 403 });
+    expect(JSON.parse(row.policy_matches)).toEqual([{ rule: 'no-pii' }]);
+  });
+
+  test('drops both bodies when storage is off', () => {
+    const row = toRow(exchangeFixture(1), { storeBodies: false });
+    expect([row.request_body, row.response_body]).toEqual(['', '']);
+  });
+
+  test('caps bodies at maxBodyBytes with a marker naming the full size', () => {
+    const x = exchangeFixture(1);
+    x.response.body = 'é'.repeat(100); // 200 bytes
+    const row = toRow(x, { storeBodies: true, maxBodyBytes: 10 });
+    expect(row.response_body).toBe('ééééé…[truncated: 200 bytes]');
+  });
+
+  test.each([
+    ['', 5, ''],
+    ['short', 5, 'short'],
+    ['abcdef', 5, 'abcde…[truncated: 6 bytes]'],
+  ] as const)('capBody(%j, %i) keeps at most the byte budget', (text, max, out) => {
+    expect(capBody(text, max)).toBe(out);
+  });
+
+  test('a client that disconnected mid-stream keeps what was streamed and its outcome', () => {
+    const x = exchangeFixture(2);
+    x.outcome = 'client_closed';
+    x.request.stream = true;
+    x.response.body = 'data: {"partial":true}';
+    x.response.usageSource = 'estimate';
+    const row = toRow(x, { storeBodies: true });
+    expect(row).toMatchObject({ outcome: 'client_closed', stream: true, usage_source: 'estimate' });
+    expect(row.response_body).toBe('data: {"partial":true}');
+  });
+});

@@ -1,0 +1,201 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { createClickHouse, type ClickHouseClient } from './client.ts';
+import { exchangeFixture } from './fixtures.ts';
+import { migrate } from './migrations.ts';
+import { toRow } from './row.ts';
+import { Spool } from './spool.ts';
+import { createEventWriter, registerWriterMetrics, type WriterLogger } from './writer.ts';
+
+// One chDB folder for this file (vitest runs each file in its own process; chDB binds one folder
+// per process). Each test truncates the tables and uses its own spool folder.
+let chDir: string;
+let client: ClickHouseClient;
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'watchllm-writer-'));
+  dirs.push(d);
+  return d;
+}
+
+async function closedPortUrl(): Promise<string> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://default:@127.0.0.1:${port}/watchllm`;
+}
+
+const quiet: WriterLogger & { errors: string[] } = {
+  errors: [],
+  warn() {},
+  error(_fields: unknown, msg: string) {
+    quiet.errors.push(msg);
+  },
+};
+
+async function rows(): Promise<{ request_id: string; n: number; prompt_tokens: number; completion_tokens: number; cost_usd: number | null }[]> {
+  const rs = await client.query({
+    query: `SELECT request_id, count() AS n, any(prompt_tokens) AS prompt_tokens,
+              any(completion_tokens) AS completion_tokens, any(cost_usd) AS cost_usd
+            FROM watchllm.requests GROUP BY request_id ORDER BY request_id`,
+    format: 'JSONEachRow',
+  });
+  return rs.json();
+}
+
+beforeAll(async () => {
+  chDir = tempDir();
+  client = createClickHouse({ dataDir: chDir });
+  await migrate(client);
+});
+
+beforeEach(async () => {
+  quiet.errors.length = 0;
+  await client.command({ query: 'TRUNCATE TABLE watchllm.requests' });
+  await client.command({ query: 'TRUNCATE TABLE watchllm.requests_1m' });
+});
+
+afterAll(async () => {
+  await client.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('createEventWriter', () => {
+  test('N recorded exchanges become exactly N rows with their tokens and cost', async () => {
+    const writer = createEventWriter({ client, dataDir: tempDir(), batchSize: 7, logger: quiet });
+    for (let i = 1; i <= 20; i++) writer.record(exchangeFixture(i));
+    await writer.close();
+    const got = await rows();
+    expect(got).toHaveLength(20);
+    for (const [i, r] of got.entries()) {
+      const n = i + 1;
+      expect(r).toMatchObject({ n: 1, prompt_tokens: 10 + n, completion_tokens: 2 * n });
+      expect(r.cost_usd).toBeCloseTo((10 + n) * 1e-6 + 2 * n * 4e-6, 12);
+    }
+    expect(writer.stats()).toEqual({ queued: 0, spooledRows: 0, inserted: 20, failed: 0, dropped: 0 });
+  });
+
+  test('the minute rollup counts each row once', async () => {
+    const writer = createEventWriter({ client, dataDir: tempDir(), logger: quiet });
+    for (let i = 1; i <= 5; i++) writer.record(exchangeFixture(i));
+    await writer.close();
+    const rs = await client.query({
+      query: 'SELECT sum(requests) AS requests, sum(prompt_tokens) AS prompt FROM watchllm.requests_1m',
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ requests: 5, prompt: 11 + 12 + 13 + 14 + 15 }]);
+  });
+
+  test('with ClickHouse unreachable it spools; a new writer replays every row exactly once', async () => {
+    const dataDir = tempDir();
+    const down = createClickHouse({ url: await closedPortUrl(), dataDir });
+    const first = createEventWriter({ client: down, dataDir, batchSize: 4, retryDelayMs: 1, logger: quiet });
+    for (let i = 1; i <= 10; i++) first.record(exchangeFixture(i));
+    await first.close();
+    await down.close();
+    expect(first.stats()).toMatchObject({ queued: 0, spooledRows: 10, inserted: 0, failed: 4, dropped: 0 });
+    expect(readdirSync(join(dataDir, 'spool')).filter((f) => f.endsWith('.ndjson'))).toHaveLength(3);
+
+    // the restarted gateway: same data dir, ClickHouse back
+    const second = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    expect(second.stats().spooledRows).toBe(10);
+    second.record(exchangeFixture(11));
+    await second.close();
+    const got = await rows();
+    expect(got.map((r) => r.request_id)).toEqual(Array.from({ length: 11 }, (_, i) => exchangeFixture(i + 1).id));
+    expect(got.every((r) => r.n === 1)).toBe(true);
+    expect(second.stats()).toMatchObject({ spooledRows: 0, inserted: 11, dropped: 0 });
+  });
+
+  test('a replayed batch that had already landed is not stored twice (dedup token)', async () => {
+    const dataDir = tempDir();
+    const values = [1, 2, 3].map((i) => toRow(exchangeFixture(i), { storeBodies: true }));
+    // The insert landed but its acknowledgement was lost, so the same batch id was also spooled.
+    const token = 'batch-landed-and-spooled';
+    await client.insert({
+      table: 'watchllm.requests',
+      values,
+      format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplication_token: token },
+    });
+    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', token, values);
+    const writer = createEventWriter({ client, dataDir, logger: quiet });
+    await writer.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([
+      ['req_000001', 1],
+      ['req_000002', 1],
+      ['req_000003', 1],
+    ]);
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 3, dropped: 0 });
+  });
+
+  test('an exhausted spool budget drops rows, counts them and says so once', async () => {
+    const dataDir = tempDir();
+    const down = createClickHouse({ url: await closedPortUrl(), dataDir });
+    const writer = createEventWriter({
+      client: down,
+      dataDir,
+      batchSize: 2,
+      attempts: 1,
+      spoolMaxBytes: 3000,
+      logger: quiet,
+    });
+    for (let i = 1; i <= 10; i++) writer.record(exchangeFixture(i));
+    await writer.close();
+    await down.close();
+    const s = writer.stats();
+    expect(s.spooledRows + s.dropped).toBe(10);
+    expect(s.dropped).toBeGreaterThan(0);
+    expect(quiet.errors.filter((e) => e.includes('spool is full'))).toHaveLength(1);
+  });
+
+  test('a full queue drops what does not fit and counts it', async () => {
+    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueue: 3, batchSize: 100, logger: quiet });
+    for (let i = 1; i <= 5; i++) writer.record(exchangeFixture(i));
+    expect(writer.stats()).toMatchObject({ queued: 3, dropped: 2 });
+    await writer.close();
+    expect(writer.stats()).toMatchObject({ queued: 0, inserted: 3, dropped: 2 });
+    expect(quiet.errors.filter((e) => e.includes('queue is full'))).toHaveLength(1);
+  });
+
+  test('record never throws, even after close; such rows are counted as dropped', async () => {
+    const writer = createEventWriter({ client, dataDir: tempDir(), logger: quiet });
+    await writer.close();
+    expect(() => writer.record(exchangeFixture(1))).not.toThrow();
+    expect(writer.stats().dropped).toBe(1);
+  });
+
+  test('a batch ClickHouse refuses as bad data is set aside, and later rows still go in', async () => {
+    const dataDir = tempDir();
+    const writer = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    writer.recordEvents([{ event_id: 'bad', ts: 'not a time' }]);
+    await writer.flush();
+    writer.record(exchangeFixture(1));
+    await writer.close();
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 1, failed: 1, dropped: 0 });
+    expect(readdirSync(join(dataDir, 'spool', 'rejected'))).toHaveLength(1);
+    expect((await rows()).map((r) => r.request_id)).toEqual(['req_000001']);
+  });
+
+  test('metrics expose queue depth, spooled rows and the counters', async () => {
+    const registry = new Registry();
+    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueue: 2, logger: quiet });
+    registerWriterMetrics(registry, writer);
+    for (let i = 1; i <= 3; i++) writer.record(exchangeFixture(i));
+    const before = await registry.metrics();
+    expect(before).toMatch(/^watchllm_events_queue_depth 2$/m);
+    expect(before).toMatch(/^watchllm_events_dropped_total 1$/m);
+    await writer.close();
+    const after = await registry.metrics();
+    expect(after).toMatch(/^watchllm_events_queue_depth 0$/m);
+    expect(after).toMatch(/^watchllm_events_inserted_total 2$/m);
+    expect(after).toMatch(/^watchllm_events_spooled_rows 0$/m);
+    expect(after).toMatch(/^watchllm_events_failed_total 0$/m);
+  });
+});

@@ -1,0 +1,120 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { priceFor, costUsd, type PriceOverrides } from '@watchllm/providers';
+import type { Config } from '../config/schema.ts';
+import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
+import type { Exchange } from '../exchange.ts';
+import { one } from '../http/headers.ts';
+import { sendBody } from '../http/respond.ts';
+import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
+
+/** Largest answer kept in the cache. */
+const MAX_CACHED_BYTES = 4 << 20;
+
+export interface CachePlan {
+  key: string;
+  ttlSeconds: number;
+  /** refresh: skip the lookup, store the fresh answer. */
+  lookup: boolean;
+}
+
+/**
+ * Whether this call uses the cache. Off unless enabled in config, on the key, or by
+ * `x-watchllm-cache: on`; `off` skips it, `refresh` overwrites. Entries are scoped to the project
+ * (or the provider key's fingerprint for BYOK calls), so one tenant never reads another's answers.
+ */
+export function planCache(x: Exchange, h: IncomingHttpHeaders, config: Config, key: KeyRecord | null): CachePlan | null {
+  const header = one(h['x-watchllm-cache'])?.toLowerCase() ?? null;
+  const enabled = header === 'on' || header === 'refresh' || (header !== 'off' && (key?.cache?.enabled ?? config.cache.enabled));
+  if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models') {
+    if (header !== null || config.cache.enabled || key?.cache?.enabled) x.cache = { status: 'bypass' };
+    return null;
+  }
+  if (!isCacheable(x.request.body, { allowNonDeterministic: config.cache.allow_nondeterministic })) {
+    x.cache = { status: 'bypass' };
+    return null;
+  }
+  const scope = x.auth.project ? `project:${x.auth.project}` : x.auth.providerKeyFingerprint ? `fp:${x.auth.providerKeyFingerprint}` : null;
+  if (scope === null) {
+    x.cache = { status: 'bypass' };
+    return null;
+  }
+  const ttlHeader = Number(one(h['x-watchllm-cache-ttl']));
+  const ttlSeconds = Number.isFinite(ttlHeader) && ttlHeader > 0 ? ttlHeader : (key?.cache?.ttlSeconds ?? config.cache.ttl_seconds);
+  const k = cacheKey({ scope, provider: x.route.provider, model: x.route.model, endpoint: `${x.surface}:${x.endpoint}`, body: x.request.body });
+  x.cache = { status: 'miss', key: k };
+  return { key: k, ttlSeconds, lookup: header !== 'refresh' };
+}
+
+/** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */
+export function serveCached(x: Exchange, res: ServerResponse, hit: CachedResponse, prices: PriceOverrides | undefined): boolean {
+  const chat = x.surface === 'openai' && x.endpoint === 'chat';
+  let body: string | null = null;
+  let sse: string | null = null;
+  try {
+    if (x.request.stream) {
+      if (hit.events) sse = replayEvents(x, hit.events);
+      else if (chat && hit.body) {
+        const chunks = chatCompletionToChunks(JSON.parse(hit.body), { includeUsage: x.request.clientWantsUsage });
+        sse = toSse(chunks.map((data) => ({ data })), true);
+      }
+    } else if (hit.body) {
+      body = hit.body;
+    } else if (chat && hit.events) {
+      body = JSON.stringify(chunksToChatCompletion(hit.events.map((e) => JSON.parse(e) as unknown)));
+    }
+  } catch (e) {
+    // An answer the other mode cannot reproduce exactly is a miss, never a wrong answer.
+    if (e instanceof ReplayError || e instanceof SyntaxError) return false;
+    throw e;
+  }
+  if (body === null && sse === null) return false;
+
+  x.outcome = 'cache_hit';
+  x.response.usage = hit.usage;
+  x.response.usageSource = hit.usage ? 'provider' : 'none';
+  // A hit costs nothing; what the provider call would have cost is recorded as saved.
+  const price = hit.usage && x.route ? priceFor(x.route.provider, x.route.model, prices) : null;
+  x.cache = { status: 'hit', ...(x.cache?.key ? { key: x.cache.key } : {}), savedUsd: price && hit.usage ? costUsd(price, hit.usage) : null };
+  x.costUsd = 0;
+  x.responseHeaders['x-watchllm-cache'] = 'hit';
+  if (body !== null) {
+    x.response.body = body;
+    sendBody(res, x, hit.status, body, { ...hit.headers, 'content-type': 'application/json' });
+  } else {
+    x.response.body = sse;
+    sendBody(res, x, 200, sse!, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  }
+  return true;
+}
+
+/** Replays stored SSE payloads as a stream, hiding the usage chunk from clients that did not ask. */
+function replayEvents(x: Exchange, events: readonly string[]): string {
+  let out = '';
+  for (const data of events) {
+    const parsed = JSON.parse(data) as { type?: unknown; choices?: unknown; usage?: unknown };
+    if (x.surface === 'openai' && x.endpoint !== 'responses') {
+      const usageOnly = Array.isArray(parsed.choices) && parsed.choices.length === 0 && parsed.usage != null;
+      if (usageOnly && !x.request.clientWantsUsage) continue;
+      out += `data: ${data}\n\n`;
+    } else {
+      // Anthropic and Responses events are named after their `type`.
+      out += `event: ${String(parsed.type)}\ndata: ${data}\n\n`;
+    }
+  }
+  return x.surface === 'openai' && x.endpoint !== 'responses' ? out + 'data: [DONE]\n\n' : out;
+}
+
+/** Stores a successful answer (never errors, never cut streams). */
+export async function fillCache(
+  store: CacheStore,
+  plan: CachePlan,
+  x: Exchange,
+  captured: { body: string | null; events: string[] | null },
+): Promise<void> {
+  if (x.outcome !== 'success' || x.response.status !== 200 || x.route === null) return;
+  const size = captured.body?.length ?? captured.events?.reduce((n, e) => n + e.length, 0) ?? 0;
+  if (size === 0 || size > MAX_CACHED_BYTES) return;
+  const common = { status: 200, headers: {}, usage: x.response.usage, model: x.route.model, createdAt: Date.now() };
+  const value: CachedResponse = captured.events ? { ...common, events: captured.events } : { ...common, body: captured.body! };
+  await store.set(plan.key, value, plan.ttlSeconds);
+}

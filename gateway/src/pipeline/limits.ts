@@ -1,0 +1,164 @@
+import type { Price } from '@watchllm/providers';
+import type { Config } from '../config/schema.ts';
+import { GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { globToRegExp } from '../registry.ts';
+import {
+  budgetsOverThreshold,
+  rateLimitHeaders,
+  StoreUnavailableError,
+  type KeyRecord,
+  type LimitItem,
+  type LimitResult,
+  type LimitStore,
+} from '../stores/index.ts';
+
+type LimitSet = { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined };
+type Budget = { usd: number; period: 'day' | 'month' };
+
+/** What a call reserved, so it can be settled to the real amounts afterwards. */
+export interface Reservation {
+  now: number;
+  items: LimitItem[];
+  tokens: number;
+  usd: number;
+}
+
+/** Compiled once per config: model globs for per-model limits. */
+export function compileModelLimits(config: Config): Array<{ pattern: RegExp; limits: LimitSet }> {
+  return Object.entries(config.limits.models).map(([glob, limits]) => ({ pattern: globToRegExp(glob), limits }));
+}
+
+/**
+ * Every limit and budget that applies to this call, with what the call reserves:
+ * 1 request; a token estimate (prompt bytes / 4 + the requested max output, settled later);
+ * and for budgets the most the call can cost (unpriced models reserve $0: they cannot be budgeted).
+ */
+export function limitItems(
+  x: Exchange,
+  key: KeyRecord | null,
+  config: Config,
+  models: ReadonlyArray<{ pattern: RegExp; limits: LimitSet }>,
+  price: Price | null,
+): { items: LimitItem[]; tokens: number; usd: number } {
+  const body = x.request.body ?? {};
+  const maxOut = num(body['max_completion_tokens']) ?? num(body['max_tokens']) ?? num(body['max_output_tokens']);
+  const promptEstimate = Math.ceil(x.request.bytes / 4);
+  const tokens = promptEstimate + (maxOut ?? 0);
+  const usd = price ? (promptEstimate * price.input + (maxOut ?? config.budgets.default_max_tokens) * price.output) / 1e6 : 0;
+
+  const items: LimitItem[] = [];
+  const add = (scope: LimitItem['scope'], id: string, set: LimitSet | undefined) => {
+    if (!set) return;
+    if (set.rpm) items.push({ scope, id, kind: 'requests', window: 'minute', limit: set.rpm, cost: 1 });
+    if (set.tpm) items.push({ scope, id, kind: 'tokens', window: 'minute', limit: set.tpm, cost: tokens });
+    if (set.tpd) items.push({ scope, id, kind: 'tokens', window: 'day', limit: set.tpd, cost: tokens });
+  };
+  const budget = (scope: LimitItem['scope'], id: string, b: Budget | undefined) => {
+    if (b) items.push({ scope, id, kind: 'usd', window: b.period, limit: b.usd, cost: usd });
+  };
+
+  const keyId = x.auth.keyId ?? (x.auth.providerKeyFingerprint ? `byok:${x.auth.providerKeyFingerprint}` : null);
+  if (keyId) {
+    add('key', keyId, key?.limits ?? config.limits.key);
+    budget('key', keyId, key?.budget);
+  }
+  const project = x.auth.project;
+  if (x.meta.user) {
+    const userId = `${project ?? ''}/${x.meta.user}`;
+    add('user', userId, config.limits.user);
+    budget('user', userId, config.budgets.user);
+  }
+  if (project) {
+    add('project', project, config.limits.project);
+    budget('project', project, config.budgets.projects[project] ?? config.budgets.project);
+  }
+  if (x.route) {
+    const model = `${x.route.provider}/${x.route.model}`;
+    for (const m of models) if (m.pattern.test(x.route.model) || m.pattern.test(model)) add('model', model, m.limits);
+  }
+  return { items, tokens, usd };
+}
+
+/** Checks and reserves every item at once; refuses with 429 (rate) or 402 (budget). */
+export async function reserve(
+  x: Exchange,
+  store: LimitStore,
+  plan: { items: LimitItem[]; tokens: number; usd: number },
+  softThreshold: number,
+): Promise<Reservation | null> {
+  if (plan.items.length === 0) return null;
+  const now = Date.now();
+  let result: LimitResult;
+  try {
+    result = await store.check({ now, items: plan.items });
+  } catch (e) {
+    if (e instanceof StoreUnavailableError) {
+      throw new GatewayError({
+        status: 503,
+        type: 'api_error',
+        code: 'limits_unavailable',
+        outcome: 'denied_limit',
+        message: 'The rate-limit store is unavailable and the gateway is configured to fail closed. Retry shortly.',
+        headers: { 'retry-after': '1' },
+      });
+    }
+    throw e;
+  }
+  Object.assign(x.responseHeaders, rateLimitHeaders(result));
+  if (!result.allowed) {
+    const r = result.refused;
+    const name = `${r.item.scope}:${r.item.id} ${r.item.kind}/${r.item.window}`;
+    x.limits = { decision: 'denied', limit: name };
+    throw refusal(r.item, r.used, r.retryAfterMs, now + r.resetMs, x.responseHeaders);
+  }
+  const soft = budgetsOverThreshold(result, softThreshold).map(
+    (s) => `${s.item.scope}:${s.item.id} usd/${s.item.window} ${(s.used / s.item.limit).toFixed(2)}`,
+  );
+  x.limits = { decision: result.degraded ? 'degraded' : 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
+  return { now, items: plan.items, tokens: plan.tokens, usd: plan.usd };
+}
+
+/** Replaces the reservation with what the call really used (cache hits and failures use nothing). */
+export async function settleReservation(store: LimitStore, r: Reservation, x: Exchange): Promise<void> {
+  const served = x.outcome !== 'cache_hit';
+  const u = served ? x.response.usage : null;
+  const tokens = u ? u.promptTokens + u.completionTokens : 0;
+  const usd = served ? (x.costUsd ?? 0) : 0;
+  const items = r.items
+    .filter((i) => i.kind !== 'requests')
+    .map(({ cost, ...i }) => ({ ...i, delta: (i.kind === 'tokens' ? tokens : usd) - cost }))
+    .filter((i) => i.delta !== 0);
+  if (items.length > 0) await store.settle({ now: Date.now(), reservedAt: r.now, items });
+}
+
+function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: number, headers: Record<string, string>): GatewayError {
+  const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  if (item.kind === 'usd') {
+    return new GatewayError({
+      status: 402,
+      type: 'insufficient_quota',
+      code: 'budget_exceeded',
+      outcome: 'denied_limit',
+      headers: { ...headers, 'retry-after': String(retryS) },
+      message:
+        `Budget exhausted for ${item.scope} '${item.id}': $${item.limit.toFixed(2)} per ${item.window}, ` +
+        `$${used.toFixed(4)} used. It resets at ${new Date(resetAt).toISOString()}.`,
+    });
+  }
+  const unit = item.kind === 'requests' ? 'requests' : 'tokens';
+  return new GatewayError({
+    status: 429,
+    type: unit,
+    code: 'rate_limit_exceeded',
+    outcome: 'denied_limit',
+    headers: { ...headers, 'retry-after': String(retryS) },
+    message:
+      `Rate limit reached for ${item.scope} '${item.id}' on ${unit} per ${item.window}: ` +
+      `limit ${item.limit}, used ${used}, requested ${item.cost}. Please try again in ${retryS}s.`,
+  });
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+}

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { Config } from './config/schema.ts';
+import type { KeyStore } from './stores/index.ts';
+
+/**
+ * Puts the keys declared in watchllm.yaml into the key store (by hash: the file may hold the key or
+ * only its sha256). Their ids derive from the hash, so every replica seeds the same records.
+ */
+export async function seedConfigKeys(store: KeyStore, keys: Config['keys']): Promise<void> {
+  for (const k of keys) {
+    const keyHash = k.key_sha256 ?? createHash('sha256').update(k.key!).digest('hex');
+    await store.put({
+      id: `cfg_${keyHash.slice(0, 12)}`,
+      project: k.project,
+      name: k.name,
+      keyHash,
+      createdAt: 0,
+      revokedAt: null,
+      ...(k.allowed_models ? { allowedModels: k.allowed_models } : {}),
+      ...(k.limits ? { limits: k.limits } : {}),
+      ...(k.budget ? { budget: k.budget } : {}),
+      ...(k.cache ? { cache: { enabled: k.cache.enabled, ttlSeconds: k.cache.ttl_seconds } } : {}),
+    });
+  }
+}
