@@ -1,4 +1,5 @@
 import type { PriceOverrides } from '@watchllm/providers';
+import type { PolicySource } from './config/policies.ts';
 import type { Config } from './config/schema.ts';
 import type { EventSink } from './exchange.ts';
 import type { Logger } from './log.ts';
@@ -16,6 +17,8 @@ export interface Deps {
   /** Per-model limits from config, globs compiled once. */
   modelLimits: ReadonlyArray<{ pattern: RegExp; limits: { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined } }>;
   upstream: Upstream;
+  /** Policies in force, hot-reloaded from their file. */
+  policies: PolicySource;
   metrics: Metrics;
   sink: EventSink;
   log: Logger;

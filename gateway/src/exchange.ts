@@ -136,7 +136,13 @@ export interface Exchange {
     /** Budgets at or over the soft threshold after this call's reservation, e.g. `project:acme usd/month 0.83`. */
     softThreshold?: string[];
   } | null;
-  policies: { outcome: 'allowed' | 'denied' | 'redacted' | 'flagged'; matches: unknown[] } | null;
+  policies: {
+    outcome: 'allowed' | 'denied' | 'redacted' | 'flagged';
+    /** Every rule that hit, before and after the call: policy, rule, action, mode, count (never the text). */
+    matches: unknown[];
+    /** What may be stored of the bodies: kept, redacted or dropped. */
+    stored: 'keep' | 'redact' | 'drop';
+  } | null;
 }
 
 export function createExchange(init: {

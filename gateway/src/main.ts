@@ -6,9 +6,11 @@ import { countTokens } from './usage/estimate.ts';
 /** `pnpm start`: load config, listen, stop gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const log = createLogger((process.env['WATCHLLM_LOG_LEVEL'] as LogLevel | undefined) ?? 'info');
-  let config;
+  let gateway;
   try {
-    config = loadConfig();
+    const config = loadConfig();
+    const configPath = process.env['WATCHLLM_CONFIG'];
+    gateway = await createGateway({ config, log, ...(configPath ? { configPath } : {}) });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`watchllm: invalid configuration\n${e.message}\n`);
@@ -18,7 +20,6 @@ async function main(): Promise<void> {
   }
   // Load tiktoken's tables now (~1-2 s, synchronous) rather than on the first stream that lacks usage.
   countTokens('warm up');
-  const gateway = await createGateway({ config, log });
   const url = await gateway.listen();
   log.info({ url, providers: [...gateway.deps.registry.ids] }, `WatchLLM gateway listening on ${url}`);
 

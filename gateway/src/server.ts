@@ -4,9 +4,11 @@ import { createAdaptorServer } from '@hono/node-server';
 import { priceOverrideSchema } from '@watchllm/providers';
 import { createApp } from './app.ts';
 import { ConfigError } from './config/load.ts';
+import { PolicySource } from './config/policies.ts';
+import { parsePolicies } from '@watchllm/policies';
 import type { Config } from './config/schema.ts';
 import { InFlight, type Deps } from './deps.ts';
-import { createClickHouse, createEventWriter, migrate, registerWriterMetrics, type ClickHouseClient, type EventWriter } from './events/index.ts';
+import { createClickHouse, createEventWriter, migrateAtStart, registerWriterMetrics, type ClickHouseClient, type EventWriter } from './events/index.ts';
 import { nullSink, type EventSink } from './exchange.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -24,6 +26,8 @@ export interface GatewayOptions {
   sink?: EventSink;
   /** Replaces the stores built from config. */
   stores?: Stores;
+  /** The watchllm.yaml path: its `policies:` section is hot-reloaded (main.ts passes WATCHLLM_CONFIG). */
+  configPath?: string;
 }
 
 export interface Gateway {
@@ -41,6 +45,16 @@ export interface Gateway {
  * Builds a gateway from config: stores (in process, or Redis), the event store (embedded chDB, or a
  * ClickHouse server), then the HTTP server. Nothing listens until `listen()`.
  */
+/** Policies from their own file, else from watchllm.yaml's section (read from the file, for line numbers). */
+function loadPolicies(config: Config, configPath: string | undefined): PolicySource {
+  if (config.policies_file) return PolicySource.fromFile(config.policies_file);
+  if (configPath) return PolicySource.fromFile(configPath);
+  if (config.policies.length === 0) return new PolicySource(null);
+  const r = parsePolicies(config.policies);
+  if (!r.ok) throw new ConfigError(r.issues.map((i) => `policies.${i.path.join('.')}: ${i.message}`).join('\n'));
+  return new PolicySource(r.policies);
+}
+
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
   const log = opts.log ?? createLogger();
@@ -61,10 +75,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics.watchStores(stores.health);
 
   let events: Gateway['events'] = null;
+  let stopMigrating = () => {};
   let sink = opts.sink;
   if (!sink && config.events.enabled) {
     const client = createClickHouse({ url: config.events.clickhouse_url, dataDir: config.data_dir });
-    await migrate(client, { retentionDays: config.events.retention_days });
+    // A ClickHouse that is down at start (restart during an outage) does not stop the proxy.
+    stopMigrating = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });
     const writer = createEventWriter({
       client,
       dataDir: config.data_dir,
@@ -76,7 +92,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     sink = writer;
   }
 
+  const policies = loadPolicies(config, opts.configPath);
+  const policyFile = config.policies_file ?? opts.configPath;
+  if (policyFile) policies.watch(policyFile, log);
+
   const deps: Deps = {
+    policies,
     config,
     registry: buildRegistry(config),
     stores,
@@ -138,10 +159,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       if (left > 0) log.warn({ aborted: left }, 'shutdown grace period over; aborted calls still in flight');
       server.closeAllConnections();
       await closed;
+      stopMigrating();
       await deps.sink.close();
       if (events) await events.client.close();
       await deps.upstream.close();
       if (!opts.stores) await stores.close();
+      policies.close();
     },
   };
 }

@@ -26,6 +26,18 @@ describe('createResponseScanner', () => {
     });
   });
 
+  test('check() scans short text at once, so a complete match is caught before it is forwarded', () => {
+    const set = compile([{ name: 'no-pii', detect: ['email'], action: 'deny', stage: 'post' }]);
+    const s = createResponseScanner(set, ctx);
+    expect(s.push('Write to ')).toEqual({ cut: false });
+    expect(s.check()).toEqual({ cut: false });
+    // shorter than a scan step: push alone would wait for more text
+    expect(s.push(`${EMAIL} now`)).toEqual({ cut: false });
+    expect(s.check()).toMatchObject({ cut: true, policy: 'no-pii' });
+    const counts = s.check().cut;
+    expect(counts).toBe(true);
+  });
+
   test('asks to cut once a deny match completes, and stays cut', () => {
     const set = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]);
     const s = createResponseScanner(set, ctx);

@@ -30,7 +30,14 @@ export interface ScanResult extends ScanStep {
 }
 
 export interface ResponseScanner {
+  /** Adds text; scans every STEP characters (scanning per token would rescan the tail per token). */
   push(textDelta: string): ScanStep;
+  /**
+   * Scans the text pushed so far now, whatever its length: call it before forwarding what was pushed,
+   * so a complete match is caught before it leaves. (A match still open at the end of the text is
+   * decided when more text, or `finish`, comes.)
+   */
+  check(): ScanStep;
   /** Scans what is left and reports every match of the stream. */
   finish(): ScanResult;
 }
@@ -86,6 +93,10 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext):
       buf += textDelta;
       unscanned += textDelta.length;
       if (unscanned >= STEP) scan(false);
+      return cut;
+    },
+    check() {
+      if (!cut.cut && states.length > 0 && unscanned > 0) scan(false);
       return cut;
     },
     finish() {

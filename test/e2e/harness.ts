@@ -1,7 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createGateway, parseConfig, type Exchange, type Gateway } from '@watchllm/gateway';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
 
 export interface Stack {
+  /** The watchllm.yaml the gateway watches, when started with `configFile`. */
+  configPath: string | undefined;
   fake: FakeProvider;
   gateway: Gateway;
   /** Gateway base URL, e.g. http://127.0.0.1:PORT */
@@ -18,7 +23,18 @@ export interface Stack {
  * OpenAI, Anthropic and Gemini on one port. Events go to an in-memory sink the tests read.
  */
 export async function startStack(
-  opts: { yaml?: string; env?: Record<string, string> | ((fakeUrl: string) => Record<string, string>) } = {},
+  opts: {
+    yaml?: string;
+    env?: Record<string, string> | ((fakeUrl: string) => Record<string, string>);
+    /**
+     * Record events in ClickHouse like production (embedded chDB in a fresh temp data dir unless
+     * WATCHLLM_DATA_DIR / WATCHLLM_CLICKHOUSE_URL are given); `events` then stays empty: query
+     * `gateway.events.client` after `gateway.events.writer.flush()`.
+     */
+    clickhouse?: boolean;
+    /** Write `yaml` to a file and hand its path to the gateway as WATCHLLM_CONFIG (policies hot-reload from it). */
+    configFile?: boolean;
+  } = {},
 ): Promise<Stack> {
   const fake = await startFakeProvider();
   const config = parseConfig(opts.yaml ?? '', {
@@ -26,23 +42,35 @@ export async function startStack(
     WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
     WATCHLLM_ANTHROPIC_BASE_URL: fake.url,
     WATCHLLM_GEMINI_BASE_URL: `${fake.url}/v1beta`,
+    WATCHLLM_DATA_DIR: mkdtempSync(join(tmpdir(), 'watchllm-e2e-')),
     ...(typeof opts.env === 'function' ? opts.env(fake.url) : opts.env),
   });
+  let configPath: string | undefined;
+  if (opts.configFile) {
+    configPath = join(mkdtempSync(join(tmpdir(), 'watchllm-cfg-')), 'watchllm.yaml');
+    writeFileSync(configPath, opts.yaml ?? '');
+  }
   const events: Exchange[] = [];
   let waiters: Array<() => void> = [];
   const gateway = await createGateway({
     config,
     log: { info() {}, warn() {}, error() {} },
-    sink: {
-      record(x) {
-        events.push(x);
-        for (const w of waiters) w();
-      },
-      async close() {},
-    },
+    ...(configPath ? { configPath } : {}),
+    ...(opts.clickhouse
+      ? {}
+      : {
+          sink: {
+            record(x: Exchange) {
+              events.push(x);
+              for (const w of waiters) w();
+            },
+            async close() {},
+          },
+        }),
   });
   const url = await gateway.listen();
   return {
+    configPath,
     fake,
     gateway,
     url,

@@ -44,20 +44,32 @@ function describe(
   const path = issue.path.map(String);
   // Point an unknown key at the key itself, not at the object holding it.
   if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]!);
+  return locate(path, issue.message, doc, lines, source);
+}
+
+/** `file:line:col: a.b.c: message`, at the deepest part of `path` that exists in the file. */
+export function locate(
+  path: ReadonlyArray<string | number>,
+  message: string,
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  source: string,
+): string {
+  const keys = path.map(String);
   // Walk up the path until a node exists in the file (an env value or a missing key has none).
-  for (let n = path.length; n >= 0; n--) {
-    const offset = nodeOffset(doc, path.slice(0, n));
+  for (let n = keys.length; n >= 0; n--) {
+    const offset = nodeOffset(doc, keys.slice(0, n));
     if (offset !== undefined) {
       const { line, col } = lines.linePos(offset);
-      return `${source}:${line}:${col}: ${path.join('.') || '(root)'}: ${issue.message}`;
+      return `${source}:${line}:${col}: ${keys.join('.') || '(root)'}: ${message}`;
     }
   }
-  return `${source}: ${path.join('.') || '(root)'}: ${issue.message}`;
+  return `${source}: ${keys.join('.') || '(root)'}: ${message}`;
 }
 
 /** Where a path starts in the file; for a map entry, the key (so `foo: bad` points at `foo`'s line). */
-function nodeOffset(doc: ReturnType<typeof parseDocument>, path: string[]): number | undefined {
-  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+function nodeOffset(doc: ReturnType<typeof parseDocument>, path: readonly string[]): number | undefined {
+  const node = doc.getIn([...path], true) as { range?: [number, number, number] } | undefined;
   return node?.range?.[0];
 }
 
@@ -76,6 +88,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['WATCHLLM_REDIS_URL']) cfg['redis_url'] = env['WATCHLLM_REDIS_URL'];
   if (env['WATCHLLM_ADMIN_TOKEN']) cfg['admin_token'] = env['WATCHLLM_ADMIN_TOKEN'];
   if (env['WATCHLLM_SECRET']) cfg['secret'] = env['WATCHLLM_SECRET'];
+  if (env['WATCHLLM_POLICIES']) cfg['policies_file'] = env['WATCHLLM_POLICIES'];
   if (env['WATCHLLM_DEFAULT_PROVIDER']) cfg['default_provider'] = env['WATCHLLM_DEFAULT_PROVIDER'];
   const events = { ...(asObject(cfg['events']) ?? {}) };
   if (env['WATCHLLM_CLICKHOUSE_URL']) events['clickhouse_url'] = env['WATCHLLM_CLICKHOUSE_URL'];

@@ -144,8 +144,10 @@ export const configSchema = z
       .prefault({}),
     /** Price overrides, USD per 1M tokens, keyed `provider/model`. Validated by the pricing module. */
     prices: z.record(z.string(), z.unknown()).default({}),
-    /** Policies, validated by @watchllm/policies. */
+    /** Policies, validated by @watchllm/policies (see README). Hot-reloaded from their file. */
     policies: z.array(z.unknown()).default([]),
+    /** A separate policies file (root `policies:`), instead of the section above. WATCHLLM_POLICIES. */
+    policies_file: z.string().optional(),
   })
   .strict();
 

@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../log.ts';
 import { databaseOf } from './client.ts';
+import { clickhouseCode } from './errors.ts';
 import { migrations, RETAINED_TABLES, type Migration } from './schema.ts';
 
 export { migrations, type Migration } from './schema.ts';
@@ -47,6 +49,44 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
   }
   await applyRetention(client, opts.retentionDays ?? null);
   return ran;
+}
+
+/**
+ * `migrate` for a gateway that is starting: a ClickHouse that cannot be reached (a restart during
+ * an outage, a server still booting) must not keep the proxy from serving, because the writer
+ * spools events meanwhile. Errors without a ClickHouse code (refused, timed out) are retried in
+ * the background with doubling delays; an error ClickHouse itself returned (bad credentials,
+ * bad SQL) still throws. Until migrations ran, inserts fail as unknown table, which the writer
+ * treats as transient: those rows wait in the spool. Resolves after the first attempt with a
+ * function that stops the retries.
+ */
+export async function migrateAtStart(
+  client: ClickHouseClient,
+  opts: MigrateOptions & { log: Pick<Logger, 'info' | 'warn'>; retryMs?: number; maxRetryMs?: number },
+): Promise<() => void> {
+  const { log, retryMs = 1000, maxRetryMs = 30_000 } = opts;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const attempt = async (delay: number, first: boolean): Promise<void> => {
+    try {
+      await migrate(client, opts);
+      if (!first) log.info({ component: 'events' }, 'ClickHouse reachable again: migrations applied');
+    } catch (err) {
+      if (clickhouseCode(err) !== null || stopped) {
+        if (first) throw err;
+        log.warn({ component: 'events', err }, 'migrations failed; not retrying');
+        return;
+      }
+      if (first) log.warn({ component: 'events', err }, 'ClickHouse unreachable at start: serving anyway, events are spooled; retrying migrations');
+      timer = setTimeout(() => void attempt(Math.min(maxRetryMs, delay * 2), false), delay);
+      timer.unref();
+    }
+  };
+  await attempt(retryMs, true);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }
 
 export async function appliedVersions(client: ClickHouseClient): Promise<number[]> {

@@ -44,7 +44,7 @@ describe('toRow', () => {
     x.costUsd = null;
     x.outcome = 'denied_policy';
     x.response.status = 403;
-    x.policies = { outcome: 'denied', matches: [{ rule: 'no-pii' }] };
+    x.policies = { outcome: 'denied', matches: [{ rule: 'no-pii' }], stored: 'keep' };
     const row = toRow(x, { storeBodies: true });
     expect(row).toMatchObject({ cost_usd: 0, priced: true, outcome: 'denied_policy', status_code: 403 });
     expect(JSON.parse(row.policy_matches)).toEqual([{ rule: 'no-pii' }]);

@@ -1,5 +1,6 @@
 import { costUsd, priceFor, type PriceOverrides } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
+import { answerText } from '../answer-text.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 
 /**
@@ -10,32 +11,23 @@ export function settle(x: Exchange, prices: PriceOverrides | undefined): void {
   x.response.endedAt ??= performance.now();
   if (x.response.usage === null && x.route !== null && x.response.status === 200 && x.endpoint !== 'models') {
     // Streams keep the answer text in response.body; complete answers keep the JSON.
-    const answer = x.request.stream ? (x.response.body ?? '') : answerText(x.response.body);
+    const answer = x.request.stream ? (x.response.body ?? '') : answerText(parseJson(x.response.body));
     x.response.usage = estimateUsage(x.request.body, answer);
     x.response.usageSource = 'estimate';
   }
-  if (x.response.usage && x.route) {
+  // A cache hit was priced when served (cost 0, the avoided cost in cache.savedUsd): its usage is
+  // the stored answer's, and pricing it here again would bill the user for a call never made.
+  if (x.response.usage && x.route && x.outcome !== 'cache_hit') {
     const price = priceFor(x.route.provider, x.route.model, prices);
     x.costUsd = price ? costUsd(price, x.response.usage) : null;
   }
 }
 
-/** The generated text of a complete OpenAI or Anthropic answer (only read when no usage came back). */
-function answerText(json: string | null): string {
-  if (!json) return '';
-  let o: unknown;
+function parseJson(text: string | null): unknown {
+  if (!text) return null;
   try {
-    o = JSON.parse(json);
+    return JSON.parse(text);
   } catch {
-    return '';
+    return null;
   }
-  const out: string[] = [];
-  const r = o as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }>; content?: Array<{ text?: unknown }>; output_text?: unknown };
-  for (const c of r.choices ?? []) {
-    if (typeof c.message?.content === 'string') out.push(c.message.content);
-    if (typeof c.text === 'string') out.push(c.text);
-  }
-  for (const b of Array.isArray(r.content) ? r.content : []) if (typeof b.text === 'string') out.push(b.text);
-  if (typeof r.output_text === 'string') out.push(r.output_text);
-  return out.join('');
 }

@@ -6,6 +6,7 @@ import type { Exchange } from '../exchange.ts';
 import { copyUpstreamHeaders } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
+import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Upstream } from '../upstream.ts';
 import { respondJson } from './respond-json.ts';
 import { respondStream } from './respond-stream.ts';
@@ -21,6 +22,8 @@ export interface ForwardInput {
   signal: AbortSignal;
   /** Collects stream events for the cache (null when the answer is not cached). */
   capture: string[] | null;
+  /** Policies in force for this call (read once at its start). */
+  policies: CompiledPolicySet | null;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -65,9 +68,9 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);
   if (contentType.startsWith('text/event-stream')) {
-    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture });
+    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies });
   }
-  return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType });
+  return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies });
 }
 
 /**

@@ -15,6 +15,7 @@ import { forward } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseRequest } from './parse.ts';
+import { applyRequestPolicies, applyStorage } from './policies.ts';
 import { route } from './route.ts';
 
 /**
@@ -63,6 +64,15 @@ export async function handleExchange(
     });
     checkKeyScope(x, who.key);
 
+    // Policies are read once per call: a hot reload never changes a call in flight.
+    const policies = deps.policies.current;
+    let target = cp;
+    if (policies) {
+      const tp = performance.now();
+      if (applyRequestPolicies(x, policies)) target = route(x, req.headers, deps.registry);
+      x.timings.push({ name: 'policy', dur: performance.now() - tp });
+    }
+
     const t = performance.now();
     const price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
@@ -83,7 +93,8 @@ export async function handleExchange(
     if (x.request.stream) deps.metrics.inFlightStreams.inc();
     try {
       await forward(x, res, {
-        cp,
+        cp: target,
+        policies,
         apiKey: who.providerKey,
         passHeaders: passHeaders(req.headers),
         upstream: deps.upstream,
@@ -108,6 +119,7 @@ export async function handleExchange(
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
     settle(x, deps.prices);
     await afterResponse(deps, x, reservation, cachePlan, capture);
+    applyStorage(x, deps.policies.current);
     deps.metrics.observe(x);
     deps.sink.record(x);
   }

@@ -4,6 +4,8 @@ import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
+import { checkJsonAnswer } from './policies.ts';
+import type { CompiledPolicySet } from '@watchllm/policies';
 
 /**
  * A complete (non-streamed) answer. It is read whole before it is sent: it is small, the usage is at
@@ -13,7 +15,14 @@ export async function respondJson(
   x: Exchange,
   res: ServerResponse,
   body: AsyncIterable<Buffer>,
-  opts: { cp: ConfiguredProvider; native: boolean; ctx: TranslateContext; headers: Record<string, string>; contentType: string },
+  opts: {
+    cp: ConfiguredProvider;
+    native: boolean;
+    ctx: TranslateContext;
+    headers: Record<string, string>;
+    contentType: string;
+    policies: CompiledPolicySet | null;
+  },
 ): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c);
@@ -45,6 +54,10 @@ export async function respondJson(
     text = JSON.stringify(out);
   }
   readUsage(x, out);
+  if (opts.policies) {
+    const checked = checkJsonAnswer(x, opts.policies, out);
+    if (checked !== out) text = JSON.stringify(checked);
+  }
   x.response.body = typeof text === 'string' ? text : text.toString('utf8');
   sendBody(res, x, 200, text, { ...opts.headers, 'content-type': 'application/json' });
 }

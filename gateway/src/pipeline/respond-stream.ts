@@ -6,6 +6,8 @@ import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { StreamTap, type ClientStreamFormat } from '../stream/tap.ts';
+import { streamGuard } from './policies.ts';
+import type { CompiledPolicySet } from '@watchllm/policies';
 
 export interface StreamOptions {
   cp: ConfiguredProvider;
@@ -16,6 +18,8 @@ export interface StreamOptions {
   headers: Record<string, string>;
   /** Collects every event's data (hidden ones included, [DONE] excluded) for the cache. */
   capture: string[] | null;
+  /** Post-response policies: the stream is scanned as it goes and cut by an enforced deny. */
+  policies: CompiledPolicySet | null;
 }
 
 /**
@@ -32,16 +36,19 @@ export async function respondStream(
   body: AsyncIterable<Buffer>,
   opts: StreamOptions,
 ): Promise<void> {
+  const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   const format: ClientStreamFormat =
     x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
-  const tap = new StreamTap(format);
+  let cutReason: string | null = null;
+  const tap = new StreamTap(format, guard ? (delta) => guard.push(delta) : null);
   let translator: StreamTranslator | null = null;
   if (!opts.native) {
     translator = opts.cp.provider.createStreamTranslator?.(x.endpoint, opts.ctx) ?? null;
     if (!translator) throw new GatewayError({ status: 502, type: 'api_error', code: 'bad_upstream_response', outcome: 'upstream_error', message: `The provider '${opts.cp.provider.id}' cannot stream on this surface.` });
   }
   const hide = opts.native ? opts.hideUsage : !x.request.clientWantsUsage;
-  const raw = opts.native && !hide;
+  // With post-response policies, events are checked before they are written, so nothing is raw.
+  const raw = opts.native && !hide && guard === null;
 
   res.writeHead(200, {
     ...opts.headers,
@@ -90,6 +97,9 @@ export async function respondStream(
         if (wait) await wait;
       } else {
         parser.feed(decoder.decode(chunk, { stream: true }));
+        // A deny policy matched in these events: they are not written.
+        if (guard) cutReason = guard.check();
+        if (cutReason !== null) break;
         if (out.length > 0) {
           x.response.firstByteAt ??= performance.now();
           bytes += out.length;
@@ -98,8 +108,14 @@ export async function respondStream(
           if (wait) await wait;
         }
       }
+      // Leaving the loop destroys the upstream body: no more tokens are generated for a cut answer.
+      if (cutReason !== null) break;
     }
     x.upstream.endedAt = performance.now();
+    if (cutReason !== null) {
+      policyCut(x, res, cutReason, opts.ctx);
+      return;
+    }
     if (translator) {
       for (const o of translator.finish()) emit(o);
       // Translated streams end like OpenAI's once the answer is complete.
@@ -122,6 +138,7 @@ export async function respondStream(
     }
   } finally {
     finishTap(x, tap, bytes);
+    guard?.finish();
   }
   if (!res.destroyed && !tap.terminal && x.outcome === 'success') cut(x, res, tap, null);
   if (!res.writableEnded) res.end();
@@ -154,6 +171,26 @@ function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): 
   if (res.destroyed || res.writableEnded) return;
   const body = JSON.stringify(errorBody(err, x.surface));
   res.write(x.surface === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+}
+
+/**
+ * An enforced post-response policy ends the stream: the client gets a clean end in its own format
+ * (OpenAI: a `content_filter` finish and [DONE]; Anthropic: `refusal` stop and message_stop).
+ */
+function policyCut(x: Exchange, res: ServerResponse, reason: string, ctx: TranslateContext): void {
+  x.outcome = 'denied_policy';
+  x.error = { type: 'policy_denied', message: reason };
+  if (res.destroyed || res.writableEnded) return;
+  if (x.surface === 'anthropic') {
+    res.write(`event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'refusal', stop_sequence: null }, usage: { output_tokens: 0 } })}\n\n`);
+    res.write(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
+  } else if (x.endpoint === 'responses') {
+    res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: 'policy_denied', message: reason })}\n\n`);
+  } else {
+    const chunk = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta: {}, finish_reason: 'content_filter' }] };
+    res.write(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
+  }
+  res.end();
 }
 
 /** The usage-only chunk OpenAI sends last when include_usage is on: `choices: []` and a usage object. */

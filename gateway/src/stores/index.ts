@@ -69,8 +69,8 @@ export interface Stores {
 
 /**
  * Build the stores for one gateway process. With Redis and `failMode: 'closed'` the first
- * connection must succeed; with `'open'` the gateway starts anyway and connects in the background
- * (calls are admitted uncounted meanwhile).
+ * connection must succeed; with `'open'` the gateway waits for the first attempt only, starts
+ * anyway when it fails and connects in the background (calls are admitted uncounted meanwhile).
  */
 export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
   const { redisUrl, failMode = 'open', secret, commandTimeoutMs = 100, log } = opts;
@@ -92,7 +92,11 @@ export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
   const client = createRedisClient(redisUrl, { commandTimeoutMs });
   const connecting = client.connect();
   if (failMode === 'closed') await connecting;
-  else connecting.catch((err: unknown) => health.miss('limits', err));
+  // Open: still wait for the first attempt (bounded by the connect timeout). Not waiting let the
+  // gateway seed the watchllm.yaml keys into a client not yet connected, which failed the start,
+  // and admitted its first calls uncounted beside a healthy Redis. An unreachable Redis still
+  // lets it start; ioredis keeps reconnecting in the background.
+  else await connecting.catch((err: unknown) => health.miss('limits', err));
   // The wrappers' own deadline sits above the command timeout, catching what it cannot
   // (a connection stuck half-open).
   const guard = { health, timeoutMs: commandTimeoutMs * 2 + 50 };

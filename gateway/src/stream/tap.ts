@@ -22,7 +22,11 @@ export class StreamTap {
   /** Anthropic's usage arrives in message_start and is updated by message_delta. */
   private anthropicUsage: Record<string, unknown> | null = null;
 
-  constructor(readonly format: ClientStreamFormat) {}
+  constructor(
+    readonly format: ClientStreamFormat,
+    /** Called with each piece of answer text as it is seen (post-response policies scan it). */
+    private readonly onText: ((delta: string) => void) | null = null,
+  ) {}
 
   /** Observe one event; returns the parsed JSON (undefined for [DONE] or non-JSON data). */
   observe(event: string | undefined, data: string): unknown {
@@ -113,7 +117,9 @@ export class StreamTap {
   }
 
   private keep(v: unknown): void {
-    if (typeof v !== 'string' || v.length === 0 || this.textChars > MAX_TEXT_CHARS) return;
+    if (typeof v !== 'string' || v.length === 0) return;
+    this.onText?.(v);
+    if (this.textChars > MAX_TEXT_CHARS) return;
     this.text.push(v);
     this.textChars += v.length;
   }

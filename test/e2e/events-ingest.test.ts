@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from './harness.ts';
+import { eventsOf, requestIdOf } from './events-support.ts';
+
+/**
+ * POST /v1/events through the real gateway into embedded chDB: what an app reports about itself,
+ * linked by session to the calls it made through the proxy.
+ */
+
+const KEY = 'wl_ingest_0123456789abcdefghij';
+const SESSION = 'sess-ingest-42';
+let s: Stack;
+let callId: string;
+
+beforeAll(async () => {
+  s = await startStack({
+    clickhouse: true,
+    yaml: `keys:\n  - name: app\n    project: acme\n    key: ${KEY}\n`,
+    env: { WATCHLLM_OPENAI_API_KEY: 'sk-held-by-gateway-ingest' },
+  });
+  const openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  const { response } = await openai.chat.completions
+    .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'plan a trip' }] }, { headers: { 'x-watchllm-session': SESSION } })
+    .withResponse();
+  callId = requestIdOf(response.headers);
+});
+afterAll(() => s?.close());
+
+const ingest = async (body: unknown, key: string | null = KEY) => {
+  const r = await fetch(`${s.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+};
+
+async function query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const { client, writer } = eventsOf(s.gateway);
+  await writer.flush();
+  const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+describe('POST /v1/events', () => {
+  test('typed events with a gateway key are stored, linked by session to the proxied call', async () => {
+    const events = [
+      { type: 'agent_step', name: 'plan', step: 1, input: { goal: 'trip' }, duration_ms: 12.5, session_id: SESSION, trace_id: 't-1' },
+      { type: 'tool_call', name: 'search_flights', arguments: { to: 'Lisbon' }, result: ['TP123'], session_id: SESSION, trace_id: 't-1' },
+      { type: 'error', message: 'hotel API timed out', name: 'TimeoutError', session_id: SESSION },
+      { type: 'score', name: 'helpfulness', value: 0.9, session_id: SESSION, request_id: callId },
+      { type: 'custom', name: 'checkout', data: { total: 420 }, session_id: SESSION, properties: { env: 'test' } },
+    ];
+    expect(await ingest({ events })).toEqual({ status: 202, body: { accepted: 5 } });
+
+    const linked = await query<{ type: string; name: string; message: string; score: number | null; project: string; key_id: string; request_id: string; call_key: string }>(
+      `SELECT e.type AS type, e.name AS name, e.message AS message, e.score AS score, e.project AS project,
+              e.key_id AS key_id, r.request_id AS request_id, r.key_id AS call_key
+       FROM watchllm.events AS e INNER JOIN watchllm.requests AS r ON e.session = r.session
+       WHERE e.session = {session:String} ORDER BY e.type`,
+      { session: SESSION },
+    );
+    expect(linked.map((e) => e.type)).toEqual(['agent_step', 'custom', 'error', 'score', 'tool_call']);
+    for (const e of linked) expect(e).toMatchObject({ project: 'acme', request_id: callId, key_id: e.call_key });
+    expect(linked.find((e) => e.type === 'error')).toMatchObject({ name: 'TimeoutError', message: 'hotel API timed out', score: null });
+    expect(linked.find((e) => e.type === 'score')).toMatchObject({ name: 'helpfulness', score: 0.9 });
+
+    const [tool] = await query<{ payload: string; trace_id: string }>(
+      `SELECT payload, trace_id FROM watchllm.events WHERE type = 'tool_call' AND session = {session:String}`,
+      { session: SESSION },
+    );
+    expect(tool?.trace_id).toBe('t-1');
+    expect(JSON.parse(tool?.payload ?? 'null')).toEqual({ arguments: { to: 'Lisbon' }, result: ['TP123'] });
+  });
+
+  test.each([
+    ['a score without its value', { events: [{ type: 'score', name: 'x' }] }, 'events.0.value'],
+    ['an unknown event type', { events: [{ type: 'nope', name: 'x' }] }, 'events.0.type'],
+    ['a bad second event', { events: [{ type: 'custom', name: 'ok' }, { type: 'agent_step', name: '' }] }, 'events.1.name'],
+    ['an empty batch', { events: [] }, 'events'],
+  ] as const)('%s is a 400 naming the path, and nothing of the batch is stored', async (_name, body, param) => {
+    const r = await ingest(body);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: { type: 'invalid_request_error', param, message: expect.stringContaining(param) } });
+  });
+
+  test('a body that is not JSON is a 400', async () => {
+    expect(await ingest('{"events": [')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+  });
+
+  test.each([
+    ['no key', null, 'missing_api_key'],
+    ['an unknown gateway key', 'wl_unknown_0123456789abcdefghij', 'invalid_gateway_key'],
+  ] as const)('%s is a 401', async (_name, key, code) => {
+    expect(await ingest({ events: [{ type: 'custom', name: 'x' }] }, key)).toMatchObject({
+      status: 401,
+      body: { error: { type: 'authentication_error', code } },
+    });
+  });
+
+  test('a provider key is accepted and attributed by fingerprint only', async () => {
+    const providerKey = 'sk-app-own-provider-key-0123';
+    expect(await ingest({ events: [{ type: 'custom', name: 'byok-event', session_id: 'byok' }] }, providerKey)).toMatchObject({ status: 202 });
+    const rows = await query<Record<string, unknown>>(`SELECT * FROM watchllm.events WHERE session = 'byok'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ key_id: `byok:${createHash('sha256').update(providerKey).digest('hex').slice(0, 12)}`, project: '' });
+    expect(JSON.stringify(rows)).not.toContain(providerKey);
+  });
+
+  test('only the accepted batches were stored', async () => {
+    const [n] = await query<{ n: number }>('SELECT count() AS n FROM watchllm.events');
+    expect(n).toEqual({ n: 6 });
+  });
+});

@@ -1,0 +1,113 @@
+import { writeFileSync } from 'node:fs';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from './harness.ts';
+
+/** The README example, exactly as written there. */
+const README_POLICIES = `policies:
+  - name: redact-secrets
+    detect: [email, api_key]
+    action: redact
+  - name: allowed-models
+    deny_models: ["gpt-4.5*"]
+    action: deny
+`;
+
+const EMAIL = 'jane.doe@example.com';
+const SECRET = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
+
+let s: Stack;
+let client: OpenAI;
+
+beforeAll(async () => {
+  s = await startStack({ yaml: README_POLICIES, configFile: true, clickhouse: true });
+  client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-byok-test', maxRetries: 0 });
+});
+afterAll(() => s.close());
+beforeEach(() => s.fake.reset());
+
+async function storedRows(): Promise<Array<Record<string, unknown>>> {
+  await s.gateway.events!.writer.flush();
+  const rs = await s.gateway.events!.client.query({ query: 'SELECT * FROM watchllm.requests', format: 'JSONEachRow' });
+  return rs.json();
+}
+
+describe('the README policies, in watchllm.yaml', () => {
+  test('an e-mail and an API key reach the provider redacted, the client gets its answer, ClickHouse holds neither', async () => {
+    const { data, response } = await client.chat.completions
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: `Mail ${EMAIL} the key ${SECRET} and cc ${EMAIL}` }],
+      })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toContain('Hello from fake');
+    const sent = s.fake.calls[0]!.rawBody;
+    expect(sent).not.toContain(EMAIL);
+    expect(sent).not.toContain(SECRET);
+    // the same e-mail twice gets the same placeholder
+    expect((s.fake.calls[0]!.body as { messages: Array<{ content: string }> }).messages[0]!.content).toBe(
+      'Mail [EMAIL_1] the key [API_KEY_1] and cc [EMAIL_1]',
+    );
+    const id = response.headers.get('x-watchllm-request-id');
+    const rows = await storedRows();
+    const row = rows.find((r) => r['request_id'] === id)!;
+    expect(row['policy_outcome']).toBe('redacted');
+    const all = JSON.stringify(rows);
+    expect(all).not.toContain(EMAIL);
+    expect(all).not.toContain(SECRET);
+    expect(response.headers.get('server-timing')).toMatch(/policy;dur=/);
+  });
+
+  test('a denied model gets a clear 403 naming the policy, is never forwarded, and is recorded once', async () => {
+    const before = (await storedRows()).length;
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4.5-preview', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, error: { type: 'permission_error', code: 'policy_denied' } });
+    expect((err as { message: string }).message).toContain('allowed-models');
+    expect(s.fake.calls).toHaveLength(0);
+    const rows = await storedRows();
+    expect(rows).toHaveLength(before + 1);
+    expect(rows.find((r) => r['model'] === 'gpt-4.5-preview')).toMatchObject({ status_code: 403, outcome: 'denied_policy', policy_outcome: 'denied' });
+  });
+
+  test('hot reload: a new rule applies without a restart; a bad file keeps the last good policies', async () => {
+    const ok = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await ok();
+    writeFileSync(s.configPath!, README_POLICIES.replace('["gpt-4.5*"]', '["gpt-4.5*", "gpt-4o-mini"]'));
+    await expect
+      .poll(() => ok().then(() => 200, (e: { status?: number }) => e.status ?? 0), { timeout: 5000, interval: 100 })
+      .toBe(403);
+    // A broken file is refused: the previous policies (with gpt-4o-mini denied) stay in force.
+    writeFileSync(s.configPath!, 'policies:\n  - name: broken\n    action: explode\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    await expect(ok()).rejects.toMatchObject({ status: 403 });
+    writeFileSync(s.configPath!, README_POLICIES);
+    await expect.poll(() => ok().then(() => 200, (e: { status?: number }) => e.status ?? 0), { timeout: 5000, interval: 100 }).toBe(200);
+  });
+});
+
+describe('post-response policies on streams', () => {
+  test('an answer that leaks an e-mail is cut with a clean content_filter end', async () => {
+    const other = await startStack({
+      yaml: `policies:\n  - name: no-pii-out\n    detect: [email]\n    action: deny\n    stage: post\n`,
+    });
+    try {
+      other.fake.next({ text: `Sure, write to ${EMAIL} today please`, chunks: 6 });
+      const c = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: 'sk-x', maxRetries: 0 });
+      const stream = await c.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'contact?' }] });
+      let text = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(finish).toBe('content_filter');
+      expect(text).not.toContain(EMAIL);
+      const x = (await other.waitForEvents(1))[0]!;
+      expect(x).toMatchObject({ outcome: 'denied_policy', policies: { outcome: 'denied' } });
+    } finally {
+      await other.close();
+    }
+  });
+});
