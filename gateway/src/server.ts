@@ -117,12 +117,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const checks: ReadinessCheck[] = [];
   if (stores.redis) {
     const redis = stores.redis;
-    checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    checks.push({ name: 'redis', critical: config.limits.fail_mode === 'closed', check: async () => void (await redis.ping()) });
   }
   if (events) {
     const client = events.client;
     checks.push({
       name: 'clickhouse',
+      critical: false,
       check: async () => {
         const r = await client.ping();
         if (!r.success) throw r.error;

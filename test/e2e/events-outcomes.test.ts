@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -71,13 +71,15 @@ async function rejected(p: Promise<unknown>): Promise<{ status: number; headers:
   throw new Error('expected the call to fail');
 }
 
+const dataDir = mkdtempSync(join(tmpdir(), 'watchllm-events-outcomes-'));
+
 beforeAll(async () => {
   const port = await closedPort();
   s = await startStack({
     clickhouse: true,
     yaml: `keys:\n  - name: limited\n    project: acme\n    key: ${LIMITED_KEY}\n    limits: { rpm: 1 }\n`,
     env: (fake) => ({
-      WATCHLLM_DATA_DIR: mkdtempSync(join(tmpdir(), 'watchllm-events-outcomes-')),
+      WATCHLLM_DATA_DIR: dataDir,
       WATCHLLM_OPENAI_API_KEY: HELD,
       WATCHLLM_MAX_BODY_MB: '1',
       WATCHLLM_UPSTREAM_TIMEOUT_MS: '300',
@@ -192,7 +194,10 @@ beforeAll(async () => {
   rows = await storedRows(s.gateway);
 }, 60_000);
 
-afterAll(() => s?.close());
+afterAll(async () => {
+  await s?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 const row = (kind: string): StoredRow => {
   const c = calls.get(kind);

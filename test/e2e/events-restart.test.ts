@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -63,7 +63,10 @@ beforeAll(async () => {
   rows = await storedRows(s.gateway);
 }, 60_000);
 
-afterAll(() => s?.close());
+afterAll(async () => {
+  await s?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 const admin = async (path: string, token: string | null = ADMIN) => {
   const r = await fetch(`${s.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });

@@ -35,3 +35,15 @@ export function isPermanent(err: unknown): boolean {
   const code = clickhouseCode(err);
   return code !== null && PERMANENT.has(code);
 }
+
+/**
+ * The server was not reached (refused, reset, DNS, timeout), as opposed to an answer from
+ * ClickHouse or a mistake of ours: trying again later may work. Node network errors carry an
+ * `E...` code; clickhouse-js reports its request timeout as a plain `Timeout error.`.
+ */
+export function isUnreachable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || clickhouseCode(err) !== null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return true;
+  return typeof message === 'string' && /timeout/i.test(message);
+}

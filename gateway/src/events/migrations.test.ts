@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClickHouse, type ClickHouseClient } from './client.ts';
-import { appliedVersions, migrate, migrations } from './migrations.ts';
+import { appliedVersions, migrate, migrateAtStart, migrations } from './migrations.ts';
 
 // chDB binds one data folder per process; vitest runs each test file in its own forked process,
 // so each file gets its own temp folder.
@@ -80,5 +81,35 @@ describe('migrate', () => {
     expect(await ttl()).toBe('toDateTime(ts) + toIntervalDay(7)');
     await migrate(client, { retentionDays: null });
     expect(await ttl()).toBeNull();
+  });
+});
+
+describe('migrateAtStart', () => {
+  test('a ClickHouse that refuses connections does not fail the start; retries run until stopped', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const down = createClickHouse({ url: `http://127.0.0.1:${port}/watchllm`, dataDir: dir });
+    const warned: string[] = [];
+    const stop = await migrateAtStart(down, { log: { info() {}, warn: (_f, m) => warned.push(m) }, retryMs: 20 });
+    await expect.poll(() => warned.length, { timeout: 2000 }).toBeGreaterThanOrEqual(2);
+    stop();
+    const seen = warned.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(warned.length).toBe(seen);
+    expect(warned[0]).toMatch(/unreachable at start/);
+    await down.close();
+  });
+
+  test('a failure that is not an outage still fails the start', async () => {
+    const log = { info() {}, warn() {} };
+    await expect(migrateAtStart(client, { log, retentionDays: 0 })).rejects.toThrow(/retentionDays must be a positive integer/);
+  });
+
+  test('a reachable ClickHouse is migrated before it resolves', async () => {
+    const stop = await migrateAtStart(client, { log: { info() {}, warn() {} } });
+    stop();
+    expect(await appliedVersions(client)).toEqual(migrations.map((m) => m.version));
   });
 });

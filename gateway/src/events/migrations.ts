@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.ts';
 import { databaseOf } from './client.ts';
-import { clickhouseCode } from './errors.ts';
+import { isUnreachable } from './errors.ts';
 import { migrations, RETAINED_TABLES, type Migration } from './schema.ts';
 
 export { migrations, type Migration } from './schema.ts';
@@ -54,11 +54,11 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
 /**
  * `migrate` for a gateway that is starting: a ClickHouse that cannot be reached (a restart during
  * an outage, a server still booting) must not keep the proxy from serving, because the writer
- * spools events meanwhile. Errors without a ClickHouse code (refused, timed out) are retried in
- * the background with doubling delays; an error ClickHouse itself returned (bad credentials,
- * bad SQL) still throws. Until migrations ran, inserts fail as unknown table, which the writer
- * treats as transient: those rows wait in the spool. Resolves after the first attempt with a
- * function that stops the retries.
+ * spools events meanwhile. When the first attempt cannot reach the server (refused, timed out),
+ * migrations are retried in the background with doubling delays; any other first failure (bad
+ * credentials, bad SQL, bad options) still throws. Until migrations ran, inserts fail as unknown
+ * table, which the writer treats as transient: those rows wait in the spool. Resolves after the
+ * first attempt with a function that stops the retries.
  */
 export async function migrateAtStart(
   client: ClickHouseClient,
@@ -70,14 +70,14 @@ export async function migrateAtStart(
   const attempt = async (delay: number, first: boolean): Promise<void> => {
     try {
       await migrate(client, opts);
-      if (!first) log.info({ component: 'events' }, 'ClickHouse reachable again: migrations applied');
+      if (!first) log.info({ component: 'events' }, 'ClickHouse reachable: migrations applied');
     } catch (err) {
-      if (clickhouseCode(err) !== null || stopped) {
-        if (first) throw err;
-        log.warn({ component: 'events', err }, 'migrations failed; not retrying');
-        return;
-      }
-      if (first) log.warn({ component: 'events', err }, 'ClickHouse unreachable at start: serving anyway, events are spooled; retrying migrations');
+      if (first && !isUnreachable(err)) throw err;
+      if (stopped) return;
+      log.warn(
+        { component: 'events', err, retryInMs: delay },
+        first ? 'ClickHouse unreachable at start: serving anyway, events are spooled; retrying migrations' : 'migrations still failing',
+      );
       timer = setTimeout(() => void attempt(Math.min(maxRetryMs, delay * 2), false), delay);
       timer.unref();
     }

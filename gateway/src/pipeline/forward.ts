@@ -9,7 +9,7 @@ import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Upstream } from '../upstream.ts';
 import { respondJson } from './respond-json.ts';
-import { respondStream } from './respond-stream.ts';
+import { respondStream, type StreamBudget } from './respond-stream.ts';
 
 /** Largest upstream error body read; error bodies are small, anything bigger is cut. */
 const MAX_ERROR_BODY = 1 << 20;
@@ -24,6 +24,8 @@ export interface ForwardInput {
   capture: string[] | null;
   /** Policies in force for this call (read once at its start). */
   policies: CompiledPolicySet | null;
+  /** Strict budgets: what a stream may cost at most. */
+  budget: StreamBudget | null;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -68,7 +70,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);
   if (contentType.startsWith('text/event-stream')) {
-    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies });
+    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies, budget: input.budget });
   }
   return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { priceFor, type Endpoint, type Surface } from '@watchllm/providers';
+import { priceFor, type Endpoint, type Price, type Surface } from '@watchllm/providers';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { createExchange, type Exchange } from '../exchange.ts';
 import { readBody } from '../http/body.ts';
@@ -12,6 +12,7 @@ import type { KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { forward } from './forward.ts';
+import type { StreamBudget } from './respond-stream.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseRequest } from './parse.ts';
@@ -100,6 +101,7 @@ export async function handleExchange(
         upstream: deps.upstream,
         signal: abort.signal,
         capture: cachePlan && x.request.stream ? capture : null,
+        budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
       });
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();
@@ -144,6 +146,15 @@ async function afterResponse(
   } catch (e) {
     deps.log.warn({ requestId: x.id, err: e }, 'settling limits or filling the cache failed');
   }
+}
+
+/**
+ * A strict budget caps a stream at what it reserved: the reservation was admitted only because it fit
+ * in every budget, so ending the stream there keeps every budget whole.
+ */
+function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): StreamBudget | null {
+  if (!r || !price || !x.request.stream || !r.items.some((i) => i.kind === 'usd')) return null;
+  return { capUsd: r.usd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
 }
 
 /** A gateway key may be limited to some models. */

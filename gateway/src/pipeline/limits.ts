@@ -22,6 +22,15 @@ export interface Reservation {
   items: LimitItem[];
   tokens: number;
   usd: number;
+  /** The prompt's share of `usd` (the rest is the output allowance). */
+  promptUsd: number;
+}
+
+export interface LimitPlan {
+  items: LimitItem[];
+  tokens: number;
+  usd: number;
+  promptUsd: number;
 }
 
 /** Compiled once per config: model globs for per-model limits. */
@@ -40,12 +49,13 @@ export function limitItems(
   config: Config,
   models: ReadonlyArray<{ pattern: RegExp; limits: LimitSet }>,
   price: Price | null,
-): { items: LimitItem[]; tokens: number; usd: number } {
+): LimitPlan {
   const body = x.request.body ?? {};
   const maxOut = num(body['max_completion_tokens']) ?? num(body['max_tokens']) ?? num(body['max_output_tokens']);
   const promptEstimate = Math.ceil(x.request.bytes / 4);
   const tokens = promptEstimate + (maxOut ?? 0);
-  const usd = price ? (promptEstimate * price.input + (maxOut ?? config.budgets.default_max_tokens) * price.output) / 1e6 : 0;
+  const promptUsd = price ? (promptEstimate * price.input) / 1e6 : 0;
+  const usd = price ? promptUsd + ((maxOut ?? config.budgets.default_max_tokens) * price.output) / 1e6 : 0;
 
   const items: LimitItem[] = [];
   const add = (scope: LimitItem['scope'], id: string, set: LimitSet | undefined) => {
@@ -77,14 +87,14 @@ export function limitItems(
     const model = `${x.route.provider}/${x.route.model}`;
     for (const m of models) if (m.pattern.test(x.route.model) || m.pattern.test(model)) add('model', model, m.limits);
   }
-  return { items, tokens, usd };
+  return { items, tokens, usd, promptUsd };
 }
 
 /** Checks and reserves every item at once; refuses with 429 (rate) or 402 (budget). */
 export async function reserve(
   x: Exchange,
   store: LimitStore,
-  plan: { items: LimitItem[]; tokens: number; usd: number },
+  plan: LimitPlan,
   softThreshold: number,
 ): Promise<Reservation | null> {
   if (plan.items.length === 0) return null;
@@ -116,7 +126,7 @@ export async function reserve(
     (s) => `${s.item.scope}:${s.item.id} usd/${s.item.window} ${(s.used / s.item.limit).toFixed(2)}`,
   );
   x.limits = { decision: result.degraded ? 'degraded' : 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
-  return { now, items: plan.items, tokens: plan.tokens, usd: plan.usd };
+  return { now, ...plan };
 }
 
 /** Replaces the reservation with what the call really used (cache hits and failures use nothing). */

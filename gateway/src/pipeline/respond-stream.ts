@@ -20,6 +20,24 @@ export interface StreamOptions {
   capture: string[] | null;
   /** Post-response policies: the stream is scanned as it goes and cut by an enforced deny. */
   policies: CompiledPolicySet | null;
+  /** Strict budgets: end the stream once its running cost reaches what the call reserved. */
+  budget: StreamBudget | null;
+}
+
+/** The most a stream may cost (what it reserved against its budgets) and how to price its text. */
+export interface StreamBudget {
+  capUsd: number;
+  promptUsd: number;
+  /** USD per output token. */
+  outputUsd: number;
+}
+
+/** Why a stream ends before the provider is done. */
+interface EarlyEnd {
+  finish: 'content_filter' | 'length';
+  outcome: 'denied_policy' | 'denied_limit';
+  code: 'policy_denied' | 'budget_exceeded';
+  reason: string;
 }
 
 /**
@@ -39,8 +57,26 @@ export async function respondStream(
   const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   const format: ClientStreamFormat =
     x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
-  let cutReason: string | null = null;
-  const tap = new StreamTap(format, guard ? (delta) => guard.push(delta) : null);
+  let cutReason: EarlyEnd | null = null;
+  // Output tokens are estimated at 4 characters each while streaming; the provider's usage settles it.
+  let outChars = 0;
+  const budget = opts.budget;
+  const onText =
+    guard || budget
+      ? (delta: string) => {
+          guard?.push(delta);
+          outChars += delta.length;
+        }
+      : null;
+  const overBudget = (): EarlyEnd | null =>
+    budget && budget.promptUsd + (outChars / 4) * budget.outputUsd > budget.capUsd
+      ? { finish: 'length', outcome: 'denied_limit', code: 'budget_exceeded', reason: 'The stream was ended: its budget (strict) is spent.' }
+      : null;
+  const policyStop = (): EarlyEnd | null => {
+    const reason = guard?.check() ?? null;
+    return reason ? { finish: 'content_filter', outcome: 'denied_policy', code: 'policy_denied', reason } : null;
+  };
+  const tap = new StreamTap(format, onText);
   let translator: StreamTranslator | null = null;
   if (!opts.native) {
     translator = opts.cp.provider.createStreamTranslator?.(x.endpoint, opts.ctx) ?? null;
@@ -48,7 +84,7 @@ export async function respondStream(
   }
   const hide = opts.native ? opts.hideUsage : !x.request.clientWantsUsage;
   // With post-response policies, events are checked before they are written, so nothing is raw.
-  const raw = opts.native && !hide && guard === null;
+  const raw = opts.native && !hide && guard === null && budget === null;
 
   res.writeHead(200, {
     ...opts.headers,
@@ -62,9 +98,13 @@ export async function respondStream(
   x.response.status = 200;
 
   let out = '';
+  // A strict budget ends the stream at the event that crosses it; the events before it still go out.
+  let budgetEnd: EarlyEnd | null = null;
   const capture = opts.capture;
   const emit = (o: SseOut) => {
+    if (budgetEnd) return;
     tap.observeParsed(o.event, o.data);
+    if ((budgetEnd = overBudget())) return;
     const data = JSON.stringify(o.data);
     capture?.push(data);
     if (hide && isUsageOnly(o.data)) return;
@@ -72,6 +112,7 @@ export async function respondStream(
   };
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
+      if (budgetEnd) return;
       if (capture && ev.data !== '[DONE]' && !translator) capture.push(ev.data);
       if (raw) {
         tap.observe(ev.event, ev.data);
@@ -80,6 +121,7 @@ export async function respondStream(
       } else {
         const json = tap.observe(ev.event, ev.data);
         if (hide && isUsageOnly(json)) return;
+        if ((budgetEnd = overBudget())) return;
         out += frame(ev);
       }
     },
@@ -97,9 +139,10 @@ export async function respondStream(
         if (wait) await wait;
       } else {
         parser.feed(decoder.decode(chunk, { stream: true }));
-        // A deny policy matched in these events: they are not written.
-        if (guard) cutReason = guard.check();
+        // A deny policy matched in these events: none of them is written.
+        cutReason = policyStop();
         if (cutReason !== null) break;
+        cutReason = budgetEnd;
         if (out.length > 0) {
           x.response.firstByteAt ??= performance.now();
           bytes += out.length;
@@ -113,7 +156,7 @@ export async function respondStream(
     }
     x.upstream.endedAt = performance.now();
     if (cutReason !== null) {
-      policyCut(x, res, cutReason, opts.ctx);
+      endEarly(x, res, cutReason, opts.ctx);
       return;
     }
     if (translator) {
@@ -147,7 +190,7 @@ export async function respondStream(
 function finishTap(x: Exchange, tap: StreamTap, bytes: number): void {
   x.response.bytes = bytes;
   x.response.body = tap.answerText();
-  x.response.finishReason = tap.finishReason;
+  x.response.finishReason ??= tap.finishReason;
   if (tap.usage) {
     x.response.usage = tap.usage;
     x.response.usageSource = 'provider';
@@ -174,20 +217,24 @@ function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): 
 }
 
 /**
- * An enforced post-response policy ends the stream: the client gets a clean end in its own format
- * (OpenAI: a `content_filter` finish and [DONE]; Anthropic: `refusal` stop and message_stop).
+ * An enforced post-response policy or a strict budget ends the stream: the client gets a clean end in
+ * its own format (OpenAI: a `content_filter` / `length` finish and [DONE]; Anthropic: `refusal` /
+ * `max_tokens` stop and message_stop).
  */
-function policyCut(x: Exchange, res: ServerResponse, reason: string, ctx: TranslateContext): void {
-  x.outcome = 'denied_policy';
-  x.error = { type: 'policy_denied', message: reason };
+function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: TranslateContext): void {
+  x.outcome = why.outcome;
+  x.error = { type: why.code, message: why.reason };
+  x.response.finishReason = why.finish;
   if (res.destroyed || res.writableEnded) return;
+  const reason = why.reason;
   if (x.surface === 'anthropic') {
-    res.write(`event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'refusal', stop_sequence: null }, usage: { output_tokens: 0 } })}\n\n`);
+    const stop = why.finish === 'length' ? 'max_tokens' : 'refusal';
+    res.write(`event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: 0 } })}\n\n`);
     res.write(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
   } else if (x.endpoint === 'responses') {
-    res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: 'policy_denied', message: reason })}\n\n`);
+    res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: why.code, message: reason })}\n\n`);
   } else {
-    const chunk = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta: {}, finish_reason: 'content_filter' }] };
+    const chunk = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta: {}, finish_reason: why.finish }] };
     res.write(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
   }
   res.end();

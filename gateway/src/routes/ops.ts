@@ -1,9 +1,15 @@
 import { Hono } from 'hono';
 import type { Metrics } from '../metrics.ts';
 
-/** A store the gateway depends on; /readyz answers 503 while any check fails. */
+/**
+ * A store the gateway depends on. /readyz answers 503 while a *critical* check fails; a non-critical
+ * one (ClickHouse: events spool to disk; Redis with fail_mode open) is reported as degraded, because
+ * taking every replica out of the load balancer during such an outage would stop traffic that the
+ * gateway can still serve.
+ */
 export interface ReadinessCheck {
   name: string;
+  critical: boolean;
   check(): Promise<void>;
 }
 
@@ -16,14 +22,16 @@ export function opsRoutes(opts: { metrics: Metrics; checks: ReadonlyArray<Readin
       opts.checks.map(async (chk) => {
         try {
           await withTimeout(chk.check(), 2000);
-          return [chk.name, 'ok'] as const;
+          return [chk, 'ok'] as const;
         } catch (e) {
-          return [chk.name, e instanceof Error ? e.message : 'failed'] as const;
+          return [chk, e instanceof Error ? e.message : 'failed'] as const;
         }
       }),
     );
-    const ok = results.every(([, r]) => r === 'ok');
-    return c.json({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(results) }, ok ? 200 : 503);
+    const failing = results.filter(([, r]) => r !== 'ok');
+    const status = failing.some(([chk]) => chk.critical) ? 'unavailable' : failing.length > 0 ? 'degraded' : 'ok';
+    const checks = Object.fromEntries(results.map(([chk, r]) => [chk.name, r]));
+    return c.json({ status, checks }, status === 'unavailable' ? 503 : 200);
   });
   app.get('/metrics', async (c) => {
     c.header('content-type', opts.metrics.registry.contentType);

@@ -1,0 +1,177 @@
+/**
+ * The exact cache through the real gateway and the official openai SDK, once with the in-process
+ * store and once with a real redis-server: what a client sees on a hit, what the provider sees,
+ * the request headers that steer it, tenant scope, and what is never cached.
+ */
+import OpenAI from 'openai';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startRedis, type TestRedis } from '../redis/index.ts';
+import { last, startStack, type Stack } from './harness.ts';
+import { post } from './processes.ts';
+
+const HELD = 'sk-held-by-the-gateway';
+const ACME = 'wl_cache_tenant_acme_0123456789';
+const OTHER = 'wl_cache_tenant_other_0123456789';
+const YAML = `
+keys:
+  - { name: acme, project: acme, key: ${ACME} }
+  - { name: other, project: other, key: ${OTHER} }
+`;
+const ON = { headers: { 'x-watchllm-cache': 'on' } };
+const WEATHER_TOOL = {
+  type: 'function',
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+} as const;
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+
+let n = 0;
+/** A request no other test sends, so entries never leak between tests. */
+function fresh(extra: Partial<ChatCompletionCreateParamsNonStreaming> = {}): ChatCompletionCreateParamsNonStreaming {
+  n += 1;
+  return { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `What is the weather? (${n})` }], ...extra };
+}
+
+describe.each(['memory', 'redis'] as const)('exact cache with the %s store', (backend) => {
+  let s: Stack;
+  let client: OpenAI;
+  const byok = (key: string) => new OpenAI({ baseURL: `${s.url}/v1`, apiKey: key, maxRetries: 0 });
+
+  beforeAll(async () => {
+    s = await startStack({ yaml: YAML, env: { WATCHLLM_OPENAI_API_KEY: HELD, ...(backend === 'redis' ? { WATCHLLM_REDIS_URL: redis.url } : {}) } });
+    client = byok('sk-tenant-one');
+  });
+  afterAll(() => s?.close());
+  beforeEach(() => {
+    s.fake.reset();
+    s.events.length = 0;
+  });
+
+  async function streamed(c: OpenAI, body: ChatCompletionCreateParamsNonStreaming, headers: Record<string, string> = ON.headers) {
+    const { data, response } = await c.chat.completions.create({ ...body, stream: true }, { headers }).withResponse();
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of data) chunks.push(chunk);
+    const text = chunks.map((ch) => ch.choices[0]?.delta.content ?? '').join('');
+    return { chunks, text, cache: response.headers.get('x-watchllm-cache') };
+  }
+  async function plain(c: OpenAI, body: ChatCompletionCreateParamsNonStreaming, headers: Record<string, string> = ON.headers) {
+    const { data, response } = await c.chat.completions.create(body, { headers }).withResponse();
+    return { data, text: data.choices[0]?.message.content ?? null, cache: response.headers.get('x-watchllm-cache') };
+  }
+
+  test('a streamed answer with text and a tool call is replayed chunk for chunk, and the provider is called once', async () => {
+    s.fake.setDefault({ text: 'Let me look that up', toolCall: { name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } } });
+    const body = fresh({ tools: [WEATHER_TOOL] });
+    const first = await streamed(client, body);
+    const second = await streamed(client, body);
+
+    expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
+    expect(s.fake.calls).toHaveLength(1);
+    expect(first.text).toBe('Let me look that up');
+    const args = first.chunks.flatMap((ch) => ch.choices[0]?.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+    expect(JSON.parse(args)).toEqual({ city: 'Paris', unit: 'celsius' });
+    expect(second.chunks).toEqual(first.chunks);
+
+    const [, hit] = await s.waitForEvents(2);
+    expect(hit).toMatchObject({ outcome: 'cache_hit', costUsd: 0, response: { status: 200 } });
+    expect(hit!.cache).toMatchObject({ status: 'hit', savedUsd: expect.any(Number) });
+    expect(hit!.cache!.savedUsd).toBeGreaterThan(0);
+    expect(hit!.response.usage).toEqual(s.events[0]!.response.usage);
+  });
+
+  test('a non-streamed request is served from a cached stream, with the same text, tool call and usage', async () => {
+    s.fake.setDefault({ text: 'Checking', toolCall: { name: 'get_weather', arguments: { city: 'Oslo' } } });
+    const body = fresh({ tools: [WEATHER_TOOL] });
+    // The same question asked without the cache: what a non-streamed answer looks like.
+    const original = await plain(byok('sk-reference'), body, {});
+    const first = await streamed(client, body);
+    const fromCache = await plain(client, body);
+
+    expect([first.cache, fromCache.cache]).toEqual(['miss', 'hit']);
+    expect(s.fake.calls).toHaveLength(2);
+    expect(fromCache.text).toBe(original.text);
+    // Tool call ids are minted per provider call; everything else must match.
+    const calls = (r: typeof original) => r.data.choices[0]?.message.tool_calls?.map(({ id: _id, ...call }) => call);
+    expect(calls(fromCache)).toEqual(calls(original));
+    expect(calls(fromCache)).toEqual([{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }]);
+    expect(fromCache.data.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(fromCache.data.usage).toMatchObject({ prompt_tokens: original.data.usage?.prompt_tokens, completion_tokens: original.data.usage?.completion_tokens });
+  });
+
+  test('a streamed request is served from a cached JSON answer as a proper SSE stream', async () => {
+    s.fake.setDefault({ text: 'Sunny and mild in Lisbon today' });
+    const body = fresh();
+    const first = await plain(client, body);
+    const fromCache = await streamed(client, body);
+
+    expect([first.cache, fromCache.cache]).toEqual(['miss', 'hit']);
+    expect(s.fake.calls).toHaveLength(1);
+    expect(fromCache.text).toBe('Sunny and mild in Lisbon today');
+    expect(fromCache.chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(fromCache.chunks.every((ch) => ch.object === 'chat.completion.chunk' && ch.id === first.data.id)).toBe(true);
+  });
+
+  test('off bypasses the cache, refresh overwrites the entry, on then reads the fresh one', async () => {
+    const body = fresh();
+    s.fake.next({ text: 'first answer' });
+    s.fake.next({ text: 'uncached answer' });
+    s.fake.next({ text: 'refreshed answer' });
+    const steps = [
+      await plain(client, body), // miss: stores "first answer"
+      await plain(client, body, { 'x-watchllm-cache': 'off' }), // bypass: provider, nothing stored
+      await plain(client, body), // hit: "first answer"
+      await plain(client, body, { 'x-watchllm-cache': 'refresh' }), // provider, stores "refreshed answer"
+      await plain(client, body), // hit: "refreshed answer"
+    ];
+    expect(steps.map((r) => [r.cache, r.text])).toEqual([
+      ['miss', 'first answer'],
+      ['bypass', 'uncached answer'],
+      ['hit', 'first answer'],
+      ['miss', 'refreshed answer'],
+      ['hit', 'refreshed answer'],
+    ]);
+    expect(s.fake.calls).toHaveLength(3);
+  });
+
+  test('a sampled request (temperature > 0) is not cached and says bypass', async () => {
+    const body = fresh({ temperature: 0.9 });
+    const replies = [await plain(client, body), await plain(client, body)];
+    expect(replies.map((r) => r.cache)).toEqual(['bypass', 'bypass']);
+    expect(s.fake.calls).toHaveLength(2);
+  });
+
+  test('another BYOK key or another project never reads the entry', async () => {
+    const body = fresh();
+    const tenants = [client, byok('sk-tenant-two'), byok(ACME), byok(OTHER)];
+    const first = [];
+    for (const c of tenants) first.push((await plain(c, body)).cache);
+    const again = [];
+    for (const c of tenants) again.push((await plain(c, body)).cache);
+    expect(first).toEqual(['miss', 'miss', 'miss', 'miss']);
+    expect(again).toEqual(['hit', 'hit', 'hit', 'hit']);
+    expect(s.fake.calls).toHaveLength(4);
+  });
+
+  test.each([
+    ['an upstream 500', { status: 500, errorMessage: 'upstream broke' }, false],
+    ['an upstream 429', { status: 429, errorMessage: 'slow down' }, false],
+    ['a stream cut before its end', { dropAfterChunks: 1 }, true],
+    ['an in-stream error event', { midStreamError: { afterChunks: 1 } }, true],
+  ] as const)('%s is never cached: the next identical call reaches the provider', async (_title, failure, stream) => {
+    const body = { ...fresh(), stream };
+    s.fake.next(failure);
+    const failed = await post(`${s.url}/v1/chat/completions`, body, { authorization: 'Bearer sk-tenant-one', 'x-watchllm-cache': 'on' });
+    if (!stream) expect(failed.status).toBe(failure.status);
+    const retried = await post(`${s.url}/v1/chat/completions`, body, { authorization: 'Bearer sk-tenant-one', 'x-watchllm-cache': 'on' });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('x-watchllm-cache')).toBe('miss');
+    expect(s.fake.calls).toHaveLength(2);
+    await s.waitForEvents(2);
+    expect(last(s).outcome).toBe('success');
+  });
+});

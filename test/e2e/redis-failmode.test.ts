@@ -1,0 +1,115 @@
+/**
+ * Redis dies under a running gateway: each configured fail mode answers at once, the way it says,
+ * and service resumes when Redis comes back. Requests must settle (vitest's timeout is the bound;
+ * no timing assertions).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startRedis, type TestRedis } from '../redis/index.ts';
+import { startStack, type Stack } from './harness.ts';
+import { openaiError, post, until, type Reply } from './processes.ts';
+
+const yaml = (mode: 'open' | 'closed') => `
+limits:
+  fail_mode: ${mode}
+  key:
+    rpm: 1000
+`;
+
+let redis: TestRedis;
+let open: Stack;
+let closed: Stack;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  [open, closed] = await Promise.all([
+    startStack({ yaml: yaml('open'), env: { WATCHLLM_REDIS_URL: redis.url } }),
+    startStack({ yaml: yaml('closed'), env: { WATCHLLM_REDIS_URL: redis.url } }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([open?.close(), closed?.close()]);
+  await redis?.stop();
+});
+beforeEach(() => {
+  for (const s of [open, closed]) {
+    s.fake.reset();
+    s.events.length = 0;
+  }
+});
+
+const call = (s: Stack, stream = false, headers: Record<string, string> = {}): Promise<Reply> =>
+  post(
+    `${s.url}/v1/chat/completions`,
+    { model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: 'hi' }] },
+    { authorization: 'Bearer sk-failmode', ...headers },
+  );
+
+/** `watchllm_store_misses_total{store="<store>"}` from /metrics (0 when absent). */
+async function misses(s: Stack, store: 'limits' | 'cache'): Promise<number> {
+  const text = await (await fetch(`${s.url}/metrics`)).text();
+  const m = new RegExp(`^watchllm_store_misses_total\\{store="${store}"\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+describe('a Redis outage under a running gateway follows the configured fail mode', () => {
+  test('with Redis up, both gateways count calls in Redis', async () => {
+    const replies = await Promise.all([call(open), call(closed)]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200]);
+    for (const r of replies) expect(Number(r.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(1000);
+  });
+
+  describe('after redis-server is killed', () => {
+    beforeAll(() => redis.stop());
+
+    test.each([false, true])('fail_mode open: the call (stream: %s) is served uncounted and the miss shows on /metrics', async (stream) => {
+      const before = await misses(open, 'limits');
+      const r = await call(open, stream);
+      expect(r.status).toBe(200);
+      if (stream) expect(r.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      // Nothing was counted, so there is no limit state to report.
+      expect(r.headers.get('x-ratelimit-remaining-requests')).toBeNull();
+      expect(await misses(open, 'limits')).toBeGreaterThan(before);
+      const [x] = await open.waitForEvents(1);
+      expect(x).toMatchObject({ outcome: 'success', limits: { decision: 'degraded' } });
+    });
+
+    test('fail_mode open: a cache lookup that cannot reach Redis is a miss, not a failure', async () => {
+      const before = await misses(open, 'cache');
+      const r = await call(open, false, { 'x-watchllm-cache': 'on' });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-watchllm-cache')).toBe('miss');
+      expect(await misses(open, 'cache')).toBeGreaterThan(before);
+    });
+
+    test.each([false, true])('fail_mode closed: the call (stream: %s) is refused with 503 and an OpenAI-style error, the provider is not called', async (stream) => {
+      const r = await call(closed, stream);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(r.headers.get('retry-after')).toBe('1');
+      const err = openaiError(r);
+      expect(err).toMatchObject({ type: 'api_error', code: 'limits_unavailable' });
+      expect(err.message).toContain('rate-limit store is unavailable');
+      expect(closed.fake.calls).toHaveLength(0);
+      const [x] = await closed.waitForEvents(1);
+      expect(x).toMatchObject({ outcome: 'denied_limit', response: { status: 503 } });
+    });
+
+    test('twenty concurrent calls per gateway all settle with the fail mode answer', async () => {
+      const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => call(i % 2 === 0 ? open : closed, i % 4 < 2)));
+      expect(replies.filter((_, i) => i % 2 === 0).every((r) => r.status === 200)).toBe(true);
+      expect(replies.filter((_, i) => i % 2 === 1).every((r) => r.status === 503)).toBe(true);
+    });
+  });
+
+  describe('after redis-server comes back', () => {
+    beforeAll(() => redis.restart());
+
+    test('fail_mode closed serves again, and both gateways count again', async () => {
+      // ioredis reconnects with a back-off of at most one second.
+      const r = await until(() => call(closed), (x) => x.status === 200);
+      expect(Number(r.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(1000);
+      const o = await until(() => call(open), (x) => x.headers.get('x-ratelimit-remaining-requests') !== null);
+      expect(o.status).toBe(200);
+    });
+  });
+});
