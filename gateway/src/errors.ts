@@ -1,5 +1,6 @@
 import type { ProviderErrorInfo, Surface } from '@watchllm/providers';
 import type { Outcome } from './exchange.ts';
+import { StoreUnavailableError } from './stores/errors.ts';
 
 /**
  * The one error type of the gateway. Whatever goes wrong becomes a GatewayError, and one function
@@ -78,6 +79,18 @@ export function errorBody(err: GatewayError, surface: Surface): unknown {
 /** Anything thrown that is not a GatewayError is a bug: report it without leaking internals. */
 export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
+  if (e instanceof StoreUnavailableError) {
+    // A store outage the fail mode does not absorb (the key store always fails closed: an unknown key
+    // must never get through).
+    return new GatewayError({
+      status: 503,
+      type: 'api_error',
+      code: `${e.store}_unavailable`,
+      outcome: 'internal_error',
+      message: `The gateway's ${e.store} store is unavailable; retry shortly.`,
+      headers: { 'retry-after': '1' },
+    });
+  }
   return new GatewayError({
     status: 500,
     type: 'api_error',

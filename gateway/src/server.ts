@@ -71,7 +71,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       cache: { maxEntries: config.cache.max_entries, maxBytes: Math.floor(config.cache.max_mb * 1024 * 1024) },
       log: (m) => log.warn({}, m),
     }));
-  await seedConfigKeys(stores.keys, config.keys);
+  // Keys from watchllm.yaml go into the (possibly shared) key store, again on every Redis reconnect:
+  // a Redis restarted without persistence must not forget them.
+  await seedConfigKeys(stores.keys, config.keys).catch((e: unknown) => {
+    if (!stores.redis) throw e;
+    log.warn({ err: e }, 'could not seed configured keys into Redis yet; retrying when it is back');
+  });
+  stores.redis?.on('ready', () => {
+    seedConfigKeys(stores.keys, config.keys).catch((e: unknown) => log.warn({ err: e }, 'seeding configured keys failed'));
+  });
   metrics.watchStores(stores.health);
 
   let events: Gateway['events'] = null;

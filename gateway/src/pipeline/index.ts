@@ -108,7 +108,7 @@ export async function handleExchange(
     }
   } catch (e) {
     const err = toGatewayError(e);
-    if (err.outcome === 'internal_error') deps.log.error({ requestId: x.id, err: e }, 'unhandled error');
+    if (err.code === 'internal_error') deps.log.error({ requestId: x.id, err: e }, 'unhandled error');
     if (abort.signal.aborted && res.destroyed) x.outcome = 'client_closed';
     else sendError(res, x, err);
     // An unread oversized body would otherwise keep the socket busy; the 413 said connection: close.
