@@ -1,0 +1,124 @@
+/**
+ * Child processes for the benchmark: each server under test runs in its own process so that the
+ * load generator (this process) and the servers never share an event loop. Every child is tracked
+ * and killed at the end, on error, on SIGINT/SIGTERM and on exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface Child {
+  name: string;
+  /** base URL, `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** the last few KB of the child's stdout and stderr, for error messages */
+  output(): string;
+}
+
+export interface StartSpec {
+  name: string;
+  /** arguments after `node` (e.g. `['--import', 'tsx', 'gateway/src/main.ts']`) */
+  args: string[];
+  env?: Record<string, string>;
+  port: number;
+  /** GET this path until any HTTP answer comes back */
+  readyPath?: string;
+  readyTimeoutMs?: number;
+  cwd?: string;
+}
+
+/** A free loopback port: bind port 0, read it, release it (the child binds it right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Owns every process the benchmark starts. */
+export class Processes {
+  private readonly children = new Set<Child>();
+
+  async start(spec: StartSpec): Promise<Child> {
+    const proc = spawn(process.execPath, spec.args, {
+      cwd: spec.cwd ?? process.cwd(),
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let tail = '';
+    const keep = (b: Buffer): void => {
+      tail = (tail + b.toString('utf8')).slice(-4096);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    const child: Child = { name: spec.name, url: `http://127.0.0.1:${spec.port}`, port: spec.port, proc, output: () => tail };
+    this.children.add(child);
+    proc.once('exit', () => this.children.delete(child));
+    await this.waitReady(child, spec.readyPath ?? '/', spec.readyTimeoutMs ?? 30_000);
+    return child;
+  }
+
+  private async waitReady(child: Child, path: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+        throw new Error(`${child.name} exited (${child.proc.exitCode ?? child.proc.signalCode}) before it was ready:\n${child.output()}`);
+      }
+      try {
+        const r = await fetch(child.url + path, { signal: AbortSignal.timeout(1000) });
+        await r.arrayBuffer();
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`${child.name} not ready on ${child.url} after ${timeoutMs} ms:\n${child.output()}`);
+  }
+
+  /**
+   * Freezes a target while another one is measured: on a small machine an idle process's
+   * background work (an event writer flushing, a store merging) would otherwise be charged to
+   * whichever target runs at that moment.
+   */
+  pause(child: Child): void {
+    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGSTOP');
+  }
+
+  resume(child: Child): void {
+    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGCONT');
+  }
+
+  /** SIGTERM, then SIGKILL whatever is still alive after `graceMs`. */
+  async stop(child: Child, graceMs = 2000): Promise<void> {
+    const { proc } = child;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    // A paused process would not act on SIGTERM.
+    proc.kill('SIGCONT');
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+    this.children.delete(child);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.children].map((c) => this.stop(c)));
+  }
+
+  /** Last resort from a synchronous `exit` handler: no waiting possible, so SIGKILL. */
+  killAllNow(): void {
+    for (const c of this.children) {
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    }
+    this.children.clear();
+  }
+}
