@@ -24,6 +24,8 @@ export interface Deps {
   log: Logger;
   prices: PriceOverrides | undefined;
   maxBodyBytes: number;
+  /** Whether answer bodies are kept on exchanges (the event sink stores them). */
+  keepBodies: boolean;
   inFlight: InFlight;
 }
 

@@ -119,6 +119,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
     prices: Object.keys(prices.data).length > 0 ? prices.data : undefined,
     maxBodyBytes: Math.floor(config.server.max_body_mb * 1024 * 1024),
+    keepBodies: opts.sink !== undefined || (events !== null && config.events.store_bodies),
     inFlight: new InFlight(),
   };
 

@@ -26,6 +26,8 @@ export interface ForwardInput {
   policies: CompiledPolicySet | null;
   /** Strict budgets: what a stream may cost at most. */
   budget: StreamBudget | null;
+  /** Keep answer bodies on the exchange (they are stored with the event). */
+  keepBody: boolean;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -70,7 +72,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);
   if (contentType.startsWith('text/event-stream')) {
-    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies, budget: input.budget });
+    return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies, budget: input.budget, keepBody: input.keepBody });
   }
   return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies });
 }

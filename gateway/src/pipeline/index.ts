@@ -102,6 +102,7 @@ export async function handleExchange(
         signal: abort.signal,
         capture: cachePlan && x.request.stream ? capture : null,
         budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
+        keepBody: deps.keepBodies,
       });
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();

@@ -22,6 +22,8 @@ export interface StreamOptions {
   policies: CompiledPolicySet | null;
   /** Strict budgets: end the stream once its running cost reaches what the call reserved. */
   budget: StreamBudget | null;
+  /** Keep the answer text on the exchange (stored bodies). */
+  keepBody: boolean;
 }
 
 /** The most a stream may cost (what it reserved against its budgets) and how to price its text. */
@@ -86,6 +88,8 @@ export async function respondStream(
   // With post-response policies, events are checked before they are written, so nothing is raw.
   const raw = opts.native && !hide && guard === null && budget === null;
 
+  // The headers leave with the first event (one write instead of two): the provider's headers and
+  // its first event arrive together, and the client cannot use either without the other.
   res.writeHead(200, {
     ...opts.headers,
     ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
@@ -94,7 +98,6 @@ export async function respondStream(
     // Tell nginx-style proxies in front of the gateway not to buffer either.
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
   x.response.status = 200;
 
   let out = '';
@@ -169,7 +172,8 @@ export async function respondStream(
       if (out.length > 0) {
         x.response.firstByteAt ??= performance.now();
         bytes += out.length;
-        res.write(out);
+        // The last events and the end of the response in one write.
+        res.end(out);
       }
     }
   } catch (e) {
@@ -180,16 +184,17 @@ export async function respondStream(
       cut(x, res, tap, e);
     }
   } finally {
-    finishTap(x, tap, bytes);
+    finishTap(x, tap, bytes, opts.keepBody);
     guard?.finish();
   }
   if (!res.destroyed && !tap.terminal && x.outcome === 'success') cut(x, res, tap, null);
   if (!res.writableEnded) res.end();
 }
 
-function finishTap(x: Exchange, tap: StreamTap, bytes: number): void {
+function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean): void {
   x.response.bytes = bytes;
-  x.response.body = tap.answerText();
+  // The answer text is assembled only when something reads it: stored bodies, or a token estimate.
+  if (keepBody || tap.usage === null) x.response.body = tap.answerText();
   x.response.finishReason ??= tap.finishReason;
   if (tap.usage) {
     x.response.usage = tap.usage;

@@ -6,10 +6,19 @@ export type ClientStreamFormat = 'openai-chat' | 'openai-responses' | 'anthropic
 /** Text kept for a fallback token estimate; beyond this the estimate scales from what was kept. */
 const MAX_TEXT_CHARS = 2_000_000;
 
+/** Events that carry usage, a finish reason or the end of the stream; everything else only carries text. */
+const STATE_EVENTS: Readonly<Record<ClientStreamFormat, ReadonlySet<string>>> = {
+  'openai-chat': new Set(),
+  'openai-responses': new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']),
+  anthropic: new Set(['message_start', 'message_delta', 'message_stop', 'error']),
+};
+
 /**
  * Watches the events a client receives and learns usage, finish reason, the answer text (for a
- * fallback estimate and post-response policies) and whether the stream ended properly.
- * Each event's JSON is parsed once here; nothing is re-serialised.
+ * fallback estimate, stored bodies and post-response policies) and whether the stream ended properly.
+ * Only events that carry state are parsed as they pass; the text of the others is read lazily, when
+ * `answerText()` is asked for (often never: usage came from the provider and bodies are not stored).
+ * With `onText` (post-response policies, strict budgets) every event is parsed as it passes.
  */
 export class StreamTap {
   usage: Usage | null = null;
@@ -17,7 +26,8 @@ export class StreamTap {
   /** The provider's proper end of stream was seen ([DONE], response.completed, message_stop, or a finish reason). */
   terminal = false;
   events = 0;
-  private readonly text: string[] = [];
+  /** Answer text in order: extracted pieces, or raw events whose text is read on demand. */
+  private readonly text: Array<string | [event: string | undefined, data: string]> = [];
   private textChars = 0;
   /** Anthropic's usage arrives in message_start and is updated by message_delta. */
   private anthropicUsage: Record<string, unknown> | null = null;
@@ -35,14 +45,26 @@ export class StreamTap {
       this.terminal = true;
       return undefined;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
+    if (this.onText === null && !this.carriesState(event, data)) {
+      if (this.textChars <= MAX_TEXT_CHARS) {
+        this.text.push([event, data]);
+        this.textChars += data.length;
+      }
       return undefined;
     }
-    this.observeParsed(event, json);
+    const json = parse(data);
+    if (json !== undefined) this.observeParsed(event, json);
     return json;
+  }
+
+  /** A cheap test on the raw event: does it need parsing now? */
+  private carriesState(event: string | undefined, data: string): boolean {
+    if (this.format === 'openai-chat') {
+      // `"usage":null` rides on every chunk once include_usage is on; only an object is usage.
+      return data.includes('"usage":{') || data.includes('"finish_reason":"') || data.startsWith('{"error"');
+    }
+    const type = event ?? /"type":"([^"]+)"/.exec(data)?.[1];
+    return type !== undefined && STATE_EVENTS[this.format].has(type);
   }
 
   observeParsed(event: string | undefined, json: unknown): void {
@@ -60,31 +82,59 @@ export class StreamTap {
 
   /** The collected answer text. */
   answerText(): string {
-    return this.text.join('');
+    const out: string[] = [];
+    const sink = (v: string) => out.push(v);
+    for (const item of this.text) {
+      if (typeof item === 'string') out.push(item);
+      else {
+        const json = parse(item[1]);
+        if (json !== null && typeof json === 'object') this.extractText(item[0], json as Record<string, unknown>, sink);
+      }
+    }
+    return out.join('');
+  }
+
+  /** The text an event carries, in each format. */
+  private extractText(event: string | undefined, o: Record<string, unknown>, sink: (v: string) => void): void {
+    const keep = (v: unknown) => {
+      if (typeof v === 'string' && v.length > 0) sink(v);
+    };
+    if (this.format === 'openai-chat') {
+      const choices = o['choices'];
+      if (!Array.isArray(choices)) return;
+      for (const c of choices as Array<Record<string, unknown> | null>) {
+        const delta = c?.['delta'] as Record<string, unknown> | undefined;
+        if (delta) {
+          keep(delta['content']);
+          keep(delta['reasoning_content']);
+          const calls = delta['tool_calls'];
+          if (Array.isArray(calls)) for (const t of calls) keep((t as { function?: { arguments?: unknown } })?.function?.arguments);
+        } else keep(c?.['text']);
+      }
+    } else if (this.format === 'openai-responses') {
+      const type = event ?? o['type'];
+      if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta') keep(o['delta']);
+    } else if ((event ?? o['type']) === 'content_block_delta') {
+      const d = o['delta'] as Record<string, unknown> | undefined;
+      keep(d?.['text'] ?? d?.['partial_json'] ?? d?.['thinking']);
+    }
   }
 
   private chat(o: Record<string, unknown>): void {
     const u = usageFromOpenai(o['usage']);
     if (u) this.usage = u;
     const choices = o['choices'];
-    if (!Array.isArray(choices)) return;
-    for (const c of choices as Array<Record<string, unknown> | null>) {
-      if (!c) continue;
-      if (typeof c['finish_reason'] === 'string') this.finishReason = c['finish_reason'];
-      const delta = c['delta'] as Record<string, unknown> | undefined;
-      if (delta) {
-        this.keep(delta['content']);
-        this.keep(delta['reasoning_content']);
-        const calls = delta['tool_calls'];
-        if (Array.isArray(calls)) for (const t of calls) this.keep((t as { function?: { arguments?: unknown } })?.function?.arguments);
-      } else this.keep(c['text']);
+    if (Array.isArray(choices)) {
+      for (const c of choices as Array<Record<string, unknown> | null>) {
+        if (typeof c?.['finish_reason'] === 'string') this.finishReason = c['finish_reason'];
+      }
     }
+    this.extractText(undefined, o, this.keepText);
   }
 
   private responses(type: string | undefined, o: Record<string, unknown>): void {
-    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta') {
-      this.keep(o['delta']);
-    } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+    this.extractText(type, o, this.keepText);
+    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
       const r = o['response'] as Record<string, unknown> | undefined;
       const u = usageFromOpenai(r?.['usage']);
       if (u) this.usage = u;
@@ -106,8 +156,7 @@ export class StreamTap {
       const d = o['delta'] as { stop_reason?: unknown } | undefined;
       if (typeof d?.stop_reason === 'string') this.finishReason = d.stop_reason;
     } else if (type === 'content_block_delta') {
-      const d = o['delta'] as Record<string, unknown> | undefined;
-      this.keep(d?.['text'] ?? d?.['partial_json'] ?? d?.['thinking']);
+      this.extractText(event, o, this.keepText);
     } else if (type === 'message_stop') {
       this.terminal = true;
     }
@@ -116,11 +165,18 @@ export class StreamTap {
     }
   }
 
-  private keep(v: unknown): void {
-    if (typeof v !== 'string' || v.length === 0) return;
+  private readonly keepText = (v: string): void => {
     this.onText?.(v);
     if (this.textChars > MAX_TEXT_CHARS) return;
     this.text.push(v);
     this.textChars += v.length;
+  };
+}
+
+function parse(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'vitest';
+import { StreamTap } from './tap.ts';
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage: unknown = null) =>
+  JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }], usage });
+
+describe('StreamTap', () => {
+  test('OpenAI chat: usage from the usage chunk, finish reason, text, and [DONE] as the proper end', () => {
+    const tap = new StreamTap('openai-chat');
+    tap.observe(undefined, chunk({ role: 'assistant', content: '' }));
+    tap.observe(undefined, chunk({ content: 'Hel' }));
+    tap.observe(undefined, chunk({ content: 'lo' }));
+    tap.observe(undefined, chunk({}, 'stop'));
+    tap.observe(undefined, JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } }));
+    expect(tap.terminal).toBe(false);
+    tap.observe(undefined, '[DONE]');
+    expect(tap).toMatchObject({ finishReason: 'stop', terminal: true, usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 1 } });
+    expect(tap.answerText()).toBe('Hello');
+  });
+
+  test('only events that carry state are parsed as they pass', () => {
+    const tap = new StreamTap('openai-chat');
+    expect(tap.observe(undefined, chunk({ content: 'x' }))).toBeUndefined();
+    expect(tap.observe(undefined, JSON.stringify({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } }))).toMatchObject({ choices: [] });
+  });
+
+  test('with onText every piece of text is reported as it passes, tool call arguments included', () => {
+    const seen: string[] = [];
+    const tap = new StreamTap('openai-chat', (d) => seen.push(d));
+    tap.observe(undefined, chunk({ content: 'a' }));
+    tap.observe(undefined, chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":' } }] }));
+    tap.observe(undefined, chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }));
+    expect(seen).toEqual(['a', '{"q":', '1}']);
+    expect(tap.answerText()).toBe('a{"q":1}');
+  });
+
+  test('Responses API: usage and status from response.completed, text from output_text deltas', () => {
+    const tap = new StreamTap('openai-responses');
+    tap.observe('response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' }));
+    tap.observe('response.completed', JSON.stringify({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 4, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 } } } }));
+    expect(tap).toMatchObject({ terminal: true, finishReason: 'completed', usage: { promptTokens: 4, completionTokens: 1 } });
+    expect(tap.answerText()).toBe('Hi');
+  });
+
+  test('Anthropic: input tokens from message_start survive a message_delta whose input_tokens is null', () => {
+    const tap = new StreamTap('anthropic');
+    tap.observe('message_start', JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 2 } } }));
+    tap.observe('content_block_delta', JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Yo' } }));
+    tap.observe('message_delta', JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: null, output_tokens: 7 } }));
+    tap.observe('message_stop', JSON.stringify({ type: 'message_stop' }));
+    expect(tap).toMatchObject({ terminal: true, finishReason: 'end_turn', usage: { promptTokens: 12, completionTokens: 7, cachedTokens: 2 } });
+    expect(tap.answerText()).toBe('Yo');
+  });
+});
