@@ -104,6 +104,21 @@ export class Metrics {
     });
   }
 
+  /** Policy file reloads, so an alert can fire on a rejected file (the old policies stay in force). */
+  watchPolicies(source: { reloads: { ok: number; failed: number } }): void {
+    new Counter({
+      name: 'watchllm_policy_reloads_total',
+      help: 'Policy file reloads by result (failed: the file was rejected and the previous policies kept).',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'ok' }, source.reloads.ok);
+        this.inc({ result: 'failed' }, source.reloads.failed);
+      },
+    });
+  }
+
   observe(x: Exchange): void {
     if (x.cache) this.cacheResults.inc({ result: x.cache.status });
     if (x.cache?.savedUsd) this.cacheSaved.inc(x.cache.savedUsd);

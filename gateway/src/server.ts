@@ -103,6 +103,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const policies = loadPolicies(config, opts.configPath);
   const policyFile = config.policies_file ?? opts.configPath;
   if (policyFile) policies.watch(policyFile, log);
+  metrics.watchPolicies(policies);
 
   const deps: Deps = {
     policies,

@@ -94,6 +94,17 @@ describe('a Redis outage under a running gateway follows the configured fail mod
       expect(x).toMatchObject({ outcome: 'denied_limit', response: { status: 503 } });
     });
 
+    test('a gateway key cannot be checked while its store is down: 503, never a pass, never a 500', async () => {
+      // The key store always fails closed, whatever the limits' fail mode: an unknown key must not get through.
+      for (const s of [open, closed]) {
+        const r = await call(s, false, { authorization: 'Bearer wl_some_key_while_redis_is_down_0123' });
+        expect(r.status).toBe(503);
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(openaiError(r)).toMatchObject({ type: 'api_error', code: 'keys_unavailable' });
+        expect(s.fake.calls).toHaveLength(0);
+      }
+    });
+
     test('twenty concurrent calls per gateway all settle with the fail mode answer', async () => {
       const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => call(i % 2 === 0 ? open : closed, i % 4 < 2)));
       expect(replies.filter((_, i) => i % 2 === 0).every((r) => r.status === 200)).toBe(true);
