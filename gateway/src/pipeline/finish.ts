@@ -1,4 +1,4 @@
-import { costUsd, priceFor, type PriceOverrides } from '@watchllm/providers';
+import { costUsd, type Price } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
 import { answerText } from '../answer-text.ts';
 import { estimateUsage } from '../usage/estimate.ts';
@@ -6,8 +6,9 @@ import { estimateUsage } from '../usage/estimate.ts';
 /**
  * Settles what the call used: tokens (from the provider, else a tiktoken estimate for streams that
  * produced text) and cost (null when the model has no known price: unpriced, never $0).
+ * `price` is the routed model's, looked up once by the pipeline.
  */
-export function settle(x: Exchange, prices: PriceOverrides | undefined): void {
+export function settle(x: Exchange, price: Price | null): void {
   x.response.endedAt ??= performance.now();
   if (x.response.usage === null && x.route !== null && x.response.status === 200 && x.endpoint !== 'models') {
     // Streams keep the answer text in response.body; complete answers keep the JSON.
@@ -18,7 +19,6 @@ export function settle(x: Exchange, prices: PriceOverrides | undefined): void {
   // A cache hit was priced when served (cost 0, the avoided cost in cache.savedUsd): its usage is
   // the stored answer's, and pricing it here again would bill the user for a call never made.
   if (x.response.usage && x.route && x.outcome !== 'cache_hit') {
-    const price = priceFor(x.route.provider, x.route.model, prices);
     x.costUsd = price ? costUsd(price, x.response.usage) : null;
   }
 }

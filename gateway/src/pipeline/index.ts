@@ -53,7 +53,10 @@ export async function handleExchange(
   deps.metrics.inFlight.inc();
   let reservation: Reservation | null = null;
   let cachePlan: CachePlan | null = null;
-  const capture: string[] | null = [];
+  let capture: string[] | null = null;
+  let price: Price | null = null;
+  // Policies are read once per call: a hot reload never changes a call in flight.
+  const policies = deps.policies.current;
   try {
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
@@ -65,8 +68,6 @@ export async function handleExchange(
     });
     checkKeyScope(x, who.key);
 
-    // Policies are read once per call: a hot reload never changes a call in flight.
-    const policies = deps.policies.current;
     let target = cp;
     if (policies) {
       const tp = performance.now();
@@ -75,7 +76,7 @@ export async function handleExchange(
     }
 
     const t = performance.now();
-    const price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
+    price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
     reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold);
     if (reservation) x.timings.push({ name: 'limits', dur: performance.now() - t });
@@ -91,6 +92,7 @@ export async function handleExchange(
       x.responseHeaders['x-watchllm-cache'] = 'bypass';
     }
 
+    if (cachePlan && x.request.stream) capture = [];
     if (x.request.stream) deps.metrics.inFlightStreams.inc();
     try {
       await forward(x, res, {
@@ -100,7 +102,7 @@ export async function handleExchange(
         passHeaders: passHeaders(req.headers),
         upstream: deps.upstream,
         signal: abort.signal,
-        capture: cachePlan && x.request.stream ? capture : null,
+        capture,
         budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
         keepBody: deps.keepBodies,
       });
@@ -120,9 +122,9 @@ export async function handleExchange(
     deps.metrics.inFlight.dec();
     if (x.outcome === 'success' && res.destroyed && !res.writableFinished) x.outcome = 'client_closed';
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
-    settle(x, deps.prices);
+    settle(x, price);
     await afterResponse(deps, x, reservation, cachePlan, capture);
-    applyStorage(x, deps.policies.current);
+    applyStorage(x, policies);
     deps.metrics.observe(x);
     deps.sink.record(x);
   }
@@ -134,7 +136,7 @@ async function afterResponse(
   x: Exchange,
   reservation: Reservation | null,
   cachePlan: CachePlan | null,
-  capture: string[],
+  capture: string[] | null,
 ): Promise<void> {
   try {
     if (reservation) await settleReservation(deps.stores.limits, reservation, x);
