@@ -5,6 +5,7 @@
  * always carries Anthropic's own error type so nothing is lost (e.g. type api_error, code overloaded_error;
  * the HTTP status, 529 for overload, is passed on by the gateway unchanged).
  */
+import { statusToType } from '../openai/index.ts';
 import type { ProviderErrorInfo } from '../types.ts';
 import { AnthropicErrorBodySchema } from './types.ts';
 
@@ -22,16 +23,6 @@ const OPENAI_TYPES: Readonly<Record<string, string>> = {
   timeout_error: 'api_error',
 };
 
-/** For bodies that are not Anthropic's error shape (proxies, load balancers): infer from the status. */
-function typeForStatus(status: number): string {
-  if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
-  if (status === 404) return 'not_found_error';
-  if (status === 429) return 'rate_limit_error';
-  if (status >= 400 && status < 500) return 'invalid_request_error';
-  return 'api_error';
-}
-
 /** Maps one Anthropic `error` object (from an HTTP body or a stream `error` event). */
 export function mapAnthropicError(error: { type: string; message: string }): ProviderErrorInfo {
   return { message: error.message, type: OPENAI_TYPES[error.type] ?? 'api_error', code: error.type, param: null };
@@ -43,7 +34,8 @@ export function anthropicErrorToInfo(status: number, body: unknown): ProviderErr
   const text = typeof body === 'string' ? body.trim() : '';
   return {
     message: text !== '' ? text.slice(0, 1000) : `Anthropic returned HTTP ${status}`,
-    type: typeForStatus(status),
+    // Not Anthropic's error shape (a proxy or load balancer answered): infer the type from the status.
+    type: statusToType(status),
     code: null,
     param: null,
   };

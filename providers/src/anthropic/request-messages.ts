@@ -8,7 +8,7 @@
  * user turn Anthropic requires
  * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#handling-results-from-client-tools).
  */
-import { z } from 'zod';
+import { parseToolArguments } from '../openai/chat-request.ts';
 import { TranslationError } from '../types.ts';
 import type { ChatMessage, ContentPart, TextPart, ToolCall } from './openai-types.ts';
 import type { ContentBlockParam, ImageBlockParam, MessageParam, TextBlockParam, ToolUseBlockParam } from './types.ts';
@@ -152,22 +152,5 @@ function assistantContent(msg: Extract<ChatMessage, { role: 'assistant' }>, at: 
 }
 
 function toolUse(call: ToolCall, at: string): ToolUseBlockParam {
-  return { type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, at) };
-}
-
-const JsonObjectSchema = z.record(z.string(), z.unknown());
-
-/** Anthropic's tool_use.input is a JSON object; OpenAI sends it as a string (sometimes "" for no arguments). */
-function parseArguments(args: string, at: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new TranslationError(`Tool call arguments are not valid JSON: ${reason}`, at);
-  }
-  const object = JsonObjectSchema.safeParse(parsed);
-  if (!object.success) throw new TranslationError('Tool call arguments must be a JSON object', at);
-  return object.data;
+  return { type: 'tool_use', id: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, at) };
 }

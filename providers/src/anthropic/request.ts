@@ -5,14 +5,9 @@
  * Reference: https://docs.anthropic.com/en/api/openai-sdk (Anthropic's own list of what carries over).
  */
 import type { z } from 'zod';
+import { FunctionToolSchema, ToolChoiceSchema as OpenaiToolChoiceSchema, parseParam, unknownKey } from '../openai/chat-request.ts';
 import { TranslationError } from '../types.ts';
-import {
-  CHAT_BODY_KEYS,
-  ChatBodySchema,
-  FunctionToolSchema,
-  ToolChoiceSchema as OpenaiToolChoiceSchema,
-  type ChatBody,
-} from './openai-types.ts';
+import { ChatBodySchema, type ChatBody } from './openai-types.ts';
 import { mapMessages } from './request-messages.ts';
 import {
   ThinkingConfigSchema,
@@ -54,9 +49,8 @@ const MIN_THINKING_BUDGET = 1024;
  */
 
 export function toAnthropic(body: Record<string, unknown>, model: string): AnthropicRequest {
-  for (const key of Object.keys(body)) {
-    if (!CHAT_BODY_KEYS.has(key)) throw new TranslationError(`Parameter "${key}" is not supported for Anthropic models`, key);
-  }
+  const unknown = unknownKey(ChatBodySchema, body);
+  if (unknown !== undefined) throw new TranslationError(`Parameter "${unknown}" is not supported for Anthropic models`, unknown);
   const b = parse(ChatBodySchema, body, '');
   refuseUnmappable(b);
 
@@ -170,11 +164,7 @@ function maxTokens(b: ChatBody, thinking: ThinkingConfig | undefined): number {
 
 /** zod parse whose first issue becomes a TranslationError naming the parameter path. */
 function parse<T extends z.ZodType>(schema: T, value: unknown, base: string): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = [base, ...(issue?.path ?? []).map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))]
-    .join('')
-    .replace(/^\./, '');
-  throw new TranslationError(`Invalid ${path || 'body'}: ${issue?.message ?? 'invalid value'}`, path || null);
+  return parseParam(schema, value, base, (issue, path) => {
+    return new TranslationError(`Invalid ${path || 'body'}: ${issue?.message ?? 'invalid value'}`, path || null);
+  });
 }

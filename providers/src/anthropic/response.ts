@@ -6,8 +6,9 @@
  * (DeepSeek, vLLM, LiteLLM) since OpenAI's own chat format has none. Redacted thinking is encrypted
  * and dropped. Other block types (server tools) are never requested by request.ts.
  */
+import { chatChoice, chatCompletion } from '../openai/chat-response.ts';
 import type { TranslateContext } from '../types.ts';
-import type { ChatCompletion, OpenaiToolCall } from './openai-types.ts';
+import type { AssistantMessage, ChatCompletion, OpenaiToolCall } from './openai-types.ts';
 import type { AnthropicResponse } from './types.ts';
 import { toFinishReason, toOpenaiUsage, toUsage } from './usage.ts';
 
@@ -33,7 +34,7 @@ export function toOpenaiChat(body: AnthropicResponse, ctx: TranslateContext): Ch
     }
   }
 
-  const message: ChatCompletion['choices'][number]['message'] = {
+  const message: AssistantMessage = {
     role: 'assistant',
     // OpenAI sends null, not "", when the turn is only tool calls.
     content: text.length > 0 ? text.join('') : null,
@@ -42,12 +43,5 @@ export function toOpenaiChat(body: AnthropicResponse, ctx: TranslateContext): Ch
   if (thinking.length > 0) message.reasoning_content = thinking.join('');
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
 
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: toFinishReason(body.stop_reason) }],
-    usage: toOpenaiUsage(toUsage(body.usage)),
-  };
+  return chatCompletion(ctx, [chatChoice(0, message, toFinishReason(body.stop_reason))], toOpenaiUsage(toUsage(body.usage)));
 }

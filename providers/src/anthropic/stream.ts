@@ -16,6 +16,7 @@
  * A mid-stream `error` event becomes `data: {"error":{message,type,code}}`, the shape OpenAI itself
  * sends when a stream fails after it started; the gateway then ends the stream as usual.
  */
+import { chatChunk, chunkChoice } from '../openai/chat-response.ts';
 import type { SseEvent, SseOut, StreamTranslator, TranslateContext } from '../types.ts';
 import { mapAnthropicError } from './errors.ts';
 import type { ChatCompletionChunk, ChunkDelta, FinishReason, OpenaiUsage } from './openai-types.ts';
@@ -46,20 +47,10 @@ interface ChunkFields {
   usage?: OpenaiUsage;
 }
 
-/** The one builder of every chunk this translator emits. */
+/** Every chunk this translator emits: one choice (index 0), or none for the usage chunk. */
 export function createChunk(ctx: TranslateContext, fields: ChunkFields): ChatCompletionChunk {
-  const chunk: ChatCompletionChunk = {
-    id: ctx.id,
-    object: 'chat.completion.chunk',
-    created: ctx.created,
-    model: ctx.model,
-    choices:
-      fields.delta === undefined
-        ? []
-        : [{ index: 0, delta: fields.delta, logprobs: null, finish_reason: fields.finishReason ?? null }],
-  };
-  if (ctx.includeUsage) chunk.usage = fields.usage ?? null;
-  return chunk;
+  const choices = fields.delta === undefined ? [] : [chunkChoice(0, fields.delta, fields.finishReason ?? null)];
+  return chatChunk(ctx, choices, fields.usage ?? null);
 }
 
 export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTranslator {

@@ -7,6 +7,7 @@
  * OpenAI's `prompt_tokens` includes cached tokens, so we add them up. Thinking tokens are part of
  * `output_tokens` and are not reported separately, hence reasoningTokens 0.
  */
+import { openaiUsageBase } from '../openai/chat-response.ts';
 import type { Usage } from '../types.ts';
 import type { FinishReason, OpenaiUsage } from './openai-types.ts';
 import type { AnthropicUsage, MessageDeltaUsage } from './types.ts';
@@ -24,13 +25,7 @@ export function toUsage(u: AnthropicUsage): Usage {
 }
 
 export function toOpenaiUsage(u: Usage): OpenaiUsage {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.promptTokens + u.completionTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens },
-    cache_creation_input_tokens: u.cacheWriteTokens,
-  };
+  return { ...openaiUsageBase(u), cache_creation_input_tokens: u.cacheWriteTokens };
 }
 
 /**

@@ -3,6 +3,7 @@
  * Reference: https://ai.google.dev/api/caching#Content and
  * https://ai.google.dev/gemini-api/docs/function-calling (function responses go back in a `user` turn).
  */
+import { isPlainObject, parseToolArguments } from '../openai/chat-request.ts';
 import { TranslationError } from '../types.ts';
 import type { ChatMessage, UserPart } from './openai-input.ts';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './types.ts';
@@ -56,7 +57,7 @@ export function toGeminiMessages(messages: ChatMessage[]): Pick<GeminiRequest, '
         msg.tool_calls?.forEach((call, j) => {
           callNames.set(call.id, call.function.name);
           const part: GeminiPart = {
-            functionCall: { name: call.function.name, args: parseArgs(call.function.arguments, `${at}.tool_calls[${j}].function.arguments`) },
+            functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments, `${at}.tool_calls[${j}].function.arguments`) },
           };
           const signature = call.extra_content?.google?.thought_signature;
           if (signature) part.thoughtSignature = signature;
@@ -134,18 +135,6 @@ function guessMime(url: string): string | undefined {
   return path.includes('.') ? MIME_BY_EXTENSION[ext] : undefined;
 }
 
-function parseArgs(args: string, at: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args);
-  } catch {
-    throw new TranslationError('Tool call arguments must be a JSON object', at);
-  }
-  if (!isPlainObject(parsed)) throw new TranslationError('Tool call arguments must be a JSON object', at);
-  return parsed;
-}
-
 /** Gemini's functionResponse.response must be an object: other JSON (or plain text) goes under `result`. */
 function toResponseObject(content: string): Record<string, unknown> {
   let parsed: unknown;
@@ -155,8 +144,4 @@ function toResponseObject(content: string): Record<string, unknown> {
     return { result: content };
   }
   return isPlainObject(parsed) ? parsed : { result: parsed };
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -3,6 +3,14 @@
  * References: https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse,
  * https://ai.google.dev/api/generate-content#FinishReason, https://ai.google.dev/api/embeddings
  */
+import {
+  chatChoice,
+  chatCompletion,
+  openaiUsageBase,
+  type FinishReason,
+  type OpenaiToolCall as BaseToolCall,
+  type OpenaiUsageBase,
+} from '../openai/chat-response.ts';
 import type { TranslateContext, Usage } from '../types.ts';
 import {
   GeminiEmbedResponseSchema,
@@ -13,24 +21,17 @@ import {
   type GeminiUsage,
 } from './types.ts';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+export type { FinishReason } from '../openai/chat-response.ts';
 
 /** Gemini stops for policy reasons under several names; OpenAI has one. */
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
 
-export interface OpenaiToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
+export interface OpenaiToolCall extends BaseToolCall {
   /** Gemini 3 thought signature, where Google's own OpenAI endpoint puts it; clients send it back unchanged. */
   extra_content?: { google: { thought_signature: string } };
 }
 
-export interface OpenaiUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
+export interface OpenaiUsage extends OpenaiUsageBase {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
@@ -58,13 +59,7 @@ export function toUsage(u: GeminiUsage | undefined): Usage {
 
 export function toOpenaiUsage(u: GeminiUsage | undefined): OpenaiUsage {
   const n = toUsage(u);
-  return {
-    prompt_tokens: n.promptTokens,
-    completion_tokens: n.completionTokens,
-    total_tokens: n.promptTokens + n.completionTokens,
-    prompt_tokens_details: { cached_tokens: n.cachedTokens },
-    completion_tokens_details: { reasoning_tokens: n.reasoningTokens },
-  };
+  return { ...openaiUsageBase(n), completion_tokens_details: { reasoning_tokens: n.reasoningTokens } };
 }
 
 /**
@@ -111,30 +106,19 @@ export function chatToOpenai(body: unknown, ctx: TranslateContext) {
       ? candidates.map((c, i) => toChoice(c, c.index ?? i, nextId))
       : // The prompt itself was blocked (promptFeedback.blockReason): no candidates at all.
         [toChoice({ finishReason: res.promptFeedback?.blockReason ? 'SAFETY' : undefined }, 0, nextId)];
-  return {
-    id: ctx.id,
-    object: 'chat.completion' as const,
-    created: ctx.created,
-    model: ctx.model,
-    choices,
-    usage: toOpenaiUsage(res.usageMetadata),
-  };
+  return chatCompletion(ctx, choices, toOpenaiUsage(res.usageMetadata));
 }
 
 function toChoice(c: GeminiCandidate, index: number, nextId: () => string) {
   const parts = c.content?.parts ?? [];
   const toolCalls = parts.map((p) => toToolCall(p, nextId)).filter((t): t is OpenaiToolCall => t !== undefined);
-  return {
-    index,
-    message: {
-      role: 'assistant' as const,
-      content: textOfParts(parts) ?? null,
-      refusal: null,
-      ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
-    },
-    logprobs: null,
-    finish_reason: mapFinishReason(c.finishReason, toolCalls.length > 0),
+  const message = {
+    role: 'assistant' as const,
+    content: textOfParts(parts) ?? null,
+    refusal: null,
+    ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
   };
+  return chatChoice(index, message, mapFinishReason(c.finishReason, toolCalls.length > 0));
 }
 
 export type EmbeddingEncoding = 'float' | 'base64';

@@ -5,22 +5,16 @@
  * rides on the chunks and the last one is final. Function calls arrive complete, never in pieces,
  * so each becomes one complete tool_calls delta.
  */
+import { chatChunk, chunkChoice, type FinishReason } from '../openai/chat-response.ts';
 import type { SseEvent, SseOut, StreamTranslator, TranslateContext } from '../types.ts';
 import { geminiErrorToInfo } from './errors.ts';
-import { mapFinishReason, textOfParts, toOpenaiUsage, toToolCall, toolCallIds, type FinishReason, type OpenaiToolCall, type OpenaiUsage } from './response.ts';
+import { mapFinishReason, textOfParts, toOpenaiUsage, toToolCall, toolCallIds, type OpenaiToolCall } from './response.ts';
 import { GeminiResponseSchema, type GeminiUsage } from './types.ts';
 
 interface ChunkDelta {
   role?: 'assistant';
   content?: string;
   tool_calls?: Array<OpenaiToolCall & { index: number }>;
-}
-
-interface ChunkChoice {
-  index: number;
-  delta: ChunkDelta;
-  logprobs: null;
-  finish_reason: FinishReason | null;
 }
 
 interface ChoiceState {
@@ -34,19 +28,10 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
   const choices = new Map<number, ChoiceState>();
   let usage: GeminiUsage | undefined;
 
-  /** The one chunk builder. With include_usage, OpenAI sends `usage: null` on every chunk but the last. */
-  function createChunk(chunkChoices: ChunkChoice[], chunkUsage: OpenaiUsage | null = null): SseOut {
-    return {
-      data: {
-        id: ctx.id,
-        object: 'chat.completion.chunk',
-        created: ctx.created,
-        model: ctx.model,
-        choices: chunkChoices,
-        ...(ctx.includeUsage && { usage: chunkUsage }),
-      },
-    };
-  }
+  /** One choice per chunk; chatChunk adds `usage: null` when the client asked for usage. */
+  const chunk = (index: number, d: ChunkDelta, finishReason: FinishReason | null = null): SseOut => ({
+    data: chatChunk(ctx, [chunkChoice(index, d, finishReason)]),
+  });
 
   function state(index: number): ChoiceState {
     let s = choices.get(index);
@@ -84,7 +69,7 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
       if (candidates.length === 0 && res.promptFeedback?.blockReason) {
         const s = state(0);
         s.finished = true;
-        out.push(createChunk([{ index: 0, delta: delta(s, {}), logprobs: null, finish_reason: 'content_filter' }]));
+        out.push(chunk(0, delta(s, {}), 'content_filter'));
         return out;
       }
       candidates.forEach((c, i) => {
@@ -99,12 +84,12 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
           if (call) (d.tool_calls ??= []).push({ index: s.toolCalls++, ...call });
         }
         if (d.content !== undefined || d.tool_calls) {
-          out.push(createChunk([{ index, delta: delta(s, d), logprobs: null, finish_reason: null }]));
+          out.push(chunk(index, delta(s, d)));
         }
         if (c.finishReason && !s.finished) {
           s.finished = true;
           const reason = mapFinishReason(c.finishReason, s.toolCalls > 0);
-          out.push(createChunk([{ index, delta: delta(s, {}), logprobs: null, finish_reason: reason }]));
+          out.push(chunk(index, delta(s, {}), reason));
         }
       });
       return out;
@@ -112,7 +97,7 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
 
     finish(): SseOut[] {
       if (!ctx.includeUsage || !usage) return [];
-      return [createChunk([], toOpenaiUsage(usage))];
+      return [{ data: chatChunk(ctx, [], toOpenaiUsage(usage)) }];
     },
   };
 }
