@@ -6,8 +6,11 @@
 /** The client-facing API surfaces the gateway speaks. */
 export type Surface = 'openai' | 'anthropic';
 
-/** Endpoints the gateway serves. `messages` is the Anthropic surface's only endpoint. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | 'messages';
+/**
+ * Endpoints the gateway serves. `messages` and `count_tokens` (`/v1/messages/count_tokens`) are the
+ * Anthropic surface's; `models` exists on both surfaces.
+ */
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | 'messages' | 'count_tokens';
 
 /** The wire format a provider natively speaks. */
 export type WireFormat = 'openai' | 'anthropic' | 'gemini';

@@ -61,6 +61,19 @@ describe('the official @anthropic-ai/sdk, with only baseURL changed (native pass
     expect(x.response.usage?.promptTokens).toBe(3);
   });
 
+  test('messages.countTokens and models.list reach Anthropic, and counting tokens is not billed', async () => {
+    const count = await anthropic.messages.countTokens({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'three words here' }] });
+    expect(count.input_tokens).toBe(3);
+    expect(s.fake.calls[0]).toMatchObject({ method: 'POST', path: '/v1/messages/count_tokens' });
+    const models = await anthropic.models.list();
+    expect(models.data.map((m) => m.id)).toContain('claude-sonnet-4-5');
+    expect(s.fake.calls[1]).toMatchObject({ method: 'GET', path: '/v1/models' });
+    expect(s.fake.calls[1]?.headers['x-api-key']).toBe('sk-ant-test-key');
+    const [counted, listed] = await s.waitForEvents(2);
+    expect(counted).toMatchObject({ endpoint: 'count_tokens', outcome: 'success', route: { provider: 'anthropic' }, response: { usage: null }, costUsd: null });
+    expect(listed).toMatchObject({ surface: 'anthropic', endpoint: 'models', route: { provider: 'anthropic' } });
+  });
+
   test('Anthropic errors come back in Anthropic shape', async () => {
     s.fake.next({ status: 429, errorMessage: 'slow down' });
     await expect(

@@ -10,7 +10,9 @@ import { estimateUsage } from '../usage/estimate.ts';
  */
 export function settle(x: Exchange, price: Price | null): void {
   x.response.endedAt ??= performance.now();
-  if (x.response.usage === null && x.route !== null && x.response.status === 200 && x.endpoint !== 'models') {
+  // Listing models and counting tokens generate nothing: there is no usage to estimate.
+  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens';
+  if (x.response.usage === null && x.route !== null && x.response.status === 200 && generates) {
     // Streams keep the answer text in response.body; complete answers keep the JSON.
     const answer = x.request.stream ? (x.response.body ?? '') : answerText(parseJson(x.response.body));
     x.response.usage = estimateUsage(x.request.body, answer);

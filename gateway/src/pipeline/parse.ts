@@ -18,6 +18,7 @@ const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<str
   completions: base.extend({ prompt: z.unknown().refine((v) => v !== undefined, 'prompt is required') }),
   embeddings: base.extend({ input: z.unknown().refine((v) => v !== undefined, 'input is required') }),
   responses: base.extend({ input: z.unknown().optional() }),
+  count_tokens: base.extend({ messages: z.array(z.unknown(), { error: 'messages: Field required' }) }),
   messages: base.extend({
     messages: z.array(z.unknown(), { error: 'messages: Field required' }),
     max_tokens: z.number({ error: 'max_tokens: Field required' }).int().positive(),

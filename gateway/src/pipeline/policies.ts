@@ -17,7 +17,8 @@ import type { Exchange } from '../exchange.ts';
 /** What the policies saw of this call: who, which model, which endpoint. */
 function context(x: Exchange): CallContext {
   return {
-    endpoint: x.endpoint as EndpointName,
+    // Counting tokens sends the same messages to the provider: the same rules apply.
+    endpoint: (x.endpoint === 'count_tokens' ? 'messages' : x.endpoint) as EndpointName,
     model: x.request.model ?? '',
     meta: {
       project: x.auth.project,

@@ -12,6 +12,7 @@ const ENDPOINT_PATHS = {
   responses: '/v1/responses',
   models: '/v1/models',
   messages: '/v1/messages',
+  count_tokens: '/v1/messages/count_tokens',
 } as const;
 
 /** Picks the provider and the upstream model name. Never from a URL in the request (no SSRF). */
@@ -21,8 +22,8 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   let providerId: string;
   let upstreamModel: string;
   if (model === null) {
-    // GET /v1/models: the provider named by the header, else the default.
-    providerId = header?.toLowerCase() ?? registry.defaultProvider;
+    // GET /v1/models: the provider named by the header, else Anthropic for the Anthropic SDK, else the default.
+    providerId = header?.toLowerCase() ?? (x.surface === 'anthropic' ? 'anthropic' : registry.defaultProvider);
     upstreamModel = '';
     if (!registry.ids.has(providerId)) throw unknownProvider(providerId, registry, 'x-watchllm-provider');
   } else {

@@ -22,7 +22,11 @@ export function proxyRoutes(deps: Deps): Hono<Env> {
   app.post('/v1/completions', handle('openai', 'completions'));
   app.post('/v1/embeddings', handle('openai', 'embeddings'));
   app.post('/v1/responses', handle('openai', 'responses'));
-  app.get('/v1/models', handle('openai', 'models'));
+  // The Anthropic SDK lists models on the same path; its anthropic-version header tells them apart.
+  const openaiModels = handle('openai', 'models');
+  const anthropicModels = handle('anthropic', 'models');
+  app.get('/v1/models', (c) => (c.env.incoming.headers['anthropic-version'] ? anthropicModels(c) : openaiModels(c)));
   app.post('/v1/messages', handle('anthropic', 'messages'));
+  app.post('/v1/messages/count_tokens', handle('anthropic', 'count_tokens'));
   return app;
 }

@@ -60,7 +60,17 @@ describe('anthropicProvider.buildRequest', () => {
 
   test('refuses endpoints Anthropic does not serve', () => {
     expect(() => anthropicProvider.buildRequest(req({ endpoint: 'embeddings' }), target)).toThrow(TranslationError);
-    expect([...anthropicProvider.endpoints].sort()).toEqual(['chat', 'messages']);
+    expect([...anthropicProvider.endpoints].sort()).toEqual(['chat', 'count_tokens', 'messages', 'models']);
+  });
+
+  test('count_tokens and models are native Anthropic endpoints', () => {
+    const count = anthropicProvider.buildRequest(req({ endpoint: 'count_tokens', body: { model: 'x', messages: [] } }), target);
+    expect(count).toMatchObject({ method: 'POST', url: `${target.baseUrl}/v1/messages/count_tokens` });
+    expect(JSON.parse(count.body!)).toEqual({ model: 'claude-sonnet-4-5', messages: [] });
+    const models = anthropicProvider.buildRequest(req({ endpoint: 'models' }), target);
+    expect(models).toMatchObject({ method: 'GET', url: `${target.baseUrl}/v1/models` });
+    expect(models.body).toBeUndefined();
+    expect(models.headers['anthropic-version']).toBe('2023-06-01');
   });
 });
 

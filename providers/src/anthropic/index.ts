@@ -41,12 +41,12 @@ function headers(req: ProviderRequest, target: ProviderTarget): Record<string, s
 }
 
 /** baseUrl is in the Anthropic SDK's baseURL form (https://api.anthropic.com, no /v1). */
-function messagesUrl(target: ProviderTarget): string {
-  return `${target.baseUrl.replace(/\/+$/, '')}/v1/messages`;
+function messagesUrl(target: ProviderTarget, path = '/v1/messages'): string {
+  return `${target.baseUrl.replace(/\/+$/, '')}${path}`;
 }
 
 function buildBody(req: ProviderRequest): Record<string, unknown> {
-  if (req.endpoint === 'messages') return { ...req.body, model: req.model };
+  if (req.endpoint === 'messages' || req.endpoint === 'count_tokens') return { ...req.body, model: req.model };
   if (req.endpoint !== 'chat') {
     throw new TranslationError(`Anthropic models do not serve the ${req.endpoint} endpoint`, null);
   }
@@ -63,10 +63,16 @@ export const anthropicProvider: Provider = {
   id: 'anthropic',
   kind: 'anthropic',
   wire: 'anthropic',
-  endpoints: new Set<Endpoint>(['chat', 'messages']),
+  endpoints: new Set<Endpoint>(['chat', 'messages', 'count_tokens', 'models']),
 
   buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
-    return { url: messagesUrl(target), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
+    // Native Anthropic endpoints (https://docs.anthropic.com/en/api/models-list, /messages-count-tokens).
+    if (req.endpoint === 'models') {
+      const { 'content-type': _ct, ...h } = headers(req, target);
+      return { url: messagesUrl(target, '/v1/models'), method: 'GET', headers: h };
+    }
+    const path = req.endpoint === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
+    return { url: messagesUrl(target, path), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
   },
 
   toOpenaiResponse(endpoint: Endpoint, body: unknown, ctx: TranslateContext): unknown {

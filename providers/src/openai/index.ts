@@ -9,7 +9,7 @@ import type {
 } from '../types.ts';
 
 /** Paths relative to an OpenAI-style base URL (which, like the SDK's baseURL, already ends in /v1). */
-const OPENAI_PATHS: Readonly<Record<Exclude<Endpoint, 'messages'>, string>> = {
+const OPENAI_PATHS: Readonly<Record<Exclude<Endpoint, 'messages' | 'count_tokens'>, string>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
@@ -63,7 +63,9 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
     wire: 'openai',
     endpoints: new Set<Endpoint>(['chat', 'completions', 'embeddings', 'responses', 'models']),
     buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
-      if (req.endpoint === 'messages') throw new Error('openai-style providers do not serve /v1/messages');
+      if (req.endpoint === 'messages' || req.endpoint === 'count_tokens') {
+        throw new Error('openai-style providers do not serve the Anthropic surface');
+      }
       const headers: Record<string, string> = { ...target.headers };
       if (req.apiKey) headers['authorization'] = `Bearer ${req.apiKey}`;
       for (const h of PASS_HEADERS) {
