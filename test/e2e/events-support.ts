@@ -1,47 +1,13 @@
-import { createServer } from 'node:net';
-import type { Gateway } from '@watchllm/gateway';
+import { freePort } from '../support/ports.ts';
+import type { Gateway, RequestRow } from '@watchllm/gateway';
 
 /**
  * Helpers shared by the events end-to-end suites (events*.test.ts): they read what the gateway
  * stored in `watchllm.requests` through its own ClickHouse client.
  */
 
-/** A row of watchllm.requests as JSONEachRow returns it (64-bit ints as numbers, see client.ts). */
-export interface StoredRow {
-  request_id: string;
-  ts: string;
-  project: string;
-  key_id: string;
-  key_fingerprint: string;
-  user: string;
-  session: string;
-  properties: Record<string, string>;
-  surface: string;
-  endpoint: string;
-  provider: string;
-  model: string;
-  upstream_model: string;
-  stream: boolean;
-  status_code: number;
-  outcome: string;
-  error_type: string;
-  error_message: string;
-  cache_status: string;
-  limit_decision: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  usage_source: string;
-  cost_usd: number | null;
-  priced: boolean;
-  cost_saved_usd: number | null;
-  latency_ms: number;
-  ttft_ms: number | null;
-  upstream_ms: number | null;
-  finish_reason: string;
-  request_body: string;
-  response_body: string;
-}
+/** A row of watchllm.requests as JSONEachRow returns it: the shape the writer inserts (64-bit ints as numbers). */
+export type StoredRow = RequestRow;
 
 /** The gateway's event store; fails the test when events are off. */
 export function eventsOf(g: Gateway): NonNullable<Gateway['events']> {
@@ -64,14 +30,6 @@ export async function countsById(g: Gateway): Promise<Map<string, number>> {
   return out;
 }
 
-/** A port nothing listens on: bind, note it, close. */
-export async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** The id the gateway gave the client, from any Headers-like object. */
 export function requestIdOf(headers: { get(name: string): string | null } | undefined): string {
@@ -81,3 +39,6 @@ export function requestIdOf(headers: { get(name: string): string | null } | unde
 }
 
 export const quietLog = { info() {}, warn() {}, error() {} };
+
+/** A loopback port nothing listens on: a provider pointed there is unreachable. */
+export const closedPort = freePort;
