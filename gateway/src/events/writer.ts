@@ -128,14 +128,18 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   }
 
   async function insert(name: WriterTable, token: string, values: readonly object[]): Promise<void> {
-    await client.insert({
-      table: qualified(client, name),
-      values: values as object[],
-      format: 'JSONEachRow',
-      // Always a token: chDB applies settings with SET, which stays for its session, so an insert
-      // without one would inherit the previous batch's token and be silently dropped.
-      clickhouse_settings: { insert_deduplication_token: token },
-    });
+    // Always a token: chDB applies settings with SET, which stays for its session, so an insert
+    // without one would inherit the previous batch's token and be silently dropped.
+    const settings = { insert_deduplication_token: token };
+    const table = qualified(client, name);
+    const compact = compactRows(values);
+    if (compact) {
+      // Arrays instead of objects: ClickHouse parses them about a third faster (measured on chDB:
+      // ~48 vs ~70 µs of CPU per request row), and the keys are not repeated on the wire.
+      await client.insert({ table, columns: compact.columns as [string, ...string[]], values: compact.rows, format: 'JSONCompactEachRow', clickhouse_settings: settings });
+    } else {
+      await client.insert({ table, values: values as object[], format: 'JSONEachRow', clickhouse_settings: settings });
+    }
   }
 
   async function withRetries(fn: () => Promise<void>): Promise<unknown> {
@@ -277,4 +281,23 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
       return { queued: exchanges.length + events.length, spooledRows: spool.rows, ...counts };
     },
   };
+}
+
+/** Rows as arrays in one column order, when every row has exactly the same keys (else null). */
+export function compactRows(values: readonly object[]): { columns: string[]; rows: unknown[][] } | null {
+  const first = values[0];
+  if (first === undefined) return null;
+  const columns = Object.keys(first);
+  const rows: unknown[][] = [];
+  for (const v of values) {
+    const r = v as Record<string, unknown>;
+    if (Object.keys(r).length !== columns.length) return null;
+    const row: unknown[] = [];
+    for (const c of columns) {
+      if (!(c in r)) return null;
+      row.push(r[c]);
+    }
+    rows.push(row);
+  }
+  return { columns, rows };
 }
