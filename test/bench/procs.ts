@@ -46,8 +46,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Owns every process the benchmark starts. */
 export class Processes {
   private readonly children = new Set<Child>();
+  /** set by stopAll: a measurement still running after SIGINT must not start new children */
+  private closing = false;
+
+  /** Whether stopAll has begun: work outside this class (a redis-server) must not start either. */
+  get stopping(): boolean {
+    return this.closing;
+  }
+
+  private refuseWhenClosing(name: string): void {
+    if (this.closing) throw new Error(`stopping: not starting ${name}`);
+  }
 
   async start(spec: StartSpec): Promise<Child> {
+    this.refuseWhenClosing(spec.name);
     const proc = spawn(process.execPath, spec.args, {
       cwd: spec.cwd ?? process.cwd(),
       env: { ...process.env, ...spec.env },
@@ -64,6 +76,38 @@ export class Processes {
     proc.once('exit', () => this.children.delete(child));
     await this.waitReady(child, spec.readyPath ?? '/', spec.readyTimeoutMs ?? 30_000);
     return child;
+  }
+
+  /**
+   * Runs a child that is not a server (a measurement in a process of its own) to completion and
+   * resolves with its stdout; rejects on a non-zero exit or after `timeoutMs` (then kills it).
+   * Tracked like the servers, so SIGINT and errors stop it too.
+   */
+  async run(spec: { name: string; args: string[]; env?: Record<string, string>; timeoutMs: number }): Promise<string> {
+    this.refuseWhenClosing(spec.name);
+    const proc = spawn(process.execPath, spec.args, {
+      cwd: process.cwd(),
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    proc.stdout?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    proc.stderr?.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-4096)));
+    const child: Child = { name: spec.name, url: '', port: 0, proc, output: () => err };
+    this.children.add(child);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), spec.timeoutMs);
+    try {
+      const code = await new Promise<number | string>((resolve, reject) => {
+        proc.once('error', reject);
+        proc.once('exit', (c, sig) => resolve(c ?? sig ?? 'unknown'));
+      });
+      if (code !== 0) throw new Error(`${spec.name} exited (${code}):\n${err}`);
+      return out;
+    } finally {
+      clearTimeout(timer);
+      this.children.delete(child);
+    }
   }
 
   private async waitReady(child: Child, path: string, timeoutMs: number): Promise<void> {
@@ -111,11 +155,13 @@ export class Processes {
   }
 
   async stopAll(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.children].map((c) => this.stop(c)));
   }
 
   /** Last resort from a synchronous `exit` handler: no waiting possible, so SIGKILL. */
   killAllNow(): void {
+    this.closing = true;
     for (const c of this.children) {
       if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
     }

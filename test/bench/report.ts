@@ -150,11 +150,36 @@ export const INTRO = `# Benchmarks
   percentiles are over 2xx answers; non-2xx answers and errors are listed.
 - Streaming probe: the fake paces its SSE events; the bench timestamps each event as it arrives.
   Events spread out like the fake sent them mean no buffering; the first one gives TTFT at idle.
+- Feature sections, after the main cases in the same run, each measured with every other proxy
+  paused:
+  - **Events into chDB** (issue 3): \`test/bench/writer-child.ts\`, a process of its own, opens
+    embedded chDB in a throwaway dir, runs the migrations and the gateway's event writer with the
+    gateway's settings, records \`--writer-rows\` (50,000) exchanges from \`exchangeFixture\` as fast as
+    the writer takes them (waiting while more than 20,000 rows are queued), closes the writer and
+    checks that \`count()\` equals the rows recorded. Rows/s run from the first record to the end of
+    the last flush; CPU is the whole process's (chDB's threads included), with what building the
+    fixtures costs measured apart. Beside it, the main cases' events on / events off ratio.
+  - **Limits and cache** (issue 4): a redis-server on a free port (as \`test/redis\` starts it) and
+    two gateways sharing it, events off, one with \`limits: { key: { rpm: 100000000, tpm: 1000000000 } }\`;
+    requests one at a time over one connection, in round-robin slices, give each one's p50 latency,
+    their difference, and the gateway's own \`server-timing\` \`limits;dur=\`. Then the cache-hit
+    path: \`x-watchllm-cache: on\` on the fixed chat request (the first call fills the cache), for
+    the Redis-backed and the in-process gateway, against bare at the main case's connections.
+  - **Policies** (issue 5): \`test/bench/policy-eval.ts\`, a process of its own, times
+    \`evaluateRequest\` with the loop and the realistic policy set of \`policies/bench.ts\` on 1 KB,
+    100 KB and 1 MB chat prompts; then a gateway with the same set in its \`watchllm.yaml\` against
+    the gateway without policies and bare, at the main case's connections.
 
 **Target** (issue 2): the gateway keeps at least **60%** of the bare pass-through's requests/s in
 the same run, and adds no buffering to streams. With one loopback machine, the load generator, the
 fake and the proxy share the CPUs, so compare ratios within one run, not absolute numbers across
 machines.
+
+Feature targets: events on within **10%** of events off (issue 3); the Redis-backed limit check
+adds under **0.3 ms** at p50 and a cache hit is faster than bare (issue 4); evaluation cost grows
+linearly with the prompt and the gateway with a realistic policy set keeps at least 60% of bare
+(issue 5). The exit code is 1 when a 60% bar (main gateway targets, policy gateway) or the
+no-buffering probe fails; the other feature targets are reported PASS/FAIL without failing the run.
 `;
 
 /** Writes INTRO + the new section, dropping any previous "Latest run" section. */

@@ -4,14 +4,19 @@
  * chat completion; a paced-stream probe for buffering and TTFT; results printed and written to
  * docs/BENCHMARKS.md. Every child process is stopped at the end, on error and on SIGINT.
  *
- *   pnpm bench [--duration 8] [--warmup 2] [--connections 32] [--no-docs]
+ * Then one section per feature (extras.ts): the event writer alone (issue 3), the Redis-backed
+ * limit check and the cache-hit path (issue 4), policy evaluation (issue 5).
  *
- * Exit code 1 when a gateway target falls below 60% of bare's requests/s or buffers streams.
+ *   pnpm bench [--duration 8] [--warmup 2] [--connections 32] [--writer-rows 50000] [--no-extras] [--no-docs]
+ *
+ * Exit code 1 when a gateway target (the one with policies included) falls below 60% of bare's
+ * requests/s or buffers streams; the other feature targets are reported PASS/FAIL, not enforced.
  */
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { extrasPass, extrasSection, runExtras, type BenchContext, type ExtrasResult } from './extras.ts';
 import { Tally, checkOnce, runSlice } from './load.ts';
 import { closeProbe, probe } from './probe.ts';
 import { Processes, freePort } from './procs.ts';
@@ -20,7 +25,7 @@ import {
   type ProbeRow, type Row, type RunInfo,
 } from './report.ts';
 import {
-  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, startBare, startGateway, startPortkey, type Target,
+  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, removeDataDirs, startBare, startGateway, startPortkey, type Target,
 } from './targets.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -36,15 +41,21 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
+    'writer-rows': { type: 'string', default: '50000' },
+    'no-extras': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const connections = Number(args.connections);
+const writerRows = Number(args['writer-rows']);
 if (![duration, warmup, connections].every((n) => Number.isFinite(n) && n >= 0) || duration === 0 || connections === 0) {
   throw new Error('--duration and --connections must be positive numbers, --warmup non-negative');
 }
+if (!Number.isInteger(writerRows) || writerRows <= 0) throw new Error('--writer-rows must be a positive integer');
+/** The feature sections compare 2-3 targets each: half the main time per target keeps the run short. */
+const EXTRA_PLAN = { warmup, seconds: Math.max(2, Math.round(duration / 2)), sliceS: 1, writerRows };
 
 const words = (n: number): string => Array.from({ length: n }, (_, i) => `word${i + 1}`).join(' ');
 const chatBody = (stream: boolean): string =>
@@ -57,22 +68,37 @@ const BASE_HEADERS = { 'content-type': 'application/json', authorization: 'Beare
 
 const procs = new Processes();
 const targets: Target[] = [];
+/** async clean-ups the feature sections register (their redis-server) */
+const closers: Array<() => Promise<void>> = [];
 
 async function shutdown(): Promise<void> {
+  await Promise.allSettled(closers.map((c) => c()));
   await procs.stopAll();
   for (const t of targets) t.cleanup?.();
   await closeProbe();
 }
-process.once('exit', () => procs.killAllNow());
+process.once('exit', () => {
+  procs.killAllNow();
+  removeDataDirs();
+});
+// `on`, not `once`: under tsx a second SIGINT follows the first (tsx relays the signal again when
+// this process's acknowledgement is late), and with no listener left tsx's own handler would exit
+// at once, skipping the clean-up.
+let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
     process.stderr.write(`\n${sig}: stopping child processes\n`);
     void shutdown().finally(() => process.exit(130));
   });
 }
 
-/** Runs `fn` with every other proxy process paused (SIGSTOP), so only `t` and the fake use the CPUs. */
-async function measured(t: Target, fn: () => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` with every other proxy process paused (SIGSTOP), so only `t` and the fake use the CPUs;
+ * with `t` null, every proxy is paused (a measurement in a process of its own).
+ */
+async function measured(t: Target | null, fn: () => Promise<void>): Promise<void> {
   const others = targets.filter((o) => o !== t && o.child);
   for (const o of others) if (o.child) procs.pause(o.child);
   try {
@@ -91,7 +117,8 @@ async function main(): Promise<number> {
   const loadAvg = loadavg()[0] ?? 0;
   const skipped: string[] = [];
   // Whole-run bound: a hung child or target must not keep the bench (and its children) alive.
-  const budgetMs = (5 * CASES.length * (warmup + duration + 2) + 120) * 1000;
+  const extrasS = args['no-extras'] ? 0 : 120 + 8 * (EXTRA_PLAN.warmup + EXTRA_PLAN.seconds + 1) + writerRows / 1000;
+  const budgetMs = (5 * CASES.length * (warmup + duration + 2) + 120 + extrasS) * 1000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: over its ${budgetMs / 1000} s budget, stopping\n`);
     void shutdown().finally(() => process.exit(1));
@@ -173,6 +200,18 @@ async function main(): Promise<number> {
     });
   }
 
+  let extras: ExtrasResult | null = null;
+  const bare = targets.find((t) => t.name === 'bare');
+  const gateway = targets.find((t) => t.name === 'gateway (events off)') ?? targets.find((t) => t.name === 'gateway');
+  if (!args['no-extras'] && bare && gateway) {
+    const ctx: BenchContext = {
+      procs, fakeUrl: fake.url, targets, bare, gateway, connections, headers: BASE_HEADERS, body: chatBody(false), measured, closers,
+    };
+    // The main cases' stream settings would pace every answer: back to the default answer.
+    await setFakeDefault(fake.url, { text: words(STREAM_WORDS) });
+    extras = await runExtras(ctx, rows, EXTRA_PLAN);
+  }
+
   const info: RunInfo = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     cpus: cpus().length,
@@ -191,14 +230,17 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${resultTable(rows)}\n\n${ratioTable(rs)}\n\n${probeTable(probes)}\n`);
   const fails = failures(rows);
   if (fails.length > 0) process.stdout.write(`\nFailed requests:\n${fails.map((l) => `  ${l}`).join('\n')}\n`);
+  const more = extras ? `\n${extrasSection(extras)}` : '';
+  process.stdout.write(more);
   if (!args['no-docs']) {
-    writeBenchmarks(join(ROOT, 'docs/BENCHMARKS.md'), latestSection(info, rows, probes));
+    writeBenchmarks(join(ROOT, 'docs/BENCHMARKS.md'), latestSection(info, rows, probes) + more);
     process.stdout.write('\nwrote docs/BENCHMARKS.md\n');
   }
   clearTimeout(watchdog);
   const gatewayOk =
     rs.filter((r) => r.target.startsWith('gateway')).every((r) => r.pass) &&
-    probes.filter((p) => p.target.startsWith('gateway')).every((p) => p.verdict.pass);
+    probes.filter((p) => p.target.startsWith('gateway')).every((p) => p.verdict.pass) &&
+    (extras === null || extrasPass(extras));
   return gatewayOk ? 0 : 1;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The servers under test and how to start each one, pointed at the fake provider.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,10 +38,45 @@ export async function startBare(procs: Processes, fakeUrl: string): Promise<Targ
   return { name: 'bare', url: child.url, headers: {}, child };
 }
 
-export async function startGateway(procs: Processes, fakeUrl: string, name: string, events: boolean): Promise<Target> {
+/** Every gateway data dir not yet removed, so that an exit at any point can remove them all. */
+const dataDirs = new Set<string>();
+
+/**
+ * Removes every gateway data dir left, synchronously (callable from an `exit` handler, after the
+ * gateways were killed; retries cover a dying process's last writes).
+ */
+export function removeDataDirs(): void {
+  for (const d of dataDirs) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  dataDirs.clear();
+}
+
+export interface GatewayOptions {
+  /** watchllm.yaml text, written into the gateway's data dir and named by WATCHLLM_CONFIG */
+  config?: string;
+  /** more environment (WATCHLLM_REDIS_URL, ...) */
+  env?: Record<string, string>;
+}
+
+export async function startGateway(
+  procs: Processes,
+  fakeUrl: string,
+  name: string,
+  events: boolean,
+  opts: GatewayOptions = {},
+): Promise<Target> {
   const port = await freePort();
   // Events on write to an embedded store in a throwaway data dir, so a run leaves nothing behind.
   const dataDir = mkdtempSync(join(tmpdir(), 'watchllm-bench-'));
+  dataDirs.add(dataDir);
+  const configEnv: Record<string, string> = {};
+  if (opts.config !== undefined) {
+    configEnv['WATCHLLM_CONFIG'] = join(dataDir, 'watchllm.yaml');
+    writeFileSync(configEnv['WATCHLLM_CONFIG'], opts.config);
+  }
+  const cleanup = (): void => {
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
+    dataDirs.delete(dataDir);
+  };
   const child = await procs.start({
     name,
     args: ['--import', 'tsx', 'gateway/src/main.ts'],
@@ -54,12 +89,17 @@ export async function startGateway(procs: Processes, fakeUrl: string, name: stri
       WATCHLLM_EVENTS: events ? 'on' : 'off',
       WATCHLLM_DATA_DIR: dataDir,
       NODE_ENV: 'production',
+      ...configEnv,
+      ...opts.env,
     },
     port,
     readyPath: '/healthz',
     readyTimeoutMs: 60_000,
+  }).catch((e: unknown) => {
+    cleanup();
+    throw e;
   });
-  return { name, url: child.url, headers: {}, child, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+  return { name, url: child.url, headers: {}, child, cleanup };
 }
 
 /** The node entry of `@portkey-ai/gateway` (its `bin`), or null when the package is not installed. */
