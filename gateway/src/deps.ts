@@ -6,6 +6,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Registry } from './registry.ts';
 import type { Stores } from './stores/index.ts';
+import type { SettleBatcher } from './pipeline/settle-batch.ts';
 import type { Upstream } from './upstream.ts';
 
 /** Everything a request needs, built once at start (server.ts) and passed down explicitly. */
@@ -14,6 +15,8 @@ export interface Deps {
   registry: Registry;
   /** Limits, budgets, cache and gateway keys: in process, or shared through Redis. */
   stores: Stores;
+  /** Limit settlements of finished calls, sent in small batches. */
+  settles: SettleBatcher;
   /** Per-model limits from config, globs compiled once. */
   modelLimits: ReadonlyArray<{ pattern: RegExp; limits: { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined } }>;
   upstream: Upstream;

@@ -13,6 +13,7 @@ import { nullSink, type EventSink } from './exchange.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { compileModelLimits } from './pipeline/limits.ts';
+import { SettleBatcher } from './pipeline/settle-batch.ts';
 import { buildRegistry } from './registry.ts';
 import type { ReadinessCheck } from './routes/ops.ts';
 import { seedConfigKeys } from './seed-keys.ts';
@@ -110,6 +111,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     config,
     registry: buildRegistry(config),
     stores,
+    settles: new SettleBatcher(stores.limits, (e) => log.warn({ err: e }, 'settling limits failed')),
     modelLimits: compileModelLimits(config),
     upstream: createUpstream({
       headersTimeoutMs: config.server.upstream_timeout_ms,
@@ -171,6 +173,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       server.closeAllConnections();
       await closed;
       stopMigrating();
+      await deps.settles.flush();
       await deps.sink.close();
       if (events) await events.client.close();
       await deps.upstream.close();

@@ -139,7 +139,7 @@ async function afterResponse(
   capture: string[] | null,
 ): Promise<void> {
   try {
-    if (reservation) await settleReservation(deps.stores.limits, reservation, x);
+    if (reservation) settleReservation(deps.settles, reservation, x);
     if (cachePlan && x.outcome === 'success') {
       await fillCache(deps.stores.cache, cachePlan, x, {
         body: x.request.stream ? null : x.response.body,

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { globToRegExp } from '../registry.ts';
+import type { SettleBatcher } from './settle-batch.ts';
 import {
   budgetsOverThreshold,
   rateLimitHeaders,
@@ -130,7 +131,7 @@ export async function reserve(
 }
 
 /** Replaces the reservation with what the call really used (cache hits and failures use nothing). */
-export async function settleReservation(store: LimitStore, r: Reservation, x: Exchange): Promise<void> {
+export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exchange): void {
   const served = x.outcome !== 'cache_hit';
   const u = served ? x.response.usage : null;
   const tokens = u ? u.promptTokens + u.completionTokens : 0;
@@ -139,7 +140,7 @@ export async function settleReservation(store: LimitStore, r: Reservation, x: Ex
     .filter((i) => i.kind !== 'requests')
     .map(({ cost, ...i }) => ({ ...i, delta: (i.kind === 'tokens' ? tokens : usd) - cost }))
     .filter((i) => i.delta !== 0);
-  if (items.length > 0) await store.settle({ now: Date.now(), reservedAt: r.now, items });
+  if (items.length > 0) settles.add(r.now, items);
 }
 
 function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: number, headers: Record<string, string>): GatewayError {
