@@ -67,6 +67,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     opts.stores ??
     (await createStores({
       redisUrl: config.redis_url ?? null,
+      commandTimeoutMs: config.redis_timeout_ms,
       failMode: config.limits.fail_mode,
       secret: config.secret ?? null,
       cache: { maxEntries: config.cache.max_entries, maxBytes: Math.floor(config.cache.max_mb * 1024 * 1024) },

@@ -43,6 +43,8 @@ export async function startStack(
     WATCHLLM_ANTHROPIC_BASE_URL: fake.url,
     WATCHLLM_GEMINI_BASE_URL: `${fake.url}/v1beta`,
     WATCHLLM_DATA_DIR: mkdtempSync(join(tmpdir(), 'watchllm-e2e-')),
+    // CI runs many suites at once on two cores: a 100 ms Redis stall there is load, not an outage.
+    WATCHLLM_REDIS_TIMEOUT_MS: '2000',
     ...(typeof opts.env === 'function' ? opts.env(fake.url) : opts.env),
   });
   let configPath: string | undefined;

@@ -86,6 +86,9 @@ async function launch(opts: GatewayProcessOptions, port: number, dir: string, co
       HOST: '127.0.0.1',
       WATCHLLM_CONFIG: config,
       WATCHLLM_EVENTS: 'off',
+      // CI runs many suites at once on two cores: a 100 ms Redis stall there is load, not an outage,
+      // and failing open on it would admit calls uncounted.
+      WATCHLLM_REDIS_TIMEOUT_MS: '2000',
       WATCHLLM_LOG_LEVEL: 'silent',
       WATCHLLM_DATA_DIR: join(dir, 'data'),
       ...opts.env,

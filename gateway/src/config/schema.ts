@@ -99,6 +99,11 @@ export const configSchema = z
       .prefault({}),
     redis_url: z.string().optional(),
     /**
+     * How long one Redis command may take before the store counts as unavailable (and the fail mode
+     * decides). Redis answers in well under a millisecond; a stall this long means trouble.
+     */
+    redis_timeout_ms: z.number().int().positive().default(100),
+    /**
      * Rate limits. `key` applies to each gateway key without limits of its own and to each BYOK
      * provider key (by fingerprint); `user` to each distinct x-watchllm-user; `project` to each project;
      * `models` to each model matching the glob.
