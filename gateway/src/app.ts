@@ -7,13 +7,13 @@ import { eventRoutes, type ClickHouseClient, type EventWriter } from './events/i
 import { ingestIdentity, type IngestIdentity } from './ingest-auth.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { opsRoutes, type ReadinessCheck } from './routes/ops.ts';
-import { proxyRoutes } from './routes/proxy.ts';
 
 type Env = { Bindings: HttpBindings; Variables: { identity: IngestIdentity } };
 
 /**
- * The HTTP app: proxy routes, operations routes, the admin API (behind WATCHLLM_ADMIN_TOKEN), the
- * event query and ingest API, and OpenAI-shaped answers for everything else.
+ * The HTTP app for everything but the proxied calls (routes/proxy.ts): operations routes, the admin
+ * API (behind WATCHLLM_ADMIN_TOKEN), the event query and ingest API, and OpenAI-shaped answers for
+ * everything else.
  */
 export function createApp(
   deps: Deps,
@@ -24,7 +24,6 @@ export function createApp(
   },
 ): Hono<Env> {
   const app = new Hono<Env>();
-  app.route('/', proxyRoutes(deps));
   app.route('/', opsRoutes({ metrics: deps.metrics, checks: opts.checks, draining: opts.draining }));
 
   app.use('/admin/*', adminAuth(deps.config.admin_token));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { priceOverrideSchema } from '@watchllm/providers';
 import { createApp } from './app.ts';
 import { ConfigError } from './config/load.ts';
@@ -16,6 +17,7 @@ import { compileModelLimits } from './pipeline/limits.ts';
 import { SettleBatcher } from './pipeline/settle-batch.ts';
 import { buildRegistry } from './registry.ts';
 import type { ReadinessCheck } from './routes/ops.ts';
+import { proxyListener } from './routes/proxy.ts';
 import { seedConfigKeys } from './seed-keys.ts';
 import { createStores, type Stores } from './stores/index.ts';
 import { createUpstream } from './upstream.ts';
@@ -146,7 +148,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let draining = false;
   const app = createApp(deps, { checks, draining: () => draining, events });
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createServer(proxyListener(deps, getRequestListener(app.fetch)));
   // Long generations: never let Node's request timeout cut a slow stream (the upstream timeouts bound it).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

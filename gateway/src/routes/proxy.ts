@@ -1,32 +1,55 @@
-import type { HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint, Surface } from '@watchllm/providers';
-import { Hono, type Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import { handleExchange } from '../pipeline/index.ts';
 
-type Env = { Bindings: HttpBindings };
+type Route = { surface: Surface; endpoint: Endpoint };
+
+/** The provider-facing routes: `METHOD path` -> surface and endpoint. */
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ['POST /v1/chat/completions', { surface: 'openai', endpoint: 'chat' }],
+  ['POST /v1/completions', { surface: 'openai', endpoint: 'completions' }],
+  ['POST /v1/embeddings', { surface: 'openai', endpoint: 'embeddings' }],
+  ['POST /v1/responses', { surface: 'openai', endpoint: 'responses' }],
+  ['GET /v1/models', { surface: 'openai', endpoint: 'models' }],
+  ['POST /v1/messages', { surface: 'anthropic', endpoint: 'messages' }],
+  ['POST /v1/messages/count_tokens', { surface: 'anthropic', endpoint: 'count_tokens' }],
+]);
+
+const ANTHROPIC_MODELS: Route = { surface: 'anthropic', endpoint: 'models' };
+
+/** The route of a proxied call, or null for everything else (hono's routes). */
+export function proxyRoute(req: IncomingMessage): Route | null {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const route = ROUTES.get(`${req.method} ${q === -1 ? url : url.slice(0, q)}`);
+  if (!route) return null;
+  // The Anthropic SDK lists models on the same path; its anthropic-version header tells them apart.
+  if (route.endpoint === 'models' && req.headers['anthropic-version'] !== undefined) return ANTHROPIC_MODELS;
+  return route;
+}
 
 /**
- * The provider-facing routes. Their handlers write to the Node response directly (the proxy pipes bytes
- * and must control every write for streaming), so hono only routes here.
+ * The HTTP listener: proxied calls go straight to the pipeline, everything else (operations, admin,
+ * events) to the hono app. The pipeline writes to the Node response itself — a streaming proxy must
+ * control every write (flush per event, backpressure, abort on close) — so routing these few fixed
+ * paths through a framework and its web Request/Response objects would only add cost to every call.
  */
-export function proxyRoutes(deps: Deps): Hono<Env> {
-  const app = new Hono<Env>();
-  const handle = (surface: Surface, endpoint: Endpoint) =>
-    async function proxy(c: Context<Env>) {
-      await handleExchange(deps, c.env.incoming, c.env.outgoing, surface, endpoint);
-      return RESPONSE_ALREADY_SENT;
-    };
-  app.post('/v1/chat/completions', handle('openai', 'chat'));
-  app.post('/v1/completions', handle('openai', 'completions'));
-  app.post('/v1/embeddings', handle('openai', 'embeddings'));
-  app.post('/v1/responses', handle('openai', 'responses'));
-  // The Anthropic SDK lists models on the same path; its anthropic-version header tells them apart.
-  const openaiModels = handle('openai', 'models');
-  const anthropicModels = handle('anthropic', 'models');
-  app.get('/v1/models', (c) => (c.env.incoming.headers['anthropic-version'] ? anthropicModels(c) : openaiModels(c)));
-  app.post('/v1/messages', handle('anthropic', 'messages'));
-  app.post('/v1/messages/count_tokens', handle('anthropic', 'count_tokens'));
-  return app;
+export function proxyListener(
+  deps: Deps,
+  rest: (req: IncomingMessage, res: ServerResponse) => unknown,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return function watchllm(req, res) {
+    const route = proxyRoute(req);
+    if (route === null) {
+      void rest(req, res);
+      return;
+    }
+    handleExchange(deps, req, res, route.surface, route.endpoint).catch((e: unknown) => {
+      // handleExchange answers every error itself; reaching here is a bug.
+      deps.log.error({ err: e }, 'unhandled proxy error');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"Internal gateway error.","type":"api_error","param":null,"code":"internal_error"}}');
+    });
+  };
 }
