@@ -87,6 +87,12 @@ export async function respondStream(
   const hide = opts.native ? opts.hideUsage : !x.request.clientWantsUsage;
   // With post-response policies, events are checked before they are written, so nothing is raw.
   const raw = opts.native && !hide && guard === null && budget === null;
+  // Same format, only the usage chunk to drop: complete events are forwarded as the provider's bytes,
+  // and only a segment holding the usage-only chunk is re-framed.
+  const filterBytes = opts.native && hide && guard === null && budget === null && format === 'openai-chat';
+  let pending: Buffer | null = null;
+  /** Whether parsed events are re-framed into `out` (not needed while bytes are forwarded as they are). */
+  let framing = !filterBytes;
 
   // The headers leave with the first event (one write instead of two): the provider's headers and
   // its first event arrive together, and the client cannot use either without the other.
@@ -125,7 +131,7 @@ export async function respondStream(
         const json = tap.observe(ev.event, ev.data);
         if (hide && isUsageOnly(json)) return;
         if ((budgetEnd = overBudget())) return;
-        out += frame(ev);
+        if (framing) out += frame(ev);
       }
     },
   });
@@ -139,6 +145,21 @@ export async function respondStream(
         bytes += chunk.length;
         const wait = writeSse(res, chunk);
         parser.feed(decoder.decode(chunk, { stream: true }));
+        if (wait) await wait;
+      } else if (filterBytes) {
+        const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+        const end = completeEvents(buf);
+        pending = end < buf.length ? buf.subarray(end) : null;
+        if (end === 0) continue;
+        const complete = buf.subarray(0, end);
+        // The gateway's usage chunk is in here: send the re-framed events without it instead.
+        framing = complete.includes(USAGE_ONLY);
+        parser.feed(decoder.decode(complete, { stream: true }));
+        const payload: Buffer | string = framing ? out : complete;
+        out = '';
+        x.response.firstByteAt ??= performance.now();
+        bytes += payload.length;
+        const wait = writeSse(res, payload);
         if (wait) await wait;
       } else {
         parser.feed(decoder.decode(chunk, { stream: true }));
@@ -156,6 +177,12 @@ export async function respondStream(
       }
       // Leaving the loop destroys the upstream body: no more tokens are generated for a cut answer.
       if (cutReason !== null) break;
+    }
+    if (pending) {
+      // A last event without its blank line: forward it as it came.
+      parser.feed(decoder.decode(pending));
+      bytes += pending.length;
+      res.write(pending);
     }
     x.upstream.endedAt = performance.now();
     if (cutReason !== null) {
@@ -243,6 +270,18 @@ function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: Translat
     res.write(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
   }
   res.end();
+}
+
+/** How the usage-only chunk starts its choices: `"choices":[]` (no choice has an empty array otherwise). */
+const USAGE_ONLY = Buffer.from('"choices":[]');
+const LF2 = Buffer.from('\n\n');
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/** Bytes up to the end of the last complete event (an SSE event ends with a blank line). */
+function completeEvents(buf: Buffer): number {
+  const lf = buf.lastIndexOf(LF2);
+  const crlf = buf.lastIndexOf(CRLF2);
+  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
 }
 
 /** The usage-only chunk OpenAI sends last when include_usage is on: `choices: []` and a usage object. */
