@@ -97,6 +97,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       client,
       dataDir: config.data_dir,
       rows: { storeBodies: config.events.store_bodies, maxBodyBytes: config.events.max_body_kb * 1024 },
+      flushMs: config.events.flush_ms,
+      batchSize: config.events.batch_size,
       logger: log,
     });
     registerWriterMetrics(metrics.registry, writer);

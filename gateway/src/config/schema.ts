@@ -94,6 +94,12 @@ export const configSchema = z
         store_bodies: z.boolean().default(true),
         max_body_kb: z.number().int().positive().default(32),
         retention_days: z.number().int().positive().optional(),
+        /**
+         * Insert at least this often and at most this many rows at once. Fewer, larger inserts mean
+         * fewer parts for ClickHouse to merge: the main cost of recording in the embedded engine.
+         */
+        flush_ms: z.number().int().positive().default(2000),
+        batch_size: z.number().int().positive().default(10_000),
       })
       .strict()
       .prefault({}),
