@@ -44,6 +44,8 @@ export interface EventWriterOptions {
   retryDelayMs?: number;
   /** Body storage and cap for request rows. */
   rows?: RowOptions;
+  /** Extra ClickHouse settings for every insert (e.g. a lower thread priority for an embedded engine). */
+  insertSettings?: Record<string, string | number>;
   logger?: WriterLogger;
 }
 
@@ -83,6 +85,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     attempts = 3,
     retryDelayMs = 200,
     rows: rowOptions = { storeBodies: true },
+    insertSettings = {},
     logger = createLogger(),
   } = opts;
   const spool = new Spool(join(opts.dataDir, 'spool'), spoolMaxBytes);
@@ -130,7 +133,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   async function insert(name: WriterTable, token: string, values: readonly object[]): Promise<void> {
     // Always a token: chDB applies settings with SET, which stays for its session, so an insert
     // without one would inherit the previous batch's token and be silently dropped.
-    const settings = { insert_deduplication_token: token };
+    const settings = { insert_deduplication_token: token, ...insertSettings };
     const table = qualified(client, name);
     const compact = compactRows(values);
     if (compact) {
