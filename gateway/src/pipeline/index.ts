@@ -78,7 +78,7 @@ export async function handleExchange(
     const t = performance.now();
     price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
-    reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold);
+    reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
     if (reservation) x.timings.push({ name: 'limits', dur: performance.now() - t });
 
     cachePlan = planCache(x, req.headers, deps.config, who.key);

@@ -97,11 +97,14 @@ export async function reserve(
   store: LimitStore,
   plan: LimitPlan,
   softThreshold: number,
+  settles: SettleBatcher,
 ): Promise<Reservation | null> {
   if (plan.items.length === 0) return null;
   const now = Date.now();
   let result: LimitResult;
   try {
+    // Pending settlements of earlier calls go first, in the same write as this check.
+    void settles.flush();
     result = await store.check({ now, items: plan.items });
   } catch (e) {
     if (e instanceof StoreUnavailableError) {

@@ -38,11 +38,19 @@ describe('SettleBatcher', () => {
     expect(calls).toEqual([]);
   });
 
-  test('flushes by itself shortly after the first settlement', async () => {
+  test('flushes by itself at the next turn of the event loop', async () => {
     const { store, calls } = recordingStore();
     const b = new SettleBatcher(store, () => {});
     b.add(1_000, [item('a', 1)]);
     await expect.poll(() => calls.length, { timeout: 1000 }).toBe(1);
+  });
+
+  test('the store call is issued synchronously by flush, so a check issued next is ordered after it', () => {
+    const { store, calls } = recordingStore();
+    const b = new SettleBatcher(store, () => {});
+    b.add(1_000, [item('a', 2)]);
+    void b.flush();
+    expect(calls).toHaveLength(1);
   });
 
   test('a failing store is reported, not thrown', async () => {

@@ -1,14 +1,16 @@
 import type { LimitStore, SettleItem } from '../stores/index.ts';
 
 /**
- * Collects the settlements of the calls that finish in the same turn of the event loop (and while a
- * previous batch is still on its way) and sends them as one store call per second-bucket, the deltas
- * of the same limit added up. Under load this saves most settle round trips; at low load a call is
- * settled right away, so the next call of a sequential client sees the real spend, not the reservation.
+ * Collects the settlements of finished calls and sends them as one store call per second-bucket,
+ * the deltas of the same limit added up: just before the next limit check (which then sees them:
+ * the store runs commands in order, and both leave in one write), or after `maxDelayMs` when no
+ * check comes. So a call costs one limit-store round trip, not two, and this replica never admits a
+ * call against a reservation it has already settled. Other replicas see a settlement within
+ * `maxDelayMs`; until then they count the reservation, which is never less than the estimate.
  */
 export class SettleBatcher {
   private readonly groups = new Map<number, { reservedAt: number; items: Map<string, SettleItem> }>();
-  private scheduled = false;
+  private timer: NodeJS.Immediate | null = null;
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -26,29 +28,25 @@ export class SettleBatcher {
       const prev = g.items.get(key);
       g.items.set(key, prev ? { ...prev, delta: prev.delta + item.delta } : { ...item });
     }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
+    this.timer ??= setImmediate(() => void this.flush());
   }
 
-  /** Sends what is pending (also on shutdown). */
+  /**
+   * Sends what is pending now: the store calls are issued synchronously, so a check issued right
+   * after this call is ordered after them. Resolves when everything sent so far has settled.
+   */
   flush(): Promise<void> {
-    this.scheduled = false;
-    const groups = [...this.groups.values()];
-    this.groups.clear();
+    if (this.timer !== null) clearImmediate(this.timer);
+    this.timer = null;
+    if (this.groups.size === 0) return this.inFlight;
     const now = Date.now();
-    this.inFlight = this.inFlight.then(async () => {
-      for (const g of groups) {
-        const items = [...g.items.values()].filter((i) => i.delta !== 0);
-        if (items.length === 0) continue;
-        try {
-          await this.store.settle({ now, reservedAt: g.reservedAt, items });
-        } catch (e) {
-          this.onError(e);
-        }
-      }
-    });
+    const sent: Promise<void>[] = [this.inFlight];
+    for (const g of this.groups.values()) {
+      const items = [...g.items.values()].filter((i) => i.delta !== 0);
+      if (items.length > 0) sent.push(this.store.settle({ now, reservedAt: g.reservedAt, items }).catch(this.onError));
+    }
+    this.groups.clear();
+    this.inFlight = Promise.all(sent).then(() => undefined);
     return this.inFlight;
   }
 }
