@@ -1,6 +1,6 @@
 /**
  * Issue 5 in `pnpm bench`: what policy evaluation costs per KB of prompt (the timing loop of
- * policies/bench.ts, on 1 KB, 100 KB and 1 MB chat prompts, run here with every proxy paused),
+ * test/bench/policy-eval.ts, on 1 KB, 100 KB and 1 MB chat prompts, run here with every proxy paused),
  * and the gateway with the same realistic policy set against the gateway without policies and the
  * bare pass-through, at the main case's connections (target: still >= 60% of bare).
  */
@@ -66,7 +66,7 @@ export function policiesSection(r: PoliciesResult): string {
   return [
     '### Issue 5: policy evaluation',
     '',
-    `\`evaluateRequest\` with the realistic set of \`policies/bench.ts\` (${POLICY_SET.length} policies: secret redaction, ` +
+    `\`evaluateRequest\` with the realistic set of \`test/bench/policy-eval.ts\` (${POLICY_SET.length} policies: secret redaction, ` +
       'model deny list, PII detectors in shadow mode, required metadata, token cap, forbidden parameter, keywords and a ' +
       'pattern, prompt size cap) on chat prompts of prose with numbers, code, e-mail addresses and IPs:',
     '',

@@ -1,5 +1,5 @@
 /**
- * Policy evaluation timed alone (issue 5), the loop of policies/bench.ts: `pnpm bench` runs this
+ * Policy evaluation timed alone (issue 5), warm up, then timed runs: `pnpm bench` runs this
  * file as its own process, so that a long synchronous loop never blocks the bench's event loop
  * (nor its SIGINT handling), and reads one JSON line of EvalTiming[] from stdout:
  *
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { evaluateRequest, parsePolicies, type CompiledPolicySet } from '@watchllm/policies';
 
 /**
- * The realistic set of policies/bench.ts (a script without exports, so repeated here): redaction
+ * A realistic policy set: redaction
  * of secrets, a model deny list, PII detectors in shadow mode, required metadata, a token cap,
  * a forbidden parameter, keywords and a pattern, and a project-scoped prompt size cap.
  */
@@ -29,7 +29,7 @@ export const POLICIES_YAML = `policies: ${JSON.stringify(POLICY_SET)}\n`;
 export const PROMPT_KB = [1, 100, 1024] as const;
 export const POLICY_TARGET = 'gateway + policies';
 
-/** Prose with the things real prompts carry (policies/bench.ts): numbers, dates, code, an address. */
+/** Prose with the things real prompts carry : numbers, dates, code, an address. */
 const PARAGRAPHS = [
   'The quarterly report for 2024-03-31 shows revenue of 1,234,567 EUR across 42 regions; see table 3.2 for details. ',
   'function total(items) { return items.reduce((a, b) => a + b.price * b.qty, 0); } // v1.4.2 ',
@@ -73,7 +73,7 @@ export function compiledSet(): CompiledPolicySet {
   return parsed.policies;
 }
 
-/** policies/bench.ts's loop: warm up, then as many runs as fit in `budgetMs` (at least 5). */
+/** Warm up, then as many runs as fit in `budgetMs` (at least 5). */
 export function timeEvaluation(set: CompiledPolicySet, kb: number, budgetMs = 400): EvalTiming {
   const body = chatBody(kb * 1024);
   const meta = { project: 'acme', keyId: 'key_1', user: 'u-1', session: null, properties: {} };

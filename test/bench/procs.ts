@@ -4,7 +4,6 @@
  * and killed at the end, on error, on SIGINT/SIGTERM and on exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
 export interface Child {
   name: string;
@@ -28,18 +27,7 @@ export interface StartSpec {
   cwd?: string;
 }
 
-/** A free loopback port: bind port 0, read it, release it (the child binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
+export { freePort } from '../support/ports.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

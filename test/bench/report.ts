@@ -166,7 +166,7 @@ export const INTRO = `# Benchmarks
     path: \`x-watchllm-cache: on\` on the fixed chat request (the first call fills the cache), for
     the Redis-backed and the in-process gateway, against bare at the main case's connections.
   - **Policies** (issue 5): \`test/bench/policy-eval.ts\`, a process of its own, times
-    \`evaluateRequest\` with the loop and the realistic policy set of \`policies/bench.ts\` on 1 KB,
+    \`evaluateRequest\` with the loop and the realistic policy set of \`test/bench/policy-eval.ts\` on 1 KB,
     100 KB and 1 MB chat prompts; then a gateway with the same set in its \`watchllm.yaml\` against
     the gateway without policies and bare, at the main case's connections.
 
