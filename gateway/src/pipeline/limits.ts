@@ -103,7 +103,7 @@ export async function reserve(
   const now = Date.now();
   let result: LimitResult;
   try {
-    // Pending settlements of earlier calls go first, in the same write as this check.
+    // Pending settlements of earlier calls go first: the check, sent after them, sees them.
     void settles.flush();
     result = await store.check({ now, items: plan.items });
   } catch (e) {

@@ -25,9 +25,9 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     lazyConnect: true,
-    // Commands issued in the same tick share one write (a call's pending limit settlement and its
-    // next check, for instance): fewer syscalls and wake-ups on both sides.
-    enableAutoPipelining: true,
+    // No auto-pipelining: it holds each command until the next tick, which measured ~0.07-0.1 ms more
+    // per limit check at p50 with one client; commands on the connection stay in order either way.
+    enableAutoPipelining: false,
     retryStrategy: (times) => Math.min(50 * times, 1000),
   });
   // Without a listener ioredis prints every connection error; failures surface through commands
