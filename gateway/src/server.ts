@@ -20,6 +20,8 @@ import type { ReadinessCheck } from './routes/ops.ts';
 import { proxyListener } from './routes/proxy.ts';
 import { seedConfigKeys } from './seed-keys.ts';
 import { createStores, type Stores } from './stores/index.ts';
+import { withFile } from './stores/keys/file.ts';
+import { join } from 'node:path';
 import { createUpstream } from './upstream.ts';
 
 export interface GatewayOptions {
@@ -75,6 +77,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       cache: { maxEntries: config.cache.max_entries, maxBytes: Math.floor(config.cache.max_mb * 1024 * 1024) },
       log: (m) => log.warn({}, m),
     }));
+  // One process without Redis: keys created through the admin API are kept under the data dir.
+  if (!opts.stores && !stores.redis) stores.keys = await withFile(stores.keys, join(config.data_dir, 'keys.json'));
   // Keys from watchllm.yaml go into the (possibly shared) key store, again on every Redis reconnect:
   // a Redis restarted without persistence must not forget them.
   await seedConfigKeys(stores.keys, config.keys).catch((e: unknown) => {
