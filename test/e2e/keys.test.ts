@@ -4,9 +4,8 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
-import { startRedis, type TestRedis } from '../redis/index.ts';
-import { openaiError, post, startGatewayProcess, stopGatewayProcesses, until, type GatewayProcess } from './processes.ts';
+import type { FakeProvider } from '../fake-provider/index.ts';
+import { openaiError, post, startReplicas, until, type GatewayProcess, type Replicas } from './processes.ts';
 
 const ADMIN = 'admin-token-keys-0123456789';
 const HELD = 'sk-held-by-the-gateway';
@@ -19,27 +18,15 @@ keys:
 `;
 
 let fake: FakeProvider;
-let redis: TestRedis;
 let a: GatewayProcess;
 let b: GatewayProcess;
+let replicas: Replicas;
 
 beforeAll(async () => {
-  [fake, redis] = await Promise.all([startFakeProvider(), startRedis()]);
-  const env = {
-    WATCHLLM_REDIS_URL: redis.url,
-    WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
-    WATCHLLM_OPENAI_API_KEY: HELD,
-    WATCHLLM_ADMIN_TOKEN: ADMIN,
-  };
-  [a, b] = await Promise.all([
-    startGatewayProcess({ name: 'A', yaml: YAML, env }),
-    startGatewayProcess({ name: 'B', yaml: YAML, env }),
-  ]);
+  replicas = await startReplicas({ yaml: YAML, heldKey: HELD, adminToken: ADMIN });
+  ({ fake, a, b } = replicas);
 });
-afterAll(async () => {
-  await stopGatewayProcesses([a, b]);
-  await Promise.all([redis?.stop(), fake?.close()]);
-});
+afterAll(() => replicas?.stop());
 beforeEach(() => fake.reset());
 
 const admin = { authorization: `Bearer ${ADMIN}` };

@@ -3,9 +3,8 @@
  * together admit exactly what the config allows, whichever replica each call lands on.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
-import { startRedis, type TestRedis } from '../redis/index.ts';
-import { openaiError, post, startGatewayProcess, stopGatewayProcesses, until, type GatewayProcess, type Reply } from './processes.ts';
+import type { FakeProvider } from '../fake-provider/index.ts';
+import { openaiError, post, startReplicas, until, type GatewayProcess, type Reply, type Replicas } from './processes.ts';
 
 const ADMIN = 'admin-token-limits-0123456789';
 // Per BYOK key: 10 requests a minute; per x-watchllm-user: 5000 tokens a minute. Output tokens cost
@@ -23,27 +22,15 @@ prices:
 `;
 
 let fake: FakeProvider;
-let redis: TestRedis;
 let a: GatewayProcess;
 let b: GatewayProcess;
+let replicas: Replicas;
 
 beforeAll(async () => {
-  [fake, redis] = await Promise.all([startFakeProvider(), startRedis()]);
-  const env = {
-    WATCHLLM_REDIS_URL: redis.url,
-    WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
-    WATCHLLM_OPENAI_API_KEY: 'sk-held-by-the-gateway',
-    WATCHLLM_ADMIN_TOKEN: ADMIN,
-  };
-  [a, b] = await Promise.all([
-    startGatewayProcess({ name: 'A', yaml: YAML, env }),
-    startGatewayProcess({ name: 'B', yaml: YAML, env }),
-  ]);
+  replicas = await startReplicas({ yaml: YAML, heldKey: 'sk-held-by-the-gateway', adminToken: ADMIN });
+  ({ fake, a, b } = replicas);
 });
-afterAll(async () => {
-  await stopGatewayProcesses([a, b]);
-  await Promise.all([redis?.stop(), fake?.close()]);
-});
+afterAll(() => replicas?.stop());
 beforeEach(() => fake.reset());
 
 /** Call i goes to A when i is even, B when odd. */

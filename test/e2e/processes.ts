@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
+import { startRedis, type TestRedis } from '../redis/index.ts';
 import { freePort } from '../support/ports.ts';
 
 export { freePort };
@@ -174,4 +176,37 @@ export async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean,
     if (Date.now() > deadline) throw new Error(`condition not reached after ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 500)}`);
     await sleep(intervalMs);
   }
+}
+
+/** Two gateway processes (A, B) sharing one real redis-server, in front of one fake provider. */
+export interface Replicas {
+  fake: FakeProvider;
+  redis: TestRedis;
+  a: GatewayProcess;
+  b: GatewayProcess;
+  stop(): Promise<void>;
+}
+
+export async function startReplicas(opts: { yaml: string; heldKey: string; adminToken: string }): Promise<Replicas> {
+  const [fake, redis] = await Promise.all([startFakeProvider(), startRedis()]);
+  const env = {
+    WATCHLLM_REDIS_URL: redis.url,
+    WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
+    WATCHLLM_OPENAI_API_KEY: opts.heldKey,
+    WATCHLLM_ADMIN_TOKEN: opts.adminToken,
+  };
+  const [a, b] = await Promise.all([
+    startGatewayProcess({ name: 'A', yaml: opts.yaml, env }),
+    startGatewayProcess({ name: 'B', yaml: opts.yaml, env }),
+  ]);
+  return {
+    fake,
+    redis,
+    a,
+    b,
+    async stop() {
+      await stopGatewayProcesses([a, b]);
+      await Promise.all([redis.stop(), fake.close()]);
+    },
+  };
 }
