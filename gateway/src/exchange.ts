@@ -29,6 +29,14 @@ export type Outcome =
 
 export type UsageSource = 'provider' | 'estimate' | 'none';
 
+/** A limit or budget, as the limits stage names it: e.g. scope `key`, id `key_1`, kind `requests`, window `minute`. */
+export interface LimitRef {
+  scope: string;
+  id: string;
+  kind: string;
+  window: string;
+}
+
 /** One `server-timing` segment (RFC: https://www.w3.org/TR/server-timing/). */
 export interface TimingSegment {
   name: string;
@@ -131,10 +139,10 @@ export interface Exchange {
   cache: { status: 'hit' | 'miss' | 'bypass'; key?: string; savedUsd?: number | null } | null;
   limits: {
     decision: 'allowed' | 'denied' | 'degraded';
-    /** The refusing limit, e.g. `key:k_1 requests/minute`. */
-    limit?: string;
-    /** Budgets at or over the soft threshold after this call's reservation, e.g. `project:acme usd/month 0.83`. */
-    softThreshold?: string[];
+    /** The refusing limit. */
+    refused?: LimitRef;
+    /** Budgets at or over the soft threshold after this call's reservation, with the share spent. */
+    softThreshold?: Array<LimitRef & { ratio: number }>;
   } | null;
   policies: {
     outcome: 'allowed' | 'denied' | 'redacted' | 'flagged';

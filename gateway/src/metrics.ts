@@ -122,11 +122,9 @@ export class Metrics {
   observe(x: Exchange): void {
     if (x.cache) this.cacheResults.inc({ result: x.cache.status });
     if (x.cache?.savedUsd) this.cacheSaved.inc(x.cache.savedUsd);
-    if (x.limits?.decision === 'denied' && x.limits.limit) {
-      const [scope = 'unknown', rest = ''] = x.limits.limit.split(':');
-      this.limitDenied.inc({ scope, kind: rest.split(' ')[1]?.split('/')[0] ?? 'unknown' });
-    }
-    for (const s of x.limits?.softThreshold ?? []) this.budgetSoft.inc({ scope: s.split(':')[0] ?? 'unknown' });
+    const refused = x.limits?.refused;
+    if (refused) this.limitDenied.inc({ scope: refused.scope, kind: refused.kind });
+    for (const s of x.limits?.softThreshold ?? []) this.budgetSoft.inc({ scope: s.scope });
     const provider = x.route?.provider ?? 'none';
     const d = durations(x);
     this.requests.inc({ endpoint: x.endpoint, provider, status: String(x.response.status), outcome: x.outcome });

@@ -1,7 +1,7 @@
 import type { Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
-import type { Exchange } from '../exchange.ts';
+import type { Exchange, LimitRef } from '../exchange.ts';
 import { globToRegExp } from '../registry.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
@@ -122,13 +122,10 @@ export async function reserve(
   Object.assign(x.responseHeaders, rateLimitHeaders(result));
   if (!result.allowed) {
     const r = result.refused;
-    const name = `${r.item.scope}:${r.item.id} ${r.item.kind}/${r.item.window}`;
-    x.limits = { decision: 'denied', limit: name };
+    x.limits = { decision: 'denied', refused: limitRef(r.item) };
     throw refusal(r.item, r.used, r.retryAfterMs, now + r.resetMs, x.responseHeaders);
   }
-  const soft = budgetsOverThreshold(result, softThreshold).map(
-    (s) => `${s.item.scope}:${s.item.id} usd/${s.item.window} ${(s.used / s.item.limit).toFixed(2)}`,
-  );
+  const soft = budgetsOverThreshold(result, softThreshold).map((s) => ({ ...limitRef(s.item), ratio: s.used / s.item.limit }));
   x.limits = { decision: result.degraded ? 'degraded' : 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
   return { now, ...plan };
 }
@@ -171,6 +168,10 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
       `Rate limit reached for ${item.scope} '${item.id}' on ${unit} per ${item.window}: ` +
       `limit ${item.limit}, used ${used}, requested ${item.cost}. Please try again in ${retryS}s.`,
   });
+}
+
+function limitRef(i: LimitItem): LimitRef {
+  return { scope: i.scope, id: i.id, kind: i.kind, window: i.window };
 }
 
 function num(v: unknown): number | undefined {
