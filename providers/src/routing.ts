@@ -44,7 +44,7 @@ export function resolveRoute(input: RouteInput): RouteResult {
   if (providerHeader) {
     const id = providerHeader.trim().toLowerCase();
     if (!known.has(id)) {
-      return { ok: false, message: unknown(id, known), param: 'x-watchllm-provider' };
+      return { ok: false, message: unknownProviderMessage(id, known), param: 'x-watchllm-provider' };
     }
     // `x-watchllm-provider: groq` with `groq/llama-3` is the same route; any other slash stays in the
     // model name (OpenRouter and Together use `org/model` names).
@@ -53,7 +53,7 @@ export function resolveRoute(input: RouteInput): RouteResult {
 
   if (prefix !== null) {
     if (known.has(prefix)) return { ok: true, provider: prefix, model: model.slice(slash + 1) };
-    return { ok: false, message: unknown(prefix, known), param: 'model' };
+    return { ok: false, message: unknownProviderMessage(prefix, known), param: 'model' };
   }
 
   for (const { provider, pattern } of [...(input.patterns ?? []), ...MODEL_PATTERNS]) {
@@ -62,6 +62,7 @@ export function resolveRoute(input: RouteInput): RouteResult {
   return { ok: true, provider: input.defaultProvider, model };
 }
 
-function unknown(id: string, known: ReadonlySet<string>): string {
+/** The message for a provider id that names no configured provider (lists the known ones). */
+export function unknownProviderMessage(id: string, known: ReadonlySet<string>): string {
   return `Unknown provider '${id}'. Known providers: ${[...known].sort().join(', ')}.`;
 }

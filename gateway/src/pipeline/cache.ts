@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { priceFor, costUsd, type PriceOverrides } from '@watchllm/providers';
+import { costUsd, type Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
 import type { Exchange } from '../exchange.ts';
@@ -46,7 +46,7 @@ export function planCache(x: Exchange, h: IncomingHttpHeaders, config: Config, k
 }
 
 /** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */
-export function serveCached(x: Exchange, res: ServerResponse, hit: CachedResponse, prices: PriceOverrides | undefined): boolean {
+export function serveCached(x: Exchange, res: ServerResponse, hit: CachedResponse, price: Price | null): boolean {
   const chat = x.surface === 'openai' && x.endpoint === 'chat';
   let body: string | null = null;
   let sse: string | null = null;
@@ -73,7 +73,6 @@ export function serveCached(x: Exchange, res: ServerResponse, hit: CachedRespons
   x.response.usage = hit.usage;
   x.response.usageSource = hit.usage ? 'provider' : 'none';
   // A hit costs nothing; what the provider call would have cost is recorded as saved.
-  const price = hit.usage && x.route ? priceFor(x.route.provider, x.route.model, prices) : null;
   x.cache = { status: 'hit', ...(x.cache?.key ? { key: x.cache.key } : {}), savedUsd: price && hit.usage ? costUsd(price, hit.usage) : null };
   x.costUsd = 0;
   x.responseHeaders['x-watchllm-cache'] = 'hit';

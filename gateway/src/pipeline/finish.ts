@@ -1,6 +1,7 @@
 import { costUsd, type Price } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
 import { answerText } from '../answer-text.ts';
+import { parseJson } from '../json.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 
 /**
@@ -14,7 +15,7 @@ export function settle(x: Exchange, price: Price | null): void {
   const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens';
   if (x.response.usage === null && x.route !== null && x.response.status === 200 && generates) {
     // Streams keep the answer text in response.body; complete answers keep the JSON.
-    const answer = x.request.stream ? (x.response.body ?? '') : answerText(parseJson(x.response.body));
+    const answer = x.request.stream ? (x.response.body ?? '') : answerText(x.response.body ? parseJson(x.response.body) : null);
     x.response.usage = estimateUsage(x.request.body, answer);
     x.response.usageSource = 'estimate';
   }
@@ -25,11 +26,3 @@ export function settle(x: Exchange, price: Price | null): void {
   }
 }
 
-function parseJson(text: string | null): unknown {
-  if (!text) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}

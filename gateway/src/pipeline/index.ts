@@ -86,7 +86,7 @@ export async function handleExchange(
       const tc = performance.now();
       const hit = cachePlan.lookup ? await deps.stores.cache.get(cachePlan.key) : null;
       x.timings.push({ name: 'cache', dur: performance.now() - tc });
-      if (hit && serveCached(x, res, hit, deps.prices)) return;
+      if (hit && serveCached(x, res, hit, price)) return;
       x.responseHeaders['x-watchllm-cache'] = 'miss';
     } else if (x.cache?.status === 'bypass') {
       x.responseHeaders['x-watchllm-cache'] = 'bypass';

@@ -1,4 +1,4 @@
-import { resolveRoute } from '@watchllm/providers';
+import { resolveRoute, unknownProviderMessage } from '@watchllm/providers';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one } from '../http/headers.ts';
@@ -54,6 +54,6 @@ function unknownProvider(id: string, registry: Registry, param: string): Gateway
     type: 'invalid_request_error',
     code: 'unknown_provider',
     param,
-    message: `Unknown provider '${id}'. Known providers: ${[...registry.ids].sort().join(', ')}.`,
+    message: unknownProviderMessage(id, registry.ids),
   });
 }

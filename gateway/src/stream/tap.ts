@@ -1,4 +1,5 @@
 import { anthropicUsage, usageFromOpenai, type Usage } from '@watchllm/providers';
+import { parseJson } from '../json.ts';
 
 /** The stream format the client receives. */
 export type ClientStreamFormat = 'openai-chat' | 'openai-responses' | 'anthropic';
@@ -52,7 +53,7 @@ export class StreamTap {
       }
       return undefined;
     }
-    const json = parse(data);
+    const json = parseJson(data);
     if (json !== undefined) this.observeParsed(event, json);
     return json;
   }
@@ -87,7 +88,7 @@ export class StreamTap {
     for (const item of this.text) {
       if (typeof item === 'string') out.push(item);
       else {
-        const json = parse(item[1]);
+        const json = parseJson(item[1]);
         if (json !== null && typeof json === 'object') this.extractText(item[0], json as Record<string, unknown>, sink);
       }
     }
@@ -173,10 +174,3 @@ export class StreamTap {
   };
 }
 
-function parse(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-}
