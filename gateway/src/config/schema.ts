@@ -98,8 +98,8 @@ export const configSchema = z
          * Insert at least this often and at most this many rows at once. Fewer, larger inserts mean
          * fewer parts for ClickHouse to merge: the main cost of recording in the embedded engine.
          */
-        flush_ms: z.number().int().positive().default(2000),
-        batch_size: z.number().int().positive().default(10_000),
+        flush_ms: z.number().int().positive().default(5000),
+        batch_size: z.number().int().positive().default(50_000),
       })
       .strict()
       .prefault({}),

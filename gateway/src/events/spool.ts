@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A batch waiting on disk: one NDJSON file, named so that replay order and counts need no read. */
+/** A batch waiting on disk: one NDJSON file (the rows as the writer encoded them), named so that replay order and counts need no read. */
 export interface SpooledBatch {
   file: string;
   table: string;
@@ -61,9 +61,12 @@ export class Spool {
     return this.#batches[0];
   }
 
-  /** Append a batch; false (nothing written) when it would exceed the disk budget. */
-  async write(table: string, token: string, rows: readonly object[]): Promise<boolean> {
-    const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  /**
+   * Append a batch of encoded rows (one JSON line each, without newline); false (nothing written)
+   * when it would exceed the disk budget.
+   */
+  async write(table: string, token: string, rows: readonly string[]): Promise<boolean> {
+    const text = rows.join('\n') + '\n';
     const bytes = Buffer.byteLength(text);
     if (this.#bytes + bytes > this.maxBytes) return false;
     const seq = String(this.#seq++ % 1_000_000).padStart(6, '0');
@@ -81,12 +84,10 @@ export class Spool {
     return true;
   }
 
-  async read(batch: SpooledBatch): Promise<object[]> {
+  /** The batch's lines, as written. */
+  async read(batch: SpooledBatch): Promise<string[]> {
     const text = await readFile(join(this.dir, batch.file), 'utf8');
-    return text
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as object);
+    return text.split('\n').filter((line) => line.length > 0);
   }
 
   /** Forget a batch once ClickHouse has it. */

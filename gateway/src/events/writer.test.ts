@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createClickHouse, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
-import { toRow } from './row.ts';
+import { encodeRequestRow, toRow } from './row.ts';
 import { Spool } from './spool.ts';
 import { createEventWriter, registerWriterMetrics, type WriterLogger } from './writer.ts';
 
@@ -116,7 +116,8 @@ describe('createEventWriter', () => {
   test('a replayed batch that had already landed is not stored twice (dedup token)', async () => {
     const dataDir = tempDir();
     const values = [1, 2, 3].map((i) => toRow(exchangeFixture(i), { storeBodies: true }));
-    // The insert landed but its acknowledgement was lost, so the same batch id was also spooled.
+    // The insert landed but its acknowledgement was lost, so the same batch id was also spooled
+    // (as objects, the form an older version spooled: replay reads both forms).
     const token = 'batch-landed-and-spooled';
     await client.insert({
       table: 'watchllm.requests',
@@ -124,7 +125,7 @@ describe('createEventWriter', () => {
       format: 'JSONEachRow',
       clickhouse_settings: { insert_deduplication_token: token },
     });
-    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', token, values);
+    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', token, values.map((v) => JSON.stringify(v)));
     const writer = createEventWriter({ client, dataDir, logger: quiet });
     await writer.close();
     expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([
@@ -162,6 +163,24 @@ describe('createEventWriter', () => {
     await writer.close();
     expect(writer.stats()).toMatchObject({ queued: 0, inserted: 3, dropped: 2 });
     expect(quiet.errors.filter((e) => e.includes('queue is full'))).toHaveLength(1);
+  });
+
+  test('the queue is bounded by size too: rows that do not fit are dropped and counted', async () => {
+    const line = encodeRequestRow(toRow(exchangeFixture(1), { storeBodies: true })).length;
+    // room for two rows by size, far more by count
+    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueueChars: 2 * line + line / 2, batchSize: 100, logger: quiet });
+    for (let i = 1; i <= 4; i++) writer.record(exchangeFixture(i));
+    expect(writer.stats()).toMatchObject({ queued: 2, dropped: 2 });
+    await writer.close();
+    expect((await rows()).map((r) => r.request_id)).toEqual(['req_000001', 'req_000002']);
+  });
+
+  test('batches are cut by size: every row still lands once, in order', async () => {
+    const writer = createEventWriter({ client, dataDir: tempDir(), batchChars: 1, batchSize: 100, logger: quiet });
+    for (let i = 1; i <= 5; i++) writer.record(exchangeFixture(i));
+    await writer.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4, 5].map((i) => [exchangeFixture(i).id, 1]));
+    expect(writer.stats()).toMatchObject({ inserted: 5, dropped: 0 });
   });
 
   test('record never throws, even after close; such rows are counted as dropped', async () => {
