@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { StreamTap } from './tap.ts';
+import { chatDeltaContent, StreamTap } from './tap.ts';
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage: unknown = null) =>
   JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }], usage });
@@ -50,5 +50,45 @@ describe('StreamTap', () => {
     tap.observe('message_stop', JSON.stringify({ type: 'message_stop' }));
     expect(tap).toMatchObject({ terminal: true, finishReason: 'end_turn', usage: { promptTokens: 12, completionTokens: 7, cachedTokens: 2 } });
     expect(tap.answerText()).toBe('Yo');
+  });
+});
+
+describe('chatDeltaContent (answer text without parsing the chunk)', () => {
+  const chunk = (delta: object, extra: object = {}) =>
+    JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], ...extra });
+  const parsed = (data: string): string =>
+    ((JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '');
+
+  test.each([
+    ['plain words', chunk({ content: ' there' })],
+    ['the first chunk, with the role', chunk({ role: 'assistant', content: '' })],
+    ['escaped quotes, backslashes and newlines', chunk({ content: 'say "hi"\\n \\ end\n' })],
+    ['a quote right after an escaped backslash', chunk({ content: 'a\\' })],
+    ['unicode, as sent raw or escaped', chunk({ content: 'héllo 👋 \u2028' })],
+    ['text that looks like the key', chunk({ content: '"content":"x"' })],
+    ['fields after the content', chunk({ content: 'x' }, { usage: null, obfuscation: 'abc' })],
+  ] as const)('reads the same text as a full parse: %s', (_name, data) => {
+    expect(chatDeltaContent(data)).toBe(parsed(data));
+  });
+
+  test.each([
+    ['tool call arguments', chunk({ tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] })],
+    ['reasoning text', chunk({ reasoning_content: 'hmm', content: 'x' })],
+    ['two choices with content', JSON.stringify({ choices: [{ delta: { content: 'a' } }, { delta: { content: 'b' } }] })],
+    ['legacy completion text', JSON.stringify({ choices: [{ text: 'a', content: 'b' }] })],
+    ['no content at all', chunk({})],
+    ['a cut chunk', '{"choices":[{"delta":{"content":"unterminated'],
+  ] as const)('leaves the chunk to the full parse: %s', (_name, data) => {
+    expect(chatDeltaContent(data)).toBeUndefined();
+  });
+
+  test('a stored stream answer is the same text with and without the fast path', () => {
+    const tap = new StreamTap('openai-chat');
+    const pieces = ['Hel', 'lo "wor', 'ld"', '\\n', ' ✓'];
+    tap.observe(undefined, chunk({ role: 'assistant', content: '' }));
+    for (const p of pieces) tap.observe(undefined, chunk({ content: p }));
+    tap.observe(undefined, chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":' } }] }));
+    tap.observe(undefined, '[DONE]');
+    expect(tap.answerText()).toBe(`${pieces.join('')}{"q":`);
   });
 });

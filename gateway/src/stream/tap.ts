@@ -85,8 +85,14 @@ export class StreamTap {
   answerText(): string {
     const out: string[] = [];
     const sink = (v: string) => out.push(v);
+    const chat = this.format === 'openai-chat';
     for (const item of this.text) {
-      if (typeof item === 'string') out.push(item);
+      if (typeof item === 'string') {
+        out.push(item);
+        continue;
+      }
+      const fast = chat ? chatDeltaContent(item[1]) : undefined;
+      if (fast !== undefined) out.push(fast);
       else {
         const json = parseJson(item[1]);
         if (json !== null && typeof json === 'object') this.extractText(item[0], json as Record<string, unknown>, sink);
@@ -174,3 +180,39 @@ export class StreamTap {
   };
 }
 
+const CONTENT = '"content":"';
+
+/**
+ * The answer text of an OpenAI chat chunk read without parsing it, when its only text is one
+ * `"content":"..."` string (the common chunk: `{"choices":[{"index":0,"delta":{"content":"Hi"},...}]}`);
+ * undefined when anything else in it may carry text (tool calls, reasoning, several contents),
+ * so that the full parse decides. The key cannot match inside a string value, where its quotes
+ * would be escaped. Parsing every chunk of a stored answer cost about as much as the rest of
+ * recording the call.
+ */
+export function chatDeltaContent(data: string): string | undefined {
+  const at = data.indexOf(CONTENT);
+  if (at < 0 || data.indexOf(CONTENT, at + CONTENT.length) >= 0) return undefined;
+  if (!data.includes('"delta":{') || data.includes('"tool_calls"') || data.includes('"reasoning_content"') || data.includes('"text":"')) {
+    return undefined;
+  }
+  const start = at + CONTENT.length;
+  let escaped = false;
+  for (let i = start; i < data.length; i++) {
+    const ch = data.charCodeAt(i);
+    if (ch === 0x5c) {
+      // a backslash escapes the next character (which may be a quote)
+      escaped = true;
+      i++;
+    } else if (ch === 0x22) {
+      const raw = data.slice(start, i);
+      if (!escaped) return raw;
+      try {
+        return JSON.parse(`"${raw}"`) as string;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
