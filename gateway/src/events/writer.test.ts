@@ -183,6 +183,25 @@ describe('createEventWriter', () => {
     expect(writer.stats()).toMatchObject({ inserted: 5, dropped: 0 });
   });
 
+  test('rows recorded while a batch is being inserted wait for the next flush: steady traffic is not a stream of tiny inserts', async () => {
+    let inserts = 0;
+    // the same client, counting its inserts; rows 4 and 5 arrive while the first insert runs
+    const counting = Object.create(client) as ClickHouseClient;
+    counting.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
+      inserts++;
+      if (inserts === 1) for (let i = 4; i <= 5; i++) writer.record(exchangeFixture(i));
+      return client.exec(params);
+    }) as ClickHouseClient['exec'];
+    const writer = createEventWriter({ client: counting, dataDir: tempDir(), flushMs: 60_000, batchSize: 100, logger: quiet });
+    for (let i = 1; i <= 3; i++) writer.record(exchangeFixture(i));
+    await writer.flush();
+    expect(inserts).toBe(1);
+    expect(writer.stats()).toMatchObject({ queued: 2, inserted: 3 });
+    await writer.close();
+    expect(inserts).toBe(2);
+    expect((await rows()).map((r) => r.request_id)).toEqual([1, 2, 3, 4, 5].map((i) => exchangeFixture(i).id));
+  });
+
   test('record never throws, even after close; such rows are counted as dropped', async () => {
     const writer = createEventWriter({ client, dataDir: tempDir(), logger: quiet });
     await writer.close();

@@ -137,12 +137,13 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     return true;
   }
 
-  /** The oldest lines of `name`, at most a batch by rows and by size (at least one line). */
-  function takeBatch(name: WriterTable): string[] {
+  /** The oldest lines of `name`: at most `max`, and a batch by rows and by size (at least one line). */
+  function takeBatch(name: WriterTable, max: number): string[] {
     const q = queues[name];
+    const limit = Math.min(q.length, max, batchSize);
     let n = 0;
     let chars = 0;
-    while (n < q.length && n < batchSize && (n === 0 || chars + (q[n] as string).length <= batchChars)) {
+    while (n < limit && (n === 0 || chars + (q[n] as string).length <= batchChars)) {
       chars += (q[n] as string).length;
       n++;
     }
@@ -252,10 +253,17 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
 
   async function drain(force: boolean): Promise<void> {
     await replay(force);
-    while (queued() > 0) {
-      await deliver('requests', takeBatch('requests'));
-      await deliver('events', takeBatch('events'));
-      await replay(false);
+    // What is queued now, in batches. Rows recorded meanwhile wait for the next tick or a full
+    // batch: draining until the queue is empty turned steady traffic into a stream of tiny
+    // inserts (each one a part for ClickHouse to merge; measured: 60+ merge levels and ~500 µs
+    // of chDB CPU per row at 2,000 rows/s, against ~40 with whole batches).
+    for (const name of ['requests', 'events'] as const) {
+      for (let left = queues[name].length; left > 0; ) {
+        const batch = takeBatch(name, left);
+        left -= batch.length;
+        await deliver(name, batch);
+        await replay(false);
+      }
     }
   }
 
@@ -317,7 +325,9 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     flush,
     async close() {
       clearInterval(timer);
-      await flush();
+      // rows recorded during the last flush are flushed too
+      do await flush();
+      while (queued() > 0);
       closed = true;
     },
     stats() {
