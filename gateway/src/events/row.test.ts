@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { exchangeFixture } from './fixtures.ts';
-import { capBody, toRow } from './row.ts';
+import { capBody, toClickHouseTime, toRow } from './row.ts';
 
 describe('toRow', () => {
   test('maps identity, usage, cost and timings of a successful call', () => {
@@ -79,5 +79,24 @@ describe('toRow', () => {
     const row = toRow(x, { storeBodies: true });
     expect(row).toMatchObject({ outcome: 'client_closed', stream: true, usage_source: 'estimate' });
     expect(row.response_body).toBe('data: {"partial":true}');
+  });
+});
+
+describe('toClickHouseTime', () => {
+  test.each([
+    ['a time with milliseconds', Date.UTC(2026, 10, 26, 14, 5, 9, 7)],
+    ['a whole second', Date.UTC(2026, 0, 1, 0, 0, 0, 0)],
+    ['the last millisecond of a year', Date.UTC(2025, 11, 31, 23, 59, 59, 999)],
+    ['before 1970', Date.UTC(1969, 11, 31, 23, 59, 59, 500)],
+    ['a fractional millisecond (cut, not rounded)', Date.UTC(2026, 5, 1, 12, 0, 0, 41) + 0.9],
+  ] as const)('is the UTC "YYYY-MM-DD HH:MM:SS.mmm" text of %s', (_name, ms) => {
+    expect(toClickHouseTime(ms)).toBe(new Date(Math.floor(ms)).toISOString().replace('T', ' ').replace('Z', ''));
+  });
+
+  test('times within one second and across seconds in any order stay exact', () => {
+    const base = Date.UTC(2026, 10, 26, 14, 5, 9, 0);
+    for (const ms of [base + 999, base + 1000, base + 1, base - 1, base + 1000 + 250, base]) {
+      expect(toClickHouseTime(ms)).toBe(new Date(ms).toISOString().replace('T', ' ').replace('Z', ''));
+    }
   });
 });

@@ -82,9 +82,22 @@ const UINT32_MAX = 4_294_967_295;
 /** Error messages are for humans; a provider echoing a whole prompt back should not fill rows. */
 const MAX_ERROR_CHARS = 4096;
 
-/** The DateTime64(3, 'UTC') text form ClickHouse parses in every input format. */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/**
+ * The DateTime64(3, 'UTC') text form ClickHouse parses in every input format. The date and time
+ * of day are formatted once per second (a third of the cost of encoding a row went to
+ * `toISOString` and its replaces).
+ */
 export function toClickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, -5).replace('T', ' ');
+  }
+  return `${cachedPrefix}.${String(whole - second * 1000).padStart(3, '0')}`;
 }
 
 /** Cut `text` to at most `max` UTF-8 bytes, saying how long it was, so a reader knows it is partial. */
