@@ -254,7 +254,10 @@ describe('what the rows say beyond the outcome', () => {
   });
 
   test('refusals name their reason', () => {
-    expect(row('denied by rate limit')).toMatchObject({ limit_decision: 'denied', project: 'acme', key_id: expect.stringMatching(/^cfg_/) });
+    const limited = row('denied by rate limit');
+    expect(limited).toMatchObject({ limit_decision: 'denied', project: 'acme', key_id: expect.stringMatching(/^cfg_/) });
+    expect(JSON.parse(limited.limit_refused)).toEqual({ scope: 'key', id: limited.key_id, kind: 'requests', window: 'minute' });
+    expect(row('success JSON').limit_refused).toBe('');
     expect(row('invalid: bad JSON').error_type).toBe('invalid_json');
     expect(row('invalid: unknown provider').error_type).toBe('unknown_provider');
     expect(row('invalid: body over WATCHLLM_MAX_BODY_MB').error_type).toBe('request_too_large');

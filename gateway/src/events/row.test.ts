@@ -82,6 +82,21 @@ describe('toRow', () => {
   });
 });
 
+describe('limits on the row', () => {
+  test('the refusing limit and soft budget thresholds are stored as JSON; none is an empty string', () => {
+    const x = exchangeFixture(1);
+    x.limits = {
+      decision: 'denied',
+      refused: { scope: 'user', id: 'u1', kind: 'requests', window: 'minute' },
+      softThreshold: [{ scope: 'project', id: 'acme', kind: 'usd', window: 'month', ratio: 0.85 }],
+    };
+    const row = toRow(x, { storeBodies: false });
+    expect(JSON.parse(row.limit_refused)).toEqual({ scope: 'user', id: 'u1', kind: 'requests', window: 'minute' });
+    expect(JSON.parse(row.budget_soft)).toEqual([{ scope: 'project', id: 'acme', kind: 'usd', window: 'month', ratio: 0.85 }]);
+    expect(toRow(exchangeFixture(2), { storeBodies: false })).toMatchObject({ limit_refused: '', budget_soft: '' });
+  });
+});
+
 describe('toClickHouseTime', () => {
   test.each([
     ['a time with milliseconds', Date.UTC(2026, 10, 26, 14, 5, 9, 7)],

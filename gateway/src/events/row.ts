@@ -25,6 +25,10 @@ export interface RequestRow {
   policy_outcome: string;
   policy_matches: string;
   limit_decision: string;
+  /** JSON `{"scope","id","kind","window"}` of the limit or budget that refused the call, or '' */
+  limit_refused: string;
+  /** JSON `[{"scope","id","kind","window","ratio"}]` of budgets at or over the soft threshold, or '' */
+  budget_soft: string;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
@@ -54,6 +58,9 @@ export const REQUEST_COLUMNS = [
   'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'usage_source', 'cost_usd', 'priced', 'cost_saved_usd',
   'latency_ms', 'ttft_ms', 'upstream_ms', 'finish_reason', 'request_bytes', 'response_bytes', 'request_body',
   'response_body', 'client_ip', 'user_agent',
+  // Append only: spooled lines hold values in this order, and a line written before a column
+  // was added is inserted with the columns it has (see insertLines).
+  'limit_refused', 'budget_soft',
 ] as const satisfies readonly (keyof RequestRow)[];
 
 // A column added to RequestRow but not to REQUEST_COLUMNS fails to compile here.
@@ -153,6 +160,8 @@ export function toRow(x: Exchange, opts: RowOptions): RequestRow {
     policy_outcome: x.policies?.outcome ?? '',
     policy_matches: x.policies ? JSON.stringify(x.policies.matches) : '',
     limit_decision: x.limits?.decision ?? '',
+    limit_refused: x.limits?.refused ? JSON.stringify(x.limits.refused) : '',
+    budget_soft: x.limits?.softThreshold?.length ? JSON.stringify(x.limits.softThreshold) : '',
     prompt_tokens: clampU32(usage?.promptTokens ?? 0),
     completion_tokens: clampU32(usage?.completionTokens ?? 0),
     cached_tokens: clampU32(usage?.cachedTokens ?? 0),

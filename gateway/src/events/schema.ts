@@ -154,6 +154,17 @@ export const migrations: readonly Migration[] = [
       SETTINGS ${DEDUP}`,
     ],
   },
+  {
+    version: 4,
+    name: 'requests: the refusing limit and soft budget thresholds',
+    statements: [
+      // JSON text like policy_matches: {"scope","id","kind","window"} of the limit or budget that
+      // refused the call, and [{...,"ratio"}] of budgets at or over the soft threshold.
+      `ALTER TABLE {db}.requests
+        ADD COLUMN IF NOT EXISTS limit_refused String AFTER limit_decision,
+        ADD COLUMN IF NOT EXISTS budget_soft String AFTER limit_refused`,
+    ],
+  },
 ];
 
 /** Tables that follow the retention setting (rollups are small and kept). */

@@ -136,6 +136,17 @@ describe('createEventWriter', () => {
     expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 3, dropped: 0 });
   });
 
+  test('a batch spooled by a version with fewer columns replays with the columns it has', async () => {
+    const dataDir = tempDir();
+    // the two newest columns did not exist when this line was spooled
+    const old = (JSON.parse(encodeRequestRow(toRow(exchangeFixture(7), { storeBodies: true }))) as unknown[]).slice(0, -2);
+    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', 'older-version-batch', [JSON.stringify(old)]);
+    const writer = createEventWriter({ client, dataDir, logger: quiet });
+    await writer.close();
+    expect((await rows()).map((r) => [r.request_id, r.n, r.prompt_tokens])).toEqual([['req_000007', 1, 17]]);
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 1, failed: 0 });
+  });
+
   test('an exhausted spool budget drops rows, counts them and says so once', async () => {
     const dataDir = tempDir();
     const down = createClickHouse({ url: await closedPortUrl(), dataDir });

@@ -171,12 +171,15 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     // without one would inherit the previous batch's token and be silently dropped.
     const settings = { insert_deduplication_token: token, ...insertSettings };
     // Request rows are arrays in REQUEST_COLUMNS order; event rows, and request rows spooled by
-    // an older version, are objects.
-    const compact = name === 'requests' && lines[0]?.startsWith('[') === true;
+    // an older version, are objects. A spooled array line from before a column was appended has
+    // fewer values: it names only the columns it has.
+    const first = lines[0] ?? '';
+    const compact = name === 'requests' && first.startsWith('[');
+    const width = compact ? (JSON.parse(first) as unknown[]).length : 0;
     await insertLines(client, {
       table: qualified(client, name),
       format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
-      ...(compact ? { columns: REQUEST_COLUMNS } : {}),
+      ...(compact ? { columns: REQUEST_COLUMNS.slice(0, width) } : {}),
       lines,
       settings,
     });

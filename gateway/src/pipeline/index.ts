@@ -161,12 +161,26 @@ function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): 
 }
 
 /** A gateway key may be limited to some models. */
+/** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */
+const allowedModelPatterns = new Map<string, RegExp>();
+
+function allowedModelPattern(glob: string): RegExp {
+  let re = allowedModelPatterns.get(glob);
+  if (!re) {
+    // keys are created at runtime: bound the memory, not the hit rate of a sane deployment
+    if (allowedModelPatterns.size >= 10_000) allowedModelPatterns.clear();
+    re = globToRegExp(glob);
+    allowedModelPatterns.set(glob, re);
+  }
+  return re;
+}
+
 function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
   if (!key?.allowedModels || !x.route) return;
   const model = x.route.model;
   const full = `${x.route.provider}/${model}`;
   const ok = key.allowedModels.some((g) => {
-    const re = globToRegExp(g);
+    const re = allowedModelPattern(g);
     return re.test(model) || re.test(full);
   });
   if (!ok) {
