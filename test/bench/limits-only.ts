@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './compare.ts';
 import { limitsSection, measureLimits } from './extra-limits.ts';
-import { Processes, freePort } from './procs.ts';
-import { removeDataDirs, startBare, startGateway, type Target } from './targets.ts';
+import { Processes } from './procs.ts';
+import { removeDataDirs, startBare, startFake, startGateway, type Target } from './targets.ts';
 
 process.chdir(resolve(fileURLToPath(import.meta.url), '../../..'));
 const { values: args } = parseArgs({
@@ -43,13 +43,7 @@ process.once('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void shutdown().finally(() => process.exit(130)));
 
 async function main(): Promise<void> {
-  const fakePort = await freePort();
-  const fake = await procs.start({
-    name: 'fake',
-    args: ['--import', 'tsx', 'test/fake-provider/main.ts', '--port', String(fakePort)],
-    port: fakePort,
-    readyPath: '/__fake/stats',
-  });
+  const fake = await startFake(procs);
   const r = await fetch(`${fake.url}/__fake/default`, { method: 'POST', body: JSON.stringify({ text: words }) });
   if (r.status !== 200) throw new Error(`fake provider refused default scenario: ${await r.text()}`);
   const bare = await startBare(procs, fake.url);

@@ -19,13 +19,13 @@ import { parseArgs } from 'node:util';
 import { extrasPass, extrasSection, runExtras, type BenchContext, type ExtrasResult } from './extras.ts';
 import { Tally, checkOnce, runSlice } from './load.ts';
 import { closeProbe, probe } from './probe.ts';
-import { Processes, freePort } from './procs.ts';
+import { Processes } from './procs.ts';
 import {
   failures, latestSection, probeTable, ratioTable, ratios, resultTable, writeBenchmarks,
   type ProbeRow, type Row, type RunInfo,
 } from './report.ts';
 import {
-  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, removeDataDirs, startBare, startGateway, startPortkey, type Target,
+  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, removeDataDirs, startBare, startFake, startGateway, startPortkey, type Target,
 } from './targets.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -125,13 +125,7 @@ async function main(): Promise<number> {
   }, budgetMs);
   watchdog.unref();
 
-  const fakePort = await freePort();
-  const fake = await procs.start({
-    name: 'fake',
-    args: ['--import', 'tsx', 'test/fake-provider/main.ts', '--port', String(fakePort)],
-    port: fakePort,
-    readyPath: '/__fake/stats',
-  });
+  const fake = await startFake(procs);
   await setFakeDefault(fake.url, { text: words(STREAM_WORDS) });
   process.stdout.write(`fake provider on ${fake.url}\n`);
 

@@ -28,6 +28,17 @@ export function gatewayRecordsEvents(root: string): boolean {
   );
 }
 
+/** The fake provider (test/fake-provider) in its own process, answering. */
+export async function startFake(procs: Processes): Promise<Child> {
+  const port = await freePort();
+  return procs.start({
+    name: 'fake',
+    args: ['--import', 'tsx', 'test/fake-provider/main.ts', '--port', String(port)],
+    port,
+    readyPath: '/__fake/stats',
+  });
+}
+
 export async function startBare(procs: Processes, fakeUrl: string): Promise<Target> {
   const port = await freePort();
   const child = await procs.start({
