@@ -49,11 +49,20 @@ describe('createResponseScanner', () => {
     expect(s.finish()).toMatchObject({ cut: true, policy: 'no-keys', matches: [{ detector: 'api_key', count: 1, applied: true }] });
   });
 
-  test('finds a match at the very end of the stream only on finish', () => {
+  test('a deny match at the end of the text so far cuts at once, though it may still grow', () => {
     const set = compile([{ name: 'no-mail', detect: ['email'], action: 'deny' }]);
     const s = createResponseScanner(set, ctx);
+    // `jane.doe@example.com` may continue (`.au`), but it already matches: forwarding it would leak it
+    expect(s.push(`x`.repeat(100) + ` ${EMAIL}`)).toMatchObject({ cut: true, policy: 'no-mail' });
+    expect(s.finish()).toMatchObject({ cut: true, policy: 'no-mail', matches: [{ detector: 'email', count: 1, applied: true }] });
+  });
+
+  test('a flag match at the end waits for its full extent and is counted once', () => {
+    const set = compile([{ name: 'watch-mail', detect: ['email'], action: 'flag' }]);
+    const s = createResponseScanner(set, ctx);
     expect(s.push(`x`.repeat(100) + ` ${EMAIL}`)).toEqual({ cut: false });
-    expect(s.finish()).toMatchObject({ cut: true, policy: 'no-mail' });
+    expect(s.push('.au and more text')).toEqual({ cut: false });
+    expect(s.finish()).toMatchObject({ cut: false, matches: [{ detector: 'email', count: 1 }] });
   });
 
   test('a shadow deny records but never cuts; redact in a stream is recorded as not applied', () => {

@@ -34,8 +34,8 @@ export interface ResponseScanner {
   push(textDelta: string): ScanStep;
   /**
    * Scans the text pushed so far now, whatever its length: call it before forwarding what was pushed,
-   * so a complete match is caught before it leaves. (A match still open at the end of the text is
-   * decided when more text, or `finish`, comes.)
+   * so a match is caught before it leaves, even one that may still grow. (Text that does not match
+   * yet, such as the first half of an e-mail address, is not held back.)
    */
   check(): ScanStep;
   /** Scans what is left and reports every match of the stream. */
@@ -71,14 +71,17 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext):
     for (const st of states) {
       for (const h of findHits(st.p.content, buf)) {
         if (bufStart + h.start < st.countedTo) continue;
-        // A hit reaching the end of what we have may still grow (`a@b.co` + `m`): wait.
-        if (!final && h.end === buf.length) {
+        const denies = st.p.action === 'deny' && st.p.mode === 'enforce';
+        // A hit reaching the end of what we have may still grow (`a@b.co` + `m`): counting waits
+        // for its full extent. An enforced deny does not: the text already matches, and waiting
+        // would forward it.
+        if (!final && h.end === buf.length && !denies) {
           keepFrom = Math.min(keepFrom, Math.max(h.start, buf.length - MAX_PENDING));
           break;
         }
         st.counts.add([h]);
         st.countedTo = bufStart + h.end;
-        if (!cut.cut && st.p.action === 'deny' && st.p.mode === 'enforce') {
+        if (!cut.cut && denies) {
           cut = { cut: true, policy: st.p.name, reason: denyReason(st.p, [], [h.source]) };
         }
       }

@@ -88,12 +88,17 @@ describe('the README policies, in watchllm.yaml', () => {
 });
 
 describe('post-response policies on streams', () => {
-  test('an answer that leaks an e-mail is cut with a clean content_filter end', async () => {
+  test.each([
+    ['word by word', `Sure, write to ${EMAIL} today please`, 6, 0],
+    // one character per event, each in its own TCP read: the address matches before it is complete
+    // (`...@example.co`) and must not go out while it might still grow
+    ['character by character', `Sure, write to ${EMAIL}!! today`, 1000, 3],
+  ] as const)('an answer that leaks an e-mail (%s) is cut with a clean content_filter end', async (_name, answer, chunks, chunkDelayMs) => {
     const other = await startStack({
       yaml: `policies:\n  - name: no-pii-out\n    detect: [email]\n    action: deny\n    stage: post\n`,
     });
     try {
-      other.fake.next({ text: `Sure, write to ${EMAIL} today please`, chunks: 6 });
+      other.fake.next({ text: answer, chunks, chunkDelayMs });
       const c = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: 'sk-x', maxRetries: 0 });
       const stream = await c.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'contact?' }] });
       let text = '';
