@@ -159,15 +159,21 @@ export function limitsSection(r: LimitsResult): string {
     '',
     `Added p50: **${f3(r.addedP50)} ms** (target < ${MAX_ADDED_P50_MS} ms): **${r.pass ? 'PASS' : 'FAIL'}**`,
     '',
+    ...(r.cache.length === 0 ? [] : cacheTable(r.cache)),
+  ].join('\n');
+}
+
+function cacheTable(cache: LimitsResult['cache']): string[] {
+  return [
     `Cache hits (\`x-watchllm-cache: on\`, one fixed request filled first) at the main case's connections, against bare in the same slices:`,
     '',
     '| target | requests/s | p50 ms | p99 ms | non-2xx | errors | vs bare | faster than bare |',
     '|---|---:|---:|---:|---:|---:|---:|:---:|',
-    ...r.cache.map(
+    ...cache.map(
       (c) =>
         `| ${c.label} | ${f0(c.load.rps)} | ${c.load.p50.toFixed(1)} | ${c.load.p99.toFixed(1)} | ${c.load.non2xx} | ` +
         `${c.load.errors} | ${(c.vsBare * 100).toFixed(0)}% | ${c.pass === null ? '' : c.pass ? 'PASS' : 'FAIL'} |`,
     ),
     '',
-  ].join('\n');
+  ];
 }
