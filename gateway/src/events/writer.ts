@@ -167,8 +167,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   }
 
   async function insert(name: WriterTable, token: string, lines: readonly string[]): Promise<void> {
-    // Always a token: chDB applies settings with SET, which stays for its session, so an insert
-    // without one would inherit the previous batch's token and be silently dropped.
+    // Always the batch's own token: ClickHouse drops a replay of a batch that already landed (its
+    // acknowledgement lost), and no insert can reuse another batch's token.
     const settings = { insert_deduplication_token: token, ...insertSettings };
     // Request rows are arrays in REQUEST_COLUMNS order; event rows, and request rows spooled by
     // an older version, are objects. A spooled array line from before a column was appended has
