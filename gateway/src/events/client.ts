@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection';
 
 export type { ClickHouseClient } from '@clickhouse/client';
@@ -99,7 +99,7 @@ export function createClickHouse(opts: { url?: string; dataDir: string }): Click
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   databases.set(client, DEFAULT_DATABASE);
-  rawInserts.set(client, (params) => connection.chdb.rawInsert({ ...params, columns: params.columns && [...params.columns] }));
+  rawInserts.set(client, (params) => connection.chdb.rawInsert(params));
   return client;
 }
 
@@ -115,7 +115,7 @@ export async function insertLines(client: ClickHouseClient, insert: LineInsert):
   const raw = rawInserts.get(client);
   if (raw) {
     const { table, columns, format, settings } = insert;
-    await raw({ table, ...(columns ? { columns } : {}), format, settings, values: Buffer.from(body) });
+    await raw({ table, columns, format, settings, values: Buffer.from(body) });
     return;
   }
   const columns = insert.columns ? ` (${insert.columns.join(', ')})` : '';

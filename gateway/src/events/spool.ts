@@ -2,7 +2,10 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A batch waiting on disk: one NDJSON file (the rows as the writer encoded them), named so that replay order and counts need no read. */
+/**
+ * A batch waiting on disk: one NDJSON file (the rows as the writer encoded them), named so that
+ * replay order and counts need no read.
+ */
 export interface SpooledBatch {
   file: string;
   table: string;

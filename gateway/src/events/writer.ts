@@ -75,8 +75,9 @@ const MAX_PROBE_DELAY_MS = 30_000;
  * and table. Encoding at once (~10 µs, after the client has its answer) lets the exchange, with
  * its bodies and headers, die young: held until the next flush, every exchange was promoted to
  * the old generation and the garbage collector's cost per call grew with the queue. A batch that
- * cannot be inserted after retries is spooled to disk; while the spool holds anything, new batches go behind it so
- * rows reach ClickHouse in order, and the spool head is retried with growing delays. Each batch
+ * cannot be inserted after retries is spooled to disk; while the spool holds anything, new
+ * batches go behind it so rows reach ClickHouse in order, and the spool head is retried with
+ * growing delays. Each batch
  * keeps one id from first attempt to last replay, sent as `insert_deduplication_token`, so a
  * batch that did land before its acknowledgement was lost is not stored twice.
  *
@@ -179,7 +180,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     await insertLines(client, {
       table: qualified(client, name),
       format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
-      ...(compact ? { columns: REQUEST_COLUMNS.slice(0, width) } : {}),
+      columns: compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
       lines,
       settings,
     });

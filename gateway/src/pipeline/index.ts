@@ -160,7 +160,6 @@ function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): 
   return { capUsd: r.usd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
 }
 
-/** A gateway key may be limited to some models. */
 /** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */
 const allowedModelPatterns = new Map<string, RegExp>();
 
@@ -175,6 +174,7 @@ function allowedModelPattern(glob: string): RegExp {
   return re;
 }
 
+/** A gateway key may be limited to some models. */
 function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
   if (!key?.allowedModels || !x.route) return;
   const model = x.route.model;
