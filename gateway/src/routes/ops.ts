@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { deadline } from '../deadline.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**
@@ -13,6 +14,10 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
+/** How long /readyz waits for one check. */
+const CHECK_TIMEOUT_MS = 2000;
+const checkTimedOut = (): Error => new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`);
+
 export function opsRoutes(opts: { metrics: Metrics; checks: ReadonlyArray<ReadinessCheck>; draining: () => boolean }): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -21,10 +26,10 @@ export function opsRoutes(opts: { metrics: Metrics; checks: ReadonlyArray<Readin
     const results = await Promise.all(
       opts.checks.map(async (chk) => {
         try {
-          await withTimeout(chk.check(), 2000);
+          await deadline(chk.check(), CHECK_TIMEOUT_MS, checkTimedOut);
           return [chk, 'ok'] as const;
         } catch (e) {
-          return [chk, e instanceof Error ? e.message : 'failed'] as const;
+          return [chk, e instanceof Error ? e.message : String(e)] as const;
         }
       }),
     );
@@ -38,20 +43,4 @@ export function opsRoutes(opts: { metrics: Metrics; checks: ReadonlyArray<Readin
     return c.body(await opts.metrics.registry.metrics());
   });
   return app;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -1,3 +1,4 @@
+import { deadline } from '../deadline.ts';
 import type { CacheStore } from './cache/types.ts';
 import { StoreUnavailableError } from './errors.ts';
 import type { StoreHealth } from './health.ts';
@@ -26,7 +27,7 @@ export function withFailMode(store: LimitStore, { failMode, health, timeoutMs = 
   return {
     async check(req) {
       try {
-        const result = await deadline(store.check(req), timeoutMs);
+        const result = await storeDeadline(store.check(req), timeoutMs);
         health.ok('limits');
         return result;
       } catch (err) {
@@ -37,7 +38,7 @@ export function withFailMode(store: LimitStore, { failMode, health, timeoutMs = 
     },
     async settle(req) {
       try {
-        await deadline(store.settle(req), timeoutMs);
+        await storeDeadline(store.settle(req), timeoutMs);
         health.ok('limits');
       } catch (err) {
         health.miss('limits', err);
@@ -54,7 +55,7 @@ export function withFailMode(store: LimitStore, { failMode, health, timeoutMs = 
 export function cacheWithFallback(store: CacheStore, { health, timeoutMs = 250 }: Omit<FailModeOptions, 'failMode'>): CacheStore {
   const guard = async <T>(p: Promise<T>, fallback: T): Promise<T> => {
     try {
-      const v = await deadline(p, timeoutMs);
+      const v = await storeDeadline(p, timeoutMs);
       health.ok('cache');
       return v;
     } catch (err) {
@@ -76,7 +77,7 @@ export function cacheWithFallback(store: CacheStore, { health, timeoutMs = 250 }
 export function keysWithTimeout(store: KeyStore, { health, timeoutMs = 250 }: Omit<FailModeOptions, 'failMode'>): KeyStore {
   const guard = async <T>(p: Promise<T>): Promise<T> => {
     try {
-      const v = await deadline(p, timeoutMs);
+      const v = await storeDeadline(p, timeoutMs);
       health.ok('keys');
       return v;
     } catch (err) {
@@ -101,24 +102,9 @@ class DeadlineError extends Error {
   override readonly name = 'DeadlineError';
 }
 
-/**
- * `p`, or a DeadlineError after `ms`. One timer and one promise per call: measured at about 0.6 µs
- * a call, against 1.5 µs for `Promise.race` with a timeout promise and `finally`.
- */
-function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineError(`store call exceeded ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
+/** A store call past its deadline. */
+function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return deadline(p, ms, () => new DeadlineError(`store call exceeded ${ms} ms`));
 }
 
 /**
