@@ -3,7 +3,7 @@ import { T0, redisFixture, type RedisFixture } from '../testing.ts';
 import { budgetsOverThreshold, rateLimitHeaders } from './headers.ts';
 import { createMemoryLimitStore } from './memory.ts';
 import { createRedisLimitStore } from './redis.ts';
-import type { LimitItem, LimitStore } from './types.ts';
+import type { LimitItem, LimitStore, SettleRequest } from './types.ts';
 
 let redis: RedisFixture;
 beforeAll(async () => {
@@ -109,6 +109,15 @@ describe.each(targets)('LimitStore ($name)', ({ name, replicas }) => {
     expect((await b.check({ now: T0 + 61_000, items: [tpm(1000, 0)] })).items[0]?.used).toBe(200);
   });
 
+  test('the reset time follows the newest bucket still holding tokens after a settle empties one', async () => {
+    await a.check({ now: T0, items: [tpm(1000, 100)] });
+    await a.check({ now: T0 + 5000, items: [tpm(1000, 100)] });
+    const settle = { scope: 'key', id: 'k1', kind: 'tokens', window: 'minute', limit: 1000 } as const;
+    await b.settle({ now: T0 + 5500, reservedAt: T0 + 5000, items: [{ ...settle, delta: -100 }] });
+    const r = await b.check({ now: T0 + 6000, items: [tpm(1000, 0)] });
+    expect(r.items[0]).toMatchObject({ used: 100, resetMs: 54_000 });
+  });
+
   test('a spent monthly budget refuses until the first of next month, UTC', async () => {
     expect((await a.check({ now: T0, items: [usd(1, 0.6)] })).allowed).toBe(true);
     const r = await b.check({ now: T0, items: [usd(1, 0.6)] });
@@ -145,5 +154,52 @@ describe.each(targets)('LimitStore ($name)', ({ name, replicas }) => {
     await a.check({ now: T0, items: [rpm(1, 'x')] });
     const r = await b.check({ now: T0, items: [{ ...rpm(1, 'x'), scope: 'user' }] });
     expect(r.allowed).toBe(true);
+  });
+});
+
+describe('Redis sliding counters (running sum) agree with the in-process store', () => {
+  beforeEach(() => redis.replicaA.flushall());
+
+  /** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
+  function rng(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  test.each([1, 2, 3])('random checks and settles over three minutes, idle gaps included (seed %i)', async (seed) => {
+    const random = rng(seed);
+    const memory = createMemoryLimitStore();
+    const shared = createRedisLimitStore(redis.replicaA);
+    const other = createRedisLimitStore(redis.replicaB);
+    const item = (id: string): LimitItem[] => [rpm(40, id), tpm(3000, 0, id)];
+    const reservations: Array<{ at: number; id: string; cost: number }> = [];
+    let now = T0;
+    for (let step = 0; step < 400; step++) {
+      // mostly sub-second steps; sometimes a gap of many buckets, or longer than the window
+      const r = random();
+      now += r < 0.9 ? Math.floor(random() * 700) : r < 0.97 ? 5_000 + Math.floor(random() * 40_000) : 61_000 + Math.floor(random() * 30_000);
+      const id = random() < 0.7 ? 'a' : 'b';
+      if (random() < 0.75 || reservations.length === 0) {
+        const cost = Math.floor(random() * 400);
+        const items = item(id).map((i) => (i.kind === 'tokens' ? { ...i, cost } : i));
+        const want = await memory.check({ now, items });
+        const got = await (step % 2 ? shared : other).check({ now, items });
+        expect({ step, got }).toEqual({ step, got: want });
+        if (want.allowed) reservations.push({ at: now, id, cost });
+      } else {
+        const res = reservations.splice(Math.floor(random() * reservations.length), 1)[0]!;
+        // the call used nothing (it failed), or less or more than it reserved
+        const delta = random() < 0.25 ? -res.cost : Math.floor(random() * 500) - res.cost;
+        const req: SettleRequest = { now, reservedAt: res.at, items: [{ scope: 'key', id: res.id, kind: 'tokens', window: 'minute', limit: 3000, delta }] };
+        await memory.settle(req);
+        await shared.settle(req);
+      }
+    }
   });
 });

@@ -37,9 +37,14 @@ function isoDate(y: number, m: number, day: number): string {
   return `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-/** Storage key of one item's counter; the free-form id comes last so it cannot be ambiguous. */
+/**
+ * Storage key of one item's counter; the free-form id comes last so it cannot be ambiguous.
+ * Sliding counters carry their layout (`v2`: buckets plus a running sum, see scripts.ts), so a
+ * replica of an older version never reads a hash it cannot parse during a rolling upgrade (the
+ * two versions then count a minute apart); calendar counters (budgets) keep their keys.
+ */
 export function counterKey(item: Pick<LimitItem, 'scope' | 'id' | 'kind' | 'window'>, spec: WindowSpec): string {
-  const period = spec.mode === 'calendar' ? `${spec.period}:` : '';
+  const period = spec.mode === 'calendar' ? `${spec.period}:` : 'v2:';
   return `wl:lim:${item.kind}:${item.window}:${period}${item.scope}:${item.id}`;
 }
 
