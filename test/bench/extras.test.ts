@@ -36,9 +36,11 @@ describe('bench feature sections', () => {
     ]);
   });
 
-  test('the limits config the bench writes gives every key limits the bench never reaches', () => {
+  test('the limits config the bench writes limits users only, beyond what the bench can reach', () => {
     const config = parseConfig(LIMITS_YAML, {});
-    expect(config.limits.key).toEqual({ rpm: 100_000_000, tpm: 1_000_000_000 });
+    expect(config.limits.user).toEqual({ rpm: 100_000_000, tpm: 1_000_000_000 });
+    expect(config.limits.key).toBeUndefined();
+    expect(config.limits.project).toBeUndefined();
   });
 
   test('the realistic policy set compiles and is accepted as the gateway config', () => {

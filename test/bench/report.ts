@@ -160,9 +160,12 @@ export const INTRO = `# Benchmarks
     the last flush; CPU is the whole process's (chDB's threads included), with what building the
     fixtures costs measured apart. Beside it, the main cases' events on / events off ratio.
   - **Limits and cache** (issue 4): a redis-server on a free port (as \`test/redis\` starts it) and
-    two gateways sharing it, events off, one with \`limits: { key: { rpm: 100000000, tpm: 1000000000 } }\`;
-    requests one at a time over one connection, in round-robin slices, give each one's p50 latency,
-    their difference, and the gateway's own \`server-timing\` \`limits;dur=\`. Then the cache-hit
+    a gateway using it, events off, with \`limits: { user: { rpm: 100000000, tpm: 1000000000 } }\`;
+    requests one at a time over one connection, alternating in round-robin slices between calls
+    with \`x-watchllm-user\` (checked against the limits in Redis) and calls without it (no limit
+    applies), give each kind's p50 latency, their difference, and the gateway's own
+    \`server-timing\` \`limits;dur=\`. One process for both, because two identical gateway processes
+    differ by up to ±0.15 ms at p50 here (where each lands on the CPUs). Then the cache-hit
     path: \`x-watchllm-cache: on\` on the fixed chat request (the first call fills the cache), for
     the Redis-backed and the in-process gateway, against bare at the main case's connections.
   - **Policies** (issue 5): \`test/bench/policy-eval.ts\`, a process of its own, times
