@@ -22,14 +22,15 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const databases = new WeakMap<ClickHouseClient, string>();
 
-/** Bulk inserts of rows already encoded, one JSON line each. */
+/** Bulk inserts of rows already encoded: NDJSON, one JSON line per row. */
 export interface LineInsert {
   /** qualified table (`table(client, name)`) */
   table: string;
   /** the column order of JSONCompactEachRow lines; omitted for JSONEachRow objects */
   columns?: readonly string[];
   format: 'JSONEachRow' | 'JSONCompactEachRow';
-  lines: readonly string[];
+  /** the lines, each ending with a newline */
+  body: Buffer;
   settings: Record<string, string | number>;
 }
 
@@ -111,11 +112,11 @@ export function createClickHouse(opts: { url?: string; dataDir: string }): Click
  * about 23 µs of CPU per row against about 16. To a server, one HTTP body.
  */
 export async function insertLines(client: ClickHouseClient, insert: LineInsert): Promise<void> {
-  const body = `${insert.lines.join('\n')}\n`;
+  const { body } = insert;
   const raw = rawInserts.get(client);
   if (raw) {
     const { table, columns, format, settings } = insert;
-    await raw({ table, columns, format, settings, values: Buffer.from(body) });
+    await raw({ table, columns, format, settings, values: body });
     return;
   }
   const columns = insert.columns ? ` (${insert.columns.join(', ')})` : '';

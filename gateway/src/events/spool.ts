@@ -65,20 +65,19 @@ export class Spool {
   }
 
   /**
-   * Append a batch of encoded rows (one JSON line each, without newline); false (nothing written)
-   * when it would exceed the disk budget.
+   * Append a batch of `rows` encoded rows (NDJSON, each line ending with a newline); false (nothing
+   * written) when it would exceed the disk budget.
    */
-  async write(table: string, token: string, rows: readonly string[]): Promise<boolean> {
-    const text = rows.join('\n') + '\n';
-    const bytes = Buffer.byteLength(text);
+  async write(table: string, token: string, body: Uint8Array, rows: number): Promise<boolean> {
+    const bytes = body.byteLength;
     if (this.#bytes + bytes > this.maxBytes) return false;
     const seq = String(this.#seq++ % 1_000_000).padStart(6, '0');
-    const file = `${String(Date.now()).padStart(15, '0')}-${seq}.${table}.${rows.length}.${token}.ndjson`;
+    const file = `${String(Date.now()).padStart(15, '0')}-${seq}.${table}.${rows}.${token}.ndjson`;
     // Reserve the budget before the await so concurrent writers cannot both pass the check.
-    const batch: SpooledBatch = { file, table, token, rows: rows.length, bytes };
+    const batch: SpooledBatch = { file, table, token, rows, bytes };
     this.#push(batch);
     try {
-      await writeFile(join(this.dir, `${file}.tmp`), text);
+      await writeFile(join(this.dir, `${file}.tmp`), body);
       await rename(join(this.dir, `${file}.tmp`), join(this.dir, file));
     } catch (err) {
       this.#drop(batch);
@@ -87,10 +86,9 @@ export class Spool {
     return true;
   }
 
-  /** The batch's lines, as written. */
-  async read(batch: SpooledBatch): Promise<string[]> {
-    const text = await readFile(join(this.dir, batch.file), 'utf8');
-    return text.split('\n').filter((line) => line.length > 0);
+  /** The batch's NDJSON, as written. */
+  async read(batch: SpooledBatch): Promise<Buffer> {
+    return readFile(join(this.dir, batch.file));
   }
 
   /** Forget a batch once ClickHouse has it. */

@@ -17,6 +17,9 @@ let chDir: string;
 let client: ClickHouseClient;
 const dirs: string[] = [];
 
+/** Rows as one NDJSON batch, the way the spool keeps them. */
+const ndjson = (values: readonly unknown[]): Buffer => Buffer.from(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'watchllm-writer-'));
   dirs.push(d);
@@ -125,7 +128,7 @@ describe('createEventWriter', () => {
       format: 'JSONEachRow',
       clickhouse_settings: { insert_deduplication_token: token },
     });
-    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', token, values.map((v) => JSON.stringify(v)));
+    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', token, ndjson(values), values.length);
     const writer = createEventWriter({ client, dataDir, logger: quiet });
     await writer.close();
     expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([
@@ -140,7 +143,7 @@ describe('createEventWriter', () => {
     const dataDir = tempDir();
     // the two newest columns did not exist when this line was spooled
     const old = (JSON.parse(encodeRequestRow(toRow(exchangeFixture(7), { storeBodies: true }))) as unknown[]).slice(0, -2);
-    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', 'older-version-batch', [JSON.stringify(old)]);
+    await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', 'older-version-batch', ndjson([old]), 1);
     const writer = createEventWriter({ client, dataDir, logger: quiet });
     await writer.close();
     expect((await rows()).map((r) => [r.request_id, r.n, r.prompt_tokens])).toEqual([['req_000007', 1, 17]]);
@@ -177,9 +180,9 @@ describe('createEventWriter', () => {
   });
 
   test('the queue is bounded by size too: rows that do not fit are dropped and counted', async () => {
-    const line = encodeRequestRow(toRow(exchangeFixture(1), { storeBodies: true })).length;
+    const line = Buffer.byteLength(encodeRequestRow(toRow(exchangeFixture(1), { storeBodies: true }))) + 1;
     // room for two rows by size, far more by count
-    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueueChars: 2 * line + line / 2, batchSize: 100, logger: quiet });
+    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueueBytes: 2 * line + line / 2, batchSize: 100, logger: quiet });
     for (let i = 1; i <= 4; i++) writer.record(exchangeFixture(i));
     expect(writer.stats()).toMatchObject({ queued: 2, dropped: 2 });
     await writer.close();
@@ -187,7 +190,7 @@ describe('createEventWriter', () => {
   });
 
   test('batches are cut by size: every row still lands once, in order', async () => {
-    const writer = createEventWriter({ client, dataDir: tempDir(), batchChars: 1, batchSize: 100, logger: quiet });
+    const writer = createEventWriter({ client, dataDir: tempDir(), batchBytes: 1, batchSize: 100, logger: quiet });
     for (let i = 1; i <= 5; i++) writer.record(exchangeFixture(i));
     await writer.close();
     expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4, 5].map((i) => [exchangeFixture(i).id, 1]));

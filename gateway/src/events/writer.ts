@@ -5,6 +5,7 @@ import type { EventSink } from '../exchange.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { insertLines, table as qualified } from './client.ts';
 import { isPermanent } from './errors.ts';
+import { LineQueue, type LineBatch } from './line-queue.ts';
 import { encodeRequestRow, REQUEST_COLUMNS, toRow, type RowOptions } from './row.ts';
 import { Spool } from './spool.ts';
 
@@ -37,12 +38,12 @@ export interface EventWriterOptions {
   /** Rows held in memory before new ones are dropped. Default 100 000. */
   maxQueue?: number;
   /**
-   * Encoded characters held in memory before new rows are dropped (bodies make rows from 0.5 to
-   * 64 KB). Default 256 Mi.
+   * Bytes of encoded rows held in memory before new rows are dropped (bodies make rows from 0.5 to
+   * 64 KB). Default 256 MiB.
    */
-  maxQueueChars?: number;
-  /** A batch is flushed at once when its encoded rows reach this many characters. Default 16 Mi. */
-  batchChars?: number;
+  maxQueueBytes?: number;
+  /** A batch is flushed at once when its encoded rows reach this many bytes. Default 16 MiB. */
+  batchBytes?: number;
   /** Disk budget for the spool. Default 1 GiB. */
   spoolMaxBytes?: number;
   /** Insert attempts per batch before spooling. Default 3. */
@@ -92,8 +93,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     batchSize = 1000,
     flushMs = 1000,
     maxQueue = 100_000,
-    maxQueueChars = 256 * 1024 ** 2,
-    batchChars = 16 * 1024 ** 2,
+    maxQueueBytes = 256 * 1024 ** 2,
+    batchBytes = 16 * 1024 ** 2,
     spoolMaxBytes = 1024 ** 3,
     attempts = 3,
     retryDelayMs = 200,
@@ -102,10 +103,11 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     logger = createLogger(),
   } = opts;
   const spool = new Spool(join(opts.dataDir, 'spool'), spoolMaxBytes);
-  // Encoded rows (one JSON line each) per table, oldest first.
-  const queues: Record<WriterTable, string[]> = { requests: [], events: [] };
-  /** total length of the queued lines */
-  let queuedChars = 0;
+  // Encoded rows per table, oldest first, in batches (see line-queue.ts).
+  const queues: Record<WriterTable, LineQueue> = {
+    requests: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
+    events: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
+  };
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
   let closed = false;
@@ -128,38 +130,28 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
       drop(1, 'closed', 'event recorded after the writer was closed');
       return false;
     }
-    if (queued() >= maxQueue || queuedChars + line.length > maxQueueChars) {
-      drop(1, 'queue', `event queue is full (${maxQueue} rows or ${maxQueueChars} characters)`);
+    const size = LineQueue.size(line);
+    if (queued() >= maxQueue || queuedBytes() + size > maxQueueBytes) {
+      drop(1, 'queue', `event queue is full (${maxQueue} rows or ${maxQueueBytes} bytes)`);
       return false;
     }
     warned.queue = false;
-    queues[name].push(line);
-    queuedChars += line.length;
+    queues[name].push(line, size);
     return true;
   }
 
-  /** The oldest lines of `name`: at most `max`, and a batch by rows and by size (at least one line). */
-  function takeBatch(name: WriterTable, max: number): string[] {
-    const q = queues[name];
-    const limit = Math.min(q.length, max, batchSize);
-    let n = 0;
-    let chars = 0;
-    while (n < limit && (n === 0 || chars + (q[n] as string).length <= batchChars)) {
-      chars += (q[n] as string).length;
-      n++;
-    }
-    queuedChars -= chars;
-    return q.splice(0, n);
+  function queued(): number {
+    return queues.requests.rows + queues.events.rows;
   }
 
-  function queued(): number {
-    return queues.requests.length + queues.events.length;
+  function queuedBytes(): number {
+    return queues.requests.bytes + queues.events.bytes;
   }
 
   let kicked = false;
   /** A full batch drains on the next turn of the event loop, never inside `record`. */
   function kick(): void {
-    if (kicked || (queued() < batchSize && queuedChars < batchChars)) return;
+    if (kicked || !(queues.requests.full || queues.events.full)) return;
     kicked = true;
     setImmediate(() => {
       kicked = false;
@@ -167,21 +159,20 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     });
   }
 
-  async function insert(name: WriterTable, token: string, lines: readonly string[]): Promise<void> {
+  async function insert(name: WriterTable, token: string, body: Buffer): Promise<void> {
     // Always the batch's own token: ClickHouse drops a replay of a batch that already landed (its
     // acknowledgement lost), and no insert can reuse another batch's token.
     const settings = { insert_deduplication_token: token, ...insertSettings };
     // Request rows are arrays in REQUEST_COLUMNS order; event rows, and request rows spooled by
     // an older version, are objects. A spooled array line from before a column was appended has
     // fewer values: it names only the columns it has.
-    const first = lines[0] ?? '';
-    const compact = name === 'requests' && first.startsWith('[');
-    const width = compact ? (JSON.parse(first) as unknown[]).length : 0;
+    const compact = name === 'requests' && body[0] === 0x5b; // '['
+    const width = compact ? (JSON.parse(body.toString('utf8', 0, body.indexOf(0x0a))) as unknown[]).length : 0;
     await insertLines(client, {
       table: qualified(client, name),
       format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
       columns: compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
-      lines,
+      body,
       settings,
     });
   }
@@ -200,33 +191,33 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     }
   }
 
-  async function deliver(name: WriterTable, values: string[]): Promise<void> {
-    if (values.length === 0) return;
+  async function deliver(name: WriterTable, batch: LineBatch): Promise<void> {
+    const { body, rows } = batch;
     const token = randomUUID();
     // Behind a non-empty spool, go to disk: replay keeps arrival order.
     if (spool.empty) {
-      const err = await withRetries(() => insert(name, token, values));
+      const err = await withRetries(() => insert(name, token, body));
       if (err === null) {
-        counts.inserted += values.length;
+        counts.inserted += rows;
         return;
       }
-      counts.failed += values.length;
+      counts.failed += rows;
       if (isPermanent(err)) {
-        logger.error({ component: 'events', err, table: name, rows: values.length }, 'ClickHouse refused a batch');
+        logger.error({ component: 'events', err, table: name, rows }, 'ClickHouse refused a batch');
         // still spooled, then moved aside by replay so a human can look at it
       } else {
-        logger.warn({ component: 'events', err, table: name, rows: values.length }, 'ClickHouse unreachable, spooling to disk');
+        logger.warn({ component: 'events', err, table: name, rows }, 'ClickHouse unreachable, spooling to disk');
       }
     }
-    await toSpool(name, token, values);
+    await toSpool(name, token, batch);
   }
 
-  async function toSpool(name: WriterTable, token: string, values: string[]): Promise<void> {
+  async function toSpool(name: WriterTable, token: string, { body, rows }: LineBatch): Promise<void> {
     try {
-      if (await spool.write(name, token, values)) return;
-      drop(values.length, 'spool', `event spool is full (${spoolMaxBytes} bytes in ${spool.dir})`);
+      if (await spool.write(name, token, body, rows)) return;
+      drop(rows, 'spool', `event spool is full (${spoolMaxBytes} bytes in ${spool.dir})`);
     } catch (err) {
-      drop(values.length, 'spool', `cannot write the event spool in ${spool.dir}: ${String(err)}`);
+      drop(rows, 'spool', `cannot write the event spool in ${spool.dir}: ${String(err)}`);
     }
   }
 
@@ -257,15 +248,20 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
 
   async function drain(force: boolean): Promise<void> {
     await replay(force);
-    // What is queued now, in batches. Rows recorded meanwhile wait for the next tick or a full
-    // batch: draining until the queue is empty turned steady traffic into a stream of tiny
-    // inserts (each one a part for ClickHouse to merge; measured: 60+ merge levels and ~500 µs
-    // of chDB CPU per row at 2,000 rows/s, against ~40 with whole batches).
+    // The batches queued now. Rows recorded meanwhile wait for the next tick or a full batch:
+    // draining until the queue is empty turned steady traffic into a stream of tiny inserts (each
+    // one a part for ClickHouse to merge; measured: 60+ merge levels and ~500 µs of chDB CPU per
+    // row at 2,000 rows/s, against ~40 with whole batches).
     for (const name of ['requests', 'events'] as const) {
-      for (let left = queues[name].length; left > 0; ) {
-        const batch = takeBatch(name, left);
-        left -= batch.length;
-        await deliver(name, batch);
+      const q = queues[name];
+      for (let left = q.batches; left > 0; left--) {
+        const batch = q.shift();
+        if (!batch) break;
+        try {
+          await deliver(name, batch);
+        } finally {
+          q.release(batch);
+        }
         await replay(false);
       }
     }

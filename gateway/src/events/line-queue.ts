@@ -1,0 +1,101 @@
+/** A batch of encoded rows: NDJSON bytes (each line ends with a newline), ready to insert or spool. */
+export interface LineBatch {
+  body: Buffer;
+  rows: number;
+}
+
+interface Chunk {
+  buf: Buffer;
+  /** bytes written */
+  bytes: number;
+  rows: number;
+}
+
+/**
+ * Encoded rows waiting for ClickHouse, held as NDJSON bytes outside the JavaScript heap, in chunks
+ * that are the batches: a chunk takes lines until it holds `maxRows` rows or `chunkBytes` bytes,
+ * and `shift` hands the oldest one out whole, so a batch is inserted without being joined or
+ * copied. Chunks are reused once their batch is released.
+ *
+ * Why not an array of strings: rows wait seconds for their batch, so each line survived two young
+ * collections and was copied into the old generation, and every flush joined the lines into a
+ * string and encoded that into a fresh buffer: about 20 µs of the gateway's main thread per row,
+ * measured with a CPU profile under load (join and encode ~3-5 µs of it on first-touched memory,
+ * the rest garbage collection). Writing a line into a warm chunk costs ~0.1 µs.
+ */
+export class LineQueue {
+  readonly #chunks: Chunk[] = [];
+  readonly #free: Buffer[] = [];
+  readonly #maxRows: number;
+  readonly #chunkBytes: number;
+  #rows = 0;
+  #bytes = 0;
+
+  /** Chunks of `chunkBytes` (a longer line gets a chunk of its own size), at most `maxRows` rows each. */
+  constructor(opts: { maxRows: number; chunkBytes: number }) {
+    this.#maxRows = Math.max(1, opts.maxRows);
+    this.#chunkBytes = Math.max(1, opts.chunkBytes);
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** How many batches `shift` would give now. */
+  get batches(): number {
+    return this.#chunks.length;
+  }
+
+  /** True when a batch is complete: a chunk took no more lines, or the newest is at its bounds. */
+  get full(): boolean {
+    const last = this.#chunks.at(-1);
+    if (last === undefined) return false;
+    return this.#chunks.length > 1 || last.rows >= this.#maxRows || last.bytes >= this.#chunkBytes;
+  }
+
+  /** UTF-8 bytes `line` takes in the queue, newline included. */
+  static size(line: string): number {
+    return Buffer.byteLength(line) + 1;
+  }
+
+  /** Append one line (no newline in it: JSON text has none); `size` is `LineQueue.size(line)`. */
+  push(line: string, size: number): void {
+    let c = this.#chunks.at(-1);
+    if (!c || c.rows >= this.#maxRows || c.bytes + size > c.buf.length) {
+      c = { buf: this.#alloc(size), bytes: 0, rows: 0 };
+      this.#chunks.push(c);
+    }
+    c.bytes += c.buf.write(line, c.bytes);
+    c.buf[c.bytes++] = 0x0a;
+    c.rows++;
+    this.#rows++;
+    this.#bytes += size;
+  }
+
+  /** The oldest batch; lines pushed after this go to a new one. Give it back with `release`. */
+  shift(): LineBatch | null {
+    const c = this.#chunks.shift();
+    if (!c) return null;
+    this.#rows -= c.rows;
+    this.#bytes -= c.bytes;
+    return { body: c.buf.subarray(0, c.bytes), rows: c.rows };
+  }
+
+  /** The batch is inserted or spooled: its memory may hold the next lines. */
+  release(batch: LineBatch): void {
+    // only standard chunks are kept, and few: the queue's memory shrinks back after a burst
+    const { buffer, byteOffset } = batch.body;
+    if (byteOffset === 0 && buffer.byteLength === this.#chunkBytes && this.#free.length < 2) {
+      this.#free.push(Buffer.from(buffer, 0, this.#chunkBytes));
+    }
+  }
+
+  #alloc(size: number): Buffer {
+    if (size > this.#chunkBytes) return Buffer.allocUnsafeSlow(size);
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#chunkBytes);
+  }
+}
