@@ -19,6 +19,8 @@ export interface BenchContext {
   /** the main non-streaming chat case */
   headers: Record<string, string>;
   body: string;
+  /** the main streaming chat case */
+  streamBody: string;
   /** runs `fn` with every proxy but `only` paused (all of them when `only` is null) */
   measured(only: Target | null, fn: () => Promise<void>): Promise<void>;
   /** async clean-ups (redis-server) run at the end, on error and on SIGINT */
@@ -34,11 +36,12 @@ export interface ExtraPlan {
   writerRows: number;
 }
 
-/** One entry of a comparison: a target and the extra request headers it gets there. */
+/** One entry of a comparison: a target, the extra request headers it gets there, and its body (default: the chat case's). */
 export interface Entry {
   label: string;
   target: Target;
   headers?: Record<string, string>;
+  body?: string;
 }
 
 /** Autocannon slices over `entries`, round-robin like the main cases; one LoadResult per entry. */
@@ -46,7 +49,7 @@ export async function compareLoad(ctx: BenchContext, entries: Entry[], plan: Ext
   const spec = (e: Entry) => ({
     url: `${e.target.url}/v1/chat/completions`,
     headers: { ...ctx.headers, ...e.target.headers, ...e.headers },
-    body: ctx.body,
+    body: e.body ?? ctx.body,
     connections: ctx.connections,
   });
   const tallies = entries.map(() => new Tally());
@@ -60,7 +63,7 @@ export async function compareLatency(ctx: BenchContext, entries: Entry[], plan: 
   const spec = (e: Entry) => ({
     url: `${e.target.url}/v1/chat/completions`,
     headers: { ...ctx.headers, ...e.target.headers, ...e.headers },
-    body: ctx.body,
+    body: e.body ?? ctx.body,
   });
   const tallies = entries.map(() => new LatencyTally());
   if (plan.warmup > 0) for (const e of entries) await ctx.measured(e.target, () => runSequential(spec(e), plan.warmup));

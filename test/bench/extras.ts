@@ -4,7 +4,7 @@
  * after the main cases, in the same run, with the same rule: whatever is measured runs alone,
  * every other proxy paused. A section that cannot run is reported as skipped, not fatal.
  */
-import { EVENTS_TARGET, eventsRatios, eventsSection, measureWriter, type EventsRatio, type WriterResult } from './extra-events.ts';
+import { EVENTS_TARGET, eventsRatios, eventsSection, measureEventsPaired, measureWriter, type EventsRatio, type WriterResult } from './extra-events.ts';
 import { limitsSection, measureLimits, type LimitsResult } from './extra-limits.ts';
 import { POLICY_TARGET, measurePolicies, policiesSection, type PoliciesResult } from './extra-policies.ts';
 import type { BenchContext, ExtraPlan } from './compare.ts';
@@ -33,6 +33,14 @@ export async function runExtras(ctx: BenchContext, rows: Row[], plan: ExtraPlan)
     });
   } catch (e) {
     out.skipped.push(`events/s into chDB: ${message(e)}`);
+  }
+  if (out.eventsRatios.length > 0) {
+    try {
+      log('issue 3: events on vs off, the two gateways alone in 1 s slices');
+      out.eventsRatios = await measureEventsPaired(ctx, plan, out.eventsRatios);
+    } catch (e) {
+      out.skipped.push(`events on vs off, paired: ${message(e)}`);
+    }
   }
   try {
     log('issue 4: Redis-backed limits (sequential, 1 connection) and the cache-hit path');

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     connections: 32,
     headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
     body: JSON.stringify({ model: 'gpt-4o-mini', stream: false, messages: [{ role: 'user', content: 'Say twenty words, please.' }] }),
+    streamBody: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Say twenty words, please.' }] }),
     measured,
     closers,
   };

@@ -158,7 +158,10 @@ export const INTRO = `# Benchmarks
     the writer takes them (waiting while more than 20,000 rows are queued), closes the writer and
     checks that \`count()\` equals the rows recorded. Rows/s run from the first record to the end of
     the last flush; CPU is the whole process's (chDB's threads included), with what building the
-    fixtures costs measured apart. Beside it, the main cases' events on / events off ratio.
+    fixtures costs measured apart. Then the main run's two gateways, events on and events off,
+    alone as a pair in 1 s slices (ABBA order) for each case at the main case's connections: their
+    requests/s ratio is the verdict, with the main cases' ratio beside it (four targets sharing
+    2 s slices make that one too coarse for a 10% target).
   - **Limits and cache** (issue 4): a redis-server on a free port (as \`test/redis\` starts it) and
     a gateway using it, events off, with \`limits: { user: { rpm: 100000000, tpm: 1000000000 } }\`;
     requests one at a time over one connection, alternating in round-robin slices between calls

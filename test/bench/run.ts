@@ -199,7 +199,7 @@ async function main(): Promise<number> {
   const gateway = targets.find((t) => t.name === 'gateway (events off)') ?? targets.find((t) => t.name === 'gateway');
   if (!args['no-extras'] && bare && gateway) {
     const ctx: BenchContext = {
-      procs, fakeUrl: fake.url, targets, bare, gateway, connections, headers: BASE_HEADERS, body: chatBody(false), measured, closers,
+      procs, fakeUrl: fake.url, targets, bare, gateway, connections, headers: BASE_HEADERS, body: chatBody(false), streamBody: chatBody(true), measured, closers,
     };
     // The main cases' stream settings would pace every answer: back to the default answer.
     await setFakeDefault(fake.url, { text: words(STREAM_WORDS) });

@@ -167,7 +167,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     // an older version, are objects. A spooled array line from before a column was appended has
     // fewer values: it names only the columns it has.
     const compact = name === 'requests' && body[0] === 0x5b; // '['
-    const width = compact ? (JSON.parse(body.toString('utf8', 0, body.indexOf(0x0a))) as unknown[]).length : 0;
+    const firstEnd = body.indexOf(0x0a);
+    const width = compact ? (JSON.parse(body.toString('utf8', 0, firstEnd < 0 ? body.length : firstEnd)) as unknown[]).length : 0;
     await insertLines(client, {
       table: qualified(client, name),
       format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
