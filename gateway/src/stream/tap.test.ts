@@ -78,6 +78,8 @@ describe('chatDeltaContent (answer text without parsing the chunk)', () => {
     ['legacy completion text', JSON.stringify({ choices: [{ text: 'a', content: 'b' }] })],
     ['no content at all', chunk({})],
     ['a cut chunk', '{"choices":[{"delta":{"content":"unterminated'],
+    ['content beside another delta field', chunk({ content: 'x', refusal: null })],
+    ['a first choice with tool calls, a second with content', JSON.stringify({ choices: [{ delta: { tool_calls: [] } }, { delta: { content: 'b' } }] })],
   ] as const)('leaves the chunk to the full parse: %s', (_name, data) => {
     expect(chatDeltaContent(data)).toBeUndefined();
   });

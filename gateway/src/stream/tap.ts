@@ -180,39 +180,28 @@ export class StreamTap {
   };
 }
 
-const CONTENT = '"content":"';
+/**
+ * The first `"delta":` of a chunk and, when that delta is only `{"content":"..."}` (or the first
+ * chunk's `{"role":"assistant","content":"..."}`), its raw content. Keys cannot match inside a
+ * string value, where their quotes are escaped.
+ */
+const FIRST_DELTA = /"delta":(?:\{(?:"role":"assistant",)?"content":"((?:[^"\\]|\\.)*)"\})?/;
 
 /**
- * The answer text of an OpenAI chat chunk read without parsing it, when its only text is one
- * `"content":"..."` string (the common chunk: `{"choices":[{"index":0,"delta":{"content":"Hi"},...}]}`);
- * undefined when anything else in it may carry text (tool calls, reasoning, several contents),
- * so that the full parse decides. The key cannot match inside a string value, where its quotes
- * would be escaped. Parsing every chunk of a stored answer cost about as much as the rest of
- * recording the call.
+ * The answer text of an OpenAI chat chunk read without parsing it, when the chunk has one choice
+ * whose delta is only content (the common chunk: `{"choices":[{"index":0,"delta":{"content":"Hi"},...}]}`);
+ * undefined when anything else may carry text (tool calls, reasoning, refusals, several choices),
+ * so that the full parse decides. One regular expression and one scan of the tail: about 0.15 µs
+ * a chunk, where parsing it costs 0.9 µs (and the scanner this replaced, 1 µs).
  */
 export function chatDeltaContent(data: string): string | undefined {
-  const at = data.indexOf(CONTENT);
-  if (at < 0 || data.indexOf(CONTENT, at + CONTENT.length) >= 0) return undefined;
-  if (!data.includes('"delta":{') || data.includes('"tool_calls"') || data.includes('"reasoning_content"') || data.includes('"text":"')) {
+  const m = FIRST_DELTA.exec(data);
+  const raw = m?.[1];
+  if (m === null || raw === undefined || data.includes('"delta":', m.index + m[0].length)) return undefined;
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
     return undefined;
   }
-  const start = at + CONTENT.length;
-  let escaped = false;
-  for (let i = start; i < data.length; i++) {
-    const ch = data.charCodeAt(i);
-    if (ch === 0x5c) {
-      // a backslash escapes the next character (which may be a quote)
-      escaped = true;
-      i++;
-    } else if (ch === 0x22) {
-      const raw = data.slice(start, i);
-      if (!escaped) return raw;
-      try {
-        return JSON.parse(`"${raw}"`) as string;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
 }
