@@ -21,6 +21,8 @@ export interface EventsRatio {
   off: number;
   ratio: number;
   pass: boolean;
+  /** measured as a pair (measureEventsPaired), not taken from the main cases */
+  paired: boolean;
   /** the same ratio in the main cases, where four targets share the slices (for reference) */
   mainRatio?: number;
 }
@@ -62,7 +64,7 @@ export async function measureEventsPaired(ctx: BenchContext, plan: ExtraPlan, ma
     if (!withEvents || !without || without.rps === 0) continue;
     const ratio = withEvents.rps / without.rps;
     const mainRatio = main.find((m) => m.caseName === caseName)?.ratio;
-    out.push({ caseName, on: withEvents.rps, off: without.rps, ratio, pass: ratio >= EVENTS_MIN_RATIO, ...(mainRatio === undefined ? {} : { mainRatio }) });
+    out.push({ caseName, on: withEvents.rps, off: without.rps, ratio, pass: ratio >= EVENTS_MIN_RATIO, paired: true, ...(mainRatio === undefined ? {} : { mainRatio }) });
     process.stdout.write(`  ${caseName.padEnd(12)} events on ${Math.round(withEvents.rps)} req/s, off ${Math.round(without.rps)}: ${(ratio * 100).toFixed(0)}%\n`);
   }
   return out;
@@ -75,7 +77,7 @@ export function eventsRatios(rows: Row[]): EventsRatio[] {
     const off = rows.find((r) => r.target === NO_EVENTS_TARGET && r.caseName === on.caseName);
     if (!off || off.load.rps === 0) continue;
     const ratio = on.load.rps / off.load.rps;
-    out.push({ caseName: on.caseName, on: on.load.rps, off: off.load.rps, ratio, pass: ratio >= EVENTS_MIN_RATIO });
+    out.push({ caseName: on.caseName, on: on.load.rps, off: off.load.rps, ratio, pass: ratio >= EVENTS_MIN_RATIO, paired: false });
   }
   return out;
 }
@@ -98,7 +100,7 @@ export function eventsSection(w: WriterResult | null, rs: EventsRatio[]): string
     );
   }
   if (rs.length > 0) {
-    const paired = rs.some((r) => r.mainRatio !== undefined);
+    const paired = rs.some((r) => r.paired);
     const pct = (n: number | undefined): string => (n === undefined ? '-' : `${(n * 100).toFixed(0)}%`);
     lines.push(
       paired

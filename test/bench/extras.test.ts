@@ -31,8 +31,8 @@ describe('bench feature sections', () => {
       { target: 'gateway (events off)', caseName: 'chat stream', load: load(1000) },
     ];
     expect(eventsRatios(rows)).toEqual([
-      { caseName: 'chat', on: 950, off: 1000, ratio: 0.95, pass: true },
-      { caseName: 'chat stream', on: 800, off: 1000, ratio: 0.8, pass: false },
+      { caseName: 'chat', on: 950, off: 1000, ratio: 0.95, pass: true, paired: false },
+      { caseName: 'chat stream', on: 800, off: 1000, ratio: 0.8, pass: false, paired: false },
     ]);
   });
 
@@ -54,7 +54,7 @@ describe('bench feature sections', () => {
   ] as const)('extrasPass fails the run only on the policy gateway: %s', (_title, pass, expected) => {
     const r: ExtrasResult = {
       writer: null,
-      eventsRatios: [{ caseName: 'chat', on: 1, off: 2, ratio: 0.5, pass: false }],
+      eventsRatios: [{ caseName: 'chat', on: 1, off: 2, ratio: 0.5, pass: false, paired: true }],
       limits: null,
       policies: {
         evals: [],
