@@ -104,10 +104,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       flushMs: config.events.flush_ms,
       // Embedded, ClickHouse shares the gateway's CPUs: an insert runs on one thread at the lowest
       // priority (nice 19), so under contention the proxy comes first and the queue absorbs the
-      // lag; parallel parsing would briefly take every core for less total work saved.
+      // lag; parallel parsing would briefly take every core for less total work saved. Without
+      // optimize_on_insert a batch is not collapsed by the table engine as it is written (rows of
+      // one batch never share a request id; the rollup view's GROUP BY already aggregates it):
+      // measured, ~25 instead of ~30 µs of chDB CPU per row.
       ...(config.events.clickhouse_url
         ? {}
-        : { insertSettings: { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1 } }),
+        : {
+            insertSettings: { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 },
+          }),
       batchSize: config.events.batch_size,
       logger: log,
     });
