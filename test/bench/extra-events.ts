@@ -46,14 +46,15 @@ export async function measureWriter(procs: Processes, rows: number): Promise<Wri
 
 /**
  * Events on against events off, as a pair: the two gateways of the main cases alone, alternating
- * in 1 s slices (ABBA order) over twice the section's time per case, every other proxy paused.
- * In the main cases each target gets four 2 s slices among four targets, and the ratio of two of
- * them moved by ±10% from run to run on a 2-CPU machine: too coarse for a 10% target.
+ * in 1 s slices (ABBA order) over four times the section's time per case (16 s each by default),
+ * every other proxy paused. In the main cases each target gets four 2 s slices among four
+ * targets, and the ratio of two of them moved by ±10% from run to run on a 2-CPU machine: too
+ * coarse for a 10% target. Paired runs minutes apart still spread over ±8% here.
  */
 export async function measureEventsPaired(ctx: BenchContext, plan: ExtraPlan, main: EventsRatio[]): Promise<EventsRatio[]> {
   const on = ctx.targets.find((t) => t.name === EVENTS_TARGET);
   if (!on) throw new Error(`no "${EVENTS_TARGET}" target in this run`);
-  const pairPlan = { ...plan, seconds: plan.seconds * 2, sliceS: 1 };
+  const pairPlan = { ...plan, seconds: plan.seconds * 4, sliceS: 1 };
   const out: EventsRatio[] = [];
   for (const [caseName, body] of [['chat', ctx.body], ['chat stream', ctx.streamBody]] as const) {
     const [withEvents, without] = await compareLoad(
