@@ -1,22 +1,15 @@
 /**
  * Only the issue-4 section of `pnpm bench` (extra-limits.ts), set up the way run.ts sets up the
- * extras: the fake provider, bare and the events-off gateway each in their own process, then
- * `measureLimits` with the same BenchContext and plan shape. For working on the limit check
- * without the whole bench.
+ * extras (section-only.ts). For working on the limit check without the whole bench.
  *
  *   pnpm exec tsx test/bench/limits-only.ts [--warmup 2] [--seconds 4] [--slice 1] [--check-only]
  *
  * `--check-only` skips the cache-hit comparison (the Redis limit check's added p50 only).
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BenchContext } from './compare.ts';
 import { limitsSection, measureLimits } from './extra-limits.ts';
-import { Processes } from './procs.ts';
-import { removeDataDirs, startBare, startFake, startGateway, type Target } from './targets.ts';
+import { runSectionAlone } from './section-only.ts';
 
-process.chdir(resolve(fileURLToPath(import.meta.url), '../../..'));
 const { values: args } = parseArgs({
   options: {
     warmup: { type: 'string', default: '2' },
@@ -26,59 +19,5 @@ const { values: args } = parseArgs({
   },
 });
 const plan = { warmup: Number(args.warmup), seconds: Number(args.seconds), sliceS: Number(args.slice), writerRows: 0 };
-const words = Array.from({ length: 20 }, (_, i) => `word${i + 1}`).join(' ');
 
-const procs = new Processes();
-const targets: Target[] = [];
-const closers: Array<() => Promise<void>> = [];
-const shutdown = async (): Promise<void> => {
-  await Promise.allSettled(closers.map((c) => c()));
-  await procs.stopAll();
-  for (const t of targets) t.cleanup?.();
-};
-process.once('exit', () => {
-  procs.killAllNow();
-  removeDataDirs();
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void shutdown().finally(() => process.exit(130)));
-
-async function main(): Promise<void> {
-  const fake = await startFake(procs);
-  const r = await fetch(`${fake.url}/__fake/default`, { method: 'POST', body: JSON.stringify({ text: words }) });
-  if (r.status !== 200) throw new Error(`fake provider refused default scenario: ${await r.text()}`);
-  const bare = await startBare(procs, fake.url);
-  const gateway = await startGateway(procs, fake.url, 'gateway (events off)', false);
-  targets.push(bare, gateway);
-  const measured = async (only: Target | null, fn: () => Promise<void>): Promise<void> => {
-    const others = targets.filter((o) => o !== only && o.child);
-    for (const o of others) if (o.child) procs.pause(o.child);
-    try {
-      await fn();
-    } finally {
-      for (const o of others) if (o.child) procs.resume(o.child);
-    }
-  };
-  const ctx: BenchContext = {
-    procs,
-    fakeUrl: fake.url,
-    targets,
-    bare,
-    gateway,
-    connections: 32,
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', stream: false, messages: [{ role: 'user', content: 'Say twenty words, please.' }] }),
-    streamBody: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Say twenty words, please.' }] }),
-    measured,
-    closers,
-  };
-  const result = await measureLimits(ctx, plan, { cache: !args['check-only'] });
-  process.stdout.write(`\n${limitsSection(result)}\n`);
-}
-
-main().then(
-  () => shutdown().then(() => process.exit(0)),
-  (e: unknown) => {
-    process.stderr.write(`limits bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    void shutdown().finally(() => process.exit(1));
-  },
-);
+runSectionAlone('limits', {}, async (ctx) => limitsSection(await measureLimits(ctx, plan, { cache: !args['check-only'] })));

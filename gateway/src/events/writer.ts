@@ -71,16 +71,16 @@ export interface EventWriter extends EventSink {
 const MAX_PROBE_DELAY_MS = 30_000;
 
 /**
- * The event writer: `record` encodes the exchange's row into its JSON line at once and pushes the
- * line onto a bounded in-memory queue; a timer or a full batch drains it with one insert per batch
- * and table. Encoding at once (~10 µs, after the client has its answer) lets the exchange, with
- * its bodies and headers, die young: held until the next flush, every exchange was promoted to
- * the old generation and the garbage collector's cost per call grew with the queue. A batch that
- * cannot be inserted after retries is spooled to disk; while the spool holds anything, new
- * batches go behind it so rows reach ClickHouse in order, and the spool head is retried with
- * growing delays. Each batch
- * keeps one id from first attempt to last replay, sent as `insert_deduplication_token`, so a
- * batch that did land before its acknowledgement was lost is not stored twice.
+ * The event writer: `record` encodes the exchange's row into its JSON line at once and writes the
+ * line's bytes into a bounded queue outside the JavaScript heap (line-queue.ts); a timer or a full
+ * batch drains it with one insert per batch and table. Encoding at once (after the client has its
+ * answer) lets the exchange, with its bodies and headers, die young, and nothing the queue holds
+ * is ever moved by the garbage collector. A batch that cannot be inserted after retries is spooled
+ * to disk; while the spool holds anything, new batches go behind it so rows reach ClickHouse in
+ * order, and the spool head is retried with growing delays. Each batch keeps one id from first
+ * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
+ * its acknowledgement was lost is not stored twice (chDB's raw insert also needs it to keep two
+ * different batches: without a token it dropped the second one).
  *
  * @example
  * const writer = createEventWriter({ client, dataDir: '.watchllm' });
