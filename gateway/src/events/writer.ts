@@ -79,8 +79,7 @@ const MAX_PROBE_DELAY_MS = 30_000;
  * to disk; while the spool holds anything, new batches go behind it so rows reach ClickHouse in
  * order, and the spool head is retried with growing delays. Each batch keeps one id from first
  * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
- * its acknowledgement was lost is not stored twice (chDB's raw insert also needs it to keep two
- * different batches: without a token it dropped the second one).
+ * its acknowledgement was lost is not stored twice.
  *
  * @example
  * const writer = createEventWriter({ client, dataDir: '.watchllm' });
