@@ -1,5 +1,10 @@
 import { luaScript } from '../redis.ts';
 
+/** `fmt` writes 17 significant digits, so that an amount read back is the same double. */
+const FMT_LUA = `
+local function fmt(v) return string.format('%.17g', v) end
+`;
+
 /**
  * Shared Lua for sliding counters. A sliding counter is a hash: one field per bucket index
  * (amount), plus `sum` (the amount of every bucket from `low` on), `low` (the oldest bucket `sum`
@@ -7,10 +12,9 @@ import { luaScript } from '../redis.ts';
  * reads those and the current bucket in one HMGET and, once a second at most, subtracts the
  * buckets that left the window: no pass over all 60 buckets per call (that pass was ~60% of the
  * script's time). A hash without `sum`/`low` (new, or invalidated by a settle) is rebuilt from its
- * buckets once. `fmt` writes 17 significant digits so that an amount read back is the same double.
+ * buckets once.
  */
 const SLIDING_LUA = `
-local function fmt(v) return string.format('%.17g', v) end
 local function rebuild(key, oldest)
   local flat = redis.call('HGETALL', key)
   local sum, top, stale = 0, nil, {}
@@ -62,7 +66,7 @@ end
  * Reply: refused item (1-based, 0 = admitted), then used, resetMs, retryAfterMs per item, as
  * strings (a Lua number reply would be truncated to an integer, losing USD cents).
  */
-export const checkScript = luaScript(`${SLIDING_LUA}
+export const checkScript = luaScript(`${FMT_LUA}${SLIDING_LUA}
 local now = tonumber(ARGV[1])
 local EPS = 1e-9
 local out = {}
@@ -139,9 +143,10 @@ return out
  * Settle: add each delta to the bucket/period of the reservation, never below 0.
  * ARGV[1]: now, ARGV[2]: reservedAt; then 4 values per item: mode, delta, a, b (as above).
  * A sliding reservation that already left the window is not given back (that would admit more
- * than the limit); extra consumption is still charged, to the current bucket.
+ * than the limit); extra consumption is still charged, to the current bucket. A sliding counter's
+ * running sum (SLIDING_LUA) follows the bucket, or is dropped for the next check to rebuild.
  */
-export const settleScript = luaScript(`${SLIDING_LUA}
+export const settleScript = luaScript(`${FMT_LUA}
 local now, at = tonumber(ARGV[1]), tonumber(ARGV[2])
 for i = 1, #KEYS do
   local key = KEYS[i]
