@@ -25,7 +25,8 @@ import {
   type ProbeRow, type Row, type RunInfo,
 } from './report.ts';
 import {
-  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, removeDataDirs, startBare, startFake, startGateway, startPortkey, type Target,
+  PORTKEY_SKIPPED, gatewayRecordsEvents, portkeyEntry, removeDataDirs, runAlone, startBare, startFake, startGateway, startPortkey,
+  type Target,
 } from './targets.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -94,19 +95,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/**
- * Runs `fn` with every other proxy process paused (SIGSTOP), so only `t` and the fake use the CPUs;
- * with `t` null, every proxy is paused (a measurement in a process of its own).
- */
-async function measured(t: Target | null, fn: () => Promise<void>): Promise<void> {
-  const others = targets.filter((o) => o !== t && o.child);
-  for (const o of others) if (o.child) procs.pause(o.child);
-  try {
-    await fn();
-  } finally {
-    for (const o of others) if (o.child) procs.resume(o.child);
-  }
-}
+/** Runs `fn` with every proxy but `t` paused (see runAlone). */
+const measured = (t: Target | null, fn: () => Promise<void>): Promise<void> => runAlone(procs, targets, t, fn);
 
 async function setFakeDefault(fakeUrl: string, scenario: Record<string, unknown>): Promise<void> {
   const r = await fetch(`${fakeUrl}/__fake/default`, { method: 'POST', body: JSON.stringify(scenario) });

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './compare.ts';
 import { Processes } from './procs.ts';
-import { removeDataDirs, startBare, startFake, startGateway, type Target } from './targets.ts';
+import { removeDataDirs, runAlone, startBare, startFake, startGateway, type Target } from './targets.ts';
 
 const words = Array.from({ length: 20 }, (_, i) => `word${i + 1}`).join(' ');
 const chatBody = (stream: boolean): string =>
@@ -43,15 +43,6 @@ export function runSectionAlone(
     const gateway = await startGateway(procs, fake.url, 'gateway (events off)', false);
     targets.push(bare, gateway);
     if (opts.eventsOn) targets.push(await startGateway(procs, fake.url, 'gateway (events on)', true));
-    const measured = async (only: Target | null, fn: () => Promise<void>): Promise<void> => {
-      const others = targets.filter((o) => o !== only && o.child);
-      for (const o of others) if (o.child) procs.pause(o.child);
-      try {
-        await fn();
-      } finally {
-        for (const o of others) if (o.child) procs.resume(o.child);
-      }
-    };
     const ctx: BenchContext = {
       procs,
       fakeUrl: fake.url,
@@ -62,7 +53,7 @@ export function runSectionAlone(
       headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
       body: chatBody(false),
       streamBody: chatBody(true),
-      measured,
+      measured: (only, fn) => runAlone(procs, targets, only, fn),
       closers,
     };
     process.stdout.write(`\n${await section(ctx)}\n`);

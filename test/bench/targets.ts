@@ -29,6 +29,21 @@ export function gatewayRecordsEvents(root: string): boolean {
 }
 
 /** The fake provider (test/fake-provider) in its own process, answering. */
+/**
+ * Runs `fn` with every proxy process of `targets` but `only` paused (SIGSTOP), so only `only` and
+ * the fake use the CPUs; with `only` null, every proxy is paused (a measurement in a process of
+ * its own).
+ */
+export async function runAlone(procs: Processes, targets: readonly Target[], only: Target | null, fn: () => Promise<void>): Promise<void> {
+  const others = targets.filter((o) => o !== only && o.child);
+  for (const o of others) if (o.child) procs.pause(o.child);
+  try {
+    await fn();
+  } finally {
+    for (const o of others) if (o.child) procs.resume(o.child);
+  }
+}
+
 export async function startFake(procs: Processes): Promise<Child> {
   const port = await freePort();
   return procs.start({
