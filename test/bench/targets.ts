@@ -28,7 +28,6 @@ export function gatewayRecordsEvents(root: string): boolean {
   );
 }
 
-/** The fake provider (test/fake-provider) in its own process, answering. */
 /**
  * Runs `fn` with every proxy process of `targets` but `only` paused (SIGSTOP), so only `only` and
  * the fake use the CPUs; with `only` null, every proxy is paused (a measurement in a process of
@@ -44,6 +43,7 @@ export async function runAlone(procs: Processes, targets: readonly Target[], onl
   }
 }
 
+/** The fake provider (test/fake-provider) in its own process, answering. */
 export async function startFake(procs: Processes): Promise<Child> {
   const port = await freePort();
   return procs.start({
