@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { FAKE_THINKING, thinkingSignature } from '../fake-provider/anthropic.ts';
 import { startStack, type Stack } from './harness.ts';
 
 let s: Stack;
@@ -138,6 +139,50 @@ describe('the openai SDK calling a claude-* model: translated both ways', () => 
     const msgs = (s.fake.calls[1]?.body as { messages: unknown[] }).messages;
     expect(msgs[1]).toMatchObject({ role: 'assistant', content: [{ type: 'tool_use', id: call!.id, name: 'get_weather', input: { city: 'Paris' } }] });
     expect(msgs[2]).toMatchObject({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call!.id }] });
+  });
+
+  test('with thinking on, an answer appended whole to the history carries its signed thinking back to Anthropic', async () => {
+    // reasoning_effort turns Anthropic's extended thinking on; with tool use, Anthropic then refuses a
+    // history whose assistant turn lost its (signed) thinking. The fake enforces that rule.
+    s.fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const ask = { model: 'claude-sonnet-4-5', reasoning_effort: 'low' as const, tools: [weatherTool] };
+    const first = await openai.chat.completions.create({ ...ask, messages: [{ role: 'user', content: 'weather in Paris?' }] });
+    const message = first.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string; thinking_blocks?: unknown[] };
+    expect(message.reasoning_content).toBe(FAKE_THINKING);
+    expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking: FAKE_THINKING, signature: thinkingSignature(FAKE_THINKING) }]);
+    const call = message.tool_calls![0]!;
+    const result = { role: 'tool' as const, tool_call_id: call.id, content: '{"temp":21}' };
+
+    const second = await openai.chat.completions.create({ ...ask, messages: [{ role: 'user', content: 'weather in Paris?' }, message, result] });
+    expect(second.choices[0]?.finish_reason).toBe('stop');
+    const msgs = (s.fake.calls[1]?.body as { messages: Array<{ content: unknown[] }> }).messages;
+    expect(msgs[1]?.content.map((b) => (b as { type: string }).type)).toEqual(['thinking', 'tool_use']);
+
+    // The same history without its thinking: Anthropic's 400, in the OpenAI error shape.
+    const { thinking_blocks: _dropped, ...bare } = message;
+    await expect(
+      openai.chat.completions.create({ ...ask, messages: [{ role: 'user', content: 'weather in Paris?' }, bare, result] }),
+    ).rejects.toMatchObject({ status: 400, error: { type: 'invalid_request_error', message: expect.stringContaining('Expected `thinking`') } });
+  });
+
+  test('with thinking on, a stream ends each thinking block with a chunk carrying it whole, signature included', async () => {
+    s.fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const stream = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      stream: true,
+      reasoning_effort: 'low',
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+    });
+    let reasoning = '';
+    const blocks: unknown[] = [];
+    for await (const chunk of stream) {
+      const d = chunk.choices[0]?.delta as { reasoning_content?: string; thinking_blocks?: unknown[] } | undefined;
+      reasoning += d?.reasoning_content ?? '';
+      blocks.push(...(d?.thinking_blocks ?? []));
+    }
+    expect(reasoning).toBe(FAKE_THINKING);
+    expect(blocks).toEqual([{ type: 'thinking', thinking: FAKE_THINKING, signature: thinkingSignature(FAKE_THINKING) }]);
   });
 
   test('a streamed tool call arrives as OpenAI tool_call deltas that reassemble to the arguments', async () => {

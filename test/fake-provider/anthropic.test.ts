@@ -3,6 +3,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { FAKE_THINKING, thinkingSignature } from './anthropic.ts';
 import { startFakeProvider, type FakeProvider } from './index.ts';
 
 let fake: FakeProvider;
@@ -92,6 +93,38 @@ describe('anthropic messages', () => {
     expect(final.stop_reason).toBe('tool_use');
     expect(final.content[0]).toEqual({ type: 'text', text: 'Let me check.' });
     expect(final.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris', unit: 'celsius' } });
+  });
+
+  test('with thinking on, answers a signed thinking block first, in messages and in streams', async () => {
+    fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const params = {
+      model: 'claude-sonnet-4-5', max_tokens: 4000, thinking: { type: 'enabled' as const, budget_tokens: 2000 }, tools: [weatherTool],
+      messages: [{ role: 'user' as const, content: 'weather?' }],
+    };
+    const m = await client.messages.create(params);
+    expect(m.content[0]).toEqual({ type: 'thinking', thinking: FAKE_THINKING, signature: thinkingSignature(FAKE_THINKING) });
+    expect(m.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather' });
+
+    fake.next({ toolCall: { name: 'get_weather', arguments: { city: 'Paris' } } });
+    const streamed = await client.messages.stream(params).finalMessage();
+    // the SDK assembles thinking_delta pieces and the signature_delta into the same block
+    expect(streamed.content[0]).toEqual(m.content[0]);
+  });
+
+  test('with thinking on, refuses tool use history whose assistant turn lacks its thinking or carries a wrong signature', async () => {
+    const turn = (content: Anthropic.ContentBlockParam[]) => client.messages.create({
+      model: 'claude-sonnet-4-5', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2000 }, tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] },
+      ],
+    });
+    const call = { type: 'tool_use' as const, id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } };
+    await expect(turn([call])).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', message: expect.stringContaining('Expected `thinking` or `redacted_thinking`, but found `tool_use`') } } });
+    await expect(turn([{ type: 'thinking', thinking: FAKE_THINKING, signature: 'forged' }, call])).rejects.toMatchObject({ status: 400 });
+    const ok = await turn([{ type: 'thinking', thinking: FAKE_THINKING, signature: thinkingSignature(FAKE_THINKING) }, call]);
+    expect(ok.stop_reason).toBe('end_turn');
   });
 
   test('counts tokens of a message', async () => {

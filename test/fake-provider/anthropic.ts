@@ -3,9 +3,10 @@
  * GET /v1/models. Shapes follow `@anthropic-ai/sdk` (resources/messages/messages.d.ts) and
  * https://docs.anthropic.com/en/api/messages-streaming, https://docs.anthropic.com/en/api/errors.
  */
+import { createHash } from 'node:crypto';
 import { buildAnswer, hasTools, modelExists, type Answer } from './answer.ts';
 import { checkKey, isRecord, retryAfterFor, sendJson, textOf, type Ctx } from './http.ts';
-import { argumentPieces, countWords, type TokenCounts } from './scenario.ts';
+import { argumentPieces, countWords, splitText, type TokenCounts } from './scenario.ts';
 import { SSE_HEADERS, eventFrame, streamFrames, withMidStreamError, type Frame } from './sse.ts';
 
 const ERROR_TYPES: Record<number, string> = {
@@ -105,15 +106,66 @@ function validate(ctx: Ctx, body: Record<string, unknown>, needsMaxTokens: boole
   return model;
 }
 
+/** What the fake "thinks" when `thinking` is enabled: fixed text, streamed in pieces. */
+export const FAKE_THINKING = 'The user wants an answer. Let me work it out step by step.';
+
+/** The signature the fake gives a thinking block and checks when the block comes back. */
+export function thinkingSignature(thinking: string): string {
+  return createHash('sha256').update(`fake-anthropic-thinking\0${thinking}`).digest('base64');
+}
+
+/**
+ * Anthropic's rules for thinking sent back (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking):
+ * with thinking on, the last assistant turn holding tool_use must start with a thinking or
+ * redacted_thinking block, and every thinking block must carry the signature it was given.
+ * Returns the 400 message, or null when the history is acceptable.
+ */
+function thinkingError(body: Record<string, unknown>): string | null {
+  const on = isRecord(body.thinking) && body.thinking.type === 'enabled';
+  const msgs = Array.isArray(body.messages) ? body.messages : [];
+  let lastAssistant = -1;
+  for (const [i, m] of msgs.entries()) {
+    if (!isRecord(m) || m.role !== 'assistant' || !Array.isArray(m.content)) continue;
+    lastAssistant = i;
+    for (const [j, b] of m.content.entries()) {
+      if (isRecord(b) && b.type === 'thinking' && (typeof b.thinking !== 'string' || b.signature !== thinkingSignature(b.thinking))) {
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      }
+    }
+  }
+  const last = msgs[lastAssistant];
+  if (!on || !isRecord(last) || !Array.isArray(last.content)) return null;
+  const blocks = last.content.filter(isRecord);
+  const first = blocks[0];
+  if (!blocks.some((b) => b.type === 'tool_use') || first?.type === 'thinking' || first?.type === 'redacted_thinking') return null;
+  return (
+    `messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first?.type)}\`. ` +
+    'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of ' +
+    '`tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this ' +
+    'requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking'
+  );
+}
+
 export async function messages(ctx: Ctx): Promise<void> {
   if (guard(ctx)) return;
   const body = ctx.body ?? {};
   const model = validate(ctx, body, true);
   if (model === undefined) return;
-  const a = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body));
+  const refused = thinkingError(body);
+  if (refused) {
+    anthropicError(ctx, 400, refused, 'invalid_request_error');
+    return;
+  }
+  const thinking = isRecord(body.thinking) && body.thinking.type === 'enabled' ? FAKE_THINKING : null;
+  const answer = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body));
+  // Anthropic's output_tokens count the thinking too.
+  const a: Answer = thinking && ctx.scenario.usage?.completionTokens === undefined
+    ? { ...answer, usage: { ...answer.usage, completion: answer.usage.completion + countWords(thinking) } }
+    : answer;
   const id = `msg_${ctx.nextId()}`;
   const toolId = `toolu_${ctx.nextId()}`;
   const content: Record<string, unknown>[] = [];
+  if (thinking) content.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
   if (a.text || !a.toolCall) content.push({ type: 'text', text: a.text });
   if (a.toolCall) content.push({ type: 'tool_use', id: toolId, name: a.toolCall.name, input: a.toolCall.arguments });
 
@@ -135,6 +187,15 @@ export async function messages(ctx: Ctx): Promise<void> {
     },
   })];
   let index = 0;
+  if (thinking) {
+    frames.push(ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+    for (const piece of splitText(thinking, 3)) {
+      frames.push(ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } }, true));
+    }
+    frames.push(ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: thinkingSignature(thinking) } }));
+    frames.push(ev('content_block_stop', { index }));
+    index++;
+  }
   if (a.text || !a.toolCall) {
     frames.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
     frames.push(ev('ping', {}));

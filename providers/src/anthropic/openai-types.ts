@@ -22,7 +22,7 @@ import type {
   OpenaiToolCall,
   OpenaiUsageBase,
 } from '../openai/chat-response.ts';
-import { CacheControlSchema } from './types.ts';
+import { CacheControlSchema, RedactedThinkingBlockParamSchema, ThinkingBlockParamSchema } from './types.ts';
 
 /** LiteLLM's convention for prompt caching from the OpenAI surface: `cache_control` on a content part. */
 const cacheControl = CacheControlSchema.optional();
@@ -41,6 +41,14 @@ export const ContentPartSchema = z.discriminatedUnion('type', [
 const text = textRoleMessages(TextPartSchema);
 
 /**
+ * Anthropic thinking blocks on an assistant message, the field LiteLLM uses: answers carry them
+ * (with their signatures) and a client that appends the answer's message to its history sends them
+ * back, which Anthropic requires for tool use with thinking on.
+ */
+export const ThinkingBlocksSchema = z.array(z.discriminatedUnion('type', [ThinkingBlockParamSchema, RedactedThinkingBlockParamSchema]));
+export type ThinkingBlock = z.infer<typeof ThinkingBlocksSchema>[number];
+
+/**
  * Legacy `function_call` and `audio` and the legacy `function` role are listed so they can be
  * refused by name; other unlisted message fields (e.g. `name`) are stripped.
  */
@@ -52,6 +60,7 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
     role: z.literal('assistant'),
     content: z.union([z.string(), z.array(ContentPartSchema)]).nullish(),
     tool_calls: z.array(ToolCallSchema).nullish(),
+    thinking_blocks: ThinkingBlocksSchema.nullish(),
     function_call: z.unknown().optional(),
     audio: z.unknown().optional(),
   }),
@@ -101,6 +110,8 @@ export interface AssistantMessage {
   content: string | null;
   /** Anthropic thinking text; the field name DeepSeek, vLLM and LiteLLM use. Absent without thinking. */
   reasoning_content?: string;
+  /** The thinking blocks themselves, signatures included, to send back (see ThinkingBlocksSchema). */
+  thinking_blocks?: ThinkingBlock[];
   tool_calls?: OpenaiToolCall[];
   refusal: null;
 }
@@ -118,6 +129,8 @@ export interface ChunkDelta {
   role?: 'assistant';
   content?: string;
   reasoning_content?: string;
+  /** A whole thinking block (text and signature), sent once the block has ended. */
+  thinking_blocks?: ThinkingBlock[];
   tool_calls?: ChunkToolCallDelta[];
 }
 

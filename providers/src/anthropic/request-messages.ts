@@ -134,9 +134,11 @@ function assistantContent(msg: Extract<ChatMessage, { role: 'assistant' }>, at: 
 
   const calls = msg.tool_calls ?? [];
   const content = msg.content ?? '';
-  if (calls.length === 0 && typeof content === 'string') return content;
+  const thinking = msg.thinking_blocks ?? [];
+  if (calls.length === 0 && thinking.length === 0 && typeof content === 'string') return content;
 
-  const blocks: ContentBlockParam[] = [];
+  // Thinking comes first in the turn, as Anthropic wrote it (and requires it with tool use).
+  const blocks: ContentBlockParam[] = thinking.map((b) => ({ ...b }));
   if (typeof content === 'string') {
     // Anthropic rejects empty text blocks; an assistant turn with only tool calls often has "".
     if (content !== '') blocks.push({ type: 'text', text: content });

@@ -177,6 +177,45 @@ describe('toAnthropic: messages', () => {
       ],
     });
   });
+
+  test('puts thinking_blocks sent back on an assistant message first in its turn, signatures unchanged', () => {
+    const thinking_blocks = [
+      { type: 'thinking', thinking: 'Need the time.', signature: 'EqQBCkYIBxgC' },
+      { type: 'redacted_thinking', data: 'EmwKAhgBEgy3' },
+    ];
+    const out = toAnthropic(
+      {
+        messages: [
+          user('time?'),
+          // what an answer's message looks like when a client appends it whole (reasoning_content is ignored)
+          {
+            role: 'assistant',
+            content: null,
+            reasoning_content: 'Need the time.',
+            thinking_blocks,
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'now', arguments: '{}' } }],
+          },
+          { role: 'tool', tool_call_id: 't1', content: '12:00' },
+          { role: 'assistant', content: 'Noon.', thinking_blocks: [thinking_blocks[0]] },
+        ],
+      },
+      M,
+    );
+    expect(out.messages[1]).toEqual({
+      role: 'assistant',
+      content: [...thinking_blocks, { type: 'tool_use', id: 't1', name: 'now', input: {} }],
+    });
+    expect(out.messages[3]).toEqual({ role: 'assistant', content: [thinking_blocks[0], { type: 'text', text: 'Noon.' }] });
+  });
+
+  test('refuses a thinking block without its signature, naming the field', () => {
+    expect(() =>
+      toAnthropic(
+        { messages: [user('x'), { role: 'assistant', content: 'y', thinking_blocks: [{ type: 'thinking', thinking: 'z' }] }] },
+        M,
+      ),
+    ).toThrow(/thinking_blocks/);
+  });
 });
 
 const weatherTool = {

@@ -61,7 +61,7 @@ describe('toOpenaiChat', () => {
     });
   });
 
-  test('joins text blocks, puts thinking in reasoning_content and skips redacted and server blocks', () => {
+  test('joins text blocks, puts thinking in reasoning_content, keeps every thinking block to send back and skips server blocks', () => {
     const out = translate([
       { type: 'thinking', thinking: 'Let me think.', signature: 'sig' },
       { type: 'redacted_thinking', data: 'xxx' },
@@ -73,6 +73,10 @@ describe('toOpenaiChat', () => {
       role: 'assistant',
       content: 'Part one, part two.',
       reasoning_content: 'Let me think.',
+      thinking_blocks: [
+        { type: 'thinking', thinking: 'Let me think.', signature: 'sig' },
+        { type: 'redacted_thinking', data: 'xxx' },
+      ],
       refusal: null,
     });
   });

@@ -82,14 +82,35 @@ describe('createAnthropicStreamTranslator', () => {
       expected: [roleChunk, chunk({ content: 'Checking.' }), chunk(call(0, 'toolu_9', 'lookup')), chunk(args(0, '{}')), chunk({}, 'tool_calls')],
     },
     {
-      title: 'sends thinking as reasoning_content and drops the signature',
+      title: 'sends thinking as reasoning_content, then the whole block with its signature when it ends',
       events: [
         start(), ev('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
-        ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Hmm.' } }),
+        ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Hmm, ' } }),
+        ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'yes.' } }),
         ev('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'EqQB' } }), stop(0),
         textStart(1), text(1, 'Yes.'), stop(1), msgDelta('max_tokens'), end,
       ],
-      expected: [roleChunk, chunk({ reasoning_content: 'Hmm.' }), chunk({ content: 'Yes.' }), chunk({}, 'length')],
+      expected: [
+        roleChunk,
+        chunk({ reasoning_content: 'Hmm, ' }),
+        chunk({ reasoning_content: 'yes.' }),
+        chunk({ thinking_blocks: [{ type: 'thinking', thinking: 'Hmm, yes.', signature: 'EqQB' }] }),
+        chunk({ content: 'Yes.' }),
+        chunk({}, 'length'),
+      ],
+    },
+    {
+      title: 'passes a redacted thinking block on as it starts',
+      events: [
+        start(), ev('content_block_start', { index: 0, content_block: { type: 'redacted_thinking', data: 'EmwKAhgB' } }), stop(0),
+        textStart(1), text(1, 'Done.'), stop(1), msgDelta('end_turn'), end,
+      ],
+      expected: [
+        roleChunk,
+        chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: 'EmwKAhgB' }] }),
+        chunk({ content: 'Done.' }),
+        chunk({}, 'stop'),
+      ],
     },
     {
       title: 'skips event types it does not know instead of failing',

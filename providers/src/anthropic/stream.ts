@@ -13,6 +13,10 @@
  * Tool calls are numbered 0, 1, ... in the order their blocks start: OpenAI's `tool_calls[].index`
  * counts tool calls, while Anthropic's block index also counts text and thinking blocks.
  *
+ * Thinking streams as `reasoning_content` deltas; when a thinking block ends, one more chunk carries
+ * the whole block with its signature in `delta.thinking_blocks` (a redacted block as soon as it
+ * starts), so a client can send it back as the non-streamed answer's `message.thinking_blocks` allows.
+ *
  * A mid-stream `error` event becomes `data: {"error":{message,type,code}}`, the shape OpenAI itself
  * sends when a stream fails after it started; the gateway then ends the stream as usual.
  */
@@ -58,6 +62,8 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
   let usage: AnthropicUsage | null = null;
   /** Anthropic block index -> OpenAI tool call index. */
   const toolIndex = new Map<number, number>();
+  /** Anthropic block index -> the thinking block being streamed there. */
+  const thinking = new Map<number, { text: string; signature: string }>();
 
   const out = (fields: ChunkFields): SseOut => ({ data: createChunk(ctx, fields) });
 
@@ -82,22 +88,35 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
           return withStart([out({ delta: { tool_calls: [call] } })]);
         }
         if (block.type === 'text' && block.text !== '') return withStart([out({ delta: { content: block.text } })]);
-        if (block.type === 'thinking' && block.thinking !== '') {
-          return withStart([out({ delta: { reasoning_content: block.thinking } })]);
+        if (block.type === 'thinking') {
+          thinking.set(ev.index, { text: block.thinking, signature: block.signature ?? '' });
+          if (block.thinking !== '') return withStart([out({ delta: { reasoning_content: block.thinking } })]);
+        }
+        if (block.type === 'redacted_thinking') {
+          return withStart([out({ delta: { thinking_blocks: [{ type: 'redacted_thinking', data: block.data }] } })]);
         }
         return [];
       }
       case 'content_block_delta': {
         const d = ev.delta;
         if (d.type === 'text_delta') return withStart([out({ delta: { content: d.text } })]);
-        if (d.type === 'thinking_delta') return withStart([out({ delta: { reasoning_content: d.thinking } })]);
+        if (d.type === 'thinking_delta') {
+          const block = thinking.get(ev.index);
+          if (block) block.text += d.thinking;
+          return withStart([out({ delta: { reasoning_content: d.thinking } })]);
+        }
+        if (d.type === 'signature_delta') {
+          const block = thinking.get(ev.index);
+          if (block) block.signature += d.signature;
+          return [];
+        }
         if (d.type === 'input_json_delta') {
           const index = toolIndex.get(ev.index);
           // Only client tool_use blocks are tool calls; an empty first fragment carries nothing.
           if (index === undefined || d.partial_json === '') return [];
           return withStart([out({ delta: { tool_calls: [{ index, function: { arguments: d.partial_json } }] } })]);
         }
-        return []; // signature_delta, citations_delta: no OpenAI equivalent
+        return []; // citations_delta: no OpenAI equivalent
       }
       case 'message_delta':
         usage = mergeDeltaUsage(usage, ev.usage);
@@ -107,7 +126,12 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
         return [out({ usage: toOpenaiUsage(toUsage(usage)) })];
       case 'error':
         return [{ data: { error: mapAnthropicError(ev.error) } }];
-      case 'content_block_stop':
+      case 'content_block_stop': {
+        const block = thinking.get(ev.index);
+        if (!block) return [];
+        thinking.delete(ev.index);
+        return withStart([out({ delta: { thinking_blocks: [{ type: 'thinking', thinking: block.text, signature: block.signature }] } })]);
+      }
       case 'ping':
         return [];
     }

@@ -55,8 +55,18 @@ export const ToolResultBlockParamSchema = z.object({
   content: z.union([z.string(), z.array(z.union([TextBlockParamSchema, ImageBlockParamSchema]))]),
 });
 
+/**
+ * Thinking from an earlier assistant turn, sent back unchanged: with thinking on, the assistant turn
+ * holding the last tool calls must start with its thinking, whose signature Anthropic verifies
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks).
+ */
+export const ThinkingBlockParamSchema = z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() });
+export const RedactedThinkingBlockParamSchema = z.object({ type: z.literal('redacted_thinking'), data: z.string() });
+
 export const ContentBlockParamSchema = z.discriminatedUnion('type', [
   TextBlockParamSchema,
+  ThinkingBlockParamSchema,
+  RedactedThinkingBlockParamSchema,
   ImageBlockParamSchema,
   DocumentBlockParamSchema,
   ToolUseBlockParamSchema,
@@ -110,6 +120,8 @@ export type TextBlockParam = z.infer<typeof TextBlockParamSchema>;
 export type ImageBlockParam = z.infer<typeof ImageBlockParamSchema>;
 export type DocumentBlockParam = z.infer<typeof DocumentBlockParamSchema>;
 export type ToolUseBlockParam = z.infer<typeof ToolUseBlockParamSchema>;
+export type ThinkingBlockParam = z.infer<typeof ThinkingBlockParamSchema>;
+export type RedactedThinkingBlockParam = z.infer<typeof RedactedThinkingBlockParamSchema>;
 export type ToolResultBlockParam = z.infer<typeof ToolResultBlockParamSchema>;
 export type ContentBlockParam = z.infer<typeof ContentBlockParamSchema>;
 export type MessageParam = z.infer<typeof MessageParamSchema>;
