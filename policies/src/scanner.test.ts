@@ -65,16 +65,16 @@ describe('createResponseScanner', () => {
     expect(s.finish()).toMatchObject({ cut: false, matches: [{ detector: 'email', count: 1 }] });
   });
 
-  test('a shadow deny records but never cuts; redact in a stream is recorded as not applied', () => {
+  test.each([true, false])('a shadow deny records but never cuts; redact is recorded as applied when the stream is redacted (%s)', (redacted) => {
     const set = compile([
       { name: 'try', mode: 'shadow', detect: ['email'], action: 'deny' },
       { name: 'mask', detect: ['email'], action: 'redact' },
     ]);
-    const s = createResponseScanner(set, ctx);
+    const s = createResponseScanner(set, ctx, { redacted });
     for (const c of chunks(`${EMAIL} `.repeat(30), 4)) expect(s.push(c).cut).toBe(false);
     expect(s.finish().matches).toEqual([
       { policy: 'try', rule: 'detect', action: 'deny', mode: 'shadow', detector: 'email', count: 30, applied: false },
-      { policy: 'mask', rule: 'detect', action: 'redact', mode: 'enforce', detector: 'email', count: 30, applied: false },
+      { policy: 'mask', rule: 'detect', action: 'redact', mode: 'enforce', detector: 'email', count: 30, applied: redacted },
     ]);
   });
 

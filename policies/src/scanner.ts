@@ -34,8 +34,8 @@ export interface ResponseScanner {
   push(textDelta: string): ScanStep;
   /**
    * Scans the text pushed so far now, whatever its length: call it before forwarding what was pushed,
-   * so a match is caught before it leaves, even one that may still grow. (Text that does not match
-   * yet, such as the first half of an e-mail address, is not held back.)
+   * so a match is caught before it leaves, even one that may still grow. (Holding back text that
+   * does not match yet, such as the first half of an e-mail address, is the stream filters' work.)
    */
   check(): ScanStep;
   /** Scans what is left and reports every match of the stream. */
@@ -50,12 +50,13 @@ interface PolicyState {
 }
 
 /**
- * Post-response content rules for a stream. Text already forwarded cannot be redacted, so in a
- * stream `redact` is recorded with `applied: false`, `flag` is recorded, and an enforced `deny`
- * asks the caller to cut. Memory is bounded: the buffer is the last TAIL characters plus a
- * match still open at the end (at most MAX_PENDING).
+ * Post-response content rules for a stream: it counts matches for the record, `flag` is recorded,
+ * and an enforced `deny` asks the caller to cut. Redacting is the stream filters' work
+ * (stream-filter.ts): `redacted: true` says the caller runs them, so `redact` matches are recorded
+ * as applied (false: the text went out as it came). Memory is bounded: the buffer is the last TAIL
+ * characters plus a match still open at the end (at most MAX_PENDING).
  */
-export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext): ResponseScanner {
+export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext, opts: { redacted?: boolean } = {}): ResponseScanner {
   const states: PolicyState[] = set.policies
     .filter((p) => p.post && p.action !== null && selects(p, ctx))
     .map((p) => ({ p, counts: new HitCounts(), countedTo: 0 }));
@@ -108,7 +109,8 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext):
       for (const { p, counts } of states) {
         for (const e of counts.entries.values()) {
           const applied =
-            p.mode === 'enforce' && (p.action === 'flag' || (p.action === 'deny' && cut.policy === p.name));
+            p.mode === 'enforce' &&
+            (p.action === 'flag' || (p.action === 'redact' && opts.redacted === true) || (p.action === 'deny' && cut.policy === p.name));
           const { rule, source: detector, count } = e;
           matches.push({ policy: p.name, rule, action: p.action ?? 'flag', mode: p.mode, detector, count, applied });
         }

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
@@ -108,11 +109,54 @@ describe('post-response policies on streams', () => {
         finish = chunk.choices[0]?.finish_reason ?? finish;
       }
       expect(finish).toBe('content_filter');
-      expect(text).not.toContain(EMAIL);
+      // held back while it could still become a match: not even the address's first characters left
+      expect('Sure, write to '.startsWith(text)).toBe(true);
       const x = (await other.waitForEvents(1))[0]!;
       expect(x).toMatchObject({ outcome: 'denied_policy', policies: { outcome: 'denied' } });
     } finally {
       await other.close();
     }
+  });
+
+  const LEAKY = `Sure: write to ${EMAIL}, or use the key ${SECRET} today.`;
+  const MASKED = 'Sure: write to [EMAIL_1], or use the key [API_KEY_1] today.';
+  /** Fragments of the secrets that must never reach the client, whatever the chunking. */
+  const FRAGMENTS = ['jane', '@example', 'sk-proj', 'AbCdEf', '6789abcd'];
+
+  test.each([
+    ['word by word', 8],
+    ['character by character', 1000],
+  ] as const)('the README redact policy masks a streamed answer (%s): placeholders out, no fragment first, stored masked', async (_n, chunks) => {
+    s.fake.next({ text: LEAKY, chunks });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'contact?' }] });
+    const pieces: string[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      pieces.push(chunk.choices[0]?.delta.content ?? '');
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(pieces.join('')).toBe(MASKED);
+    expect(finish).toBe('stop');
+    for (const p of pieces) for (const f of FRAGMENTS) expect(p).not.toContain(f);
+    const row = (await storedRows()).filter((r) => r['stream'] === true).sort((a, b) => String(a['ts']).localeCompare(String(b['ts']))).at(-1)!;
+    expect(row['response_body']).toBe(MASKED);
+    expect(row['policy_matches']).toContain('"applied":true');
+  });
+
+  test('an Anthropic stream, native and translated for the openai SDK, is masked the same way', async () => {
+    const anthropic = new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test', maxRetries: 0 });
+    s.fake.next({ text: LEAKY, chunks: 1000 });
+    const native = anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'user', content: 'contact?' }] });
+    const deltas: string[] = [];
+    native.on('text', (t) => deltas.push(t));
+    const final = await native.finalMessage();
+    expect(final.content).toEqual([{ type: 'text', text: MASKED }]);
+    for (const d of deltas) for (const f of FRAGMENTS) expect(d).not.toContain(f);
+
+    s.fake.next({ text: LEAKY, chunks: 1000 });
+    const translated = await client.chat.completions.create({ model: 'claude-sonnet-4-5', stream: true, messages: [{ role: 'user', content: 'contact?' }] });
+    let text = '';
+    for await (const chunk of translated) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe(MASKED);
   });
 });

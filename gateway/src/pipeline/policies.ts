@@ -1,5 +1,6 @@
 import {
   createResponseScanner,
+  createStreamFilters,
   evaluateRequest,
   evaluateResponse,
   outcomeOf,
@@ -9,6 +10,7 @@ import {
   type Decision,
   type EndpointName,
   type ResponseDecision,
+  type StreamFilters,
 } from '@watchllm/policies';
 import { answerText } from '../answer-text.ts';
 import { GatewayError } from '../errors.ts';
@@ -97,12 +99,20 @@ export interface StreamGuard {
   /** Before forwarding what was pushed: the reason to cut the stream, or null. */
   check(): string | null;
   finish(): void;
+  /**
+   * Set when an enforced redact or deny policy applies and the stream's text can be rewritten:
+   * the answer text then goes out through these (held back while it could still become a match).
+   */
+  filters: StreamFilters | null;
 }
 
-export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
+/** `rewritable`: the client's stream format is one the gateway rewrites text in (chat chunks, Anthropic events). */
+export function streamGuard(x: Exchange, set: CompiledPolicySet, rewritable: boolean): StreamGuard | null {
   if (!set.policies.some((p) => p.post && p.action !== null)) return null;
-  const scanner = createResponseScanner(set, context(x));
+  const filters = rewritable ? createStreamFilters(set, context(x)) : null;
+  const scanner = createResponseScanner(set, context(x), { redacted: filters?.redacts ?? false });
   return {
+    filters,
     push(delta) {
       scanner.push(delta);
     },

@@ -6,6 +6,7 @@ import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { StreamTap, type ClientStreamFormat } from '../stream/tap.ts';
+import { StreamTextRewriter } from '../stream/text-filter.ts';
 import { streamGuard } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
@@ -56,9 +57,17 @@ export async function respondStream(
   body: AsyncIterable<Buffer>,
   opts: StreamOptions,
 ): Promise<void> {
-  const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   const format: ClientStreamFormat =
     x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
+  const guard = opts.policies ? streamGuard(x, opts.policies, format !== 'openai-responses') : null;
+  // Enforced redact/deny policies: the answer text is held back while it could still become a match.
+  const rewriter = guard?.filters ? new StreamTextRewriter(guard.filters) : null;
+  /** The events to send instead of a parsed one, or null to send it as it came. */
+  const rewrite = (event: string | undefined, json: unknown): SseOut[] | null => {
+    if (rewriter === null) return null;
+    if (format === 'anthropic') return rewriter.anthropicEvent(json)?.map((o) => ({ event: String(o['type']), data: o })) ?? null;
+    return rewriter.chatChunk(json) ? [event ? { event, data: json } : { data: json }] : null;
+  };
   let cutReason: EarlyEnd | null = null;
   // Output tokens are estimated at 4 characters each while streaming; the provider's usage settles it.
   let outChars = 0;
@@ -110,28 +119,37 @@ export async function respondStream(
   // A strict budget ends the stream at the event that crosses it; the events before it still go out.
   let budgetEnd: EarlyEnd | null = null;
   const capture = opts.capture;
+  /** Frames parsed events (captured for the cache as sent, hidden ones included). */
+  const send = (events: readonly SseOut[]) => {
+    for (const o of events) {
+      const data = JSON.stringify(o.data);
+      capture?.push(data);
+      if (hide && isUsageOnly(o.data)) continue;
+      out += (o.event ? `event: ${o.event}\n` : '') + `data: ${data}\n\n`;
+    }
+  };
   const emit = (o: SseOut) => {
     if (budgetEnd) return;
     tap.observeParsed(o.event, o.data);
     if ((budgetEnd = overBudget())) return;
-    const data = JSON.stringify(o.data);
-    capture?.push(data);
-    if (hide && isUsageOnly(o.data)) return;
-    out += (o.event ? `event: ${o.event}\n` : '') + `data: ${data}\n\n`;
+    send(rewrite(o.event, o.data) ?? [o]);
   };
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
       if (budgetEnd) return;
-      if (capture && ev.data !== '[DONE]' && !translator) capture.push(ev.data);
       if (raw) {
+        if (capture && ev.data !== '[DONE]') capture.push(ev.data);
         tap.observe(ev.event, ev.data);
       } else if (translator) {
         for (const o of translator.push(ev)) emit(o);
       } else {
         const json = tap.observe(ev.event, ev.data);
-        if (hide && isUsageOnly(json)) return;
+        const rewritten = json === undefined ? null : rewrite(ev.event, json);
+        if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);
+        if (rewritten === null && hide && isUsageOnly(json)) return;
         if ((budgetEnd = overBudget())) return;
-        if (framing) out += frame(ev);
+        if (rewritten !== null) send(rewritten);
+        else if (framing) out += frame(ev);
       }
     },
   });
@@ -212,6 +230,8 @@ export async function respondStream(
     }
   } finally {
     finishTap(x, tap, bytes, opts.keepBody);
+    // What the client was sent is what is kept: a redacted stream is stored redacted.
+    if (rewriter?.redacts && x.response.body !== null) x.response.body = rewriter.sent.join('');
     guard?.finish();
   }
   if (!res.destroyed && !tap.terminal && x.outcome === 'success') cut(x, res, tap, null);

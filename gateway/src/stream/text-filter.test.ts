@@ -1,0 +1,49 @@
+import { createStreamFilters, parsePolicies } from '@watchllm/policies';
+import { describe, expect, test } from 'vitest';
+import { StreamTextRewriter } from './text-filter.ts';
+
+function rewriter(): StreamTextRewriter {
+  const r = parsePolicies([{ name: 'mask', detect: ['email'], action: 'redact' }]);
+  if (!r.ok) throw new Error('policies rejected');
+  const filters = createStreamFilters(r.policies, { endpoint: 'chat', model: 'gpt-4o', meta: {} });
+  return new StreamTextRewriter(filters!);
+}
+
+const chunk = (choices: unknown[]) => ({ id: 'c', object: 'chat.completion.chunk', choices });
+
+describe('StreamTextRewriter', () => {
+  test('holds each choice apart and lets a choice finish with what it held, masked', () => {
+    const r = rewriter();
+    const a = chunk([{ index: 0, delta: { content: 'mail jane@exa' } }, { index: 1, delta: { content: 'no ma' } }]);
+    expect(r.chatChunk(a)).toBe(true);
+    expect(a.choices).toEqual([{ index: 0, delta: { content: 'mail ' } }, { index: 1, delta: { content: 'no ' } }]);
+    const b = chunk([{ index: 0, delta: { content: 'mple.com' }, finish_reason: null }]);
+    r.chatChunk(b);
+    expect(b.choices).toEqual([{ index: 0, delta: { content: '' }, finish_reason: null }]);
+    const end = chunk([{ index: 0, delta: {}, finish_reason: 'stop' }, { index: 1, delta: { content: 'il' }, finish_reason: 'stop' }]);
+    r.chatChunk(end);
+    expect(end.choices).toEqual([
+      { index: 0, delta: { content: '[EMAIL_1]' }, finish_reason: 'stop' },
+      { index: 1, delta: { content: 'mail' }, finish_reason: 'stop' },
+    ]);
+    // the role chunk and usage chunk pass untouched
+    expect(r.chatChunk(chunk([{ index: 0, delta: { role: 'assistant', content: '' } }]))).toBe(false);
+    expect(r.chatChunk({ choices: [], usage: { prompt_tokens: 1 } })).toBe(false);
+  });
+
+  test('an Anthropic text block ends with one more text_delta holding what was kept back', () => {
+    const r = rewriter();
+    expect(r.anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })).toBeNull();
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'to jane@example.com' } })).toEqual([
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'to ' } },
+    ]);
+    expect(r.anthropicEvent({ type: 'content_block_stop', index: 0 })).toEqual([
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '[EMAIL_1]' } },
+      { type: 'content_block_stop', index: 0 },
+    ]);
+    // tool input is not answer text
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":' } })).toBeNull();
+    expect(r.anthropicEvent({ type: 'content_block_stop', index: 1 })).toBeNull();
+    expect(r.sent.join('')).toBe('to [EMAIL_1]');
+  });
+});

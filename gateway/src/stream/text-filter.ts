@@ -1,0 +1,93 @@
+import type { StreamFilters } from '@watchllm/policies';
+
+/**
+ * Runs the answer text of parsed stream events through the post-response stream filters
+ * (@watchllm/policies stream-filter.ts), in place: what could still become a match is held back and
+ * sent later, matches of `redact` policies leave as placeholders. Only the answer text is rewritten
+ * (OpenAI `delta.content`, Anthropic `text_delta`); reasoning and tool arguments are scanned, and
+ * cut by a deny, but pass as they come. Pure: no I/O.
+ */
+export class StreamTextRewriter {
+  /** Text sent to the client, in order (the stored answer when it was redacted). */
+  readonly sent: string[] = [];
+  /** Anthropic content blocks that hold text. */
+  private readonly textBlocks = new Set<number>();
+
+  constructor(private readonly filters: StreamFilters) {}
+
+  get redacts(): boolean {
+    return this.filters.redacts;
+  }
+
+  /**
+   * An OpenAI chat.completion.chunk: each choice's content goes through its filter, and a choice's
+   * finish chunk carries whatever its filter still held. Returns true when the chunk changed.
+   */
+  chatChunk(chunk: unknown): boolean {
+    const choices = isRecord(chunk) ? chunk['choices'] : undefined;
+    if (!Array.isArray(choices)) return false;
+    let changed = false;
+    for (const c of choices) {
+      if (!isRecord(c)) continue;
+      const key = typeof c['index'] === 'number' ? c['index'] : 0;
+      let delta = c['delta'];
+      const content = isRecord(delta) ? delta['content'] : undefined;
+      let text = typeof content === 'string' && content !== '' ? this.filters.text(key).push(content) : null;
+      const finished = c['finish_reason'] !== null && c['finish_reason'] !== undefined;
+      if (finished) text = (text ?? '') + this.filters.text(key).end();
+      if (text === null) continue;
+      if (!isRecord(delta)) c['delta'] = delta = {};
+      if (text === '' && content === undefined) continue;
+      (delta as Record<string, unknown>)['content'] = text;
+      if (text !== '') this.sent.push(text);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * An Anthropic stream event. Returns null when it passes unchanged, or the events to send in its
+   * place: itself rewritten, and before a text block's content_block_stop, one more text_delta with
+   * what its filter still held.
+   */
+  anthropicEvent(o: unknown): Array<Record<string, unknown>> | null {
+    if (!isRecord(o)) return null;
+    const index = typeof o['index'] === 'number' ? o['index'] : 0;
+    switch (o['type']) {
+      case 'content_block_start': {
+        const block = o['content_block'];
+        if (!isRecord(block) || block['type'] !== 'text') return null;
+        this.textBlocks.add(index);
+        if (typeof block['text'] !== 'string' || block['text'] === '') return null;
+        block['text'] = this.push(index, block['text']);
+        return [o];
+      }
+      case 'content_block_delta': {
+        const delta = o['delta'];
+        if (!isRecord(delta) || delta['type'] !== 'text_delta' || typeof delta['text'] !== 'string') return null;
+        this.textBlocks.add(index);
+        delta['text'] = this.push(index, delta['text']);
+        return [o];
+      }
+      case 'content_block_stop': {
+        if (!this.textBlocks.delete(index)) return null;
+        const rest = this.filters.text(index).end();
+        if (rest === '') return null;
+        this.sent.push(rest);
+        return [{ type: 'content_block_delta', index, delta: { type: 'text_delta', text: rest } }, o];
+      }
+      default:
+        return null;
+    }
+  }
+
+  private push(key: number, text: string): string {
+    const out = this.filters.text(key).push(text);
+    if (out !== '') this.sent.push(out);
+    return out;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'vitest';
+import { compile, EMAIL, meta, OPENAI_KEY } from './fixtures.test-helper.ts';
+import { createStreamFilters, holdFrom, type StreamTextFilter } from './stream-filter.ts';
+
+const ctx = { endpoint: 'chat', model: 'gpt-4o', meta } as const;
+
+/** Splits text into chunks of `size` characters, like token deltas. */
+const chunks = (text: string, size: number): string[] => {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+};
+
+/** Feeds `text` in chunks; returns every piece let out and their concatenation. */
+function run(f: StreamTextFilter, text: string, size: number): { out: string[]; sent: string } {
+  const out = chunks(text, size).map((c) => f.push(c));
+  out.push(f.end());
+  return { out, sent: out.join('') };
+}
+
+const redactSet = compile([{ name: 'redact-secrets', detect: ['email', 'api_key', 'credit_card', 'phone'], action: 'redact' }]);
+
+describe('createStreamFilters', () => {
+  test.each([1, 2, 5, 13, 1000])('redacts matches split across chunks of %i characters, and lets nothing of them out first', (size) => {
+    const f = createStreamFilters(redactSet, ctx)!.text(0);
+    const text = `Mail ${EMAIL}, key ${OPENAI_KEY}, card 4111 1111 1111 1111, call +44 20 7946 0958 today. Bye ${EMAIL}`;
+    const { out, sent } = run(f, text, size);
+    expect(sent).toBe('Mail [EMAIL_1], key [API_KEY_1], card [CREDIT_CARD_1], call [PHONE_1] today. Bye [EMAIL_1]');
+    // no piece ever carried a part of a secret: every secret fragment of 4+ characters is absent
+    for (const secret of [EMAIL, OPENAI_KEY, '4111 1111 1111 1111', '+44 20 7946 0958']) {
+      for (const piece of out) {
+        for (let i = 0; i + 4 <= secret.length; i++) {
+          const frag = secret.slice(i, i + 4);
+          if (/\s/.test(frag) || !/[\d@]|sk-/.test(frag)) continue;
+          expect(piece.includes(frag), `"${frag}" of ${secret} in "${piece}"`).toBe(false);
+        }
+      }
+    }
+  });
+
+  test('holds back only the word in progress: plain prose flows with at most a word of delay', () => {
+    const f = createStreamFilters(redactSet, ctx)!.text(0);
+    expect(f.push('Hello the')).toBe('Hello ');
+    expect(f.push('re, how ')).toBe('there, how ');
+    expect(f.push('are you')).toBe('are ');
+    expect(f.end()).toBe('you');
+  });
+
+  test('holds digit groups that a card or phone number may continue, and lets them go when a word ends the run', () => {
+    expect(holdFrom('I paid 4111 1111 ')).toBe('I paid '.length);
+    expect(holdFrom('I paid 4111 1111 11')).toBe('I paid '.length);
+    expect(holdFrom('In 2024 ')).toBe('In '.length);
+    expect(holdFrom('In 2024 we ')).toBe('In 2024 we '.length);
+    expect(holdFrom('In 2024 we grew')).toBe('In 2024 we '.length);
+    expect(holdFrom('ok ')).toBe(3);
+  });
+
+  test('a long run without spaces is let out but for its tail', () => {
+    const f = createStreamFilters(redactSet, ctx)!.text(0);
+    const blob = 'x'.repeat(1000);
+    const first = f.push(blob);
+    expect(first.length).toBeGreaterThan(900);
+    expect(first + f.end()).toBe(blob);
+  });
+
+  test('deny policies hold back without rewriting; texts of one answer share placeholders', () => {
+    const set = compile([
+      { name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' },
+      { name: 'mask-mail', detect: ['email'], action: 'redact', stage: 'post' },
+    ]);
+    const filters = createStreamFilters(set, ctx)!;
+    expect(filters.redacts).toBe(true);
+    const a = filters.text(0);
+    const b = filters.text(1);
+    // the key's first half is held: the scanner, which sees all of it, ends the stream instead
+    expect(a.push(`key ${OPENAI_KEY.slice(0, 20)}`)).toBe('key ');
+    expect(b.push(`to ${EMAIL} ok`)).toBe('to [EMAIL_1] ');
+    expect(a.push(` and ${EMAIL} `)).toBe(`${OPENAI_KEY.slice(0, 20)} and [EMAIL_1] `);
+  });
+
+  test('is null when no enforced redact or deny policy applies to the call (the stream passes untouched)', () => {
+    expect(createStreamFilters(compile([{ name: 'f', detect: ['email'], action: 'flag' }]), ctx)).toBeNull();
+    expect(createStreamFilters(compile([{ name: 's', detect: ['email'], action: 'redact', mode: 'shadow' }]), ctx)).toBeNull();
+    expect(createStreamFilters(compile([{ name: 'p', detect: ['email'], action: 'redact', stage: 'pre' }]), ctx)).toBeNull();
+    expect(createStreamFilters(compile([{ name: 'm', detect: ['email'], action: 'redact', match: { model: 'claude-*' } }]), ctx)).toBeNull();
+  });
+});

@@ -1,0 +1,128 @@
+import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
+import { applyHits, findHits, Placeholders } from './redact.ts';
+import { selects } from './select.ts';
+import type { CallContext } from './types.ts';
+
+/**
+ * The longest run of digit groups held back before the word in progress: a spaced IBAN (34
+ * characters and 8 spaces) is the longest built-in shape written in groups.
+ */
+const MAX_GROUPS = 48;
+/** A word without spaces longer than this is let out but for its last KEEP characters. */
+const MAX_WORD = 256;
+const KEEP = 64;
+/** How long a match that reaches the end of the text may hold the stream (a PEM block). */
+const MAX_PENDING = 20_000;
+
+/** One text of a stream (an OpenAI choice, an Anthropic text block): text in, text safe to send out. */
+export interface StreamTextFilter {
+  /** Adds text from the provider; returns what may be sent now (possibly ''), redacted. */
+  push(text: string): string;
+  /** The text is complete: returns everything still held, redacted. */
+  end(): string;
+}
+
+/** The filters of one streamed answer; placeholders are shared by all its texts. */
+export interface StreamFilters {
+  /** The filter of text `key` (a choice index, a content block index), made on first use. */
+  text(key: number): StreamTextFilter;
+  /** True when at least one `redact` policy rewrites the text (deny policies only hold it back). */
+  readonly redacts: boolean;
+}
+
+/**
+ * Text already sent cannot be taken back, so in a stream an enforced post-response `redact` or
+ * `deny` policy needs the gateway to hold back whatever could still become a match:
+ * - the word in progress (e-mail addresses, keys and tokens have no spaces), and the digit groups
+ *   just before it when it may continue them (`4111 1111 1111 11`, `+44 20 7946 09`);
+ * - a match that reaches the end of the text so far, as it may still grow (a PEM block, up to
+ *   MAX_PENDING characters).
+ * Everything before is let out, with the matches of `redact` policies replaced by placeholders
+ * (`[EMAIL_1]`, the same value the same placeholder). A `deny` match is never let out: the stream
+ * scanner (scanner.ts) sees the text first and the gateway ends the stream instead.
+ *
+ * A custom pattern that spans several words can still leave in part before it completes; the
+ * built-in detectors cannot. Returns null when no such policy applies to the call: the stream then
+ * passes untouched.
+ */
+export function createStreamFilters(set: CompiledPolicySet, ctx: CallContext): StreamFilters | null {
+  const live = set.policies.filter(
+    (p) => p.post && p.mode === 'enforce' && (p.action === 'redact' || p.action === 'deny') && p.content.length > 0 && selects(p, ctx),
+  );
+  if (live.length === 0) return null;
+  const redactors = live.filter((p) => p.action === 'redact');
+  const scanners = live.flatMap((p) => p.content);
+  const placeholders = new Placeholders();
+  const filters = new Map<number, StreamTextFilter>();
+  return {
+    redacts: redactors.length > 0,
+    text(key) {
+      let f = filters.get(key);
+      if (!f) filters.set(key, (f = textFilter(scanners, redactors, placeholders)));
+      return f;
+    },
+  };
+}
+
+function textFilter(
+  scanners: CompiledPolicy['content'],
+  redactors: readonly CompiledPolicy[],
+  placeholders: Placeholders,
+): StreamTextFilter {
+  let held = '';
+  const release = (upTo: number): string => {
+    let out = held.slice(0, upTo);
+    held = held.slice(upTo);
+    for (const p of redactors) out = applyHits(out, findHits(p.content, out), placeholders);
+    return out;
+  };
+  return {
+    push(text) {
+      if (text.length === 0) return '';
+      held += text;
+      let at = holdFrom(held);
+      for (const h of findHits(scanners, held)) {
+        // never split a match; one reaching the end may still grow
+        if (h.end > at || h.end === held.length) {
+          at = Math.min(at, h.start);
+          break;
+        }
+      }
+      if (held.length - at > MAX_PENDING) at = held.length - MAX_PENDING;
+      return at > 0 ? release(at) : '';
+    },
+    end() {
+      return release(held.length);
+    },
+  };
+}
+
+/** Where the text that could still become part of a match starts. */
+export function holdFrom(text: string): number {
+  let at = text.length;
+  while (at > 0 && !isSpace(text.charCodeAt(at - 1))) at--;
+  if (text.length - at > MAX_WORD) return text.length - KEEP;
+  // The word in progress may continue digit groups before it only if it is empty or has digits.
+  if (at < text.length && !hasDigit(text, at, text.length)) return at;
+  const floor = Math.max(0, at - MAX_GROUPS);
+  let groups = at;
+  while (groups > floor && isSpace(text.charCodeAt(groups - 1))) {
+    let start = groups - 1;
+    while (start > 0 && !isSpace(text.charCodeAt(start - 1))) start--;
+    if (start === groups - 1 || start < floor || !hasDigit(text, start, groups - 1)) break;
+    groups = start;
+  }
+  return groups;
+}
+
+function hasDigit(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13;
+}
