@@ -1,3 +1,4 @@
+import { compileGlob } from '@watchllm/policies';
 import {
   COMPATIBLE_HOSTS,
   compatibleProvider,
@@ -59,7 +60,8 @@ export function buildRegistry(config: Config): Registry {
     });
   }
   for (const [id, c] of Object.entries(config.providers)) {
-    if (c.models) for (const g of c.models) patterns.push({ provider: id, pattern: globToRegExp(g) });
+    // one glob compiler for routing, limits, key scopes and policies: a glob means the same everywhere
+    if (c.models) for (const g of c.models) patterns.push({ provider: id, pattern: compileGlob(g) });
     if (map.has(id) && c.kind === undefined) continue;
     if (c.base_url === undefined) {
       throw new Error(`providers.${id}: base_url is required for a provider the gateway does not know`);
@@ -80,10 +82,4 @@ function targetOf(baseUrl: string, c: Config['providers'][string] | undefined): 
     ...(c?.deployments ? { deployments: c.deployments } : {}),
     ...(c?.headers ? { headers: c.headers } : {}),
   };
-}
-
-/** `gpt-4o*` style globs: `*` any run, `?` one character; everything else literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
 }

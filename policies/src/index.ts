@@ -25,6 +25,7 @@ export { DETECTOR_NAMES, type DetectorName } from './detectors/index.ts';
 export { evaluateRequest } from './evaluate.ts';
 export { evaluateResponse, redactText } from './response.ts';
 export { createResponseScanner, type ResponseScanner, type ScanResult, type ScanStep } from './scanner.ts';
+export { compileGlob } from './glob.ts';
 export { createStreamFilters, type StreamFilters, type StreamTextFilter } from './stream-filter.ts';
 export { outcomeOf } from './outcome.ts';
 export type {

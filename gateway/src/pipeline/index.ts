@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compileGlob } from '@watchllm/policies';
 import { priceFor, type Endpoint, type Price, type Surface } from '@watchllm/providers';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { createExchange, type Exchange } from '../exchange.ts';
@@ -7,7 +8,6 @@ import { readBody } from '../http/body.ts';
 import { clientIp, one, passHeaders, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
-import { globToRegExp } from '../registry.ts';
 import type { KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
@@ -168,7 +168,7 @@ function allowedModelPattern(glob: string): RegExp {
   if (!re) {
     // keys are created at runtime: bound the memory, not the hit rate of a sane deployment
     if (allowedModelPatterns.size >= 10_000) allowedModelPatterns.clear();
-    re = globToRegExp(glob);
+    re = compileGlob(glob);
     allowedModelPatterns.set(glob, re);
   }
   return re;

@@ -1,8 +1,8 @@
+import { compileGlob } from '@watchllm/policies';
 import type { Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange, LimitRef } from '../exchange.ts';
-import { globToRegExp } from '../registry.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
   budgetsOverThreshold,
@@ -36,7 +36,7 @@ export interface LimitPlan {
 
 /** Compiled once per config: model globs for per-model limits. */
 export function compileModelLimits(config: Config): Array<{ pattern: RegExp; limits: LimitSet }> {
-  return Object.entries(config.limits.models).map(([glob, limits]) => ({ pattern: globToRegExp(glob), limits }));
+  return Object.entries(config.limits.models).map(([glob, limits]) => ({ pattern: compileGlob(glob), limits }));
 }
 
 /**
