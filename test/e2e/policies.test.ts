@@ -159,4 +159,21 @@ describe('post-response policies on streams', () => {
     for await (const chunk of translated) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe(MASKED);
   });
+
+  test('a Responses API stream is masked in its deltas and in every event that repeats the text', async () => {
+    s.fake.next({ text: LEAKY, chunks: 1000 });
+    const stream = client.responses.stream({ model: 'gpt-4o-mini', input: 'contact?' });
+    const deltas: string[] = [];
+    const repeated: string[] = [];
+    for await (const ev of stream) {
+      if (ev.type === 'response.output_text.delta') deltas.push(ev.delta);
+      if (ev.type === 'response.output_text.done') repeated.push(ev.text);
+      if (ev.type === 'response.content_part.done' && ev.part.type === 'output_text') repeated.push(ev.part.text);
+    }
+    const final = await stream.finalResponse();
+    expect(deltas.join('')).toBe(MASKED);
+    expect(repeated).toEqual([MASKED, MASKED]);
+    expect(final.output_text).toBe(MASKED);
+    for (const d of deltas) for (const f of FRAGMENTS) expect(d).not.toContain(f);
+  });
 });

@@ -100,16 +100,15 @@ export interface StreamGuard {
   check(): string | null;
   finish(): void;
   /**
-   * Set when an enforced redact or deny policy applies and the stream's text can be rewritten:
-   * the answer text then goes out through these (held back while it could still become a match).
+   * Set when an enforced redact or deny policy applies: the answer text then goes out through these
+   * (held back while it could still become a match).
    */
   filters: StreamFilters | null;
 }
 
-/** `rewritable`: the client's stream format is one the gateway rewrites text in (chat chunks, Anthropic events). */
-export function streamGuard(x: Exchange, set: CompiledPolicySet, rewritable: boolean): StreamGuard | null {
+export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
   if (!set.policies.some((p) => p.post && p.action !== null)) return null;
-  const filters = rewritable ? createStreamFilters(set, context(x)) : null;
+  const filters = createStreamFilters(set, context(x));
   const scanner = createResponseScanner(set, context(x), { redacted: filters?.redacts ?? false });
   return {
     filters,

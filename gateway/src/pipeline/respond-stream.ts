@@ -59,13 +59,16 @@ export async function respondStream(
 ): Promise<void> {
   const format: ClientStreamFormat =
     x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
-  const guard = opts.policies ? streamGuard(x, opts.policies, format !== 'openai-responses') : null;
+  const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   // Enforced redact/deny policies: the answer text is held back while it could still become a match.
   const rewriter = guard?.filters ? new StreamTextRewriter(guard.filters) : null;
   /** The events to send instead of a parsed one, or null to send it as it came. */
   const rewrite = (event: string | undefined, json: unknown): SseOut[] | null => {
     if (rewriter === null) return null;
-    if (format === 'anthropic') return rewriter.anthropicEvent(json)?.map((o) => ({ event: String(o['type']), data: o })) ?? null;
+    if (format !== 'openai-chat') {
+      const events = format === 'anthropic' ? rewriter.anthropicEvent(json) : rewriter.responsesEvent(json);
+      return events?.map((o) => ({ event: String(o['type']), data: o })) ?? null;
+    }
     return rewriter.chatChunk(json) ? [event ? { event, data: json } : { data: json }] : null;
   };
   let cutReason: EarlyEnd | null = null;

@@ -47,3 +47,25 @@ describe('StreamTextRewriter', () => {
     expect(r.sent.join('')).toBe('to [EMAIL_1]');
   });
 });
+
+describe('StreamTextRewriter on Responses API events', () => {
+  test('masks deltas, ends a part with what was held, and puts the sent text in every event that repeats it', () => {
+    const r = rewriter();
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    const d = { type: 'response.output_text.delta', ...at, delta: 'to jane@example.com', sequence_number: 4 };
+    expect(r.responsesEvent(d)).toEqual([{ ...d, delta: 'to ' }]);
+    const done = { type: 'response.output_text.done', ...at, text: 'to jane@example.com', sequence_number: 5 };
+    expect(r.responsesEvent(done)).toEqual([
+      { type: 'response.output_text.delta', ...at, delta: '[EMAIL_1]', logprobs: [], sequence_number: 5 },
+      { ...done, text: 'to [EMAIL_1]' },
+    ]);
+    const part = { type: 'response.content_part.done', ...at, part: { type: 'output_text', text: 'to jane@example.com' } };
+    expect(r.responsesEvent(part)).toEqual([{ ...part, part: { type: 'output_text', text: 'to [EMAIL_1]' } }]);
+    const message = { type: 'message', content: [{ type: 'output_text', text: 'to jane@example.com' }] };
+    const completed = { type: 'response.completed', response: { output: [message, { type: 'function_call', arguments: '{}' }] } };
+    expect(r.responsesEvent(completed)).toEqual([
+      { type: 'response.completed', response: { output: [{ type: 'message', content: [{ type: 'output_text', text: 'to [EMAIL_1]' }] }, { type: 'function_call', arguments: '{}' }] } },
+    ]);
+    expect(r.responsesEvent({ type: 'response.function_call_arguments.delta', output_index: 1, delta: '{"a"' })).toBeNull();
+  });
+});

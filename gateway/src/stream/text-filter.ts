@@ -4,14 +4,16 @@ import type { StreamFilters } from '@watchllm/policies';
  * Runs the answer text of parsed stream events through the post-response stream filters
  * (@watchllm/policies stream-filter.ts), in place: what could still become a match is held back and
  * sent later, matches of `redact` policies leave as placeholders. Only the answer text is rewritten
- * (OpenAI `delta.content`, Anthropic `text_delta`); reasoning and tool arguments are scanned, and
- * cut by a deny, but pass as they come. Pure: no I/O.
+ * (OpenAI chat `delta.content`, Responses `output_text`, Anthropic `text_delta`); reasoning and tool
+ * arguments are scanned, and cut by a deny, but pass as they come. Pure: no I/O.
  */
 export class StreamTextRewriter {
   /** Text sent to the client, in order (the stored answer when it was redacted). */
   readonly sent: string[] = [];
   /** Anthropic content blocks that hold text. */
   private readonly textBlocks = new Set<number>();
+  /** Responses API output_text parts (by output and content index): the text sent for each. */
+  private readonly parts = new Map<number, string[]>();
 
   constructor(private readonly filters: StreamFilters) {}
 
@@ -81,11 +83,91 @@ export class StreamTextRewriter {
     }
   }
 
+  /**
+   * A Responses API event. Deltas go through the filter of their output_text part; the `done`
+   * events that repeat the whole text (output_text.done, content_part.done, output_item.done,
+   * response.completed) get the text as sent, and output_text.done is preceded by one more delta
+   * with what the part's filter still held (same sequence_number). Null when it passes unchanged.
+   */
+  responsesEvent(o: unknown): Array<Record<string, unknown>> | null {
+    if (!isRecord(o)) return null;
+    const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
+    const key = partKey(output, typeof o['content_index'] === 'number' ? o['content_index'] : 0);
+    switch (o['type']) {
+      case 'response.output_text.delta': {
+        if (typeof o['delta'] !== 'string') return null;
+        const out = this.push(key, o['delta']);
+        this.partText(key).push(out);
+        o['delta'] = out;
+        return [o];
+      }
+      case 'response.output_text.done': {
+        const rest = this.filters.text(key).end();
+        const sent = this.partText(key);
+        if (rest !== '') {
+          sent.push(rest);
+          this.sent.push(rest);
+        }
+        o['text'] = sent.join('');
+        if (rest === '') return [o];
+        const { item_id, output_index, content_index, sequence_number } = o;
+        return [{ type: 'response.output_text.delta', item_id, output_index, content_index, delta: rest, logprobs: [], sequence_number }, o];
+      }
+      case 'response.content_part.done': {
+        const part = o['part'];
+        const sent = this.parts.get(key);
+        if (!isRecord(part) || part['type'] !== 'output_text' || sent === undefined) return null;
+        part['text'] = sent.join('');
+        return [o];
+      }
+      case 'response.output_item.done':
+        return this.item(output, o['item']) ? [o] : null;
+      case 'response.completed':
+      case 'response.incomplete': {
+        const items = isRecord(o['response']) ? o['response']['output'] : undefined;
+        if (!Array.isArray(items)) return null;
+        let changed = false;
+        items.forEach((item, i) => {
+          if (this.item(i, item)) changed = true;
+        });
+        return changed ? [o] : null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** An output item's output_text parts get the text as sent. */
+  private item(output: number, item: unknown): boolean {
+    const content = isRecord(item) ? item['content'] : undefined;
+    if (!Array.isArray(content)) return false;
+    let changed = false;
+    content.forEach((part, j) => {
+      const sent = this.parts.get(partKey(output, j));
+      if (isRecord(part) && part['type'] === 'output_text' && sent !== undefined) {
+        part['text'] = sent.join('');
+        changed = true;
+      }
+    });
+    return changed;
+  }
+
+  private partText(key: number): string[] {
+    let sent = this.parts.get(key);
+    if (!sent) this.parts.set(key, (sent = []));
+    return sent;
+  }
+
   private push(key: number, text: string): string {
     const out = this.filters.text(key).push(text);
     if (out !== '') this.sent.push(out);
     return out;
   }
+}
+
+/** One number per (output item, content part); no output has a thousand parts. */
+function partKey(output: number, content: number): number {
+  return output * 1000 + content;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
