@@ -84,4 +84,41 @@ describe('createStreamFilters', () => {
     expect(createStreamFilters(compile([{ name: 'p', detect: ['email'], action: 'redact', stage: 'pre' }]), ctx)).toBeNull();
     expect(createStreamFilters(compile([{ name: 'm', detect: ['email'], action: 'redact', match: { model: 'claude-*' } }]), ctx)).toBeNull();
   });
+
+  const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj';
+  /** True positives of every built-in detector (shapes from the detectors' own tests). */
+  const SECRETS: ReadonlyArray<[string, string]> = [
+    ['email', EMAIL],
+    ['api_key', OPENAI_KEY],
+    ['credit_card', '4111 1111 1111 1111'],
+    ['credit_card', '4111-1111-1111-1111'],
+    ['phone', '+44 20 7946 0958'],
+    ['phone', '+1 (415) 555-2671'],
+    ['phone', '06 12 34 56 78'],
+    ['iban', 'DE89 3704 0044 0532 0130 00'],
+    ['iban', 'GB82 WEST 1234 5698 7654 32'],
+    ['national_id', '123-45-6789'],
+    ['national_id', '1 85 05 78 006 084 91'],
+    ['ip_address', '192.168.100.200'],
+    ['private_key', `-----BEGIN RSA PRIVATE KEY-----\n${PEM_BODY}\n${PEM_BODY}\nAbCd==\n-----END RSA PRIVATE KEY-----`],
+  ];
+  const all = compile([
+    { name: 'mask', detect: ['email', 'api_key', 'credit_card', 'phone', 'iban', 'national_id', 'ip_address', 'private_key'], action: 'redact' },
+  ]);
+
+  test.each(SECRETS.flatMap(([d, v]) => [1, 2, 3, 7].map((size) => [d, v, size] as const)))(
+    'a %s (%s) streamed in chunks of %i leaves only as its placeholder',
+    (_detector, secret, size) => {
+      const f = createStreamFilters(all, ctx)!.text(0);
+      const { out, sent } = run(f, `Here it is: ${secret} and more words after.`, size);
+      expect(sent).toMatch(/^Here it is: \[[A-Z_]+_1\] and more words after\.$/);
+      // what left before the placeholder holds no piece of the secret either
+      const before = out.join('').split('[')[0]!;
+      expect(before).toBe('Here it is: ');
+      for (const piece of out) {
+        const frags = secret.split(/\s+/).filter((w) => w.length >= 3 && !/^-+BEGIN|^-+END|^RSA$|^PRIVATE$/.test(w));
+        for (const frag of frags) expect(piece).not.toContain(frag);
+      }
+    },
+  );
 });

@@ -33,8 +33,10 @@ export interface StreamFilters {
 /**
  * Text already sent cannot be taken back, so in a stream an enforced post-response `redact` or
  * `deny` policy needs the gateway to hold back whatever could still become a match:
- * - the word in progress (e-mail addresses, keys and tokens have no spaces), and the digit groups
- *   just before it when it may continue them (`4111 1111 1111 11`, `+44 20 7946 09`);
+ * - the word in progress (e-mail addresses, keys and tokens have no spaces), and the groups of a
+ *   number just before it when it may continue them (`4111 1111 1111 11`, `+44 20 7946 09`,
+ *   `GB82 WEST 12`);
+ * - a PEM block, from its BEGIN line until its END line;
  * - a match that reaches the end of the text so far, as it may still grow (a PEM block, up to
  *   MAX_PENDING characters).
  * Everything before is let out, with the matches of `redact` policies replaced by placeholders
@@ -97,30 +99,43 @@ function textFilter(
   };
 }
 
+const PEM_END = /-----END [A-Z0-9 ]*-----/;
+const GROUP_OPENING = /^[+(]+$/;
+
 /** Where the text that could still become part of a match starts. */
 export function holdFrom(text: string): number {
   let at = text.length;
   while (at > 0 && !isSpace(text.charCodeAt(at - 1))) at--;
+  // A PEM block is held from its BEGIN line to the end of its END line: its header is words, its body lines.
+  const begin = text.lastIndexOf('-----BEGIN');
+  if (begin !== -1 && !PEM_END.test(text.slice(begin))) return Math.max(begin, text.length - MAX_PENDING);
   if (text.length - at > MAX_WORD) return text.length - KEEP;
-  // The word in progress may continue digit groups before it only if it is empty or has digits.
-  if (at < text.length && !hasDigit(text, at, text.length)) return at;
+  // The word in progress may continue groups before it only if it is empty or could be a group
+  // (or the `+` / `(` that opens one).
+  if (at < text.length && !isGroup(text, at, text.length) && !GROUP_OPENING.test(text.slice(at))) return at;
   const floor = Math.max(0, at - MAX_GROUPS);
   let groups = at;
   while (groups > floor && isSpace(text.charCodeAt(groups - 1))) {
     let start = groups - 1;
     while (start > 0 && !isSpace(text.charCodeAt(start - 1))) start--;
-    if (start === groups - 1 || start < floor || !hasDigit(text, start, groups - 1)) break;
+    if (start === groups - 1 || start < floor || !isGroup(text, start, groups - 1)) break;
     groups = start;
   }
   return groups;
 }
 
-function hasDigit(text: string, from: number, to: number): boolean {
+/**
+ * A group of a number written in groups: it has a digit (`4111`, `(415)`, `2A`), or is up to four
+ * capitals and digits (an IBAN's `WEST`). Prose words end a run.
+ */
+function isGroup(text: string, from: number, to: number): boolean {
+  let upper = to - from <= 4;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) return true;
+    if (c < 65 || c > 90) upper = false;
   }
-  return false;
+  return upper;
 }
 
 function isSpace(c: number): boolean {
