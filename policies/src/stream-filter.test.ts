@@ -121,4 +121,13 @@ describe('createStreamFilters', () => {
       }
     },
   );
+
+  test('a block longer than a rescan step is still held whole and masked', () => {
+    const f = createStreamFilters(all, ctx)!.text(0);
+    // ~6,500 characters in 3-character tokens: held past LONG_HELD, rescanned every RESCAN characters
+    const body = Array.from({ length: 100 }, () => PEM_BODY).join('\n');
+    const { out, sent } = run(f, `key: -----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY----- done`, 3);
+    expect(sent).toBe('key: [PRIVATE_KEY_1] done');
+    for (const piece of out) expect(piece).not.toContain('MIIEvQ');
+  });
 });

@@ -13,6 +13,9 @@ const MAX_WORD = 256;
 const KEEP = 64;
 /** How long a match that reaches the end of the text may hold the stream (a PEM block). */
 const MAX_PENDING = 20_000;
+/** Held text longer than this is rescanned every RESCAN new characters only. */
+const LONG_HELD = 1024;
+const RESCAN = 256;
 
 /** One text of a stream (an OpenAI choice, an Anthropic text block): text in, text safe to send out. */
 export interface StreamTextFilter {
@@ -72,6 +75,8 @@ function textFilter(
   placeholders: Placeholders,
 ): StreamTextFilter {
   let held = '';
+  /** Characters added since the held text was last scanned. */
+  let unscanned = 0;
   const release = (upTo: number): string => {
     let out = held.slice(0, upTo);
     held = held.slice(upTo);
@@ -82,6 +87,11 @@ function textFilter(
     push(text) {
       if (text.length === 0) return '';
       held += text;
+      unscanned += text.length;
+      // A long held text (a PEM block on its way) is rescanned every RESCAN characters, not per
+      // token: holding a little longer is safe, and the work stays linear in the answer.
+      if (held.length > LONG_HELD && unscanned < RESCAN) return '';
+      unscanned = 0;
       let at = holdFrom(held);
       for (const h of findHits(scanners, held)) {
         // never split a match; one reaching the end may still grow
