@@ -26,6 +26,7 @@ export { evaluateRequest } from './evaluate.ts';
 export { evaluateResponse, redactText } from './response.ts';
 export { createResponseScanner, type ResponseScanner, type ScanResult, type ScanStep } from './scanner.ts';
 export { compileGlob } from './glob.ts';
+export { answerPolicyTag } from './select.ts';
 export { createStreamFilters, type StreamFilters, type StreamTextFilter } from './stream-filter.ts';
 export { outcomeOf } from './outcome.ts';
 export type {

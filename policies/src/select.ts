@@ -19,6 +19,25 @@ export function selects(p: CompiledPolicy, ctx: CallContext): boolean {
   return true;
 }
 
+const tags = new WeakMap<CompiledPolicy, string>();
+
+/**
+ * What a call's answers depend on among the policies: the enforced post-response `redact` and
+ * `deny` policies that select it, as written. Two calls with the same tag get their answers
+ * treated alike, so a cache keyed on it never serves an answer checked under other rules (another
+ * user's, or before a policy changed). '' when none applies.
+ */
+export function answerPolicyTag(set: { policies: readonly CompiledPolicy[] }, ctx: CallContext): string {
+  let tag = '';
+  for (const p of set.policies) {
+    if (!p.post || p.mode !== 'enforce' || (p.action !== 'redact' && p.action !== 'deny') || !selects(p, ctx)) continue;
+    let t = tags.get(p);
+    if (t === undefined) tags.set(p, (t = JSON.stringify(p.config)));
+    tag += `${t}\n`;
+  }
+  return tag;
+}
+
 function field(globs: RegExp[] | null, value: string | null | undefined): boolean {
   if (globs === null) return true;
   return value !== undefined && value !== null && anyGlob(globs, value);

@@ -175,3 +175,41 @@ describe.each(['memory', 'redis'] as const)('exact cache with the %s store', (ba
     expect(last(s).outcome).toBe('success');
   });
 });
+
+describe('exact cache and post-response policies', () => {
+  // Alice's answers are masked, Bob's are not: they must never share a cached answer.
+  const POLICY_YAML = `policies:
+  - name: mask-mail-for-alice
+    match: { user: [alice] }
+    detect: [email]
+    action: redact
+    stage: post
+`;
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ yaml: POLICY_YAML });
+  });
+  afterAll(() => s?.close());
+
+  test('an answer cached for a call without a redact policy is never served to a call with one, streamed or not', async () => {
+    s.fake.setDefault({ text: 'Write to jane.doe@example.com today.' });
+    const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-tenant-one', maxRetries: 0 });
+    const ask = async (user: string, stream: boolean) => {
+      const headers = { 'x-watchllm-cache': 'on', 'x-watchllm-user': user };
+      if (!stream) {
+        const { data, response } = await c.chat.completions.create(fresh0, { headers }).withResponse();
+        return { text: data.choices[0]?.message.content, cache: response.headers.get('x-watchllm-cache') };
+      }
+      const { data, response } = await c.chat.completions.create({ ...fresh0, stream: true }, { headers }).withResponse();
+      let text = '';
+      for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+      return { text, cache: response.headers.get('x-watchllm-cache') };
+    };
+    const fresh0 = fresh();
+    expect(await ask('bob', false)).toEqual({ text: 'Write to jane.doe@example.com today.', cache: 'miss' });
+    expect(await ask('alice', true)).toEqual({ text: 'Write to [EMAIL_1] today.', cache: 'miss' });
+    expect(await ask('alice', false)).toEqual({ text: 'Write to [EMAIL_1] today.', cache: 'hit' });
+    expect(await ask('bob', true)).toEqual({ text: 'Write to jane.doe@example.com today.', cache: 'hit' });
+    expect(s.fake.calls).toHaveLength(2);
+  });
+});

@@ -22,7 +22,17 @@ export interface CachePlan {
  * `x-watchllm-cache: on`; `off` skips it, `refresh` overwrites. Entries are scoped to the project
  * (or the provider key's fingerprint for BYOK calls), so one tenant never reads another's answers.
  */
-export function planCache(x: Exchange, h: IncomingHttpHeaders, config: Config, key: KeyRecord | null): CachePlan | null {
+/**
+ * `answerPolicies`: the post-response policies that treat this call's answer (answerPolicyTag), so
+ * an answer redacted for one user is never served to another under other rules, or the reverse.
+ */
+export function planCache(
+  x: Exchange,
+  h: IncomingHttpHeaders,
+  config: Config,
+  key: KeyRecord | null,
+  answerPolicies: () => string = () => '',
+): CachePlan | null {
   const header = one(h['x-watchllm-cache'])?.toLowerCase() ?? null;
   const enabled = header === 'on' || header === 'refresh' || (header !== 'off' && (key?.cache?.enabled ?? config.cache.enabled));
   if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models') {
@@ -40,7 +50,14 @@ export function planCache(x: Exchange, h: IncomingHttpHeaders, config: Config, k
   }
   const ttlHeader = Number(one(h['x-watchllm-cache-ttl']));
   const ttlSeconds = Number.isFinite(ttlHeader) && ttlHeader > 0 ? ttlHeader : (key?.cache?.ttlSeconds ?? config.cache.ttl_seconds);
-  const k = cacheKey({ scope, provider: x.route.provider, model: x.route.model, endpoint: `${x.surface}:${x.endpoint}`, body: x.request.body });
+  const k = cacheKey({
+    scope,
+    provider: x.route.provider,
+    model: x.route.model,
+    endpoint: `${x.surface}:${x.endpoint}`,
+    body: x.request.body,
+    policies: answerPolicies(),
+  });
   x.cache = { status: 'miss', key: k };
   return { key: k, ttlSeconds, lookup: header !== 'refresh' };
 }

@@ -16,7 +16,7 @@ import type { StreamBudget } from './respond-stream.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseRequest } from './parse.ts';
-import { applyRequestPolicies, applyStorage } from './policies.ts';
+import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
 import { route } from './route.ts';
 
 /**
@@ -81,7 +81,7 @@ export async function handleExchange(
     reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
     if (reservation) x.timings.push({ name: 'limits', dur: performance.now() - t });
 
-    cachePlan = planCache(x, req.headers, deps.config, who.key);
+    cachePlan = planCache(x, req.headers, deps.config, who.key, () => answerPolicies(x, policies));
     if (cachePlan) {
       const tc = performance.now();
       const hit = cachePlan.lookup ? await deps.stores.cache.get(cachePlan.key) : null;

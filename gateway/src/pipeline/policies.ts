@@ -1,4 +1,5 @@
 import {
+  answerPolicyTag,
   createResponseScanner,
   createStreamFilters,
   evaluateRequest,
@@ -82,6 +83,11 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
     return true;
   }
   return false;
+}
+
+/** The post-response policies that treat this call's answer, for the cache key ('' for none). */
+export function answerPolicies(x: Exchange, set: CompiledPolicySet | null): string {
+  return set ? answerPolicyTag(set, context(x)) : '';
 }
 
 /** After a complete answer, before the client sees it: deny, redact, or pass. */

@@ -24,15 +24,18 @@ export interface CacheKeyInput {
   model: string;
   endpoint: string;
   body: Record<string, unknown>;
+  /** The post-response policies that treat this call's answer (answerPolicyTag); '' for none. */
+  policies?: string;
 }
 
 /** sha256 (hex) of a canonical JSON of everything that determines the answer. */
-export function cacheKey({ scope, provider, model, endpoint, body }: CacheKeyInput): string {
+export function cacheKey({ scope, provider, model, endpoint, body, policies }: CacheKeyInput): string {
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     if (!IGNORED_FIELDS.has(k) && !k.startsWith('watchllm')) kept[k] = v;
   }
-  const canonical = canonicalJson({ v: 1, scope, provider, model, endpoint, body: kept });
+  // Without answer policies the key is what it always was: entries survive an upgrade.
+  const canonical = canonicalJson({ v: 1, scope, provider, model, endpoint, body: kept, ...(policies ? { policies } : {}) });
   return createHash('sha256').update(canonical).digest('hex');
 }
 

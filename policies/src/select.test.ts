@@ -1,0 +1,28 @@
+import { describe, expect, test } from 'vitest';
+import { compile, meta } from './fixtures.test-helper.ts';
+import { answerPolicyTag } from './select.ts';
+
+const ctx = (user: string | null) => ({ endpoint: 'chat', model: 'gpt-4o', meta: { ...meta, user } }) as const;
+
+describe('answerPolicyTag', () => {
+  const set = compile([
+    { name: 'mask-alice', match: { user: ['alice'] }, detect: ['email'], action: 'redact', stage: 'post' },
+    { name: 'watch', detect: ['email'], action: 'flag' },
+    { name: 'trial', detect: ['phone'], action: 'deny', mode: 'shadow' },
+    { name: 'prompt-only', detect: ['api_key'], action: 'redact', stage: 'pre' },
+  ]);
+
+  test('names only the enforced redact and deny policies that treat this call\'s answer', () => {
+    expect(answerPolicyTag(set, ctx('bob'))).toBe('');
+    const alice = answerPolicyTag(set, ctx('alice'));
+    expect(alice).toContain('mask-alice');
+    expect(alice).not.toContain('watch');
+    expect(alice).not.toContain('trial');
+    expect(alice).not.toContain('prompt-only');
+  });
+
+  test('changes when the policy changes, so a reload never serves answers checked under the old rules', () => {
+    const changed = compile([{ name: 'mask-alice', match: { user: ['alice'] }, detect: ['email', 'phone'], action: 'redact', stage: 'post' }]);
+    expect(answerPolicyTag(changed, ctx('alice'))).not.toBe(answerPolicyTag(set, ctx('alice')));
+  });
+});
