@@ -71,6 +71,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     opts.stores ??
     (await createStores({
       redisUrl: config.redis_url ?? null,
+      redisCluster: config.redis_cluster,
       commandTimeoutMs: config.redis_timeout_ms,
       failMode: config.limits.fail_mode,
       secret: config.secret ?? null,

@@ -1,12 +1,12 @@
 /**
- * The exact cache through the real gateway and the official openai SDK, once with the in-process
- * store and once with a real redis-server: what a client sees on a hit, what the provider sees,
+ * The exact cache through the real gateway and the official openai SDK, with the in-process store,
+ * a real redis-server and a real Redis Cluster: what a client sees on a hit, what the provider sees,
  * the request headers that steer it, tenant scope, and what is never cached.
  */
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startRedis, type TestRedis } from '../redis/index.ts';
+import { startRedis, startRedisCluster, type TestRedis, type TestRedisCluster } from '../redis/index.ts';
 import { last, startStack, type Stack } from './harness.ts';
 import { post } from './processes.ts';
 
@@ -25,10 +25,11 @@ const WEATHER_TOOL = {
 } as const;
 
 let redis: TestRedis;
+let cluster: TestRedisCluster;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
 });
-afterAll(() => redis?.stop());
+afterAll(() => Promise.all([redis?.stop(), cluster?.stop()]));
 
 let n = 0;
 /** A request no other test sends, so entries never leak between tests. */
@@ -37,13 +38,18 @@ function fresh(extra: Partial<ChatCompletionCreateParamsNonStreaming> = {}): Cha
   return { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `What is the weather? (${n})` }], ...extra };
 }
 
-describe.each(['memory', 'redis'] as const)('exact cache with the %s store', (backend) => {
+describe.each(['memory', 'redis', 'redis cluster'] as const)('exact cache with the %s store', (backend) => {
   let s: Stack;
   let client: OpenAI;
   const byok = (key: string) => new OpenAI({ baseURL: `${s.url}/v1`, apiKey: key, maxRetries: 0 });
 
   beforeAll(async () => {
-    s = await startStack({ yaml: YAML, env: { WATCHLLM_OPENAI_API_KEY: HELD, ...(backend === 'redis' ? { WATCHLLM_REDIS_URL: redis.url } : {}) } });
+    const store: Record<string, string> = {
+      memory: {},
+      redis: { WATCHLLM_REDIS_URL: redis.url },
+      'redis cluster': { WATCHLLM_REDIS_URL: cluster.url, WATCHLLM_REDIS_CLUSTER: 'true' },
+    }[backend];
+    s = await startStack({ yaml: YAML, env: { WATCHLLM_OPENAI_API_KEY: HELD, ...store } });
     client = byok('sk-tenant-one');
   });
   afterAll(() => s?.close());

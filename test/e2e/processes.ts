@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
-import { startRedis, type TestRedis } from '../redis/index.ts';
+import { startRedis, startRedisCluster, type TestRedis } from '../redis/index.ts';
 import { freePort } from '../support/ports.ts';
 
 export { freePort };
@@ -181,15 +181,17 @@ export async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean,
 /** Two gateway processes (A, B) sharing one real redis-server, in front of one fake provider. */
 export interface Replicas {
   fake: FakeProvider;
-  redis: TestRedis;
+  redis: { url: string; stop(): Promise<void> };
   a: GatewayProcess;
   b: GatewayProcess;
   stop(): Promise<void>;
 }
 
-export async function startReplicas(opts: { yaml: string; heldKey: string; adminToken: string }): Promise<Replicas> {
-  const [fake, redis] = await Promise.all([startFakeProvider(), startRedis()]);
+/** Two gateway processes sharing one redis-server, or with `cluster`, a three-node Redis Cluster. */
+export async function startReplicas(opts: { yaml: string; heldKey: string; adminToken: string; cluster?: boolean }): Promise<Replicas> {
+  const [fake, redis] = await Promise.all([startFakeProvider(), opts.cluster ? startRedisCluster() : startRedis()]);
   const env = {
+    ...(opts.cluster ? { WATCHLLM_REDIS_CLUSTER: 'true' } : {}),
     WATCHLLM_REDIS_URL: redis.url,
     WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
     WATCHLLM_OPENAI_API_KEY: opts.heldKey,

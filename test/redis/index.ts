@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,12 +67,12 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-async function launch(port: number, dir: string): Promise<ChildProcess> {
+async function launch(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
   // stop() removes the directory; a restart after it needs it back.
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     REDIS_BIN,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   live.add(child);
@@ -95,6 +95,58 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
     throw err;
   }
   return child;
+}
+
+/** A real Redis Cluster for tests: masters on free loopback ports, every slot assigned. */
+export interface TestRedisCluster {
+  /** The seed URLs of every node, comma-separated (what WATCHLLM_REDIS_URL takes with WATCHLLM_REDIS_CLUSTER). */
+  url: string;
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+const REDIS_CLI = process.env.REDIS_CLI_BIN ?? '/usr/bin/redis-cli';
+
+/**
+ * Start `masters` redis-server processes in cluster mode (each with its own cluster bus port) and
+ * join them with `redis-cli --cluster create`, resolved once every node reports cluster_state:ok.
+ */
+export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'watchllm-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map(kill));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const [port, bus] = [await freePort(), await freePort()];
+      const node = join(dir, String(i));
+      children.push(
+        await launch(port, node, ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', join(node, 'nodes.conf')]),
+      );
+      ports.push(port);
+    }
+    await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const deadline = Date.now() + 15_000;
+    for (const port of ports) {
+      while (!(await run(REDIS_CLI, ['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error(`redis cluster node ${port} not ok in time`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports, stop };
+}
+
+function run(bin: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${bin} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout)));
+  });
 }
 
 async function kill(child: ChildProcess): Promise<void> {

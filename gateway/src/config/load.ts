@@ -86,6 +86,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   cfg['server'] = server;
   if (env['WATCHLLM_DATA_DIR']) cfg['data_dir'] = env['WATCHLLM_DATA_DIR'];
   if (env['WATCHLLM_REDIS_URL']) cfg['redis_url'] = env['WATCHLLM_REDIS_URL'];
+  if (env['WATCHLLM_REDIS_CLUSTER']) cfg['redis_cluster'] = /^(1|true|yes|on)$/i.test(env['WATCHLLM_REDIS_CLUSTER']);
   if (env['WATCHLLM_REDIS_TIMEOUT_MS']) cfg['redis_timeout_ms'] = Number(env['WATCHLLM_REDIS_TIMEOUT_MS']);
   if (env['WATCHLLM_ADMIN_TOKEN']) cfg['admin_token'] = env['WATCHLLM_ADMIN_TOKEN'];
   if (env['WATCHLLM_SECRET']) cfg['secret'] = env['WATCHLLM_SECRET'];

@@ -104,6 +104,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     redis_url: z.string().optional(),
+    /** `redis_url` names a node of a Redis Cluster (or several, comma-separated URLs). */
+    redis_cluster: z.boolean().default(false),
     /**
      * How long one Redis command may take before the store counts as unavailable (and the fail mode
      * decides). Redis answers in well under a millisecond; a stall this long means trouble.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/redis/index.ts';
 import { createRedisCacheStore } from './cache/redis.ts';
@@ -18,7 +18,7 @@ const NO_HANG = 2000;
 const item: LimitItem = { scope: 'key', id: 'k1', kind: 'requests', window: 'minute', limit: 5, cost: 1 };
 
 let server: TestRedis;
-let client: Redis;
+let client: RedisClient;
 let logs: string[];
 let health: StoreHealth;
 

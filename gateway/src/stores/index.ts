@@ -2,7 +2,6 @@
  * Stores for limits, budgets, cache and gateway keys: in process by default, shared through
  * Redis when `WATCHLLM_REDIS_URL` is set. `createStores` wires the right pair with fail modes.
  */
-import type { Redis } from 'ioredis';
 import { createMemoryCacheStore, type MemoryCacheOptions } from './cache/memory.ts';
 import { createRedisCacheStore } from './cache/redis.ts';
 import type { CacheStore } from './cache/types.ts';
@@ -15,12 +14,12 @@ import type { KeyStore } from './keys/types.ts';
 import { createMemoryLimitStore } from './limits/memory.ts';
 import { createRedisLimitStore } from './limits/redis.ts';
 import type { LimitStore } from './limits/types.ts';
-import { createRedisClient } from './redis.ts';
+import { createRedisClient, type RedisClient } from './redis.ts';
 
 export { StoreUnavailableError } from './errors.ts';
 export { createStoreHealth, type StoreHealth, type StoreName } from './health.ts';
 export { cacheWithFallback, type FailMode, type FailModeOptions, keysWithTimeout, withFailMode } from './failmode.ts';
-export { connectRedis, createRedisClient, type RedisClientOptions } from './redis.ts';
+export { connectRedis, createRedisClient, type RedisClient, type RedisClientOptions } from './redis.ts';
 
 export * from './limits/types.ts';
 export { budgetsOverThreshold, formatDuration, rateLimitHeaders, retryAfterSeconds } from './limits/headers.ts';
@@ -43,6 +42,8 @@ export { createRedisKeyStore, type RedisKeyStoreOptions } from './keys/redis.ts'
 export interface StoresOptions {
   /** WATCHLLM_REDIS_URL; unset -> in-process stores. */
   redisUrl?: string | null;
+  /** WATCHLLM_REDIS_CLUSTER: the URL names a node of a Redis Cluster. */
+  redisCluster?: boolean;
   /** What a Redis outage means for limits (default 'open'). */
   failMode?: FailMode;
   /** WATCHLLM_SECRET; unset -> keys cannot carry provider credentials. */
@@ -63,7 +64,7 @@ export interface Stores {
   /** For `providerKeyFor`; null without WATCHLLM_SECRET. */
   box: SecretBox | null;
   /** The shared client (null in process), e.g. for `/readyz`. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   close(): Promise<void>;
 }
 
@@ -89,7 +90,7 @@ export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
       async close() {},
     };
   }
-  const client = createRedisClient(redisUrl, { commandTimeoutMs });
+  const client = createRedisClient(redisUrl, { commandTimeoutMs, cluster: opts.redisCluster ?? false });
   const connecting = client.connect();
   if (failMode === 'closed') await connecting;
   // Open: still wait for the first attempt (bounded by the connect timeout). Not waiting let the

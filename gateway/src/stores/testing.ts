@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../../test/redis/index.ts';
-import { connectRedis } from './redis.ts';
+import { connectRedis, type RedisClient } from './redis.ts';
 
 /**
  * Test support shared by the store suites: one real redis-server per test file and two clients,
@@ -8,8 +7,8 @@ import { connectRedis } from './redis.ts';
  */
 export interface RedisFixture {
   server: TestRedis;
-  replicaA: Redis;
-  replicaB: Redis;
+  replicaA: RedisClient;
+  replicaB: RedisClient;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { type CachedResponse, cachedResponseSchema, type CacheStore } from './types.ts';
 
 const PREFIX = 'wl:cache:';
@@ -7,7 +7,7 @@ const PREFIX = 'wl:cache:';
  * Cache shared by every replica: one JSON string per entry, `SET ... PX` so Redis expires it.
  * An entry that does not parse (older format, manual edit) is treated as a miss.
  */
-export function createRedisCacheStore(client: Redis): CacheStore {
+export function createRedisCacheStore(client: RedisClient): CacheStore {
   return {
     async get(key) {
       const raw = await client.get(PREFIX + key);

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
+import { tagged, type RedisClient } from '../redis.ts';
 import { hashKey, isGatewayKey } from './material.ts';
 import type { KeyStoreOptions } from './memory.ts';
 import { issueKey, rotateKey } from './record.ts';
 import { type KeyRecord, keyRecordSchema, type KeyStore } from './types.ts';
 
-const RECORD = 'wl:key:'; // wl:key:<id> -> record JSON
-const BY_HASH = 'wl:keyhash:'; // wl:keyhash:<sha256> -> id, only while the key is valid
-const INDEX = 'wl:keys'; // set of ids, for listing
+const RECORD_PREFIX = 'wl:key:'; // wl:key:<id> -> record JSON
+const BY_HASH_PREFIX = 'wl:keyhash:'; // wl:keyhash:<sha256> -> id, only while the key is valid
+const INDEX_KEY = 'wl:keys'; // set of ids, for listing
 
 export interface RedisKeyStoreOptions extends KeyStoreOptions {
   /**
@@ -22,9 +22,15 @@ export interface RedisKeyStoreOptions extends KeyStoreOptions {
 
 const MAX_CACHED = 10_000;
 
-/** Keys shared by every replica. Writes go through MULTI so the record and its index agree. */
-export function createRedisKeyStore(client: Redis, opts: RedisKeyStoreOptions = {}): KeyStore {
+/**
+ * Keys shared by every replica. Writes go through MULTI so the record and its index agree; on a
+ * cluster all of them carry the `{wl}` hash tag, so the transaction stays in one slot.
+ */
+export function createRedisKeyStore(client: RedisClient, opts: RedisKeyStoreOptions = {}): KeyStore {
   const { box, clock = Date.now } = opts;
+  const RECORD = tagged(client, RECORD_PREFIX, 'wl');
+  const BY_HASH = tagged(client, BY_HASH_PREFIX, 'wl');
+  const INDEX = tagged(client, INDEX_KEY, 'wl');
   const lookupCacheMs = Math.min(1000, Math.max(0, opts.lookupCacheMs ?? 1000));
   const cache = new Map<string, { record: KeyRecord; until: number }>();
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { tagged, type RedisClient } from '../redis.ts';
 import { afterReserve } from './memory.ts';
 import { checkScript, settleScript } from './scripts.ts';
 import type { CheckRequest, ItemState, LimitResult, LimitStore, SettleRequest } from './types.ts';
@@ -6,11 +6,12 @@ import { counterKey, type WindowSpec, windowSpec } from './windows.ts';
 
 /**
  * Limits shared by every replica through one Redis: each check is one EVALSHA of `checkScript`,
- * which Redis runs atomically, so N gateways together admit exactly the configured amount.
+ * which Redis runs atomically, so N gateways together admit exactly the configured amount. On a
+ * cluster every counter carries the `{wl:lim}` hash tag: one script's keys must share a slot.
  * The client should come from `createRedisClient` (fail-fast options); wrap the store with
  * `withFailMode` to choose what a Redis outage means.
  */
-export function createRedisLimitStore(client: Redis): LimitStore {
+export function createRedisLimitStore(client: RedisClient): LimitStore {
   return {
     async check({ now, items }: CheckRequest): Promise<LimitResult> {
       if (items.length === 0) return { allowed: true, now, items: [] };
@@ -18,7 +19,7 @@ export function createRedisLimitStore(client: Redis): LimitStore {
       const args: (string | number)[] = [now];
       for (const item of items) {
         const spec = windowSpec(item.window, now);
-        keys.push(counterKey(item, spec));
+        keys.push(tagged(client, counterKey(item, spec), 'wl:lim'));
         const [mode, a, b] = specArgs(spec);
         args.push(mode, item.limit, item.cost, a, b);
       }
@@ -44,7 +45,7 @@ export function createRedisLimitStore(client: Redis): LimitStore {
       const args: (string | number)[] = [now, reservedAt];
       for (const item of changed) {
         const spec = windowSpec(item.window, reservedAt);
-        keys.push(counterKey(item, spec));
+        keys.push(tagged(client, counterKey(item, spec), 'wl:lim'));
         const [mode, a, b] = specArgs(spec);
         args.push(mode, item.delta, a, b);
       }
