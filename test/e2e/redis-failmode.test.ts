@@ -4,7 +4,7 @@
  * no timing assertions).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startRedis, type TestRedis } from '../redis/index.ts';
+import { startRedis, startRedisCluster, type TestRedis } from '../redis/index.ts';
 import { startStack, type Stack } from './harness.ts';
 import { openaiError, post, until, type Reply } from './processes.ts';
 
@@ -122,5 +122,28 @@ describe('a Redis outage under a running gateway follows the configured fail mod
       const o = await until(() => call(open), (x) => x.headers.get('x-ratelimit-remaining-requests') !== null);
       expect(o.status).toBe(200);
     });
+  });
+});
+
+describe('a Redis Cluster that goes away follows the fail mode too', () => {
+  test('open admits uncounted and closed answers 503, at once, while every node is down', async () => {
+    const cluster = await startRedisCluster();
+    const env = { WATCHLLM_REDIS_URL: cluster.url, WATCHLLM_REDIS_CLUSTER: 'true' };
+    const [o, c] = await Promise.all([startStack({ yaml: yaml('open'), env }), startStack({ yaml: yaml('closed'), env })]);
+    try {
+      const up = await Promise.all([call(o), call(c)]);
+      expect(up.map((r) => r.status)).toEqual([200, 200]);
+      for (const r of up) expect(r.headers.get('x-ratelimit-limit-requests')).toBe('1000');
+
+      await cluster.stop();
+      const down = await Promise.all([call(o), call(c)]);
+      expect(down[0]!.status).toBe(200);
+      expect(down[1]!.status).toBe(503);
+      expect(openaiError(down[1]!)).toMatchObject({ code: 'limits_unavailable' });
+      expect(await misses(o, 'limits')).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([o.close(), c.close()]);
+      await cluster.stop();
+    }
   });
 });
