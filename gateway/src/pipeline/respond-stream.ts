@@ -62,6 +62,9 @@ export async function respondStream(
   const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   // Enforced redact/deny policies: the answer text is held back while it could still become a match.
   const rewriter = guard?.filters ? new StreamTextRewriter(guard.filters) : null;
+  // One choice asked for: a chunk's content is choice 0's, so it can be filtered unparsed.
+  const n = x.request.body?.['n'];
+  const plainChat = rewriter !== null && opts.native && format === 'openai-chat' && (n === undefined || n === null || n === 1);
   /** The events to send instead of a parsed one, or null to send it as it came. */
   const rewrite = (event: string | undefined, json: unknown): SseOut[] | null => {
     if (rewriter === null) return null;
@@ -146,6 +149,15 @@ export async function respondStream(
       } else if (translator) {
         for (const o of translator.push(ev)) emit(o);
       } else {
+        // Most chunks of a filtered chat stream only carry text: filtered without parsing them.
+        const span = plainChat ? tap.observeContent(ev.data) : undefined;
+        if (span !== undefined) {
+          const data = rewriter!.chatData(ev.data, span);
+          if (capture) capture.push(data);
+          if ((budgetEnd = overBudget())) return;
+          out += `data: ${data}\n\n`;
+          return;
+        }
         const json = tap.observe(ev.event, ev.data);
         const rewritten = json === undefined ? null : rewrite(ev.event, json);
         if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);

@@ -58,6 +58,20 @@ export class StreamTap {
     return json;
   }
 
+  /**
+   * An OpenAI chat chunk that only carries answer text (one choice, no usage, no finish reason):
+   * its text, seen like `observe` would (counted, kept, handed to `onText`), and where it sits in
+   * `data`, without parsing it. Undefined, and nothing seen, for any other event.
+   */
+  observeContent(data: string): ContentSpan | undefined {
+    if (this.format !== 'openai-chat' || this.carriesState(undefined, data)) return undefined;
+    const span = chatContentSpan(data);
+    if (span === undefined) return undefined;
+    this.events++;
+    if (span.text.length > 0) this.keepText(span.text);
+    return span;
+  }
+
   /** A cheap test on the raw event: does it need parsing now? */
   private carriesState(event: string | undefined, data: string): boolean {
     if (this.format === 'openai-chat') {
@@ -187,6 +201,13 @@ export class StreamTap {
  */
 const FIRST_DELTA = /"delta":(?:\{(?:"role":"assistant",)?"content":"((?:[^"\\]|\\.)*)"\})?/;
 
+/** The answer text of a chunk and where its raw (escaped) form sits in the data: `data.slice(start, end)`. */
+export interface ContentSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
 /**
  * The answer text of an OpenAI chat chunk read without parsing it, when the chunk has one choice
  * whose delta is only content (the common chunk: `{"choices":[{"index":0,"delta":{"content":"Hi"},...}]}`);
@@ -195,12 +216,20 @@ const FIRST_DELTA = /"delta":(?:\{(?:"role":"assistant",)?"content":"((?:[^"\\]|
  * a chunk, where parsing it costs 0.9 µs (and the scanner this replaced, 1 µs).
  */
 export function chatDeltaContent(data: string): string | undefined {
+  return chatContentSpan(data)?.text;
+}
+
+/** chatDeltaContent, with where the content's raw form is, so it can be replaced in place. */
+export function chatContentSpan(data: string): ContentSpan | undefined {
   const m = FIRST_DELTA.exec(data);
   const raw = m?.[1];
   if (m === null || raw === undefined || data.includes('"delta":', m.index + m[0].length)) return undefined;
-  if (!raw.includes('\\')) return raw;
+  // the match ends with the content's closing quote and the delta's brace
+  const end = m.index + m[0].length - 2;
+  const start = end - raw.length;
+  if (!raw.includes('\\')) return { text: raw, start, end };
   try {
-    return JSON.parse(`"${raw}"`) as string;
+    return { text: JSON.parse(`"${raw}"`) as string, start, end };
   } catch {
     return undefined;
   }

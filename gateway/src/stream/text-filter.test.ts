@@ -1,5 +1,6 @@
 import { createStreamFilters, parsePolicies } from '@watchllm/policies';
 import { describe, expect, test } from 'vitest';
+import { StreamTap } from './tap.ts';
 import { StreamTextRewriter } from './text-filter.ts';
 
 function rewriter(): StreamTextRewriter {
@@ -67,5 +68,24 @@ describe('StreamTextRewriter on Responses API events', () => {
       { type: 'response.completed', response: { output: [{ type: 'message', content: [{ type: 'output_text', text: 'to [EMAIL_1]' }] }, { type: 'function_call', arguments: '{}' }] } },
     ]);
     expect(r.responsesEvent({ type: 'response.function_call_arguments.delta', output_index: 1, delta: '{"a"' })).toBeNull();
+  });
+});
+
+describe('StreamTextRewriter on chat chunks read without parsing', () => {
+  test('replaces the content in the raw data, escapes and all; chunks with state are left to the parse', () => {
+    const r = rewriter();
+    const tap = new StreamTap('openai-chat', () => {});
+    const chunk = (delta: unknown, finish: string | null = null) => JSON.stringify({ id: 'c', choices: [{ index: 0, delta, finish_reason: finish }] });
+    const data = chunk({ content: 'Say "hi"\n\u00e9 to jane@exa' });
+    const span = tap.observeContent(data)!;
+    expect(span.text).toBe('Say "hi"\n\u00e9 to jane@exa');
+    expect(JSON.parse(r.chatData(data, span))).toEqual(JSON.parse(chunk({ content: 'Say "hi"\n\u00e9 to ' })));
+    // the role chunk passes as it is; a finish reason or usage needs the parse
+    const role = chunk({ role: 'assistant', content: '' });
+    expect(r.chatData(role, tap.observeContent(role)!)).toBe(role);
+    expect(tap.observeContent(chunk({}, 'stop'))).toBeUndefined();
+    expect(tap.observeContent(JSON.stringify({ choices: [], usage: { prompt_tokens: 1 } }))).toBeUndefined();
+    expect(tap.observeContent(chunk({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }))).toBeUndefined();
+    expect(tap.answerText()).toBe('Say "hi"\n\u00e9 to jane@exa');
   });
 });

@@ -1,4 +1,5 @@
 import type { StreamFilters } from '@watchllm/policies';
+import type { ContentSpan } from './tap.ts';
 
 /**
  * Runs the answer text of parsed stream events through the post-response stream filters
@@ -8,7 +9,7 @@ import type { StreamFilters } from '@watchllm/policies';
  * arguments are scanned, and cut by a deny, but pass as they come. Pure: no I/O.
  */
 export class StreamTextRewriter {
-  /** Text sent to the client, in order (the stored answer when it was redacted). */
+  /** Text sent to the client, in order, when a policy redacts it (then it is the stored answer). */
   readonly sent: string[] = [];
   /** Anthropic content blocks that hold text. */
   private readonly textBlocks = new Set<number>();
@@ -41,10 +42,20 @@ export class StreamTextRewriter {
       if (!isRecord(delta)) c['delta'] = delta = {};
       if (text === '' && content === undefined) continue;
       (delta as Record<string, unknown>)['content'] = text;
-      if (text !== '') this.sent.push(text);
+      if (text !== '' && this.filters.redacts) this.sent.push(text);
       changed = true;
     }
     return changed;
+  }
+
+  /**
+   * The text of a chat chunk read without parsing it (StreamTap.observeContent), for choice 0:
+   * returns the chunk's data with what may be sent now in place of its content.
+   */
+  chatData(data: string, span: ContentSpan): string {
+    if (span.text === '') return data;
+    const out = this.push(0, span.text);
+    return data.slice(0, span.start) + JSON.stringify(out).slice(1, -1) + data.slice(span.end);
   }
 
   /**
@@ -75,7 +86,7 @@ export class StreamTextRewriter {
         if (!this.textBlocks.delete(index)) return null;
         const rest = this.filters.text(index).end();
         if (rest === '') return null;
-        this.sent.push(rest);
+        if (this.filters.redacts) this.sent.push(rest);
         return [{ type: 'content_block_delta', index, delta: { type: 'text_delta', text: rest } }, o];
       }
       default:
@@ -106,7 +117,7 @@ export class StreamTextRewriter {
         const sent = this.partText(key);
         if (rest !== '') {
           sent.push(rest);
-          this.sent.push(rest);
+          if (this.filters.redacts) this.sent.push(rest);
         }
         o['text'] = sent.join('');
         if (rest === '') return [o];
@@ -160,7 +171,7 @@ export class StreamTextRewriter {
 
   private push(key: number, text: string): string {
     const out = this.filters.text(key).push(text);
-    if (out !== '') this.sent.push(out);
+    if (out !== '' && this.filters.redacts) this.sent.push(out);
     return out;
   }
 }
