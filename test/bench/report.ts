@@ -174,7 +174,8 @@ export const INTRO = `# Benchmarks
   - **Policies** (issue 5): \`test/bench/policy-eval.ts\`, a process of its own, times
     \`evaluateRequest\` with the loop and the realistic policy set of \`test/bench/policy-eval.ts\` on 1 KB,
     100 KB and 1 MB chat prompts; then a gateway with the same set in its \`watchllm.yaml\` against
-    the gateway without policies and bare, at the main case's connections.
+    the gateway without policies and bare, at the main case's connections, for the chat and the
+    streamed case (the set's redact policy holds back and masks streamed answer text).
 
 **Target** (issue 2): the gateway keeps at least **60%** of the bare pass-through's requests/s in
 the same run, and adds no buffering to streams. With one loopback machine, the load generator, the
