@@ -31,6 +31,8 @@ export interface StreamFilters {
   text(key: number): StreamTextFilter;
   /** True when at least one `redact` policy rewrites the text (deny policies only hold it back). */
   readonly redacts: boolean;
+  /** The keys of the texts made so far, in order of first use. */
+  keys(): number[];
 }
 
 /**
@@ -61,6 +63,7 @@ export function createStreamFilters(set: CompiledPolicySet, ctx: CallContext): S
   const filters = new Map<number, StreamTextFilter>();
   return {
     redacts: redactors.length > 0,
+    keys: () => [...filters.keys()],
     text(key) {
       let f = filters.get(key);
       if (!f) filters.set(key, (f = textFilter(scanners, redactors, placeholders)));

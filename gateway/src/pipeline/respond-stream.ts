@@ -158,6 +158,13 @@ export async function respondStream(
           out += `data: ${data}\n\n`;
           return;
         }
+        if (rewriter && format === 'openai-chat' && ev.data === '[DONE]') {
+          const { id, created, model } = opts.ctx;
+          const rest = rewriter.chatRest().map(({ index, text }) => ({
+            data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta: { content: text }, finish_reason: null }] },
+          }));
+          if (rest.length > 0) send(rest);
+        }
         const json = tap.observe(ev.event, ev.data);
         const rewritten = json === undefined ? null : rewrite(ev.event, json);
         if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);

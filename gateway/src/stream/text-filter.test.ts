@@ -89,3 +89,16 @@ describe('StreamTextRewriter on chat chunks read without parsing', () => {
     expect(tap.answerText()).toBe('Say "hi"\n\u00e9 to jane@exa');
   });
 });
+
+describe('StreamTextRewriter at the end of a chat stream', () => {
+  test('chatRest gives each choice what its filter still holds, once (for a stream that ends without a finish reason)', () => {
+    const r = rewriter();
+    const a = chunk([{ index: 0, delta: { content: 'mail jane@example.com' } }, { index: 1, delta: { content: 'last words' } }]);
+    r.chatChunk(a);
+    expect(r.chatRest()).toEqual([
+      { index: 0, text: '[EMAIL_1]' },
+      { index: 1, text: 'words' },
+    ]);
+    expect(r.chatRest()).toEqual([]);
+  });
+});

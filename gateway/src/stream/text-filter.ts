@@ -49,6 +49,21 @@ export class StreamTextRewriter {
   }
 
   /**
+   * A chat stream ended ([DONE]) without a finish reason for some choice: what their filters still
+   * hold, to send before the end (a provider that omits finish reasons still gets its last words out).
+   */
+  chatRest(): Array<{ index: number; text: string }> {
+    const out: Array<{ index: number; text: string }> = [];
+    for (const index of this.filters.keys()) {
+      const text = this.filters.text(index).end();
+      if (text === '') continue;
+      if (this.filters.redacts) this.sent.push(text);
+      out.push({ index, text });
+    }
+    return out;
+  }
+
+  /**
    * The text of a chat chunk read without parsing it (StreamTap.observeContent), for choice 0:
    * returns the chunk's data with what may be sent now in place of its content.
    */
