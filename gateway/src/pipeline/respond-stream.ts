@@ -140,6 +140,26 @@ export async function respondStream(
     if ((budgetEnd = overBudget())) return;
     send(rewrite(o.event, o.data) ?? [o]);
   };
+  /** A provider event in the client's own format, re-framed (and with policies, its text filtered). */
+  const nativeEvent = (ev: EventSourceMessage): void => {
+    // Most chunks of a filtered chat stream only carry text: filtered without parsing them.
+    const span = plainChat ? tap.observeContent(ev.data) : undefined;
+    if (span !== undefined) {
+      const data = rewriter!.chatData(ev.data, span);
+      capture?.push(data);
+      if ((budgetEnd = overBudget())) return;
+      out += `data: ${data}\n\n`;
+      return;
+    }
+    if (rewriter && format === 'openai-chat' && ev.data === '[DONE]') send(rewriter.chatRest(opts.ctx));
+    const json = tap.observe(ev.event, ev.data);
+    const rewritten = json === undefined ? null : rewrite(ev.event, json);
+    if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);
+    if (rewritten === null && hide && isUsageOnly(json)) return;
+    if ((budgetEnd = overBudget())) return;
+    if (rewritten !== null) send(rewritten);
+    else if (framing) out += frame(ev);
+  };
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
       if (budgetEnd) return;
@@ -149,29 +169,7 @@ export async function respondStream(
       } else if (translator) {
         for (const o of translator.push(ev)) emit(o);
       } else {
-        // Most chunks of a filtered chat stream only carry text: filtered without parsing them.
-        const span = plainChat ? tap.observeContent(ev.data) : undefined;
-        if (span !== undefined) {
-          const data = rewriter!.chatData(ev.data, span);
-          if (capture) capture.push(data);
-          if ((budgetEnd = overBudget())) return;
-          out += `data: ${data}\n\n`;
-          return;
-        }
-        if (rewriter && format === 'openai-chat' && ev.data === '[DONE]') {
-          const { id, created, model } = opts.ctx;
-          const rest = rewriter.chatRest().map(({ index, text }) => ({
-            data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta: { content: text }, finish_reason: null }] },
-          }));
-          if (rest.length > 0) send(rest);
-        }
-        const json = tap.observe(ev.event, ev.data);
-        const rewritten = json === undefined ? null : rewrite(ev.event, json);
-        if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);
-        if (rewritten === null && hide && isUsageOnly(json)) return;
-        if ((budgetEnd = overBudget())) return;
-        if (rewritten !== null) send(rewritten);
-        else if (framing) out += frame(ev);
+        nativeEvent(ev);
       }
     },
   });

@@ -95,10 +95,12 @@ describe('StreamTextRewriter at the end of a chat stream', () => {
     const r = rewriter();
     const a = chunk([{ index: 0, delta: { content: 'mail jane@example.com' } }, { index: 1, delta: { content: 'last words' } }]);
     r.chatChunk(a);
-    expect(r.chatRest()).toEqual([
-      { index: 0, text: '[EMAIL_1]' },
-      { index: 1, text: 'words' },
+    const ctx = { id: 'chatcmpl-1', created: 1, model: 'gpt-4o' };
+    const rest = r.chatRest(ctx).map((c) => c.data);
+    expect(rest).toEqual([
+      { ...ctx, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: '[EMAIL_1]' }, finish_reason: null }] },
+      { ...ctx, object: 'chat.completion.chunk', choices: [{ index: 1, delta: { content: 'words' }, finish_reason: null }] },
     ]);
-    expect(r.chatRest()).toEqual([]);
+    expect(r.chatRest(ctx)).toEqual([]);
   });
 });

@@ -49,16 +49,18 @@ export class StreamTextRewriter {
   }
 
   /**
-   * A chat stream ended ([DONE]) without a finish reason for some choice: what their filters still
-   * hold, to send before the end (a provider that omits finish reasons still gets its last words out).
+   * A chat stream ended ([DONE]) without a finish reason for some choice: one chunk per choice with
+   * what its filter still holds, to send before the end (a provider that omits finish reasons still
+   * gets its last words out). Empty when nothing is held.
    */
-  chatRest(): Array<{ index: number; text: string }> {
-    const out: Array<{ index: number; text: string }> = [];
+  chatRest(ctx: { id: string; created: number; model: string }): Array<{ data: Record<string, unknown> }> {
+    const out: Array<{ data: Record<string, unknown> }> = [];
     for (const index of this.filters.keys()) {
       const text = this.filters.text(index).end();
       if (text === '') continue;
       if (this.filters.redacts) this.sent.push(text);
-      out.push({ index, text });
+      const choices = [{ index, delta: { content: text }, finish_reason: null }];
+      out.push({ data: { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices } });
     }
     return out;
   }
