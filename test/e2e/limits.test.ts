@@ -34,6 +34,13 @@ const chat = (g: GatewayProcess, body: unknown, headers: Record<string, string>)
   post(`${g.url}/v1/chat/completions`, body, headers);
 const statuses = (rs: Reply[]): Record<number, number> =>
   rs.reduce<Record<number, number>>((n, r) => ({ ...n, [r.status]: (n[r.status] ?? 0) + 1 }), {});
+/** For a failed count: each replica's store misses (a miss means a call was admitted uncounted). */
+async function storeMisses(): Promise<string> {
+  const lines = await Promise.all(
+    [a, b].map(async (g) => (await (await fetch(`${g.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('watchllm_store_misses_total'))),
+  );
+  return `store misses: A ${JSON.stringify(lines[0])}, B ${JSON.stringify(lines[1])}`;
+}
 /** Go-style duration, as OpenAI's x-ratelimit-reset-* headers ("59.8s", "1m0s", "20ms"). */
 const DURATION = /^(\d+m)?\d+(\.\d+)?(ms|s)$/;
 
@@ -55,7 +62,7 @@ describe.each([
       const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
       const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(replica(i), body, key)));
 
-      expect(statuses(replies)).toEqual({ 200: 10, 429: 20 });
+      expect(statuses(replies), await storeMisses()).toEqual({ 200: 10, 429: 20 });
       expect(fake.calls).toHaveLength(10);
       // Both replicas answered (the split is arbitrary, but the calls alternated between them).
       const ok = replies.filter((r) => r.status === 200);
@@ -91,7 +98,7 @@ describe.each([
       expect(Math.floor(5000 / estimate)).toBe(4);
 
       const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(replica(i), body, headers)));
-      expect(statuses(replies)).toEqual({ 200: 4, 429: 4 });
+      expect(statuses(replies), await storeMisses()).toEqual({ 200: 4, 429: 4 });
       for (const r of replies.filter((x) => x.status === 200)) {
         expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
         expect(r.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
@@ -131,7 +138,7 @@ describe.each([
 
       // Each call reserves $0.20: five fit in $1, whichever replica they reach.
       const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(replica(i), streamed(200), auth)));
-      expect(statuses(replies)).toEqual({ 200: 5, 402: 3 });
+      expect(statuses(replies), await storeMisses()).toEqual({ 200: 5, 402: 3 });
       for (const r of replies.filter((x) => x.status === 402)) {
         const err = openaiError(r);
         expect(err).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });

@@ -201,6 +201,16 @@ export async function startReplicas(opts: { yaml: string; heldKey: string; admin
     startGatewayProcess({ name: 'A', yaml: opts.yaml, env }),
     startGatewayProcess({ name: 'B', yaml: opts.yaml, env }),
   ]);
+  // Up is not ready: wait until each replica's Redis client answers (a cluster client first learns
+  // the slots), so no test starts against a replica that would admit calls uncounted.
+  await Promise.all(
+    [a, b].map((g) =>
+      until(
+        () => fetch(`${g.url}/readyz`).then(async (r) => (await r.json()) as { checks?: Record<string, string> }),
+        (r) => r.checks?.['redis'] === 'ok',
+      ),
+    ),
+  );
   return {
     fake,
     redis,
