@@ -102,6 +102,8 @@ export interface TestRedisCluster {
   /** The seed URLs of every node, comma-separated (what WATCHLLM_REDIS_URL takes with WATCHLLM_REDIS_CLUSTER). */
   url: string;
   ports: number[];
+  /** Kill node `i` and start it again on its port with its cluster config: same id, same slots. */
+  restartNode(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
   const dir = mkdtempSync(join(tmpdir(), 'watchllm-redis-cluster-'));
   const children: ChildProcess[] = [];
   const ports: number[] = [];
+  const args: string[][] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(children.map(kill));
     rmSync(dir, { recursive: true, force: true });
@@ -123,9 +126,8 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
     for (let i = 0; i < masters; i++) {
       const [port, bus] = [await freePort(), await freePort()];
       const node = join(dir, String(i));
-      children.push(
-        await launch(port, node, ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', join(node, 'nodes.conf')]),
-      );
+      args.push(['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', join(node, 'nodes.conf')]);
+      children.push(await launch(port, node, args[i]!));
       ports.push(port);
     }
     await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
@@ -140,7 +142,11 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
     await stop();
     throw err;
   }
-  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports, stop };
+  const restartNode = async (i: number): Promise<void> => {
+    await kill(children[i]!);
+    children[i] = await launch(ports[i]!, join(dir, String(i)), args[i]!);
+  };
+  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports, restartNode, stop };
 }
 
 function run(bin: string, args: string[]): Promise<string> {

@@ -43,6 +43,9 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
         enableOfflineQueue: false,
         enableAutoPipelining: false,
         clusterRetryStrategy: retry,
+        // A node's connection that drops is reconnected like the cluster's (ioredis' default is to
+        // wait for a MOVED or a slots refresh, which a node restarting with the same slots never sends).
+        clusterNodeRetryStrategy: retry,
         slotsRefreshTimeout: connectTimeoutMs,
         redisOptions: { ...options, ...credentials(url) },
       })
