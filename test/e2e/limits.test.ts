@@ -90,7 +90,9 @@ describe.each([
 
   describe('tokens per minute with streamed calls: reserved before, settled after', () => {
     test('concurrent streams admit what the estimate allows; the real usage is settled on both replicas', async () => {
-      fake.setDefault({ usage: { promptTokens: 5, completionTokens: 20 } });
+      // The streams take a while, so all eight are checked before any ends and settles its real
+      // 25 tokens (which would rightly make room for more).
+      fake.setDefault({ usage: { promptTokens: 5, completionTokens: 20 }, chunks: 5, chunkDelayMs: 100 });
       const headers = { authorization: 'Bearer sk-byok-tpm-test', 'x-watchllm-user': 'tpm-user' };
       // Estimate = ceil(body bytes / 4) + max_tokens (about 1025): 4 fit in 5000, a 5th does not.
       const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, max_tokens: 1000, messages: [{ role: 'user', content: 'count' }] });
@@ -134,11 +136,14 @@ describe.each([
       const { id, key } = JSON.parse(created.text) as { id: string; key: string };
       const auth = { authorization: `Bearer ${key}` };
       const streamed = (maxTokens: number) => ({ model: 'gpt-4o-mini', stream: true, max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] });
-      fake.setDefault({ usage: { promptTokens: 5, completionTokens: 50 } }); // real cost $0.05 a call
+      // Real cost $0.05 a call. The streams take a while, so all eight are checked before any of
+      // them ends and settles (a settled call frees budget: a sixth would then fit, rightly).
+      fake.setDefault({ usage: { promptTokens: 5, completionTokens: 50 }, chunks: 5, chunkDelayMs: 100 });
 
       // Each call reserves $0.20: five fit in $1, whichever replica they reach.
       const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(replica(i), streamed(200), auth)));
       expect(statuses(replies), await storeMisses()).toEqual({ 200: 5, 402: 3 });
+      fake.setDefault({ usage: { promptTokens: 5, completionTokens: 50 } });
       for (const r of replies.filter((x) => x.status === 402)) {
         const err = openaiError(r);
         expect(err).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
