@@ -1,4 +1,5 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
+import { isSpace } from './detectors/scan.ts';
 import { denyReason } from './evaluate.ts';
 import { findHits, HitCounts } from './redact.ts';
 import { selects } from './select.ts';
@@ -125,8 +126,4 @@ function tailStart(buf: string): number {
   let at = Math.max(0, buf.length - KEEP);
   while (at > floor && !isSpace(buf.charCodeAt(at - 1))) at--;
   return at;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 9 || c === 13;
 }

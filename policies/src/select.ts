@@ -19,6 +19,11 @@ export function selects(p: CompiledPolicy, ctx: CallContext): boolean {
   return true;
 }
 
+/** An enforced post-response policy that changes what the client gets: `redact` masks, `deny` cuts. */
+export function treatsAnswers(p: CompiledPolicy): boolean {
+  return p.post && p.mode === 'enforce' && (p.action === 'redact' || p.action === 'deny');
+}
+
 const tags = new WeakMap<CompiledPolicy, string>();
 
 /**
@@ -30,7 +35,7 @@ const tags = new WeakMap<CompiledPolicy, string>();
 export function answerPolicyTag(set: { policies: readonly CompiledPolicy[] }, ctx: CallContext): string {
   let tag = '';
   for (const p of set.policies) {
-    if (!p.post || p.mode !== 'enforce' || (p.action !== 'redact' && p.action !== 'deny') || !selects(p, ctx)) continue;
+    if (!treatsAnswers(p) || !selects(p, ctx)) continue;
     let t = tags.get(p);
     if (t === undefined) tags.set(p, (t = JSON.stringify(p.config)));
     tag += `${t}\n`;

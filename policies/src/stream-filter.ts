@@ -1,6 +1,7 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
 import { applyHits, findHits, Placeholders } from './redact.ts';
-import { selects } from './select.ts';
+import { isSpace } from './detectors/scan.ts';
+import { selects, treatsAnswers } from './select.ts';
 import type { CallContext } from './types.ts';
 
 /**
@@ -53,9 +54,8 @@ export interface StreamFilters {
  * passes untouched.
  */
 export function createStreamFilters(set: CompiledPolicySet, ctx: CallContext): StreamFilters | null {
-  const live = set.policies.filter(
-    (p) => p.post && p.mode === 'enforce' && (p.action === 'redact' || p.action === 'deny') && p.content.length > 0 && selects(p, ctx),
-  );
+  // A post-stage policy always has content rules (compile.ts), so these all scan text.
+  const live = set.policies.filter((p) => treatsAnswers(p) && selects(p, ctx));
   if (live.length === 0) return null;
   const redactors = live.filter((p) => p.action === 'redact');
   const scanners = live.flatMap((p) => p.content);
@@ -149,8 +149,4 @@ function isGroup(text: string, from: number, to: number): boolean {
     if (c < 65 || c > 90) upper = false;
   }
   return upper;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 9 || c === 13;
 }

@@ -59,6 +59,11 @@ export function hasDigit(text: string): boolean {
   return false;
 }
 
+/** Space, tab, CR or LF: where words end, for the stream scanner and the stream filters. */
+export function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13;
+}
+
 /** Keeps the digits of a candidate (separators dropped). */
 export function digitsOf(s: string): string {
   let d = '';
