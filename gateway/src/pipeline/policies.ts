@@ -114,8 +114,9 @@ export interface StreamGuard {
 
 export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
   if (!set.policies.some((p) => p.post && p.action !== null)) return null;
-  const filters = createStreamFilters(set, context(x));
-  const scanner = createResponseScanner(set, context(x), { redacted: filters?.redacts ?? false });
+  const ctx = context(x);
+  const filters = createStreamFilters(set, ctx);
+  const scanner = createResponseScanner(set, ctx, { redacted: filters?.redacts ?? false });
   return {
     filters,
     push(delta) {

@@ -35,14 +35,13 @@ export class StreamTextRewriter {
       const key = typeof c['index'] === 'number' ? c['index'] : 0;
       let delta = c['delta'];
       const content = isRecord(delta) ? delta['content'] : undefined;
-      let text = typeof content === 'string' && content !== '' ? this.filters.text(key).push(content) : null;
+      let text = typeof content === 'string' && content !== '' ? this.push(key, content) : null;
       const finished = c['finish_reason'] !== null && c['finish_reason'] !== undefined;
-      if (finished) text = (text ?? '') + this.filters.text(key).end();
+      if (finished) text = (text ?? '') + this.end(key);
       if (text === null) continue;
       if (!isRecord(delta)) c['delta'] = delta = {};
       if (text === '' && content === undefined) continue;
       (delta as Record<string, unknown>)['content'] = text;
-      if (text !== '' && this.filters.redacts) this.sent.push(text);
       changed = true;
     }
     return changed;
@@ -56,9 +55,8 @@ export class StreamTextRewriter {
   chatRest(ctx: { id: string; created: number; model: string }): Array<{ data: Record<string, unknown> }> {
     const out: Array<{ data: Record<string, unknown> }> = [];
     for (const index of this.filters.keys()) {
-      const text = this.filters.text(index).end();
+      const text = this.end(index);
       if (text === '') continue;
-      if (this.filters.redacts) this.sent.push(text);
       const choices = [{ index, delta: { content: text }, finish_reason: null }];
       out.push({ data: { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices } });
     }
@@ -101,9 +99,8 @@ export class StreamTextRewriter {
       }
       case 'content_block_stop': {
         if (!this.textBlocks.delete(index)) return null;
-        const rest = this.filters.text(index).end();
+        const rest = this.end(index);
         if (rest === '') return null;
-        if (this.filters.redacts) this.sent.push(rest);
         return [{ type: 'content_block_delta', index, delta: { type: 'text_delta', text: rest } }, o];
       }
       default:
@@ -130,12 +127,9 @@ export class StreamTextRewriter {
         return [o];
       }
       case 'response.output_text.done': {
-        const rest = this.filters.text(key).end();
+        const rest = this.end(key);
         const sent = this.partText(key);
-        if (rest !== '') {
-          sent.push(rest);
-          if (this.filters.redacts) this.sent.push(rest);
-        }
+        if (rest !== '') sent.push(rest);
         o['text'] = sent.join('');
         if (rest === '') return [o];
         const { item_id, output_index, content_index, sequence_number } = o;
@@ -186,8 +180,17 @@ export class StreamTextRewriter {
     return sent;
   }
 
+  /** Text `key`'s filter takes `text`; what it lets out now is recorded as sent. */
   private push(key: number, text: string): string {
-    const out = this.filters.text(key).push(text);
+    return this.record(this.filters.text(key).push(text));
+  }
+
+  /** Text `key` is complete: what its filter still held, recorded as sent. */
+  private end(key: number): string {
+    return this.record(this.filters.text(key).end());
+  }
+
+  private record(out: string): string {
     if (out !== '' && this.filters.redacts) this.sent.push(out);
     return out;
   }
