@@ -43,7 +43,7 @@ export async function measurePolicies(ctx: BenchContext, plan: ExtraPlan): Promi
     const policyDurP50 = timing?.timings['policy'] ?? Number.NaN;
     if (!Number.isFinite(policyDurP50)) throw new Error(`${gw.name} reports no server-timing policy;dur: policies not loaded?`);
     // The streamed case: with the set's enforced redact policy, the answer text of every stream is
-    // parsed, held back while it could still become a secret, and re-framed.
+    // held back while it could still become a secret, masked, and re-framed.
     const load: PoliciesResult['load'] = [];
     const vsNoPolicies = { chat: Number.NaN, 'chat stream': Number.NaN };
     for (const [caseName, body] of [['chat', ctx.body], ['chat stream', ctx.streamBody]] as const) {

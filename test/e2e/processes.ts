@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
-import { startRedis, startRedisCluster, type TestRedis } from '../redis/index.ts';
+import { startRedis, startRedisCluster } from '../redis/index.ts';
 import { freePort } from '../support/ports.ts';
 
 export { freePort };
