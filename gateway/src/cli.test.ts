@@ -91,6 +91,13 @@ describe('watchllm keys create', () => {
     });
   });
 
+  test('--no-bodies creates a key whose calls are recorded without bodies', async () => {
+    const out = await cli(['keys', 'create', '--project', 'acme', '--no-bodies']);
+    expect(out.code).toBe(0);
+    const [record] = await keys.list();
+    expect(record).toMatchObject({ project: 'acme', storeBodies: false });
+  });
+
   test.each([
     ['no --project', ['keys', 'create', '--name', 'ci'], 'needs --project'],
     ['a budget without a period', ['keys', 'create', '--project', 'acme', '--budget', '50'], 'expected <usd>/<day|month>'],

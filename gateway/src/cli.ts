@@ -20,7 +20,9 @@ const USAGE = `Usage: watchllm keys <command> [options]
 
 Commands:
   create --project <p> [--name <n>] [--budget <usd>/<day|month>] [--rpm <n>] [--tpm <n>] [--tpd <n>]
-         [--models <m1,m2>]         create a key; its secret is printed once
+         [--models <m1,m2>] [--no-bodies]
+                                    create a key; its secret is printed once
+                                    (--no-bodies: its calls are recorded without bodies)
   list [--project <p>]              list keys
   revoke <id>                       revoke a key (it stops working on every replica)
   rotate <id>                       give a key a new secret (the old one stops working)
@@ -45,6 +47,7 @@ const OPTIONS = {
   tpm: { type: 'string' },
   tpd: { type: 'string' },
   models: { type: 'string' },
+  'no-bodies': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -180,6 +183,7 @@ async function create(api: Api, values: Values, io: CliIo): Promise<number> {
     ...(Object.keys(limits).length > 0 && { limits }),
     ...(budget && { budget }),
     ...(models && models.length > 0 && { allowedModels: models }),
+    ...(values['no-bodies'] && { storeBodies: false }),
   };
   const created = await api('POST', '/admin/keys', body);
   if (values.json) {

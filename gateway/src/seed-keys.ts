@@ -20,6 +20,7 @@ export async function seedConfigKeys(store: KeyStore, keys: Config['keys']): Pro
       ...(k.limits ? { limits: k.limits } : {}),
       ...(k.budget ? { budget: k.budget } : {}),
       ...(k.cache ? { cache: { enabled: k.cache.enabled, ttlSeconds: k.cache.ttl_seconds } } : {}),
+      ...(k.store_bodies !== undefined ? { storeBodies: k.store_bodies } : {}),
     });
   }
 }

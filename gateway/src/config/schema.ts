@@ -53,6 +53,8 @@ export const gatewayKeyConfigSchema = z
     limits: limitSetSchema.optional(),
     budget: budgetConfigSchema.optional(),
     cache: z.object({ enabled: z.boolean().optional(), ttl_seconds: z.number().positive().optional() }).strict().optional(),
+    /** false: this key's calls are recorded without their bodies. */
+    store_bodies: z.boolean().optional(),
   })
   .strict()
   .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), {

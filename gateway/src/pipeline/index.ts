@@ -55,6 +55,7 @@ export async function handleExchange(
   let cachePlan: CachePlan | null = null;
   let capture: string[] | null = null;
   let price: Price | null = null;
+  let key: KeyRecord | null = null;
   // Policies are read once per call: a hot reload never changes a call in flight.
   const policies = deps.policies.current;
   try {
@@ -66,7 +67,8 @@ export async function handleExchange(
       byokAllowed: deps.config.byok.allowed,
       box: deps.stores.box,
     });
-    checkKeyScope(x, who.key);
+    key = who.key;
+    checkKeyScope(x, key);
 
     let target = cp;
     if (policies) {
@@ -104,7 +106,7 @@ export async function handleExchange(
         signal: abort.signal,
         capture,
         budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
-        keepBody: deps.keepBodies,
+        keepBody: deps.keepBodies && key?.storeBodies !== false,
       });
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();
@@ -124,7 +126,7 @@ export async function handleExchange(
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
     settle(x, price);
     await afterResponse(deps, x, reservation, cachePlan, capture);
-    applyStorage(x, policies);
+    applyStorage(x, policies, key?.storeBodies !== false);
     deps.metrics.observe(x);
     deps.sink.record(x);
   }

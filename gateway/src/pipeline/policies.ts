@@ -133,9 +133,12 @@ export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | 
   };
 }
 
-/** What is stored, independent of what was sent: redact or drop the bodies when a policy says so. */
-export function applyStorage(x: Exchange, set: CompiledPolicySet | null): void {
-  const mode = x.policies?.stored ?? 'keep';
+/**
+ * What is stored, independent of what was sent: redact or drop the bodies when a policy says so, and
+ * drop them for a gateway key that keeps none (`storeBodies: false`).
+ */
+export function applyStorage(x: Exchange, set: CompiledPolicySet | null, keyStoresBodies = true): void {
+  const mode = keyStoresBodies ? (x.policies?.stored ?? 'keep') : 'drop';
   if (mode === 'drop') {
     x.request.raw = null;
     x.response.body = null;

@@ -18,6 +18,7 @@ export function issueKey(input: CreateKeyInput, now: number, box: SecretBox | un
     ...(input.limits && { limits: input.limits }),
     ...(input.budget && { budget: input.budget }),
     ...(input.cache && { cache: input.cache }),
+    ...(input.storeBodies !== undefined && { storeBodies: input.storeBodies }),
   };
   if (input.providerKeys && Object.keys(input.providerKeys).length > 0) {
     if (!box) throw new Error('providerKeys need WATCHLLM_SECRET to be set (they are stored encrypted)');

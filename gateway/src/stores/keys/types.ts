@@ -34,6 +34,8 @@ export const createKeyBodySchema = z.strictObject({
   limits: keyLimitsSchema.optional(),
   budget: keyBudgetSchema.optional(),
   cache: keyCacheSchema.optional(),
+  /** false: this key's calls are recorded without their bodies (the global setting still applies when it is off). */
+  storeBodies: z.boolean().optional(),
   providerKeys: z.record(z.string().min(1), z.string().min(1)).optional(),
 });
 export type CreateKeyBody = z.input<typeof createKeyBodySchema>;
@@ -53,6 +55,8 @@ export const keyRecordSchema = z.object({
   limits: keyLimitsSchema.optional(),
   budget: keyBudgetSchema.optional(),
   cache: keyCacheSchema.optional(),
+  /** false: events of this key's calls keep no request or response body. */
+  storeBodies: z.boolean().optional(),
   /** provider -> `v1:<iv>:<tag>:<data>` (AES-256-GCM, see crypto.ts); decrypted only at use */
   providerKeys: z.record(z.string(), z.string()).optional(),
 });

@@ -1,0 +1,23 @@
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exchangeFixture } from './src/events/fixtures.ts';
+import { createClickHouse, migrate, toRow } from './src/events/index.ts';
+import { encodeRequestRow, REQUEST_COLUMNS } from './src/events/row.ts';
+import { insertLines } from './src/events/client.ts';
+function ticks(): number { let s = 0; for (const t of readdirSync('/proc/self/task')) { const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8'); const f = st.slice(st.lastIndexOf(')') + 2).split(' '); s += Number(f[11]) + Number(f[12]); } return s; }
+const dataDir = mkdtempSync(join(tmpdir(), 'xi-'));
+const client = createClickHouse({ dataDir });
+await migrate(client);
+const total = Number(process.env.TOTAL ?? 60000); const per = Number(process.env.PER ?? 10000);
+const req = JSON.stringify({ model: 'gpt-4o-mini', stream: false, messages: [{ role: 'user', content: 'Say twenty words, please.' }] });
+const resp = JSON.stringify({ id: 'chatcmpl-abc', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: Array.from({ length: 20 }, (_, i) => `word${i + 1}`).join(' ') }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 } });
+const lines = Array.from({ length: total }, (_, i) => { const x = exchangeFixture(i + 1); x.request.raw = req; x.response.body = resp; return encodeRequestRow(toRow(x, { storeBodies: true })); });
+const batches: Buffer[] = []; for (let i = 0; i < total; i += per) batches.push(Buffer.from(lines.slice(i, i + per).join('\n') + '\n'));
+const settings = { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 };
+const t0 = ticks(); const w = performance.now();
+for (const [k, body] of batches.entries()) await insertLines(client, { table: 'watchllm.requests', columns: [...REQUEST_COLUMNS], format: 'JSONCompactEachRow', settings: { ...settings, insert_deduplication_token: `t${k}` }, body });
+const t1 = ticks(); const wall = performance.now() - w;
+await new Promise((r) => setTimeout(r, 3000)); const t2 = ticks();
+console.log(`per=${per} bytes/row=${(batches[0]!.length / per).toFixed(0)} MB/batch=${(batches[0]!.length / 1e6).toFixed(1)} insert µs/row ${((t1 - t0) * 1e4 / total).toFixed(1)} +after ${((t2 - t1) * 1e4 / total).toFixed(1)} wall µs/row ${(wall * 1000 / total).toFixed(1)}`);
+await client.close(); rmSync(dataDir, { recursive: true, force: true }); process.exit(0);

@@ -1,0 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exchangeFixture } from './src/events/fixtures.ts';
+import { createClickHouse, migrate, toRow } from './src/events/index.ts';
+import { encodeRequestRow, REQUEST_COLUMNS } from './src/events/row.ts';
+import { insertLines } from './src/events/client.ts';
+const dataDir = mkdtempSync(join(tmpdir(), 'xi-'));
+const client = createClickHouse({ dataDir });
+await migrate(client);
+await client.command({ query: `CREATE TABLE watchllm.nulltab AS watchllm.requests ENGINE = Null` });
+const rows = 20000;
+const big = 'lorem ipsum dolor sit amet '.repeat(40);
+const lines: string[] = [];
+for (let i = 1; i <= rows; i++) { const x = exchangeFixture(i); x.response.body = big; x.request.raw = big; lines.push(encodeRequestRow(toRow(x, { storeBodies: true }))); }
+const body = Buffer.from(lines.join('\n') + '\n');
+console.log('ready', process.pid);
+await new Promise((r) => setTimeout(r, 2000));
+const w = performance.now();
+for (let k = 0; k < 30; k++) await insertLines(client, { table: 'watchllm.nulltab', columns: [...REQUEST_COLUMNS], format: 'JSONCompactEachRow', settings: { input_format_parallel_parsing: 0, insert_deduplication_token: `t${k}` }, body });
+console.log('µs/row', ((performance.now() - w) * 1000 / (30 * rows)).toFixed(1));
+await client.close(); rmSync(dataDir, { recursive: true, force: true }); process.exit(0);
