@@ -9,7 +9,15 @@ import { PolicySource } from './config/policies.ts';
 import { parsePolicies } from '@watchllm/policies';
 import type { Config } from './config/schema.ts';
 import { InFlight, type Deps } from './deps.ts';
-import { createClickHouse, createEventWriter, migrateAtStart, registerWriterMetrics, type ClickHouseClient, type EventWriter } from './events/index.ts';
+import {
+  createClickHouse,
+  createEventWriter,
+  migrateAtStart,
+  registerWriterMetrics,
+  writerOptionsFor,
+  type ClickHouseClient,
+  type EventWriter,
+} from './events/index.ts';
 import { nullSink, type EventSink } from './exchange.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -98,25 +106,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const client = createClickHouse({ url: config.events.clickhouse_url, dataDir: config.data_dir });
     // A ClickHouse that is down at start (restart during an outage) does not stop the proxy.
     stopMigrating = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });
-    const writer = createEventWriter({
-      client,
-      dataDir: config.data_dir,
-      rows: { storeBodies: config.events.store_bodies, maxBodyBytes: config.events.max_body_kb * 1024 },
-      flushMs: config.events.flush_ms,
-      // Embedded, ClickHouse shares the gateway's CPUs: an insert runs on one thread at the lowest
-      // priority (nice 19), so under contention the proxy comes first and the queue absorbs the
-      // lag; parallel parsing would briefly take every core for less total work saved. Without
-      // optimize_on_insert a batch is not collapsed by the table engine as it is written (rows of
-      // one batch never share a request id; the rollup view's GROUP BY already aggregates it):
-      // measured, ~25 instead of ~30 µs of chDB CPU per row.
-      ...(config.events.clickhouse_url
-        ? {}
-        : {
-            insertSettings: { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 },
-          }),
-      batchSize: config.events.batch_size,
-      logger: log,
-    });
+    const writer = createEventWriter({ client, dataDir: config.data_dir, ...writerOptionsFor(config.events), logger: log });
     registerWriterMetrics(metrics.registry, writer);
     events = { client, writer };
     sink = writer;

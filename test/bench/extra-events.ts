@@ -91,7 +91,7 @@ export function eventsSection(w: WriterResult | null, rs: EventsRatio[]): string
     lines.push(
       `The event writer alone in its own process (embedded chDB, the gateway's writer settings), ` +
         `recording ${f0(w.rows)} finished exchanges as fast as it takes them (the producer waits while ` +
-        `more than 20,000 rows are queued); chDB start and migrations took ${f0(w.setupMs)} ms, not counted.`,
+        `more than one and a half of its batches are queued); chDB start and migrations took ${f0(w.setupMs)} ms, not counted.`,
       '',
       '| rows | stored (count()) | seconds | rows/s stored | CPU µs/row | of which fixtures | max queued | failed | dropped |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

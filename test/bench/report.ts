@@ -154,8 +154,8 @@ export const INTRO = `# Benchmarks
   paused:
   - **Events into chDB** (issue 3): \`test/bench/writer-child.ts\`, a process of its own, opens
     embedded chDB in a throwaway dir, runs the migrations and the gateway's event writer with the
-    gateway's settings, records \`--writer-rows\` (50,000) exchanges from \`exchangeFixture\` as fast as
-    the writer takes them (waiting while more than 20,000 rows are queued), closes the writer and
+    gateway's settings, records \`--writer-rows\` (150,000: three of its batches) exchanges from \`exchangeFixture\` as fast as
+    the writer takes them (waiting while more than one and a half batches are queued), closes the writer and
     checks that \`count()\` equals the rows recorded. Rows/s run from the first record to the end of
     the last flush; CPU is the whole process's (chDB's threads included), with what building the
     fixtures costs measured apart. Then the main run's two gateways, events on and events off,

@@ -7,7 +7,7 @@
  * Then one section per feature (extras.ts): the event writer alone (issue 3), the Redis-backed
  * limit check and the cache-hit path (issue 4), policy evaluation (issue 5).
  *
- *   pnpm bench [--duration 8] [--warmup 2] [--connections 32] [--writer-rows 50000] [--no-extras] [--no-docs]
+ *   pnpm bench [--duration 8] [--warmup 2] [--connections 32] [--writer-rows 150000] [--no-extras] [--no-docs]
  *
  * Exit code 1 when a gateway target (the one with policies included) falls below 60% of bare's
  * requests/s or buffers streams; the other feature targets are reported PASS/FAIL, not enforced.
@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
-    'writer-rows': { type: 'string', default: '50000' },
+    'writer-rows': { type: 'string', default: '150000' },
     'no-extras': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
   },

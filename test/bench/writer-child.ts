@@ -4,7 +4,7 @@
  * settings, then `--rows` finished exchanges recorded as fast as the writer takes them. Prints one
  * JSON line (WriterResult) on stdout and exits.
  *
- *   node --import tsx test/bench/writer-child.ts --rows 100000
+ *   node --import tsx test/bench/writer-child.ts --rows 150000
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { exchangeFixture } from '../../gateway/src/events/fixtures.ts';
-import { createClickHouse, createEventWriter, migrate } from '../../gateway/src/events/index.ts';
+import { parseConfig } from '../../gateway/src/config/load.ts';
+import { createClickHouse, createEventWriter, migrate, writerOptionsFor } from '../../gateway/src/events/index.ts';
 import { createLogger } from '../../gateway/src/log.ts';
 
 export interface WriterResult {
@@ -34,8 +35,12 @@ export interface WriterResult {
   setupMs: number;
 }
 
-/** Above this many queued rows the producer waits for the writer: the queue stays bounded. */
-const HIGH_WATER = 20_000;
+/**
+ * Above this many queued rows (one and a half of the gateway's batches) the producer waits for the
+ * writer: the queue stays bounded, and a full batch is always there to drain without waiting for
+ * the flush timer.
+ */
+const highWater = (batchSize: number): number => Math.ceil(batchSize * 1.5);
 /** Rows recorded between turns of the event loop, so the writer's drains get to run. */
 const CHUNK = 500;
 
@@ -46,7 +51,7 @@ const cpuUs = (): number => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '150000' } } });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows <= 0) throw new Error('--rows must be a positive integer');
   const dataDir = mkdtempSync(join(tmpdir(), 'watchllm-bench-writer-'));
@@ -72,13 +77,10 @@ async function main(): Promise<void> {
     const fixtureCpuUsPerRow = (cpuUs() - b0) / sample;
     if (keep === 0) throw new Error('unreachable');
 
-    // The gateway's own settings (gateway/src/server.ts): default batching, 32 KB body cap.
-    const writer = createEventWriter({
-      client,
-      dataDir,
-      rows: { storeBodies: true, maxBodyBytes: 32 * 1024 },
-      logger: createLogger('warn'),
-    });
+    // The gateway's own writer settings with its default config (batching, body cap, insert settings).
+    const settings = writerOptionsFor(parseConfig('', {}).events);
+    const writer = createEventWriter({ client, dataDir, ...settings, logger: createLogger('warn') });
+    const HIGH_WATER = highWater(settings.batchSize ?? 1000);
     let maxQueued = 0;
     const c0 = cpuUs();
     const w0 = performance.now();

@@ -5,9 +5,11 @@ export { capBody, DEFAULT_MAX_BODY_BYTES, toRow, type RequestRow, type RowOption
 export {
   createEventWriter,
   registerWriterMetrics,
+  writerOptionsFor,
   type EventWriter,
   type EventWriterOptions,
   type WriterLogger,
+  type WriterSettings,
   type WriterStats,
 } from './writer.ts';
 export {

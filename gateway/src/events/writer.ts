@@ -70,6 +70,39 @@ export interface EventWriter extends EventSink {
 
 const MAX_PROBE_DELAY_MS = 30_000;
 
+/** The `events:` section of watchllm.yaml that shapes the writer. */
+export interface WriterSettings {
+  clickhouse_url?: string | undefined;
+  store_bodies: boolean;
+  max_body_kb: number;
+  flush_ms: number;
+  batch_size: number;
+}
+
+/**
+ * The writer's options as the gateway sets them from its config (server.ts; the writer bench uses
+ * the same, so it measures what runs).
+ *
+ * Embedded, ClickHouse shares the gateway's CPUs: an insert runs on one thread at the lowest
+ * priority (nice 19), so under contention the proxy comes first and the queue absorbs the lag;
+ * parallel parsing would briefly take every core for less total work saved. Without
+ * optimize_on_insert a batch is not collapsed by the table engine as it is written (rows of one
+ * batch never share a request id; the rollup view's GROUP BY already aggregates it): measured,
+ * ~25 instead of ~30 µs of chDB CPU per row.
+ */
+export function writerOptionsFor(
+  settings: WriterSettings,
+): Pick<EventWriterOptions, 'rows' | 'flushMs' | 'batchSize' | 'insertSettings'> {
+  return {
+    rows: { storeBodies: settings.store_bodies, maxBodyBytes: settings.max_body_kb * 1024 },
+    flushMs: settings.flush_ms,
+    batchSize: settings.batch_size,
+    ...(settings.clickhouse_url
+      ? {}
+      : { insertSettings: { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 } }),
+  };
+}
+
 /**
  * The event writer: `record` encodes the exchange's row into its JSON line at once and writes the
  * line's bytes into a bounded queue outside the JavaScript heap (line-queue.ts); a timer or a full
