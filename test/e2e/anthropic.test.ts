@@ -141,6 +141,19 @@ describe('the openai SDK calling a claude-* model: translated both ways', () => 
     expect(msgs[2]).toMatchObject({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call!.id }] });
   });
 
+  test('a streamed call of a tool without parameters reaches the openai SDK with "{}" as its arguments', async () => {
+    s.fake.next({ toolCall: { name: 'get_time', arguments: {} } });
+    const stream = openai.chat.completions.stream({
+      model: 'claude-sonnet-4-5',
+      tools: [{ type: 'function', function: { name: 'get_time', description: 'The current time', parameters: { type: 'object', properties: {} } } }],
+      messages: [{ role: 'user', content: 'what time is it?' }],
+    });
+    const done = await stream.finalChatCompletion();
+    const call = done.choices[0]?.message.tool_calls?.[0];
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_time', arguments: '{}' } });
+    expect(done.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
   test('with thinking on, an answer appended whole to the history carries its signed thinking back to Anthropic', async () => {
     // reasoning_effort turns Anthropic's extended thinking on; with tool use, Anthropic then refuses a
     // history whose assistant turn lost its (signed) thinking. The fake enforces that rule.

@@ -206,8 +206,10 @@ export async function messages(ctx: Ctx): Promise<void> {
   if (a.toolCall) {
     frames.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: toolId, name: a.toolCall.name, input: {} } }));
     if (index === 0) frames.push(ev('ping', {}));
-    // The real API opens tool input with an empty partial_json, then sends the JSON in pieces.
-    for (const partial_json of ['', ...argumentPieces(JSON.stringify(a.toolCall.arguments), ctx.scenario.chunks)]) {
+    // The real API opens tool input with an empty partial_json, then sends the JSON in pieces; a call
+    // without arguments gets that empty fragment only.
+    const args = JSON.stringify(a.toolCall.arguments);
+    for (const partial_json of ['', ...(args === '{}' ? [] : argumentPieces(args, ctx.scenario.chunks))]) {
       frames.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } }, true));
     }
     frames.push(ev('content_block_stop', { index }));

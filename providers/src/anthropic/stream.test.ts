@@ -82,6 +82,11 @@ describe('createAnthropicStreamTranslator', () => {
       expected: [roleChunk, chunk({ content: 'Checking.' }), chunk(call(0, 'toolu_9', 'lookup')), chunk(args(0, '{}')), chunk({}, 'tool_calls')],
     },
     {
+      title: 'gives a tool call without parameters "{}" as its arguments (the API streams only an empty fragment)',
+      events: [start(), toolStart(0, 'toolu_3', 'get_time'), json(0, ''), stop(0), msgDelta('tool_use'), end],
+      expected: [roleChunk, chunk(call(0, 'toolu_3', 'get_time')), chunk(args(0, '{}')), chunk({}, 'tool_calls')],
+    },
+    {
       title: 'sends thinking as reasoning_content, then the whole block with its signature when it ends',
       events: [
         start(), ev('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),

@@ -62,6 +62,8 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
   let usage: AnthropicUsage | null = null;
   /** Anthropic block index -> OpenAI tool call index. */
   const toolIndex = new Map<number, number>();
+  /** Anthropic block indexes of tool calls whose arguments have not started yet. */
+  const noArguments = new Set<number>();
   /** Anthropic block index -> the thinking block being streamed there. */
   const thinking = new Map<number, { text: string; signature: string }>();
 
@@ -84,6 +86,7 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
         if (block.type === 'tool_use') {
           const index = toolIndex.size;
           toolIndex.set(ev.index, index);
+          noArguments.add(ev.index);
           const call = { index, id: block.id, type: 'function' as const, function: { name: block.name, arguments: '' } };
           return withStart([out({ delta: { tool_calls: [call] } })]);
         }
@@ -114,6 +117,7 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
           const index = toolIndex.get(ev.index);
           // Only client tool_use blocks are tool calls; an empty first fragment carries nothing.
           if (index === undefined || d.partial_json === '') return [];
+          noArguments.delete(ev.index);
           return withStart([out({ delta: { tool_calls: [{ index, function: { arguments: d.partial_json } }] } })]);
         }
         return []; // citations_delta: no OpenAI equivalent
@@ -127,6 +131,12 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
       case 'error':
         return [{ data: { error: mapAnthropicError(ev.error) } }];
       case 'content_block_stop': {
+        if (noArguments.delete(ev.index)) {
+          // A tool without parameters streams only an empty fragment; OpenAI clients parse the
+          // arguments as JSON, so they get "{}" as OpenAI (and the non-streamed answer) gives it.
+          const index = toolIndex.get(ev.index)!;
+          return withStart([out({ delta: { tool_calls: [{ index, function: { arguments: '{}' } }] } })]);
+        }
         const block = thinking.get(ev.index);
         if (!block) return [];
         thinking.delete(ev.index);
