@@ -141,6 +141,26 @@ describe('the openai SDK calling a claude-* model: translated both ways', () => 
     expect(msgs[2]).toMatchObject({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call!.id }] });
   });
 
+  test('OpenAI habits Anthropic refuses are mended: a "\\n" stop, temperature 1.5, an image with an empty caption', async () => {
+    const r = await openai.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      stop: ['\n', 'END'],
+      temperature: 1.5,
+      messages: [{ role: 'user', content: [{ type: 'text', text: '' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }],
+    });
+    expect(r.choices[0]?.message.content).toBe('Hello from fake claude-sonnet-4-5');
+    expect(s.fake.calls[0]?.body).toMatchObject({ stop_sequences: ['END'], temperature: 1, messages: [{ role: 'user', content: [{ type: 'image' }] }] });
+  });
+
+  test('thinking with a temperature other than 1 is refused with a 400 naming temperature, before Anthropic is called', async () => {
+    const err = await openai.chat.completions
+      .create({ model: 'claude-sonnet-4-5', reasoning_effort: 'low', temperature: 0.2, messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ param: 'temperature', type: 'invalid_request_error' });
+    expect(s.fake.calls).toHaveLength(0);
+  });
+
   test('a streamed call of a tool without parameters reaches the openai SDK with "{}" as its arguments', async () => {
     s.fake.next({ toolCall: { name: 'get_time', arguments: {} } });
     const stream = openai.chat.completions.stream({

@@ -146,12 +146,37 @@ function thinkingError(body: Record<string, unknown>): string | null {
   );
 }
 
+/**
+ * Parameter rules the Messages API enforces with a 400 (messages as Anthropic words them): empty
+ * text blocks, whitespace-only stop sequences, temperature above 1, and with thinking on a
+ * temperature other than 1, top_k, or forced tool use.
+ */
+function parameterError(body: Record<string, unknown>): string | null {
+  const texts = (content: unknown): unknown[] => (Array.isArray(content) ? content.filter((b) => isRecord(b) && b.type === 'text') : []);
+  const msgs = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of [...msgs.map((x) => (isRecord(x) ? x.content : undefined)), body.system]) {
+    if (m === '' || texts(m).some((b) => isRecord(b) && b.text === '')) return 'messages: text content blocks must be non-empty';
+  }
+  const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences : [];
+  if (stops.some((s) => typeof s !== 'string' || s.trim() === '')) return 'stop_sequences: each stop sequence must contain non-whitespace';
+  if (typeof body.temperature === 'number' && (body.temperature < 0 || body.temperature > 1)) return 'temperature: range: 0..1';
+  if (isRecord(body.thinking) && body.thinking.type === 'enabled') {
+    if (body.temperature !== undefined && body.temperature !== 1) {
+      return '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
+    }
+    if (body.top_k !== undefined) return '`top_k` must be unset when thinking is enabled.';
+    const choice = body.tool_choice;
+    if (isRecord(choice) && (choice.type === 'any' || choice.type === 'tool')) return 'Thinking may not be enabled when tool_choice forces tool use.';
+  }
+  return null;
+}
+
 export async function messages(ctx: Ctx): Promise<void> {
   if (guard(ctx)) return;
   const body = ctx.body ?? {};
   const model = validate(ctx, body, true);
   if (model === undefined) return;
-  const refused = thinkingError(body);
+  const refused = parameterError(body) ?? thinkingError(body);
   if (refused) {
     anthropicError(ctx, 400, refused, 'invalid_request_error');
     return;

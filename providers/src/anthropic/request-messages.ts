@@ -7,6 +7,9 @@
  * of the same role are merged, which also puts the results of parallel tool calls into the single
  * user turn Anthropic requires
  * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#handling-results-from-client-tools).
+ * Anthropic refuses empty text blocks, which OpenAI clients send freely (an image-only message with
+ * an empty caption, a tool-call turn with `""`): they are left out, and a turn left with nothing at
+ * all is refused by name.
  */
 import { parseToolArguments } from '../openai/chat-request.ts';
 import { TranslationError } from '../types.ts';
@@ -21,8 +24,11 @@ export interface MappedMessages {
 export function mapMessages(input: readonly ChatMessage[]): MappedMessages {
   const system: TextBlockParam[] = [];
   const messages: MessageParam[] = [];
+  /** The OpenAI index each turn starts at, to name an empty one. */
+  const starts: number[] = [];
 
   input.forEach((msg, i) => {
+    if ((msg.role === 'user' || msg.role === 'assistant' || msg.role === 'tool') && messages.at(-1)?.role !== turnRole(msg.role)) starts.push(i);
     const at = `messages[${i}]`;
     switch (msg.role) {
       case 'system':
@@ -30,7 +36,11 @@ export function mapMessages(input: readonly ChatMessage[]): MappedMessages {
         system.push(...textBlocks(msg.content));
         return;
       case 'user':
-        append(messages, 'user', typeof msg.content === 'string' ? msg.content : msg.content.map((p, j) => userPart(p, `${at}.content[${j}]`)));
+        append(
+          messages,
+          'user',
+          typeof msg.content === 'string' ? msg.content : msg.content.flatMap((p, j) => userPart(p, `${at}.content[${j}]`)),
+        );
         return;
       case 'assistant':
         append(messages, 'assistant', assistantContent(msg, at));
@@ -49,9 +59,19 @@ export function mapMessages(input: readonly ChatMessage[]): MappedMessages {
     }
   });
 
+  if (messages.length === 0) throw new TranslationError('Anthropic models need at least one user or assistant message', 'messages');
+  messages.forEach((m, t) => {
+    if (m.content.length === 0) {
+      throw new TranslationError('Anthropic models refuse a message without content (an empty text is not content)', `messages[${starts[t] ?? t}].content`);
+    }
+  });
   const out: MappedMessages = { messages };
   if (system.length > 0) out.system = collapseSystem(system);
   return out;
+}
+
+function turnRole(role: 'user' | 'assistant' | 'tool'): MessageParam['role'] {
+  return role === 'assistant' ? 'assistant' : 'user';
 }
 
 /** A lone plain system text stays a string (the common, most readable form); otherwise blocks. */
@@ -61,8 +81,8 @@ function collapseSystem(blocks: TextBlockParam[]): string | TextBlockParam[] {
 }
 
 function textBlocks(content: string | readonly TextPart[]): TextBlockParam[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }];
-  return content.map((p) => textBlock(p.text, p.cache_control));
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  return content.filter((p) => p.text !== '').map((p) => textBlock(p.text, p.cache_control));
 }
 
 function textBlock(text: string, cache: TextPart['cache_control']): TextBlockParam {
@@ -80,17 +100,18 @@ function append(messages: MessageParam[], role: MessageParam['role'], content: M
 }
 
 function asBlocks(content: MessageParam['content']): ContentBlockParam[] {
-  return typeof content === 'string' ? [{ type: 'text', text: content }] : content;
+  if (typeof content !== 'string') return content;
+  return content === '' ? [] : [{ type: 'text', text: content }];
 }
 
-function userPart(part: ContentPart, at: string): ContentBlockParam {
+function userPart(part: ContentPart, at: string): ContentBlockParam[] {
   switch (part.type) {
     case 'text':
-      return textBlock(part.text, part.cache_control);
+      return part.text === '' ? [] : [textBlock(part.text, part.cache_control)];
     case 'image_url':
-      return withCache(imageBlock(part.image_url.url, `${at}.image_url.url`), part.cache_control);
+      return [withCache(imageBlock(part.image_url.url, `${at}.image_url.url`), part.cache_control)];
     case 'file':
-      return withCache(documentBlock(part.file, `${at}.file`), part.cache_control);
+      return [withCache(documentBlock(part.file, `${at}.file`), part.cache_control)];
     case 'input_audio':
       throw new TranslationError('Audio input is not supported by Anthropic models', `${at}.type`);
     case 'refusal':
@@ -144,9 +165,13 @@ function assistantContent(msg: Extract<ChatMessage, { role: 'assistant' }>, at: 
     if (content !== '') blocks.push({ type: 'text', text: content });
   } else {
     content.forEach((p, j) => {
-      if (p.type === 'text') blocks.push(textBlock(p.text, p.cache_control));
-      else if (p.type === 'refusal') blocks.push({ type: 'text', text: p.refusal });
-      else throw new TranslationError(`"${p.type}" parts are not valid in assistant messages`, `${at}.content[${j}].type`);
+      if (p.type === 'text') {
+        if (p.text !== '') blocks.push(textBlock(p.text, p.cache_control));
+      } else if (p.type === 'refusal') {
+        if (p.refusal !== '') blocks.push({ type: 'text', text: p.refusal });
+      } else {
+        throw new TranslationError(`"${p.type}" parts are not valid in assistant messages`, `${at}.content[${j}].type`);
+      }
     });
   }
   calls.forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}].function.arguments`)));

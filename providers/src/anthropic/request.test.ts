@@ -155,6 +155,37 @@ describe('toAnthropic: messages', () => {
     ]);
   });
 
+  test('leaves empty text out: an image with an empty caption, an empty system text, an empty assistant part before tool calls', () => {
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } };
+    const out = toAnthropic(
+      {
+        messages: [
+          { role: 'system', content: '' },
+          { role: 'developer', content: 'be nice' },
+          user([{ type: 'text', text: '' }, image]),
+          { role: 'assistant', content: [{ type: 'text', text: '' }], tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 't1', content: 'ok' },
+          user(''),
+          user('thanks'),
+        ],
+      },
+      M,
+    );
+    expect(out.system).toBe('be nice');
+    expect(out.messages).toEqual([
+      { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 't1', content: 'ok' },
+          { type: 'text', text: 'thanks' },
+        ],
+      },
+    ]);
+    expect(() => AnthropicRequestSchema.parse(out)).not.toThrow();
+  });
+
   test('keeps assistant text before its tool_use and reads empty arguments as {}', () => {
     const out = toAnthropic(
       {
@@ -296,6 +327,18 @@ describe('toAnthropic: parameters', () => {
     });
   });
 
+  test('drops whitespace-only stop sequences and caps temperature at 1 (Anthropic refuses both as sent)', () => {
+    const out = toAnthropic({ messages: hi, stop: ['\n', 'END', ' ', ''], temperature: 1.5 }, M);
+    expect(out.stop_sequences).toEqual(['END']);
+    expect(out.temperature).toBe(1);
+    expect(toAnthropic({ messages: hi, stop: '\n\n' }, M)).not.toHaveProperty('stop_sequences');
+  });
+
+  test('keeps temperature 1 and top_p from 0.95 with thinking', () => {
+    const out = toAnthropic({ messages: hi, reasoning_effort: 'low', temperature: 1, top_p: 0.95, tools: [weatherTool], tool_choice: 'auto' }, M);
+    expect(out).toMatchObject({ temperature: 1, top_p: 0.95, tool_choice: { type: 'auto' }, thinking: { type: 'enabled' } });
+  });
+
   test.each([
     { title: 'maps reasoning_effort low to a 2048 budget on top of the default answer room', extra: { reasoning_effort: 'low' }, max: 6144, thinking: { type: 'enabled', budget_tokens: 2048 } },
     { title: 'shrinks the thinking budget below a client max_completion_tokens', extra: { reasoning_effort: 'high', max_completion_tokens: 5000 }, max: 5000, thinking: { type: 'enabled', budget_tokens: 4999 } },
@@ -332,6 +375,22 @@ describe('toAnthropic: parameters', () => {
         ],
       },
       param: 'messages[1].tool_calls[0].function.arguments',
+    },
+    { title: 'refuses forced tool use with thinking', extra: { reasoning_effort: 'low', tools: [weatherTool], tool_choice: 'required' }, param: 'tool_choice' },
+    {
+      title: 'refuses a named tool_choice with thinking',
+      extra: { thinking: { type: 'enabled', budget_tokens: 2000 }, tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+      param: 'tool_choice',
+    },
+    { title: 'refuses a temperature other than 1 with thinking', extra: { reasoning_effort: 'medium', temperature: 0.2 }, param: 'temperature' },
+    { title: 'refuses top_k with thinking', extra: { reasoning_effort: 'medium', top_k: 5 }, param: 'top_k' },
+    { title: 'refuses a top_p under 0.95 with thinking', extra: { reasoning_effort: 'medium', top_p: 0.5 }, param: 'top_p' },
+    { title: 'refuses a request with only a system message', extra: { messages: [{ role: 'system', content: 'Be brief.' }] }, param: 'messages' },
+    { title: 'refuses a user message whose only text is empty', extra: { messages: [user('')] }, param: 'messages[0].content' },
+    {
+      title: 'names the first message of an empty merged turn',
+      extra: { messages: [user('a'), { role: 'assistant', content: 'b' }, user(''), user([{ type: 'text', text: '' }])] },
+      param: 'messages[2].content',
     },
     {
       title: 'refuses tool call arguments that are a JSON array',

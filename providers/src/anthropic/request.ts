@@ -57,6 +57,7 @@ export function toAnthropic(body: Record<string, unknown>, model: string): Anthr
   const { system, messages } = mapMessages(b.messages);
   const tools = b.tools?.map((t, i) => mapTool(t, i)) ?? [];
   const thinking = mapThinking(b);
+  if (thinking?.type === 'enabled') refuseWithThinking(b);
   const out: AnthropicRequest = {
     model,
     max_tokens: maxTokens(b, thinking),
@@ -67,10 +68,14 @@ export function toAnthropic(body: Record<string, unknown>, model: string): Anthr
   const toolChoice = mapToolChoice(b, tools.length > 0);
   if (toolChoice) out.tool_choice = toolChoice;
   if (b.stop != null) {
-    const stops = typeof b.stop === 'string' ? [b.stop] : b.stop;
+    // Anthropic refuses whitespace-only stop sequences ("\n" is a common one); as its own OpenAI
+    // compatibility layer does, only the others carry over.
+    const stops = (typeof b.stop === 'string' ? [b.stop] : b.stop).filter((s) => s.trim() !== '');
     if (stops.length > 0) out.stop_sequences = stops;
   }
-  if (b.temperature != null) out.temperature = b.temperature;
+  // OpenAI's temperature runs 0-2, Anthropic's 0-1: higher values are capped at 1 (as Anthropic's
+  // OpenAI compatibility layer does).
+  if (b.temperature != null) out.temperature = Math.min(b.temperature, 1);
   if (b.top_p != null) out.top_p = b.top_p;
   if (b.top_k != null) out.top_k = b.top_k;
   if (thinking) out.thinking = thinking;
@@ -101,6 +106,22 @@ function refuseUnmappable(b: ChatBody): void {
     refuse('service_tier', `service tier "${b.service_tier}" has no Anthropic equivalent`);
   }
   if (b.modalities != null && b.modalities.some((m) => m !== 'text')) refuse('modalities', 'Anthropic answers in text only');
+}
+
+/**
+ * Extended thinking does not combine with forced tool use, a temperature other than 1, top_k, or a
+ * top_p under 0.95 (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): refused
+ * here by name rather than by Anthropic with a message about parameters the client never sent.
+ */
+function refuseWithThinking(b: ChatBody): void {
+  const why = (param: string, what: string): never => {
+    throw new TranslationError(`${what} cannot be combined with reasoning_effort or thinking on Anthropic models`, param);
+  };
+  const choice = b.tool_choice;
+  if (choice === 'required' || (choice !== null && typeof choice === 'object')) why('tool_choice', 'Forcing a tool call');
+  if (b.temperature != null && b.temperature !== 1) why('temperature', 'A temperature other than 1');
+  if (b.top_k != null) why('top_k', 'top_k');
+  if (b.top_p != null && b.top_p < 0.95) why('top_p', 'A top_p under 0.95');
 }
 
 function mapTool(raw: { type: string }, i: number): AnthropicTool {
