@@ -7,7 +7,11 @@ let client: OpenAI;
 
 beforeAll(async () => {
   // Azure needs its resource endpoint configured; the fake serves Azure's URL shape on the same port.
-  s = await startStack({ env: (fake) => ({ WATCHLLM_AZURE_BASE_URL: fake }) });
+  s = await startStack({
+    env: (fake) => ({ WATCHLLM_AZURE_BASE_URL: fake }),
+    // A second Gemini under a name of its own: what holds for `gemini` holds for every provider of its kind.
+    yaml: (fake) => `providers:\n  gemini-eu:\n    kind: gemini\n    base_url: ${fake}/v1beta\n    models: ["eu-*"]\n`,
+  });
   client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'test-provider-key', maxRetries: 0 });
 });
 afterAll(() => s.close());
@@ -50,6 +54,26 @@ describe('Gemini through the OpenAI SDK', () => {
     expect(s.fake.calls[0]?.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
     const x = (await s.waitForEvents(1))[0]!;
     expect(x).toMatchObject({ outcome: 'success', response: { usageSource: 'provider', finishReason: 'stop' } });
+  });
+
+  test('an answer without usageMetadata is counted by estimate, not recorded as zero tokens from the provider', async () => {
+    s.fake.next({ omitUsage: true, text: 'alpha beta gamma' });
+    const r = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'say three words' }] });
+    expect(r.choices[0]?.message.content).toBe('alpha beta gamma');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.response.usageSource).toBe('estimate');
+    expect(x.response.usage?.completionTokens).toBeGreaterThan(0);
+    expect(x.costUsd).toBeGreaterThan(0);
+  });
+
+  test('embeddings through a Gemini provider of another name are estimated too', async () => {
+    const r = await client.embeddings.create({ model: 'gemini-eu/eu-text-embedding-004', input: ['a b c', 'd'] });
+    expect(r.data).toHaveLength(2);
+    expect(s.fake.calls[0]?.path).toBe('/v1beta/models/eu-text-embedding-004:batchEmbedContents');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.route?.provider).toBe('gemini-eu');
+    expect(x.response).toMatchObject({ usageSource: 'estimate' });
+    expect(x.response.usage?.promptTokens).toBeGreaterThan(0);
   });
 
   test('embeddings work with the SDK default base64 encoding; Gemini reports no tokens, so they are estimated', async () => {

@@ -24,7 +24,8 @@ export interface Stack {
  */
 export async function startStack(
   opts: {
-    yaml?: string;
+    /** watchllm.yaml text; a function gets the fake provider's URL (for providers declared in it). */
+    yaml?: string | ((fakeUrl: string) => string);
     env?: Record<string, string> | ((fakeUrl: string) => Record<string, string>);
     /**
      * Record events in ClickHouse like production (embedded chDB in a fresh temp data dir unless
@@ -37,7 +38,8 @@ export async function startStack(
   } = {},
 ): Promise<Stack> {
   const fake = await startFakeProvider();
-  const config = parseConfig(opts.yaml ?? '', {
+  const yaml = typeof opts.yaml === 'function' ? opts.yaml(fake.url) : (opts.yaml ?? '');
+  const config = parseConfig(yaml, {
     PORT: '0',
     WATCHLLM_OPENAI_BASE_URL: `${fake.url}/v1`,
     WATCHLLM_ANTHROPIC_BASE_URL: fake.url,
@@ -50,7 +52,7 @@ export async function startStack(
   let configPath: string | undefined;
   if (opts.configFile) {
     configPath = join(mkdtempSync(join(tmpdir(), 'watchllm-cfg-')), 'watchllm.yaml');
-    writeFileSync(configPath, opts.yaml ?? '');
+    writeFileSync(configPath, yaml);
   }
   const events: Exchange[] = [];
   let waiters: Array<() => void> = [];

@@ -53,7 +53,8 @@ export async function respondJson(
     }
     text = JSON.stringify(out);
   }
-  readUsage(x, out);
+  // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
+  readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
   if (opts.policies) {
     const checked = checkJsonAnswer(x, opts.policies, out);
     if (checked !== out) text = JSON.stringify(checked);
@@ -62,12 +63,10 @@ export async function respondJson(
   sendBody(res, x, 200, text, { ...opts.headers, 'content-type': 'application/json' });
 }
 
-function readUsage(x: Exchange, out: unknown): void {
+function readUsage(x: Exchange, out: unknown, unreported: boolean): void {
   if (out === null || typeof out !== 'object') return;
   const o = out as Record<string, unknown>;
   const usage = x.surface === 'anthropic' ? anthropicUsage(o) : usageFromOpenai(o['usage']);
-  // Gemini's batchEmbedContents reports no tokens; its translation says 0. Leave it to the estimate.
-  const unreported = usage !== null && usage.promptTokens === 0 && x.endpoint === 'embeddings' && x.route?.provider === 'gemini';
   if (usage && !unreported) {
     x.response.usage = usage;
     x.response.usageSource = 'provider';

@@ -90,7 +90,13 @@ describe('chatToOpenai', () => {
   test('a blocked prompt (no candidates) is one empty choice with finish_reason content_filter', () => {
     const out = chatToOpenai({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 8, totalTokenCount: 8 } }, ctx);
     expect(out.choices).toEqual([{ index: 0, message: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: 'content_filter' }]);
-    expect(out.usage.prompt_tokens).toBe(8);
+    expect(out.usage?.prompt_tokens).toBe(8);
+  });
+
+  test('an answer without usageMetadata has no usage (the gateway estimates), not zeros the provider never counted', () => {
+    const out = chatToOpenai({ candidates: [{ content: { role: 'model', parts: [{ text: 'Hi' }] }, finishReason: 'STOP' }] }, ctx);
+    expect(out.choices[0]?.message.content).toBe('Hi');
+    expect(JSON.parse(JSON.stringify(out))).not.toHaveProperty('usage');
   });
 
   test('a body that is not a Gemini response is an error, not an empty answer', () => {

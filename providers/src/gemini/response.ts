@@ -106,7 +106,8 @@ export function chatToOpenai(body: unknown, ctx: TranslateContext) {
       ? candidates.map((c, i) => toChoice(c, c.index ?? i, nextId))
       : // The prompt itself was blocked (promptFeedback.blockReason): no candidates at all.
         [toChoice({ finishReason: res.promptFeedback?.blockReason ? 'SAFETY' : undefined }, 0, nextId)];
-  return chatCompletion(ctx, choices, toOpenaiUsage(res.usageMetadata));
+  // No usageMetadata, no usage: zeros would read as "the provider counted nothing" and bill $0.
+  return chatCompletion(ctx, choices, res.usageMetadata ? toOpenaiUsage(res.usageMetadata) : undefined);
 }
 
 function toChoice(c: GeminiCandidate, index: number, nextId: () => string) {
