@@ -119,6 +119,11 @@ export interface ProviderErrorInfo {
   type: string;
   code: string | null;
   param?: string | null;
+  /**
+   * The HTTP status a client of another surface should see, when it is not the provider's (Gemini
+   * answers a bad key with 400; OpenAI and Anthropic clients expect 401).
+   */
+  status?: number;
 }
 
 /**

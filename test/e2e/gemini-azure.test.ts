@@ -97,3 +97,22 @@ describe('Azure OpenAI', () => {
     expect(call.headers['authorization']).toBeUndefined();
   });
 });
+
+describe('a bad provider key', () => {
+  test('Gemini answers a wrong key with 400 API_KEY_INVALID; the OpenAI SDK gets 401 invalid_api_key', async () => {
+    const strict = await startStack({ fake: { validKeys: ['the-right-key'] } });
+    try {
+      const wrong = new OpenAI({ baseURL: `${strict.url}/v1`, apiKey: 'a-wrong-key', maxRetries: 0 });
+      const err = await wrong.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect((err as InstanceType<typeof OpenAI.AuthenticationError>).error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+      const x = (await strict.waitForEvents(1))[0]!;
+      expect(x).toMatchObject({ outcome: 'upstream_error', upstream: { status: 400 }, response: { status: 401 } });
+    } finally {
+      await strict.close();
+    }
+  });
+});

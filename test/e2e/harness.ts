@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, parseConfig, type Exchange, type Gateway } from '@watchllm/gateway';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
+import type { FakeProviderOptions } from '../fake-provider/server.ts';
 
 export interface Stack {
   /** The watchllm.yaml the gateway watches, when started with `configFile`. */
@@ -33,11 +34,13 @@ export async function startStack(
      * `gateway.events.client` after `gateway.events.writer.flush()`.
      */
     clickhouse?: boolean;
+    /** Options of the fake provider (e.g. `validKeys`: any other key is refused as each provider does). */
+    fake?: FakeProviderOptions;
     /** Write `yaml` to a file and hand its path to the gateway as WATCHLLM_CONFIG (policies hot-reload from it). */
     configFile?: boolean;
   } = {},
 ): Promise<Stack> {
-  const fake = await startFakeProvider();
+  const fake = await startFakeProvider(opts.fake);
   const yaml = typeof opts.yaml === 'function' ? opts.yaml(fake.url) : (opts.yaml ?? '');
   const config = parseConfig(yaml, {
     PORT: '0',

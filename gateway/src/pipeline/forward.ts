@@ -139,5 +139,5 @@ async function relayError(
   }
   const body = JSON.stringify(errorBody(err, x.surface));
   x.response.body = body;
-  sendBody(res, x, up.statusCode, body, headers);
+  sendBody(res, x, info.status ?? up.statusCode, body, headers);
 }

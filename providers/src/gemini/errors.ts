@@ -25,9 +25,9 @@ export function geminiErrorToInfo(status: number, body: unknown): ProviderErrorI
   }
   const e = parsed.data.error;
   const message = e.message ?? `Gemini error (HTTP ${status})`;
-  // A bad key comes back as 400 INVALID_ARGUMENT with reason API_KEY_INVALID; clients expect a 401-type error.
+  // A bad key comes back as 400 INVALID_ARGUMENT with reason API_KEY_INVALID; clients expect a 401.
   if (e.details?.some((d) => d.reason === 'API_KEY_INVALID')) {
-    return { message, type: 'authentication_error', code: 'invalid_api_key', param: null };
+    return { message, type: 'authentication_error', code: 'invalid_api_key', param: null, status: 401 };
   }
   const type = (e.status && TYPE_BY_STATUS[e.status]) ?? statusToType(e.code ?? status);
   return { message, type, code: e.status ?? null, param: null };

@@ -54,7 +54,7 @@ describe('geminiProvider.toError', () => {
     [
       400,
       { error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } },
-      { message: 'API key not valid.', type: 'authentication_error', code: 'invalid_api_key', param: null },
+      { message: 'API key not valid.', type: 'authentication_error', code: 'invalid_api_key', param: null, status: 401 },
     ],
     [502, 'Bad Gateway', { message: 'Gemini error (HTTP 502): Bad Gateway', type: 'api_error', code: null, param: null }],
   ] as const)('HTTP %i %j -> %j', (status, body, info) => {
