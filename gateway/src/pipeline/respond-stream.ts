@@ -254,7 +254,13 @@ export async function respondStream(
     if (rewriter?.redacts && x.response.body !== null) x.response.body = rewriter.sent.join('');
     guard?.finish();
   }
-  if (!res.destroyed && !tap.terminal && x.outcome === 'success') cut(x, res, tap, null);
+  if (tap.error !== null && x.outcome === 'success') {
+    // The provider's own error event reached the client; it is what the call ended with.
+    x.outcome = 'upstream_error';
+    x.error = tap.error;
+  } else if (!res.destroyed && !tap.terminal && x.outcome === 'success') {
+    cut(x, res, tap, null);
+  }
   if (!res.writableEnded) res.end();
 }
 

@@ -26,6 +26,11 @@ export class StreamTap {
   finishReason: string | null = null;
   /** The provider's proper end of stream was seen ([DONE], response.completed, message_stop, or a finish reason). */
   terminal = false;
+  /**
+   * The provider ended the stream with an error event (OpenAI `{"error":…}` chunk, Anthropic
+   * `event: error`, Responses `error` / `response.failed`): the client has it in its own format.
+   */
+  error: { type: string; message: string } | null = null;
   events = 0;
   /** Answer text in order: extracted pieces, or raw events whose text is read on demand. */
   private readonly text: Array<string | [event: string | undefined, data: string]> = [];
@@ -54,7 +59,7 @@ export class StreamTap {
       return undefined;
     }
     const json = parseJson(data);
-    if (json !== undefined) this.observeParsed(event, json);
+    if (json !== undefined) this.read(event, json);
     return json;
   }
 
@@ -82,9 +87,19 @@ export class StreamTap {
     return type !== undefined && STATE_EVENTS[this.format].has(type);
   }
 
+  /** Observe one event the gateway parsed (or built, translating) itself. */
   observeParsed(event: string | undefined, json: unknown): void {
+    this.events++;
+    this.read(event, json);
+  }
+
+  private read(event: string | undefined, json: unknown): void {
     if (json === null || typeof json !== 'object') return;
     const o = json as Record<string, unknown>;
+    const error = o['error'];
+    if (error !== null && typeof error === 'object' && (this.format === 'openai-chat' || event === 'error' || o['type'] === 'error')) {
+      this.error = errorOf(error as Record<string, unknown>);
+    }
     switch (this.format) {
       case 'openai-chat':
         return this.chat(o);
@@ -161,6 +176,8 @@ export class StreamTap {
       if (u) this.usage = u;
       this.finishReason = typeof r?.['status'] === 'string' ? r['status'] : type.slice('response.'.length);
       this.terminal = true;
+      const failure = r?.['error'];
+      if (type === 'response.failed' && failure !== null && typeof failure === 'object') this.error = errorOf(failure as Record<string, unknown>);
     }
   }
 
@@ -192,6 +209,12 @@ export class StreamTap {
     this.text.push(v);
     this.textChars += v.length;
   };
+}
+
+/** An error event's object in any format: `{type|code, message}`. */
+function errorOf(e: Record<string, unknown>): { type: string; message: string } {
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  return { type: str(e['code']) ?? str(e['type']) ?? 'upstream_error', message: str(e['message']) ?? 'The provider sent an error event.' };
 }
 
 /**
