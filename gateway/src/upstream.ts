@@ -62,6 +62,35 @@ export function upstreamError(e: unknown, url: string): GatewayError {
   });
 }
 
+/**
+ * A failure while the provider's body is read (after its headers came): the provider went quiet
+ * past the body timeout, or closed the connection mid-answer. Null for anything else (a bug in the
+ * gateway stays an internal error).
+ */
+export function upstreamBodyError(e: unknown, url: string): GatewayError | null {
+  if (e instanceof GatewayError || !(e instanceof undiciErrors.UndiciError)) return null;
+  const host = safeHost(url);
+  if (e instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayError({
+      status: 504,
+      type: 'api_error',
+      code: 'upstream_timeout',
+      outcome: 'timeout',
+      message: `The provider at ${host} stopped sending its answer (idle timeout).`,
+    });
+  }
+  if (e instanceof undiciErrors.RequestAbortedError) {
+    return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+  }
+  return new GatewayError({
+    status: 502,
+    type: 'api_error',
+    code: 'bad_upstream_response',
+    outcome: 'upstream_error',
+    message: `The provider at ${host} closed the connection before its answer was complete.`,
+  });
+}
+
 function errCode(e: unknown): string | null {
   let cur: unknown = e;
   for (let i = 0; i < 3 && cur instanceof Error; i++) {

@@ -7,7 +7,7 @@ import { copyUpstreamHeaders } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
-import type { Upstream } from '../upstream.ts';
+import { upstreamBodyError, type Upstream } from '../upstream.ts';
 import { respondJson } from './respond-json.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
@@ -59,7 +59,59 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   x.upstream.headersAt = performance.now();
   x.upstream.status = up.statusCode;
 
-  if (up.statusCode >= 400) return relayError(x, res, up, native, cp);
+  try {
+    if (up.statusCode >= 400) return await relayError(x, res, up, native, cp);
+    if (!isAnswerStatus(up.statusCode)) return await noAnswer(x, up, cp);
+    return await respond(x, res, up, input, plan, native);
+  } catch (e) {
+    throw upstreamBodyError(e, req.url) ?? e;
+  }
+}
+
+/**
+ * An answer comes with 200 (201 and the other 2xx with a body are taken as such). A redirect (a base
+ * URL on http:// that the host moves to https://, a login page) or a 204 is not an answer: passing it
+ * on as 200 would hand the client's SDK an HTML page or nothing as a completion.
+ */
+function isAnswerStatus(status: number): boolean {
+  return status >= 200 && status < 300 && status !== 204 && status !== 205;
+}
+
+async function noAnswer(x: Exchange, up: Dispatcher.ResponseData, cp: ConfiguredProvider): Promise<never> {
+  await up.body.dump().catch(() => {});
+  x.upstream.endedAt = performance.now();
+  const location = up.headers['location'];
+  const where = typeof location === 'string' ? ` to ${safeOrigin(location)}` : '';
+  throw new GatewayError({
+    status: 502,
+    type: 'api_error',
+    code: 'bad_upstream_response',
+    outcome: 'upstream_error',
+    message:
+      up.statusCode >= 300 && up.statusCode < 400
+        ? `The provider '${cp.provider.id}' answered with a redirect (HTTP ${up.statusCode}${where}); check its base_url.`
+        : `The provider '${cp.provider.id}' answered HTTP ${up.statusCode} without a body.`,
+  });
+}
+
+/** Scheme and host of a redirect target (never its path or query, which may carry tokens). */
+function safeOrigin(location: string): string {
+  try {
+    return new URL(location).origin;
+  } catch {
+    return 'another URL';
+  }
+}
+
+async function respond(
+  x: Exchange,
+  res: ServerResponse,
+  up: Dispatcher.ResponseData,
+  input: ForwardInput,
+  plan: ReturnType<typeof planBody>,
+  native: boolean,
+): Promise<void> {
+  const { cp } = input;
 
   const ctx: TranslateContext = {
     model: x.request.model ?? x.route!.model,
