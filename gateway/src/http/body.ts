@@ -15,10 +15,16 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(null, limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge(null, limit);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    // The client went away mid-upload ("aborted", ECONNRESET): its call, not a gateway failure.
+    throw new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
