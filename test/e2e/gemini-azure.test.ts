@@ -66,6 +66,16 @@ describe('Gemini through the OpenAI SDK', () => {
     expect(x.costUsd).toBeGreaterThan(0);
   });
 
+  test('more than 100 embedding inputs get a 400 naming input, before Gemini is called', async () => {
+    const err = await client.embeddings.create({ model: 'text-embedding-004', input: Array.from({ length: 150 }, (_, i) => `doc ${i}`) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ param: 'input' });
+    expect(s.fake.calls).toHaveLength(0);
+  });
+
   test('embeddings through a Gemini provider of another name are estimated too', async () => {
     const r = await client.embeddings.create({ model: 'gemini-eu/eu-text-embedding-004', input: ['a b c', 'd'] });
     expect(r.data).toHaveLength(2);

@@ -181,6 +181,10 @@ export async function gemini(ctx: Ctx, model: string, method: string): Promise<v
       geminiError(ctx, 400, '* BatchEmbedContentsRequest.requests: requests is not specified\n');
       return;
     }
+    if (requests.length > 100) {
+      geminiError(ctx, 400, '* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n');
+      return;
+    }
     sendJson(ctx, 200, { embeddings: requests.map((r) => embedOne(model, r)) }, JSON_HEADERS);
   }
 }

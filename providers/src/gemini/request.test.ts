@@ -237,4 +237,12 @@ describe('toGeminiEmbed', () => {
   test('refuses token-array input', () => {
     expect(translationError(() => toGeminiEmbed({ input: [[1, 2, 3]] }, 'm')).param).toBe('input[0]');
   });
+
+  test('takes 100 inputs, and refuses 101 naming input and the way out (Gemini refuses the whole batch past 100)', () => {
+    const texts = (n: number) => Array.from({ length: n }, (_, i) => `text ${i}`);
+    expect(toGeminiEmbed({ input: texts(100) }, 'm').requests).toHaveLength(100);
+    const err = translationError(() => toGeminiEmbed({ input: texts(101) }, 'm'));
+    expect(err.param).toBe('input');
+    expect(err.message).toMatch(/at most 100 inputs per request \(got 101\).*batches of 100/);
+  });
 });

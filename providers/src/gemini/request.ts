@@ -105,10 +105,20 @@ function refuseUnsupported(b: ChatBody): void {
   }
 }
 
+/** batchEmbedContents takes at most this many requests ("at most 100 requests can be in one batch"). */
+export const GEMINI_MAX_EMBED_INPUTS = 100;
+
 /** OpenAI embeddings body -> batchEmbedContents (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents). */
 export function toGeminiEmbed(body: Record<string, unknown>, model: string): GeminiEmbedRequest {
   const b = parseBody(EmbeddingsBodySchema, body);
   const inputs = typeof b.input === 'string' ? [b.input] : b.input;
+  if (inputs.length > GEMINI_MAX_EMBED_INPUTS) {
+    // OpenAI takes 2,048 inputs; Gemini refuses the whole batch past 100. Said here, with the way out.
+    throw new TranslationError(
+      `Gemini embeds at most ${GEMINI_MAX_EMBED_INPUTS} inputs per request (got ${inputs.length}); send them in batches of ${GEMINI_MAX_EMBED_INPUTS} (LangChain: chunk_size=${GEMINI_MAX_EMBED_INPUTS})`,
+      'input',
+    );
+  }
   const texts = inputs.map((item, i) => {
     if (typeof item !== 'string') {
       throw new TranslationError('Gemini embeds text only; token arrays are not supported', Array.isArray(b.input) ? `input[${i}]` : 'input');
