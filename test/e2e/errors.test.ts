@@ -1,4 +1,5 @@
 import { freePort } from '../support/ports.ts';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
@@ -43,7 +44,7 @@ describe('bad input: a 4xx in OpenAI error shape, never forwarded, one event eac
     ['a body that is not JSON', '{"model": "gpt-4o", ', 400, 'invalid_json', null],
     ['a JSON array', '[1,2]', 400, 'invalid_json', null],
     ['a missing model', '{"messages":[{"role":"user","content":"x"}]}', 400, 'missing_model', 'model'],
-    ['messages that are not an array', '{"model":"gpt-4o","messages":"hi"}', 400, 'invalid_request', 'messages'],
+    ['messages that are not an array', '{"model":"gpt-4o","messages":"hi"}', 400, 'invalid_type', 'messages'],
     ['an unknown provider prefix', '{"model":"nope/gpt-4o","messages":[{"role":"user","content":"x"}]}', 400, 'unknown_provider', 'model'],
   ] as const)('%s', async (_name, body, status, code, param) => {
     const r = await post(body);
@@ -109,7 +110,69 @@ describe('bad input: a 4xx in OpenAI error shape, never forwarded, one event eac
   test('an unknown route answers 404 in OpenAI shape', async () => {
     const r = await fetch(`${s.url}/v1/nothing-here`, { method: 'POST' });
     expect(r.status).toBe(404);
-    expect(await r.json()).toMatchObject({ error: { type: 'invalid_request_error', message: 'Invalid URL (POST /v1/nothing-here)' } });
+    expect(r.headers.get('x-watchllm-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await r.json()).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'unknown_url', message: 'Invalid URL (POST /v1/nothing-here)' },
+    });
+  });
+});
+
+describe('unknown paths and wrong methods answer in the shape of the SDK that called', () => {
+  const anthropic = () => new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test', maxRetries: 0 });
+
+  test.each([
+    ['POST', '/v1/messages/batches'],
+    ['GET', '/v1/messages/msg_0123'],
+    ['POST', '/v1/messages/'],
+  ] as const)('%s %s is a 404 in Anthropic shape', async (method, path) => {
+    const r = await fetch(`${s.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? null : '{}' });
+    expect(r.status).toBe(404);
+    expect(r.headers.get('x-watchllm-request-id')).toBeTruthy();
+    expect(await r.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: `Invalid URL (${method} ${path})` } });
+    expect(s.fake.calls).toHaveLength(0);
+  });
+
+  test('the Anthropic SDK reads a 404 for an endpoint the gateway does not serve as NotFoundError', async () => {
+    const batch = anthropic().messages.batches.create({ requests: [] });
+    await expect(batch).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(batch).rejects.toMatchObject({ status: 404, error: { type: 'error', error: { type: 'not_found_error' } } });
+    // Any unknown path an Anthropic client calls (it always sends anthropic-version), not just /v1/messages/…
+    await expect(anthropic().models.retrieve('claude-sonnet-4-5')).rejects.toMatchObject({
+      status: 404,
+      error: { type: 'error', error: { type: 'not_found_error' } },
+    });
+  });
+
+  test.each([
+    ['GET', '/v1/chat/completions', 'POST'],
+    ['GET', '/v1/completions', 'POST'],
+    ['GET', '/v1/embeddings', 'POST'],
+    ['PUT', '/v1/responses', 'POST'],
+    ['POST', '/v1/models', 'GET'],
+    ['POST', '/healthz', 'GET'],
+  ] as const)('%s %s is a 405 in OpenAI shape with Allow: %s', async (method, path, allow) => {
+    const r = await fetch(`${s.url}${path}`, { method, headers: { authorization: 'Bearer sk-test' } });
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe(allow);
+    expect(r.headers.get('x-watchllm-request-id')).toBeTruthy();
+    expect(await r.json()).toEqual({
+      error: { type: 'invalid_request_error', code: 'method_not_allowed', param: null, message: `Invalid method for URL (${method} ${path})` },
+    });
+    expect(s.fake.calls).toHaveLength(0);
+  });
+
+  test.each([
+    ['GET', '/v1/messages', {}],
+    ['DELETE', '/v1/messages', {}],
+    ['GET', '/v1/messages/count_tokens', {}],
+    ['DELETE', '/v1/models', { 'anthropic-version': '2023-06-01' }],
+  ] as const)('%s %s is a 405 in Anthropic shape', async (method, path, headers) => {
+    const r = await fetch(`${s.url}${path}`, { method, headers: { 'x-api-key': 'sk-ant-test', ...headers } });
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe(path === '/v1/models' ? 'GET' : 'POST');
+    expect(await r.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: `Invalid method for URL (${method} ${path})` } });
+    expect(s.fake.calls).toHaveLength(0);
+    await stillServes();
   });
 });
 

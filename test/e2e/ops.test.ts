@@ -55,6 +55,24 @@ describe('operations endpoints', () => {
     expect(await r.json()).toMatchObject({ status: 'ok' });
   });
 
+  test('every answer outside the proxy carries its own x-watchllm-request-id, as the README promises', async () => {
+    const ids = new Set<string>();
+    for (const [method, path, status] of [
+      ['GET', '/healthz', 200],
+      ['GET', '/readyz', 200],
+      ['GET', '/metrics', 200],
+      ['GET', '/admin/keys', 403],
+      ['GET', '/nothing-here', 404],
+    ] as const) {
+      const r = await fetch(`${s.url}${path}`, { method });
+      expect(r.status, path).toBe(status);
+      const id = r.headers.get('x-watchllm-request-id');
+      expect(id, path).toMatch(/^[0-9a-f-]{36}$/);
+      ids.add(id!);
+    }
+    expect(ids.size).toBe(5);
+  });
+
   test('/metrics counts requests, tokens, cost, latency and in-flight streams', async () => {
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-x', maxRetries: 0 });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });

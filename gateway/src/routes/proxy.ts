@@ -18,6 +18,22 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
 
 const ANTHROPIC_MODELS: Route = { surface: 'anthropic', endpoint: 'models' };
 
+/** Every proxied `METHOD path`, so the hono app can tell a wrong method (405) from an unknown path (404). */
+export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [...ROUTES.keys()].map((k) => {
+  const [method = '', path = ''] = k.split(' ');
+  return { method, path };
+});
+
+/**
+ * The surface a request that matched no route was meant for, so its 404 or 405 comes in the shape its
+ * SDK parses: everything under /v1/messages is Anthropic's, and the Anthropic SDK sends
+ * anthropic-version on every call (the same tell as for /v1/models).
+ */
+export function surfaceOf(path: string, anthropicVersion: boolean): Surface {
+  if (anthropicVersion || path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
+  return 'openai';
+}
+
 /** The route of a proxied call, or null for everything else (hono's routes). */
 export function proxyRoute(req: IncomingMessage): Route | null {
   const url = req.url ?? '/';
