@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
@@ -80,6 +83,8 @@ describe('POST /v1/events', () => {
     ['an unknown event type', { events: [{ type: 'nope', name: 'x' }] }, 'events.0.type'],
     ['a bad second event', { events: [{ type: 'custom', name: 'ok' }, { type: 'agent_step', name: '' }] }, 'events.1.name'],
     ['an empty batch', { events: [] }, 'events'],
+    // ClickHouse cannot store year 10000: accepted, it failed the whole flushed batch at insert
+    ['a ts in year 10000 beside a good event', { events: [{ type: 'custom', name: 'ok' }, { type: 'custom', name: 'far', ts: 253402300800000 }] }, 'events.1.ts'],
   ] as const)('%s is a 400 naming the path, and nothing of the batch is stored', async (_name, body, param) => {
     const r = await ingest(body);
     expect(r.status).toBe(400);
@@ -109,8 +114,75 @@ describe('POST /v1/events', () => {
     expect(JSON.stringify(rows)).not.toContain(providerKey);
   });
 
-  test('only the accepted batches were stored', async () => {
+  test('only the accepted batches were stored, and ClickHouse refused none of them', async () => {
     const [n] = await query<{ n: number }>('SELECT count() AS n FROM watchllm.events');
     expect(n).toEqual({ n: 6 });
+    expect(readdirSync(join(s.gateway.deps.config.data_dir, 'spool', 'rejected'))).toEqual([]);
+  });
+});
+
+/**
+ * POST /v1/events over a raw connection, writing `chunk`-byte pieces of spaces until the gateway
+ * answers or `max` bytes are written; resolves with the answer and how much was written by then.
+ * `declared` sends that Content-Length (and never finishes the body); without it the body is chunked.
+ */
+function uploadEvents(opts: { declared?: number; chunk: number; max: number }) {
+  return new Promise<{ status: number; body: Record<string, unknown>; sent: number }>((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+    const req = request(
+      new URL('/v1/events', s.url),
+      { method: 'POST', headers: opts.declared ? { ...headers, 'content-length': String(opts.declared) } : headers },
+      (res) => {
+        answered = true;
+        const atAnswer = sent;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, sent: atAnswer });
+        });
+      },
+    );
+    // once answered, the gateway may close the connection under the rest of the upload
+    req.on('error', (e) => answered || reject(e));
+    const piece = Buffer.alloc(opts.chunk, 0x20);
+    // One piece per turn of the event loop, so an answer is read as soon as it arrives (as clients
+    // that watch for an early answer do) rather than after a write into a closed connection.
+    const feed = () => {
+      if (answered) return;
+      if (sent >= opts.max) {
+        if (!opts.declared) return void req.end();
+        // the rest of a declared body never comes: a gateway waiting for it to answer never answers
+        setTimeout(() => answered || reject(new Error(`no answer after ${sent} of ${opts.declared} bytes`)), 5000).unref();
+        return;
+      }
+      sent += piece.length;
+      if (req.write(piece)) setImmediate(feed);
+      else req.once('drain', feed);
+    };
+    feed();
+  });
+}
+
+describe('POST /v1/events body size', () => {
+  const MB = 1024 * 1024;
+  const tooLarge = { error: { type: 'invalid_request_error', code: 'request_too_large' } };
+
+  test('a declared 200 MB body gets 413 before it is sent', async () => {
+    const r = await uploadEvents({ declared: 200 * MB, chunk: 64 * 1024, max: MB });
+    expect(r).toMatchObject({ status: 413, body: tooLarge });
+    expect(r.sent).toBeLessThanOrEqual(MB); // answered with 199 MB or more still unsent
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+
+  test('a chunked body is cut with a 413 soon after it passes the limit, not buffered whole', async () => {
+    const r = await uploadEvents({ chunk: MB, max: 64 * MB });
+    expect(r).toMatchObject({ status: 413, body: tooLarge });
+    // the 8 MB limit plus what socket buffers hold; buffering all 64 MB first answered 400
+    expect(r.sent).toBeLessThan(32 * MB);
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
   });
 });

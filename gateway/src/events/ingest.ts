@@ -15,11 +15,35 @@ const properties = z.record(z.string().max(256), z.string().max(4096)).refine((p
 /** Free-form JSON the app attaches (inputs, outputs, arguments); stored as JSON text. */
 const json = z.unknown();
 
+/**
+ * Event times accepted: from 1970 to before 2100. ClickHouse rejects a year it cannot parse at
+ * flush, failing the whole batch (other tenants' events included), and the retention TTL
+ * (`toDateTime(ts)`, see migrations.ts) wraps times outside 1970..2106 — an event dated 2150
+ * would be deleted at the next merge. So a time outside is refused here, with a 400.
+ */
+export const EVENT_TIME_MIN_MS = 0;
+export const EVENT_TIME_MAX_MS = Date.UTC(2100, 0, 1) - 1;
+
+/** Epoch ms of an event's `ts` (ISO 8601 or epoch ms). */
+export function eventTimeMs(ts: string | number): number {
+  return typeof ts === 'number' ? ts : Date.parse(ts);
+}
+
+const eventTime = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).refine(
+  (ts) => {
+    const ms = eventTimeMs(ts);
+    return ms >= EVENT_TIME_MIN_MS && ms <= EVENT_TIME_MAX_MS;
+  },
+  {
+    message: `expected a time from ${new Date(EVENT_TIME_MIN_MS).toISOString()} to ${new Date(EVENT_TIME_MAX_MS).toISOString()} (ISO 8601 or epoch ms)`,
+  },
+);
+
 const common = {
   /** Client-chosen id: sending the same event twice stores it once (after merges / with FINAL). */
   id: id.optional(),
   /** When it happened: ISO 8601 or epoch ms; defaults to arrival time. */
-  ts: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
+  ts: eventTime.optional(),
   trace_id: id.optional(),
   span_id: id.optional(),
   parent_id: id.optional(),
@@ -112,7 +136,7 @@ export function toEventRow(e: IngestEvent, ctx: { project: string | null; keyId:
   const payload = Object.fromEntries(
     Object.entries(specific).filter(([k]) => !['name', 'message', 'value', 'duration_ms', 'error'].includes(k)),
   );
-  const at = ts === undefined ? ctx.now : typeof ts === 'number' ? ts : Date.parse(ts);
+  const at = ts === undefined ? ctx.now : eventTimeMs(ts);
   const row: EventRow = {
     event_id: eventId ?? randomUUID(),
     ts: toClickHouseTime(at),

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { table } from './client.ts';
-import { toClickHouseTime, type RequestRow } from './row.ts';
+import { CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, isClickHouseTime, toClickHouseTime, type RequestRow } from './row.ts';
 
 /**
  * Read side of the event store, for the console and scripts. Every value reaches ClickHouse as a
@@ -11,8 +11,16 @@ import { toClickHouseTime, type RequestRow } from './row.ts';
  */
 
 const time = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.coerce.number().int().nonnegative()]);
-/** ISO 8601 (`2026-01-15T12:00:00Z`, `2026-01-15`) or epoch milliseconds → ms. */
-const instant = time.transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+/**
+ * ISO 8601 (`2026-01-15T12:00:00Z`, `2026-01-15`) or epoch milliseconds → ms, within what
+ * DateTime64(3) holds: beyond it the time cannot be sent as a parameter (a 400 naming it, not an
+ * event store failure), and before it ClickHouse would silently read year 0 as 1970.
+ */
+const instant = time
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+  .refine(isClickHouseTime, {
+    message: `expected a time from ${new Date(CLICKHOUSE_TIME_MIN_MS).toISOString()} to ${new Date(CLICKHOUSE_TIME_MAX_MS).toISOString()}`,
+  });
 
 const property = z
   .string()

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClickHouse, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
-import { eventRoutes } from './routes.ts';
+import type { EventRow } from './ingest.ts';
+import { eventRoutes, MAX_INGEST_BODY_BYTES } from './routes.ts';
 import { createEventWriter, type EventWriter } from './writer.ts';
 
 let dir: string;
@@ -71,10 +72,16 @@ describe('GET /admin/requests', () => {
     ['from=not-a-date', 'from'],
     ['status_code=abc', 'status_code'],
     ['cursor=garbage', 'cursor'],
+    // beyond what a Date holds: was a 503 "Invalid time value" from formatting it
+    ['from=9000000000000000', 'from'],
+    ['to=9000000000000000', 'to'],
+    // a year ClickHouse would silently read as 1970
+    ['from=0000-01-01', 'from'],
+    ['to=2300-01-01T00:00:00Z', 'to'],
   ] as const)('answers a bad %s with an OpenAI-style 400 naming %s', async (qs, param) => {
     const res = await app().request(`/admin/requests?${qs}`);
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param, message: expect.stringContaining(param) } });
   });
 });
 
@@ -105,6 +112,16 @@ describe('GET /admin/stats', () => {
     const res = await app().request('/admin/stats?bucket=5m');
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { param: 'bucket' } });
+  });
+
+  test.each([
+    ['from=9000000000000000', 'from'],
+    ['to=9000000000000000', 'to'],
+    ['from=0000-01-01', 'from'],
+  ] as const)('400s a time out of range (%s) naming %s', async (qs, param) => {
+    const res = await app().request(`/admin/stats?${qs}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param, message: expect.stringContaining(param) } });
   });
 });
 
@@ -165,5 +182,102 @@ describe('POST /v1/events', () => {
     });
     expect(res.status).toBe(202);
     expect((await events()).map((e) => e.name)).toContain('z-direct');
+  });
+  test('stores times at both ends of the accepted window exactly', async () => {
+    const res = await post({
+      events: [
+        { type: 'custom', name: 'w-first', ts: 0 },
+        { type: 'custom', name: 'w-last', ts: '2099-12-31T23:59:59.999Z' },
+      ],
+    });
+    expect(res.status).toBe(202);
+    await writer.flush();
+    const rs = await client.query({
+      query: "SELECT name, toString(ts) AS ts FROM watchllm.events WHERE name LIKE 'w-%' ORDER BY name",
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { name: 'w-first', ts: '1970-01-01 00:00:00.000' },
+      { name: 'w-last', ts: '2099-12-31 23:59:59.999' },
+    ]);
+  });
+});
+
+/** A writer that keeps what it is given, for tests that need no event store. */
+function keepingWriter() {
+  const rows: EventRow[] = [];
+  return { rows, recordEvents: (batch: EventRow[]) => rows.push(...batch) && batch.length };
+}
+
+describe('POST /v1/events: event times', () => {
+  test.each([
+    // ClickHouse cannot parse the year (written +010000-…) and rejected the whole flushed batch
+    ['year 10000 as epoch ms', 253402300800000],
+    ['past 2099 (the retention TTL wraps times after 2106)', '2150-01-01T00:00:00Z'],
+    ['before 1970', '1969-12-31T23:59:59Z'],
+  ] as const)('refuses a ts %s with a 400 naming it, and queues nothing of the batch', async (_name, ts) => {
+    const writer = keepingWriter();
+    const res = await eventRoutes({ client, writer, now: () => NOW }).request('/v1/events', {
+      method: 'POST',
+      body: JSON.stringify({ events: [{ type: 'custom', name: 'fine' }, { type: 'custom', name: 'bad', ts }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { type: 'invalid_request_error', param: 'events.1.ts', message: expect.stringMatching(/^events\.1\.ts: .*1970.*2099/) },
+    });
+    expect(writer.rows).toEqual([]);
+  });
+});
+
+/** A body of `total` spaces served in 1 MiB chunks, counting what was pulled from it. */
+function spaces(total: number) {
+  const CHUNK = 1024 * 1024;
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (pulled >= total) return ctl.close();
+      pulled += CHUNK;
+      ctl.enqueue(new Uint8Array(CHUNK).fill(0x20));
+    },
+  });
+  return { body, pulled: () => pulled, CHUNK };
+}
+
+describe('POST /v1/events: body size', () => {
+  const ingest = (init: RequestInit) => {
+    const writer = keepingWriter();
+    const res = eventRoutes({ client, writer, now: () => NOW }).request('/v1/events', { method: 'POST', ...init, duplex: 'half' } as RequestInit);
+    return { res, writer };
+  };
+  const tooLarge = { error: { type: 'invalid_request_error', code: 'request_too_large', message: expect.stringContaining('8 MB') } };
+
+  test('a declared Content-Length over the limit is a 413 before the body is read', async () => {
+    const big = spaces(32 * 1024 * 1024);
+    const { res, writer } = ingest({ body: big.body, headers: { 'content-length': String(MAX_INGEST_BODY_BYTES + 1) } });
+    const r = await res;
+    expect(r.status).toBe(413);
+    expect(r.headers.get('connection')).toBe('close');
+    expect(await r.json()).toMatchObject(tooLarge);
+    expect(big.pulled()).toBeLessThanOrEqual(big.CHUNK); // at most what the stream queued up front
+    expect(writer.rows).toEqual([]);
+  });
+
+  test('a chunked body is cut with a 413 once it passes the limit, not buffered whole', async () => {
+    const big = spaces(32 * 1024 * 1024);
+    const r = await ingest({ body: big.body }).res;
+    expect(r.status).toBe(413);
+    expect(await r.json()).toMatchObject(tooLarge);
+    expect(big.pulled()).toBeLessThanOrEqual(MAX_INGEST_BODY_BYTES + 2 * big.CHUNK);
+  });
+
+  test('a full batch of 1000 events of 7 KiB each fits', async () => {
+    const data = 'x'.repeat(7 * 1024);
+    const body = JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ type: 'custom', name: `big-${i}`, data })) });
+    expect(body.length).toBeLessThan(MAX_INGEST_BODY_BYTES);
+    const { res, writer } = ingest({ body });
+    const r = await res;
+    expect(r.status).toBe(202);
+    expect(await r.json()).toEqual({ accepted: 1000 });
+    expect(writer.rows).toHaveLength(1000);
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { errorBody, GatewayError } from '../errors.ts';
 import { table } from './client.ts';
@@ -18,6 +19,14 @@ export interface EventRoutesDeps {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Largest `POST /v1/events` body: 8 MiB, 8 KiB for each of the MAX_EVENTS_PER_BATCH events —
+ * far more than SDK batches use, and far less than the proxy's WATCHLLM_MAX_BODY_MB (64 MB by
+ * default, sized for prompts), since a parsed batch is held in memory several times over (JSON
+ * text, objects, rows) until it is flushed. Each event's payload is stored cut to 64 KiB anyway.
+ */
+export const MAX_INGEST_BODY_BYTES = 8 * 1024 * 1024;
 
 /** Query parameters as an object: `property` may repeat, everything else takes its first value. */
 function queryObject(c: Context): Record<string, string | string[]> {
@@ -41,6 +50,26 @@ function invalid(c: Context, error: z.ZodError) {
   const param = issue?.path.join('.') ?? null;
   return fail(c, GatewayError.invalid(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid input'}`, param || null));
 }
+
+/**
+ * The 413 the proxy answers too (code `request_too_large`), given before the body is buffered:
+ * a declared Content-Length over the limit is refused unread, a chunked body once it passes it.
+ */
+const ingestBodyLimit = bodyLimit({
+  maxSize: MAX_INGEST_BODY_BYTES,
+  onError: (c) =>
+    fail(
+      c,
+      new GatewayError({
+        status: 413,
+        type: 'invalid_request_error',
+        code: 'request_too_large',
+        message: `The events batch exceeds the limit of ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MB; send fewer events per request.`,
+        // the rest of the body is not read: the connection cannot carry another request
+        headers: { connection: 'close' },
+      }),
+    ),
+});
 
 function unavailable(c: Context, e: unknown) {
   return fail(
@@ -102,7 +131,7 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
     }
   });
 
-  app.post('/v1/events', async function ingestRoute(c) {
+  app.post('/v1/events', ingestBodyLimit, async function ingestRoute(c) {
     let body: unknown;
     try {
       body = await c.req.json();

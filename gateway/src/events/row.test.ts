@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { exchangeFixture } from './fixtures.ts';
-import { capBody, toClickHouseTime, toRow } from './row.ts';
+import { capBody, CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, toClickHouseTime, toRow } from './row.ts';
 
 describe('toRow', () => {
   test('maps identity, usage, cost and timings of a successful call', () => {
@@ -113,5 +113,30 @@ describe('toClickHouseTime', () => {
     for (const ms of [base + 999, base + 1000, base + 1, base - 1, base + 1000 + 250, base]) {
       expect(toClickHouseTime(ms)).toBe(new Date(ms).toISOString().replace('T', ' ').replace('Z', ''));
     }
+  });
+
+  test('covers the DateTime64(3) range to its last millisecond', () => {
+    expect(toClickHouseTime(CLICKHOUSE_TIME_MIN_MS)).toBe('1900-01-01 00:00:00.000');
+    expect(toClickHouseTime(CLICKHOUSE_TIME_MAX_MS)).toBe('2299-12-31 23:59:59.999');
+  });
+
+  test.each([
+    ['year 10000, which toISOString writes +010000', Date.UTC(10000, 0, 1)],
+    ['beyond what a Date holds', 9_000_000_000_000_000],
+    ['after 2299', CLICKHOUSE_TIME_MAX_MS + 1],
+    ['before 1900', CLICKHOUSE_TIME_MIN_MS - 1],
+    ['NaN', Number.NaN],
+  ] as const)('refuses a time ClickHouse cannot store: %s', (_name, ms) => {
+    expect(() => toClickHouseTime(ms)).toThrow(RangeError);
+  });
+
+  test('a refused time leaves no trace: the same second is refused again, and valid times stay exact', () => {
+    const valid = Date.UTC(2026, 10, 26, 14, 5, 9, 123);
+    const huge = 9_000_000_000_000_000;
+    expect(toClickHouseTime(valid)).toBe('2026-11-26 14:05:09.123');
+    expect(() => toClickHouseTime(huge)).toThrow(RangeError);
+    // Caching the second before formatting it answered the previous second's text here.
+    expect(() => toClickHouseTime(huge + 1)).toThrow(RangeError);
+    expect(toClickHouseTime(valid + 1)).toBe('2026-11-26 14:05:09.124');
   });
 });

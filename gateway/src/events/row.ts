@@ -89,6 +89,15 @@ const UINT32_MAX = 4_294_967_295;
 /** Error messages are for humans; a provider echoing a whole prompt back should not fill rows. */
 const MAX_ERROR_CHARS = 4096;
 
+/** The range of DateTime64(3): https://clickhouse.com/docs/sql-reference/data-types/datetime64 */
+export const CLICKHOUSE_TIME_MIN_MS = Date.UTC(1900, 0, 1);
+export const CLICKHOUSE_TIME_MAX_MS = Date.UTC(2300, 0, 1) - 1;
+
+/** Whether `ms` is a time DateTime64(3) can store (outside it ClickHouse rejects or wraps the value). */
+export function isClickHouseTime(ms: number): boolean {
+  return ms >= CLICKHOUSE_TIME_MIN_MS && ms <= CLICKHOUSE_TIME_MAX_MS;
+}
+
 let cachedSecond = Number.NaN;
 let cachedPrefix = '';
 
@@ -96,13 +105,19 @@ let cachedPrefix = '';
  * The DateTime64(3, 'UTC') text form ClickHouse parses in every input format. The date and time
  * of day are formatted once per second (a third of the cost of encoding a row went to
  * `toISOString` and its replaces).
+ *
+ * Throws a RangeError for a time DateTime64(3) cannot store (and NaN): a clamped time would be a
+ * wrong time stored without a word, and a year written `+010000` fails the whole insert. Callers
+ * validate times they did not make (see `isClickHouseTime`).
  */
 export function toClickHouseTime(ms: number): string {
+  if (!isClickHouseTime(ms)) throw new RangeError(`Time ${ms} is outside ClickHouse DateTime64(3) (years 1900 to 2299)`);
   const whole = Math.floor(ms);
   const second = Math.floor(whole / 1000);
   if (second !== cachedSecond) {
-    cachedSecond = second;
+    // Cache only what was formatted: the cache must never pair a second with another second's text.
     cachedPrefix = new Date(second * 1000).toISOString().slice(0, -5).replace('T', ' ');
+    cachedSecond = second;
   }
   return `${cachedPrefix}.${String(whole - second * 1000).padStart(3, '0')}`;
 }

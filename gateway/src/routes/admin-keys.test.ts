@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminAuth } from '../admin-auth.ts';
 import { createMemoryKeyStore, createRedisKeyStore, createSecretBox, type KeyStore, StoreUnavailableError } from '../stores/index.ts';
 import { redisFixture, type RedisFixture } from '../stores/testing.ts';
-import { adminKeyRoutes } from './admin-keys.ts';
+import { adminKeyRoutes, MAX_ADMIN_BODY_BYTES } from './admin-keys.ts';
 
 const TOKEN = 'admin-token-0123456789';
 const T0 = Date.UTC(2030, 0, 2, 3, 4, 5);
@@ -92,6 +92,52 @@ describe('POST /admin/keys', () => {
     const { error } = (await json(res)) as { error: Json };
     expect(error).toMatchObject({ type: 'invalid_request_error', code, param });
     if (param) expect(error.message).toMatch(new RegExp(`^${param}: `));
+    expect(await keys.list()).toEqual([]);
+  });
+});
+
+/** A body of `total` spaces served in 64 KiB chunks, counting what was pulled from it. */
+function spaces(total: number) {
+  const CHUNK = 64 * 1024;
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (pulled >= total) return ctl.close();
+      pulled += CHUNK;
+      ctl.enqueue(new Uint8Array(CHUNK).fill(0x20));
+    },
+  });
+  return { body, pulled: () => pulled, CHUNK };
+}
+
+describe('POST /admin/keys: body size', () => {
+  const send = (keys: KeyStore, body: ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+    adminApp(keys).request('/admin/keys', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+  const tooLarge = { error: { type: 'invalid_request_error', code: 'request_too_large', message: expect.stringContaining('1 MB') } };
+
+  test('a declared Content-Length over 1 MiB is a 413 before the body is read', async () => {
+    const keys = createMemoryKeyStore();
+    const big = spaces(16 * 1024 * 1024);
+    const res = await send(keys, big.body, { 'content-length': String(MAX_ADMIN_BODY_BYTES + 1) });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(await res.json()).toMatchObject(tooLarge);
+    expect(big.pulled()).toBeLessThanOrEqual(big.CHUNK);
+    expect(await keys.list()).toEqual([]);
+  });
+
+  test('a chunked body is cut with a 413 once it passes 1 MiB, not buffered whole', async () => {
+    const keys = createMemoryKeyStore();
+    const big = spaces(16 * 1024 * 1024);
+    const res = await send(keys, big.body);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject(tooLarge);
+    expect(big.pulled()).toBeLessThanOrEqual(MAX_ADMIN_BODY_BYTES + 2 * big.CHUNK);
     expect(await keys.list()).toEqual([]);
   });
 });

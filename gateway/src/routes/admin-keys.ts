@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { errorBody, GatewayError } from '../errors.ts';
 import { createKeyBodySchema, type KeyRecord, type KeyStore, publicKeyView, StoreUnavailableError } from '../stores/index.ts';
@@ -13,6 +14,29 @@ function fail(c: Context, err: GatewayError) {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json(errorBody(err, 'openai'), err.status as 400);
 }
+
+/** A key's create body is a few hundred bytes (project, limits, provider keys); 1 MiB is plenty. */
+export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The 413 the proxy answers too (code `request_too_large`), given before the body is buffered:
+ * a declared Content-Length over the limit is refused unread, a chunked body once it passes it.
+ */
+const adminBodyLimit = bodyLimit({
+  maxSize: MAX_ADMIN_BODY_BYTES,
+  onError: (c) =>
+    fail(
+      c,
+      new GatewayError({
+        status: 413,
+        type: 'invalid_request_error',
+        code: 'request_too_large',
+        message: `Request body exceeds the admin API limit of ${MAX_ADMIN_BODY_BYTES / 1024 / 1024} MB.`,
+        // the rest of the body is not read: the connection cannot carry another request
+        headers: { connection: 'close' },
+      }),
+    ),
+});
 
 function notFound(id: string): GatewayError {
   return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'key_not_found', message: `No gateway key with id ${id}.` });
@@ -58,7 +82,7 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
   const { keys, now = Date.now } = deps;
   const app = new Hono();
 
-  app.post('/admin/keys', async function createKeyRoute(c) {
+  app.post('/admin/keys', adminBodyLimit, async function createKeyRoute(c) {
     let body: unknown;
     try {
       body = await c.req.json();
