@@ -39,6 +39,16 @@ describe('resolveRoute', () => {
     expect(r.ok ? '' : r.message).toContain('anthropic');
   });
 
+  test.each([
+    ['openai/', null],
+    ['anthropic/', null],
+    ['groq/', 'groq'],
+  ] as const)('a bare provider prefix (%s) is an error on model, never a call with an empty model', (model, header) => {
+    const r = route(model, header);
+    expect(r).toMatchObject({ ok: false, param: 'model', code: 'missing_model' });
+    expect(r.ok ? '' : r.message).toContain(`'${model}<model>'`);
+  });
+
   test('an unknown provider header is an error on that header', () => {
     expect(route('gpt-4o', 'foo')).toMatchObject({ ok: false, param: 'x-watchllm-provider' });
   });

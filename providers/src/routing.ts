@@ -7,7 +7,8 @@
  * 3. model patterns declared in config, then the well-known name patterns below;
  * 4. the configured default provider.
  * A `x/model` prefix that names no provider is an error rather than a guess, so a typo never sends a
- * prompt (and a key) to the wrong company.
+ * prompt (and a key) to the wrong company; a prefix with nothing after it (`openai/`) is an error too,
+ * rather than a call with an empty model.
  */
 
 export interface RouteInput {
@@ -21,7 +22,7 @@ export interface RouteInput {
 
 export type RouteResult =
   | { ok: true; provider: string; model: string }
-  | { ok: false; message: string; param: 'model' | 'x-watchllm-provider' };
+  | { ok: false; message: string; param: 'model' | 'x-watchllm-provider'; code: 'unknown_provider' | 'missing_model' };
 
 /** Well-known model families. Only consulted for providers that are known. */
 export const MODEL_PATTERNS: ReadonlyArray<{ provider: string; pattern: RegExp }> = [
@@ -37,6 +38,16 @@ export const MODEL_PATTERNS: ReadonlyArray<{ provider: string; pattern: RegExp }
 ];
 
 export function resolveRoute(input: RouteInput): RouteResult {
+  const r = pickRoute(input);
+  // `openai/` strips to '': a provider would get `model: ""` and answer with its own confusing error.
+  if (r.ok && r.model === '') {
+    const message = `The model '${input.model}' names the provider '${r.provider}' but no model: send '${r.provider}/<model>'.`;
+    return { ok: false, message, param: 'model', code: 'missing_model' };
+  }
+  return r;
+}
+
+function pickRoute(input: RouteInput): RouteResult {
   const { model, providerHeader, known } = input;
   const slash = model.indexOf('/');
   const prefix = slash > 0 ? model.slice(0, slash) : null;
@@ -44,7 +55,7 @@ export function resolveRoute(input: RouteInput): RouteResult {
   if (providerHeader) {
     const id = providerHeader.trim().toLowerCase();
     if (!known.has(id)) {
-      return { ok: false, message: unknownProviderMessage(id, known), param: 'x-watchllm-provider' };
+      return { ok: false, message: unknownProviderMessage(id, known), param: 'x-watchllm-provider', code: 'unknown_provider' };
     }
     // `x-watchllm-provider: groq` with `groq/llama-3` is the same route; any other slash stays in the
     // model name (OpenRouter and Together use `org/model` names).
@@ -53,7 +64,7 @@ export function resolveRoute(input: RouteInput): RouteResult {
 
   if (prefix !== null) {
     if (known.has(prefix)) return { ok: true, provider: prefix, model: model.slice(slash + 1) };
-    return { ok: false, message: unknownProviderMessage(prefix, known), param: 'model' };
+    return { ok: false, message: unknownProviderMessage(prefix, known), param: 'model', code: 'unknown_provider' };
   }
 
   for (const { provider, pattern } of [...(input.patterns ?? []), ...MODEL_PATTERNS]) {

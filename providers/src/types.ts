@@ -64,6 +64,8 @@ export interface ProviderRequest {
    * as is instead of re-serialising `body` (cheaper, and byte-faithful).
    */
   raw?: string | undefined;
+  /** The client's query string, without `?` (GET endpoints such as `models`: pagination). */
+  query?: string | undefined;
 }
 
 /** The HTTP request to send upstream. The gateway adds nothing but hop-by-hop handling. */

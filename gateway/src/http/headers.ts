@@ -1,19 +1,43 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange, TimingSegment } from '../exchange.ts';
 
 const PROPERTY_PREFIX = 'x-watchllm-property-';
 const MAX_META_LENGTH = 256;
 
-/** Captures `x-watchllm-user`, `x-watchllm-session` and `x-watchllm-property-<name>` for the event. */
+/**
+ * Captures `x-watchllm-user`, `x-watchllm-session` and `x-watchllm-property-<name>` for the event,
+ * decoded as UTF-8 (a user named `José` is recorded as `José`, not `JosÃ©`).
+ */
 export function readMeta(x: Exchange, h: IncomingHttpHeaders): void {
-  x.meta.user = one(h['x-watchllm-user']);
-  x.meta.session = one(h['x-watchllm-session']);
+  x.meta.user = metaValue(h['x-watchllm-user']);
+  x.meta.session = metaValue(h['x-watchllm-session']);
   for (const name in h) {
     if (name.startsWith(PROPERTY_PREFIX)) {
-      const v = one(h[name]);
+      const v = metaValue(h[name]);
       if (v !== null) x.meta.properties[name.slice(PROPERTY_PREFIX.length)] = v;
     }
   }
+}
+
+/** One metadata value: decoded before it is cut, so the cut never splits a UTF-8 sequence. */
+function metaValue(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  const cut = s === undefined ? null : one(utf8(s));
+  // A cut between the two halves of an emoji would store half a character.
+  return cut !== null && /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
+/**
+ * Node reads header bytes as latin1, so UTF-8 sent by clients (as SDKs and browsers send it) arrives as
+ * mojibake. Bytes that form valid UTF-8 are decoded as such; anything else (a client that really meant
+ * latin1) is kept as it came.
+ */
+export function utf8(latin1: string): string {
+  // Pure ASCII reads the same either way; a char above 0xff did not come from header bytes.
+  if (!/[\x80-\xff]/.test(latin1) || /[^\x00-\xff]/.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
 }
 
 export function one(v: string | string[] | undefined): string | null {

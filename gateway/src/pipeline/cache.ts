@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { costUsd, type Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
+import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
@@ -9,6 +10,15 @@ import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRe
 
 /** Largest answer kept in the cache. */
 const MAX_CACHED_BYTES = 4 << 20;
+
+/** Longest TTL `x-watchllm-cache-ttl` may ask for: 30 days. */
+export const MAX_CACHE_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Deeper than any real request (JSON schemas of tools nest a few dozen levels), and far from the depth
+ * at which hashing the key would overflow the stack: a body nested deeper is simply not cached.
+ */
+const MAX_KEY_DEPTH = 256;
 
 export interface CachePlan {
   key: string;
@@ -34,12 +44,16 @@ export function planCache(
   answerPolicies: () => string = () => '',
 ): CachePlan | null {
   const header = one(h['x-watchllm-cache'])?.toLowerCase() ?? null;
+  const ttlHeader = requestedTtl(h);
   const enabled = header === 'on' || header === 'refresh' || (header !== 'off' && (key?.cache?.enabled ?? config.cache.enabled));
   if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models') {
     if (header !== null || config.cache.enabled || key?.cache?.enabled) x.cache = { status: 'bypass' };
     return null;
   }
-  if (!isCacheable(x.request.body, { allowNonDeterministic: config.cache.allow_nondeterministic })) {
+  if (
+    !isCacheable(x.request.body, { allowNonDeterministic: config.cache.allow_nondeterministic }) ||
+    nestsDeeper(x.request.body, MAX_KEY_DEPTH)
+  ) {
     x.cache = { status: 'bypass' };
     return null;
   }
@@ -48,8 +62,7 @@ export function planCache(
     x.cache = { status: 'bypass' };
     return null;
   }
-  const ttlHeader = Number(one(h['x-watchllm-cache-ttl']));
-  const ttlSeconds = Number.isFinite(ttlHeader) && ttlHeader > 0 ? ttlHeader : (key?.cache?.ttlSeconds ?? config.cache.ttl_seconds);
+  const ttlSeconds = ttlHeader ?? key?.cache?.ttlSeconds ?? config.cache.ttl_seconds;
   const k = cacheKey({
     scope,
     provider: x.route.provider,
@@ -60,6 +73,32 @@ export function planCache(
   });
   x.cache = { status: 'miss', key: k };
   return { key: k, ttlSeconds, lookup: header !== 'refresh' };
+}
+
+/**
+ * `x-watchllm-cache-ttl`: whole seconds, 1 to 30 days; null when absent. Anything else is a 400 naming
+ * the header, as an unknown `x-watchllm-provider` is: ignoring it would cache for the default TTL (or
+ * not at all) while the client believes otherwise.
+ */
+function requestedTtl(h: IncomingHttpHeaders): number | null {
+  const raw = one(h['x-watchllm-cache-ttl']);
+  if (raw === null) return null;
+  const ttl = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (ttl >= 1 && ttl <= MAX_CACHE_TTL_SECONDS) return ttl;
+  throw GatewayError.invalid(
+    `x-watchllm-cache-ttl must be a whole number of seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (30 days).`,
+    'x-watchllm-cache-ttl',
+  );
+}
+
+/** Whether `v` nests arrays/objects more than `max` levels deep. Descends at most `max` levels itself. */
+function nestsDeeper(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (max === 0) return true;
+  for (const child of Array.isArray(v) ? v : Object.values(v)) {
+    if (nestsDeeper(child, max - 1)) return true;
+  }
+  return false;
 }
 
 /** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */

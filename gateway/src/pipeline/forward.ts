@@ -46,6 +46,9 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
         apiKey: input.apiKey,
         passHeaders: input.passHeaders,
         raw: plan.changed ? undefined : (x.request.raw ?? undefined),
+        // GET endpoints carry their parameters in the query (Anthropic's models pagination); each
+        // provider forwards the ones its API takes. Without them an SDK following has_more loops.
+        ...(x.endpoint === 'models' ? { query: queryOf(x.path) } : {}),
       },
       cp.target,
     );
@@ -66,6 +69,12 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   } catch (e) {
     throw upstreamBodyError(e, req.url) ?? e;
   }
+}
+
+/** The query string of a request path, without the `?`; undefined when there is none. */
+function queryOf(path: string): string | undefined {
+  const q = path.indexOf('?');
+  return q === -1 || q === path.length - 1 ? undefined : path.slice(q + 1);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Endpoint } from '@watchllm/providers';
+import type { Endpoint, Surface } from '@watchllm/providers';
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
@@ -6,23 +6,24 @@ import type { Exchange } from '../exchange.ts';
 /**
  * Validates only what the gateway relies on; every other field passes through untouched so new provider
  * parameters work on day one. (Providers validate the rest and their errors reach the client as they are.)
+ * The messages of what fails are worded per surface by `problem` below.
  */
 const base = z.looseObject({
-  model: z.string({ error: 'you must provide a model parameter' }).min(1, 'model must not be empty'),
+  model: z.string().min(1, 'model must not be empty'),
   stream: z.boolean().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 });
 
+/** A field of any type that must be present (an absent one reads as missing in `problem`). */
+const present = z.unknown().refine((v) => v !== undefined);
+
 const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<string, unknown>>>> = {
-  chat: base.extend({ messages: z.array(z.unknown(), { error: 'messages must be an array' }).min(1, 'messages must not be empty') }),
-  completions: base.extend({ prompt: z.unknown().refine((v) => v !== undefined, 'prompt is required') }),
-  embeddings: base.extend({ input: z.unknown().refine((v) => v !== undefined, 'input is required') }),
+  chat: base.extend({ messages: z.array(z.unknown()).min(1, 'messages must not be empty') }),
+  completions: base.extend({ prompt: present }),
+  embeddings: base.extend({ input: present }),
   responses: base.extend({ input: z.unknown().optional() }),
-  count_tokens: base.extend({ messages: z.array(z.unknown(), { error: 'messages: Field required' }) }),
-  messages: base.extend({
-    messages: z.array(z.unknown(), { error: 'messages: Field required' }),
-    max_tokens: z.number({ error: 'max_tokens: Field required' }).int().positive(),
-  }),
+  count_tokens: base.extend({ messages: z.array(z.unknown()) }),
+  messages: base.extend({ messages: z.array(z.unknown()), max_tokens: z.int().min(1) }),
 };
 
 /** Parses and validates the body, filling in `x.request`. */
@@ -47,11 +48,9 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   }
   const result = SCHEMAS[x.endpoint].safeParse(json);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const param = issue.path.join('.') || null;
     if (typeof (json as { model?: unknown }).model === 'string') x.request.model = (json as { model: string }).model;
-    throw GatewayError.invalid(param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message, param,
-      param === 'model' ? 'missing_model' : 'invalid_request');
+    const p = problem(result.error.issues[0]!, json as Record<string, unknown>, x.surface);
+    throw GatewayError.invalid(p.message, p.param, p.code);
   }
   const body = result.data;
   x.request.body = body;
@@ -59,4 +58,95 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   x.request.stream = body['stream'] === true;
   const so = body['stream_options'] as { include_usage?: boolean } | null | undefined;
   x.request.clientWantsUsage = so?.include_usage === true;
+}
+
+interface Problem {
+  message: string;
+  param: string | null;
+  code: string;
+}
+
+/**
+ * What is wrong with a field, worded as the surface's own API words it, so a client reads the same
+ * message through the gateway as without it: OpenAI's "Invalid type for 'model': expected a string,
+ * but got an integer instead." (code `invalid_type`), Anthropic's pydantic-style "max_tokens: Input
+ * should be a valid integer". `missing_model` stays for a model that is absent (or empty).
+ */
+function problem(issue: z.core.$ZodIssue, json: Record<string, unknown>, surface: Surface): Problem {
+  const param = issue.path.join('.') || null;
+  const value = valueAt(json, issue.path);
+  const name = param ?? 'body';
+  const noModel = param === 'model' && (value === undefined || value === '');
+  const code = noModel ? 'missing_model' : issue.code === 'invalid_type' && value !== undefined ? 'invalid_type' : 'invalid_request';
+  return { message: surface === 'anthropic' ? anthropicMessage(issue, name, value) : openaiMessage(issue, name, value), param, code };
+}
+
+function openaiMessage(issue: z.core.$ZodIssue, name: string, value: unknown): string {
+  if (value === undefined) return name === 'model' ? 'you must provide a model parameter' : `Missing required parameter: '${name}'.`;
+  if (issue.code === 'invalid_type') {
+    return `Invalid type for '${name}': expected ${OPENAI_TYPES[issue.expected] ?? issue.expected}, but got ${openaiKind(value)} instead.`;
+  }
+  return issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+}
+
+function anthropicMessage(issue: z.core.$ZodIssue, name: string, value: unknown): string {
+  if (value === undefined) return `${name}: Field required`;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.expected === 'int' && typeof value === 'number') return `${name}: Input should be a valid integer, got a number with a fractional part`;
+      return `${name}: Input should be a valid ${ANTHROPIC_TYPES[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        return `${name}: Input should be greater than ${issue.inclusive ? 'or equal to ' : ''}${String(issue.minimum)}`;
+      }
+      break;
+    case 'too_big':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        return `${name}: Input should be less than ${issue.inclusive ? 'or equal to ' : ''}${String(issue.maximum)}`;
+      }
+      break;
+  }
+  return issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+}
+
+/**
+ * How OpenAI names the expected type ("expected a string"). The only numbers checked here are
+ * integers (max_tokens), and zod reports a string given to z.int() as expected `number`.
+ */
+const OPENAI_TYPES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  array: 'an array',
+  boolean: 'a boolean',
+  object: 'an object',
+  number: 'an integer',
+  int: 'an integer',
+};
+
+/** How Anthropic (pydantic) names it ("Input should be a valid list"). */
+const ANTHROPIC_TYPES: Readonly<Record<string, string>> = {
+  string: 'string',
+  array: 'list',
+  boolean: 'boolean',
+  object: 'dictionary',
+  number: 'integer',
+  int: 'integer',
+};
+
+/** How OpenAI names what it got instead ("but got an integer instead"). */
+function openaiKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a decimal';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'boolean') return 'a boolean';
+  return 'an object';
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let v = json;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
 }

@@ -29,7 +29,7 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   } else {
     const r = resolveRoute({ model, providerHeader: header, known: registry.ids, defaultProvider: registry.defaultProvider, patterns: registry.patterns });
     if (!r.ok) {
-      throw new GatewayError({ status: 400, type: 'invalid_request_error', code: 'unknown_provider', param: r.param, message: r.message });
+      throw new GatewayError({ status: 400, type: 'invalid_request_error', code: r.code, param: r.param, message: r.message });
     }
     providerId = r.provider;
     upstreamModel = r.model;

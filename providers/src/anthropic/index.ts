@@ -40,6 +40,25 @@ function headers(req: ProviderRequest, target: ProviderTarget): Record<string, s
   return h;
 }
 
+/** The query parameters of https://docs.anthropic.com/en/api/models-list; any other is not sent. */
+const MODELS_QUERY = ['limit', 'after_id', 'before_id'] as const;
+
+/**
+ * The list's pagination, re-encoded: without `after_id` every page would be the first, and an SDK that
+ * follows `has_more` would loop forever. Values are sent as given (Anthropic validates them, e.g.
+ * `limit` 1-1000), never spliced in unencoded.
+ */
+function modelsQuery(query: string | undefined): string {
+  const given = new URLSearchParams(query ?? '');
+  const sent = new URLSearchParams();
+  for (const name of MODELS_QUERY) {
+    const v = given.get(name);
+    if (v !== null && v !== '') sent.set(name, v);
+  }
+  const q = sent.toString();
+  return q === '' ? '' : `?${q}`;
+}
+
 /** baseUrl is in the Anthropic SDK's baseURL form (https://api.anthropic.com, no /v1). */
 function messagesUrl(target: ProviderTarget, path = '/v1/messages'): string {
   return `${target.baseUrl.replace(/\/+$/, '')}${path}`;
@@ -69,7 +88,7 @@ export const anthropicProvider: Provider = {
     // Native Anthropic endpoints (https://docs.anthropic.com/en/api/models-list, /messages-count-tokens).
     if (req.endpoint === 'models') {
       const { 'content-type': _ct, ...h } = headers(req, target);
-      return { url: messagesUrl(target, '/v1/models'), method: 'GET', headers: h };
+      return { url: messagesUrl(target, '/v1/models') + modelsQuery(req.query), method: 'GET', headers: h };
     }
     const path = req.endpoint === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
     return { url: messagesUrl(target, path), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };

@@ -72,6 +72,11 @@ describe.each(targets)('CacheStore ($name)', (target) => {
     expect(await store.get('k1')).toBeNull();
   });
 
+  test.each([1e16, 1e300, Infinity])('a TTL of %s seconds stores the entry (beyond what Redis PX takes: clamped, not a failed write)', async (ttl) => {
+    await store.set('long', json, ttl);
+    expect(await store.get('long')).toEqual(json);
+  });
+
   if ('other' in target) {
     test('every replica reads what one replica stored', async () => {
       await store.set('shared', sse, 60);

@@ -4,6 +4,14 @@ import { type CachedResponse, cachedResponseSchema, type CacheStore } from './ty
 const PREFIX = 'wl:cache:';
 
 /**
+ * Longest expiry sent with PX (about 285,000 years: "never", for a cache). Redis refuses a PX that is
+ * not an integer or whose deadline overflows 64 bits ("value is not an integer or out of range"), and
+ * ioredis would send 1e21 as "1e+21": a TTL from config or a key (which have no upper bound) must never
+ * turn into a failed write counted as a store outage.
+ */
+const MAX_PX = Number.MAX_SAFE_INTEGER;
+
+/**
  * Cache shared by every replica: one JSON string per entry, `SET ... PX` so Redis expires it.
  * An entry that does not parse (older format, manual edit) is treated as a miss.
  */
@@ -23,7 +31,7 @@ export function createRedisCacheStore(client: RedisClient): CacheStore {
     },
 
     async set(key, value: CachedResponse, ttlSeconds) {
-      const ms = Math.round(ttlSeconds * 1000);
+      const ms = Math.min(Math.round(ttlSeconds * 1000), MAX_PX);
       if (!(ms > 0)) {
         await client.del(PREFIX + key);
         return;

@@ -1,0 +1,49 @@
+import { describe, expect, test } from 'vitest';
+import { createExchange } from '../exchange.ts';
+import { readMeta, utf8 } from './headers.ts';
+
+/** What Node's HTTP parser hands over for a header sent as UTF-8 bytes: one char per byte (latin1). */
+const asReceived = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+
+function meta(headers: Record<string, string | string[]>) {
+  const x = createExchange({ id: 'r1', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
+  readMeta(x, headers);
+  return x.meta;
+}
+
+describe('readMeta: metadata headers in UTF-8', () => {
+  test('user, session and properties sent as UTF-8 are recorded as written', () => {
+    const m = meta({
+      'x-watchllm-user': asReceived('José é€'),
+      'x-watchllm-session': asReceived('会话-1'),
+      'x-watchllm-property-team': asReceived('Ünïcode 🚀'),
+    });
+    expect(m).toEqual({ user: 'José é€', session: '会话-1', properties: { team: 'Ünïcode 🚀' } });
+  });
+
+  test('a value that is not valid UTF-8 is kept as the latin1 the client sent', () => {
+    // 0xE9 alone ("é" in latin1) is no UTF-8 sequence.
+    expect(meta({ 'x-watchllm-user': 'Jos\u00e9' }).user).toBe('José');
+  });
+
+  test('ASCII values are untouched, and empty ones are absent', () => {
+    expect(meta({ 'x-watchllm-user': 'u-42', 'x-watchllm-session': '' })).toMatchObject({ user: 'u-42', session: null });
+  });
+
+  test('long values are cut at 256 characters after decoding, never inside a character', () => {
+    const m = meta({ 'x-watchllm-user': asReceived('é'.repeat(300)), 'x-watchllm-session': asReceived('a' + '🚀'.repeat(200)) });
+    expect(m.user).toBe('é'.repeat(256));
+    expect(m.session).toBe('a' + '🚀'.repeat(127));
+  });
+});
+
+describe('utf8', () => {
+  test.each([
+    ['ascii', 'plain', 'plain'],
+    ['two- and three-byte sequences', asReceived('é€'), 'é€'],
+    ['invalid UTF-8 (latin1 text)', 'caf\u00e9 cr\u00e8me', 'café crème'],
+    ['a truncated sequence', asReceived('€').slice(0, 2), asReceived('€').slice(0, 2)],
+  ])('%s', (_name, input, expected) => {
+    expect(utf8(input)).toBe(expected);
+  });
+});

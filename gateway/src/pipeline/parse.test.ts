@@ -1,0 +1,56 @@
+import type { Endpoint, Surface } from '@watchllm/providers';
+import { describe, expect, test } from 'vitest';
+import { GatewayError } from '../errors.ts';
+import { createExchange } from '../exchange.ts';
+import { parseRequest } from './parse.ts';
+
+function refusal(surface: Surface, endpoint: Endpoint, body: unknown): GatewayError {
+  const x = createExchange({ id: 'r1', surface, endpoint, method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
+  try {
+    parseRequest(x, Buffer.from(JSON.stringify(body)));
+  } catch (e) {
+    if (e instanceof GatewayError) return e;
+    throw e;
+  }
+  throw new Error('the body was accepted');
+}
+
+const chat = (extra: Record<string, unknown>) => ({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], ...extra });
+const messages = (extra: Record<string, unknown>) => ({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }], ...extra });
+
+describe('OpenAI surface: what is wrong, in OpenAI words', () => {
+  test.each([
+    ['a model that is a number', chat({ model: 5 }), "Invalid type for 'model': expected a string, but got an integer instead.", 'model', 'invalid_type'],
+    ['messages that are a string', chat({ messages: 'hi' }), "Invalid type for 'messages': expected an array, but got a string instead.", 'messages', 'invalid_type'],
+    ['stream that is a string', chat({ stream: 'yes' }), "Invalid type for 'stream': expected a boolean, but got a string instead.", 'stream', 'invalid_type'],
+    ['include_usage that is a number', chat({ stream_options: { include_usage: 1 } }), "Invalid type for 'stream_options.include_usage': expected a boolean, but got an integer instead.", 'stream_options.include_usage', 'invalid_type'],
+    ['no messages', { model: 'gpt-4o' }, "Missing required parameter: 'messages'.", 'messages', 'invalid_request'],
+    ['no model', { messages: [] }, 'you must provide a model parameter', 'model', 'missing_model'],
+    ['an empty model', chat({ model: '' }), 'model must not be empty', 'model', 'missing_model'],
+  ] as const)('%s', (_name, body, message, param, code) => {
+    expect(refusal('openai', 'chat', body)).toMatchObject({ status: 400, message, param, code });
+  });
+
+  test('an embeddings call without input names input', () => {
+    expect(refusal('openai', 'embeddings', { model: 'text-embedding-3-small' })).toMatchObject({ message: "Missing required parameter: 'input'.", param: 'input' });
+  });
+});
+
+describe('Anthropic surface: what is wrong, in Anthropic words', () => {
+  test.each([
+    ['max_tokens as a string', messages({ max_tokens: '10' }), 'max_tokens: Input should be a valid integer', 'max_tokens', 'invalid_type'],
+    ['max_tokens of 0', messages({ max_tokens: 0 }), 'max_tokens: Input should be greater than or equal to 1', 'max_tokens', 'invalid_request'],
+    ['max_tokens of -3', messages({ max_tokens: -3 }), 'max_tokens: Input should be greater than or equal to 1', 'max_tokens', 'invalid_request'],
+    ['max_tokens of 1.5', messages({ max_tokens: 1.5 }), 'max_tokens: Input should be a valid integer, got a number with a fractional part', 'max_tokens', 'invalid_type'],
+    ['no max_tokens', messages({ max_tokens: undefined }), 'max_tokens: Field required', 'max_tokens', 'invalid_request'],
+    ['messages that are a string', messages({ messages: 'hi' }), 'messages: Input should be a valid list', 'messages', 'invalid_type'],
+    ['a model that is a number', messages({ model: 5 }), 'model: Input should be a valid string', 'model', 'invalid_type'],
+    ['no model', messages({ model: undefined }), 'model: Field required', 'model', 'missing_model'],
+  ] as const)('%s', (_name, body, message, param, code) => {
+    expect(refusal('anthropic', 'messages', body)).toMatchObject({ status: 400, message, param, code });
+  });
+
+  test('count_tokens names messages that are not a list', () => {
+    expect(refusal('anthropic', 'count_tokens', { model: 'claude-sonnet-4-5', messages: {} })).toMatchObject({ message: 'messages: Input should be a valid list' });
+  });
+});
