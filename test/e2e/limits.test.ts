@@ -112,7 +112,8 @@ describe.each([
         expect(r.headers.get('x-ratelimit-reset-tokens')).toMatch(DURATION);
         const err = openaiError(r);
         expect(err).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
-        expect(err.message).toContain(`Rate limit reached for user '/tpm-user' on tokens per minute: limit 5000`);
+        // A BYOK call's users belong to its provider key (no project): byok:<fingerprint>/<user>.
+        expect(err.message).toMatch(/^Rate limit reached for user 'byok:[0-9a-f]{12}\/tpm-user' on tokens per minute: limit 5000/);
       }
 
       // A call reserving ~4030 fits only once all four streams have given back their unused

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { one } from '../http/headers.ts';
+import { one, passHeaders } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
 
@@ -70,6 +70,7 @@ export function planCache(
     endpoint: `${x.surface}:${x.endpoint}`,
     body: x.request.body,
     policies: answerPolicies(),
+    headers: passHeaders(h),
   });
   x.cache = { status: 'miss', key: k };
   return { key: k, ttlSeconds, lookup: header !== 'refresh' };

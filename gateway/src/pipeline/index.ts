@@ -9,12 +9,13 @@ import { clientIp, one, passHeaders, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
 import type { KeyRecord } from '../stores/index.ts';
+import type { CachedResponse } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { forward } from './forward.ts';
 import type { StreamBudget } from './respond-stream.ts';
 import { identify, presentedCredentials } from './identify.ts';
-import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
+import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseRequest } from './parse.ts';
 import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
 import { route } from './route.ts';
@@ -77,22 +78,28 @@ export async function handleExchange(
       x.timings.push({ name: 'policy', dur: performance.now() - tp });
     }
 
-    const t = performance.now();
     price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
-    reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
-    if (reservation) x.timings.push({ name: 'limits', dur: performance.now() - t });
-
+    // The cache is looked up before limits are checked: a hit costs nothing, so it is checked
+    // against request limits only, never refused by a spent budget or a full token window.
     cachePlan = planCache(x, req.headers, deps.config, who.key, () => answerPolicies(x, policies));
-    if (cachePlan) {
+    let hit: CachedResponse | null = null;
+    if (cachePlan?.lookup) {
       const tc = performance.now();
-      const hit = cachePlan.lookup ? await deps.stores.cache.get(cachePlan.key) : null;
+      hit = await deps.stores.cache.get(cachePlan.key);
       x.timings.push({ name: 'cache', dur: performance.now() - tc });
-      if (hit && serveCached(x, res, hit, price)) return;
-      x.responseHeaders['x-watchllm-cache'] = 'miss';
-    } else if (x.cache?.status === 'bypass') {
-      x.responseHeaders['x-watchllm-cache'] = 'bypass';
     }
+    const t = performance.now();
+    if (hit) {
+      await reserve(x, deps.stores.limits, requestsOnly(plan), deps.config.budgets.soft_threshold, deps.settles);
+      if (serveCached(x, res, hit, price)) return;
+      // Stored in a shape this call cannot be served from: a miss after all, checked in full.
+      plan.items = plan.items.filter((i) => i.kind !== 'requests');
+    }
+    reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
+    if (reservation || hit) x.timings.push({ name: 'limits', dur: performance.now() - t });
+    if (cachePlan) x.responseHeaders['x-watchllm-cache'] = 'miss';
+    else if (x.cache?.status === 'bypass') x.responseHeaders['x-watchllm-cache'] = 'bypass';
 
     if (cachePlan && x.request.stream) capture = [];
     if (x.request.stream) deps.metrics.inFlightStreams.inc();

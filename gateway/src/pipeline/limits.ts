@@ -69,14 +69,17 @@ export function limitItems(
     if (b) items.push({ scope, id, kind: 'usd', window: b.period, limit: b.usd, cost: usd });
   };
 
-  const keyId = x.auth.keyId ?? (x.auth.providerKeyFingerprint ? `byok:${x.auth.providerKeyFingerprint}` : null);
+  const byok = x.auth.providerKeyFingerprint ? `byok:${x.auth.providerKeyFingerprint}` : null;
+  const keyId = x.auth.keyId ?? byok;
   if (keyId) {
     add('key', keyId, key?.limits ?? config.limits.key);
     budget('key', keyId, key?.budget);
   }
   const project = x.auth.project;
   if (x.meta.user) {
-    const userId = `${project ?? ''}/${x.meta.user}`;
+    // A user is someone of a project; without a project (BYOK), of the provider key's owner: two
+    // tenants' "alice" never share a limit or a budget.
+    const userId = `${project ?? byok ?? ''}/${x.meta.user}`;
     add('user', userId, config.limits.user);
     budget('user', userId, config.budgets.user);
   }
@@ -88,7 +91,26 @@ export function limitItems(
     const model = `${x.route.provider}/${x.route.model}`;
     for (const m of models) if (m.pattern.test(x.route.model) || m.pattern.test(model)) add('model', model, m.limits);
   }
-  return { items, tokens, usd, promptUsd };
+  return { items: tightest(items), tokens, usd, promptUsd };
+}
+
+/**
+ * One item per counter: two model globs matching one model name the same counter, and a check must
+ * not count a call twice in it. The tighter limit holds.
+ */
+function tightest(items: LimitItem[]): LimitItem[] {
+  const byCounter = new Map<string, LimitItem>();
+  for (const i of items) {
+    const id = `${i.scope}\0${i.id}\0${i.kind}\0${i.window}`;
+    const seen = byCounter.get(id);
+    if (!seen || i.limit < seen.limit) byCounter.set(id, i);
+  }
+  return byCounter.size === items.length ? items : [...byCounter.values()];
+}
+
+/** The plan of a cache hit: it counts as a request, and costs no tokens and no money. */
+export function requestsOnly(plan: LimitPlan): LimitPlan {
+  return { items: plan.items.filter((i) => i.kind === 'requests'), tokens: 0, usd: 0, promptUsd: 0 };
 }
 
 /** Checks and reserves every item at once; refuses with 429 (rate) or 402 (budget). */
@@ -144,6 +166,8 @@ export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exc
 }
 
 function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: number, headers: Record<string, string>): GatewayError {
+  // More than the whole limit: no wait makes room, so no retry-after (OpenAI: "Request too large").
+  if (item.cost > item.limit) return tooLarge(item, headers);
   const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
   if (item.kind === 'usd') {
     return new GatewayError({
@@ -167,6 +191,32 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
     message:
       `Rate limit reached for ${item.scope} '${item.id}' on ${unit} per ${item.window}: ` +
       `limit ${item.limit}, used ${used}, requested ${item.cost}. Please try again in ${retryS}s.`,
+  });
+}
+
+function tooLarge(item: LimitItem, headers: Record<string, string>): GatewayError {
+  if (item.kind === 'usd') {
+    return new GatewayError({
+      status: 402,
+      type: 'insufficient_quota',
+      code: 'budget_exceeded',
+      outcome: 'denied_limit',
+      headers,
+      message:
+        `This call may cost up to $${item.cost.toFixed(4)} (its prompt and max_tokens), more than the whole budget of ` +
+        `${item.scope} '${item.id}': $${item.limit.toFixed(2)} per ${item.window}. Lower max_tokens or the prompt.`,
+    });
+  }
+  const unit = item.kind === 'requests' ? 'requests' : 'tokens';
+  return new GatewayError({
+    status: 429,
+    type: unit,
+    code: 'rate_limit_exceeded',
+    outcome: 'denied_limit',
+    headers,
+    message:
+      `Request too large for ${item.scope} '${item.id}' on ${unit} per ${item.window}: limit ${item.limit}, requested ` +
+      `${item.cost}. The prompt or max_tokens must be reduced for it to run.`,
   });
 }
 

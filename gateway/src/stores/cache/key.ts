@@ -26,16 +26,22 @@ export interface CacheKeyInput {
   body: Record<string, unknown>;
   /** The post-response policies that treat this call's answer (answerPolicyTag); '' for none. */
   policies?: string;
+  /**
+   * The client headers forwarded to the provider (`anthropic-beta`, `anthropic-version`,
+   * `openai-organization`, ...): a beta header can change the answer's shape.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** sha256 (hex) of a canonical JSON of everything that determines the answer. */
-export function cacheKey({ scope, provider, model, endpoint, body, policies }: CacheKeyInput): string {
+export function cacheKey({ scope, provider, model, endpoint, body, policies, headers }: CacheKeyInput): string {
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     if (!IGNORED_FIELDS.has(k) && !k.startsWith('watchllm')) kept[k] = v;
   }
-  // Without answer policies the key is what it always was: entries survive an upgrade.
-  const canonical = canonicalJson({ v: 1, scope, provider, model, endpoint, body: kept, ...(policies ? { policies } : {}) });
+  // Without answer policies or forwarded headers the key is what it always was: entries survive an upgrade.
+  const forwarded = headers && Object.keys(headers).length > 0 ? { headers } : {};
+  const canonical = canonicalJson({ v: 1, scope, provider, model, endpoint, body: kept, ...(policies ? { policies } : {}), ...forwarded });
   return createHash('sha256').update(canonical).digest('hex');
 }
 

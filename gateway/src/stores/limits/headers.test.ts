@@ -67,13 +67,16 @@ describe('rateLimitHeaders', () => {
 });
 
 describe('budgetsOverThreshold', () => {
-  test('flags only usd items at or past the ratio', () => {
+  test('flags only usd items at or past the ratio before this call, never for its own reservation', () => {
     const result: LimitResult = {
       allowed: true,
       now: 0,
-      items: [state({ kind: 'usd', limit: 10 }, 8, 1), state({ kind: 'usd', id: 'u', limit: 10 }, 7.9, 1), state({ limit: 10 }, 9, 1)],
+      // used includes the call's reservation (cost 1): 8 before it, 7.9 before it
+      items: [state({ kind: 'usd', limit: 10 }, 9, 1), state({ kind: 'usd', id: 'u', limit: 10 }, 8.9, 1), state({ limit: 10 }, 9, 1)],
     };
     expect(budgetsOverThreshold(result).map((s) => s.item.id)).toEqual(['k']);
     expect(budgetsOverThreshold(result, 0.5).map((s) => s.item.id)).toEqual(['k', 'u']);
+    // one worst-case reservation taking an unspent budget to 90% is not a spent budget
+    expect(budgetsOverThreshold({ allowed: true, now: 0, items: [state({ kind: 'usd', limit: 10, cost: 9 }, 9, 1)] })).toEqual([]);
   });
 });

@@ -6,7 +6,8 @@ import type { ItemState, LimitKind, LimitResult } from './types.ts';
  * `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, the reset as a duration string
  * ("1s", "6m0s", "20ms"). When several limits of a kind apply (key, user, project, model), the
  * one with the least remaining is reported — the one the client will hit first. A refused result
- * also carries `retry-after` in whole seconds (RFC 9110 §10.2.3), rounded up.
+ * also carries `retry-after` in whole seconds (RFC 9110 §10.2.3), rounded up, unless the call is
+ * larger than the whole limit.
  */
 export function rateLimitHeaders(result: LimitResult): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -17,7 +18,10 @@ export function rateLimitHeaders(result: LimitResult): Record<string, string> {
     headers[`x-ratelimit-remaining-${suffix}`] = String(Math.floor(s.remaining));
     headers[`x-ratelimit-reset-${suffix}`] = formatDuration(s.resetMs);
   }
-  if (!result.allowed) headers['retry-after'] = String(retryAfterSeconds(result.refused.retryAfterMs));
+  // A call larger than the whole limit never fits: no wait helps, so no retry hint.
+  if (!result.allowed && result.refused.item.cost <= result.refused.item.limit) {
+    headers['retry-after'] = String(retryAfterSeconds(result.refused.retryAfterMs));
+  }
   return headers;
 }
 
@@ -49,9 +53,10 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * USD budgets at or past a soft threshold (default 80%), for an alert flag on the event. Uses
- * `used` after the reservation, so a call that takes a budget to 80% is the one flagged.
+ * USD budgets at or past a soft threshold (default 80%), for an alert flag on the event: what was
+ * already spent or reserved by other calls when this one came, never this call's own reservation (a
+ * worst case: its whole max_tokens), which would flag a budget 1% spent.
  */
 export function budgetsOverThreshold(result: LimitResult, ratio = 0.8): ItemState[] {
-  return result.items.filter((s) => s.item.kind === 'usd' && s.item.limit > 0 && s.used >= s.item.limit * ratio);
+  return result.items.filter((s) => s.item.kind === 'usd' && s.item.limit > 0 && s.used - s.item.cost >= s.item.limit * ratio);
 }

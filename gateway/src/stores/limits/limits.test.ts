@@ -138,11 +138,13 @@ describe.each(targets)('LimitStore ($name)', ({ name, replicas }) => {
     expect(!spent.allowed && spent.refused.retryAfterMs).toBe(Date.UTC(2100, 4, 11) - T0 - 7000);
   });
 
-  test('budgets at 80% or more are flagged for the soft threshold', async () => {
+  test('budgets already at 80% or more when a call comes are flagged for the soft threshold', async () => {
     const first = await a.check({ now: T0, items: [usd(50, 30), rpm(100)] });
     expect(budgetsOverThreshold(first)).toEqual([]);
     const second = await b.check({ now: T0, items: [usd(50, 10), rpm(100)] });
-    expect(budgetsOverThreshold(second).map((s) => ({ used: s.used, limit: s.item.limit }))).toEqual([{ used: 40, limit: 50 }]);
+    expect(budgetsOverThreshold(second)).toEqual([]);
+    const third = await a.check({ now: T0, items: [usd(50, 5), rpm(100)] });
+    expect(budgetsOverThreshold(third).map((s) => ({ used: s.used, limit: s.item.limit }))).toEqual([{ used: 45, limit: 50 }]);
   });
 
   test('a cost larger than the whole limit is refused with the window length as retry-after', async () => {
