@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
 
 const KEY = 'wl_strict_budget_key_0123456789';
+const ROOMY = 'wl_strict_budget_roomy_012345678';
 let s: Stack;
 
 beforeAll(async () => {
@@ -15,6 +16,11 @@ beforeAll(async () => {
       '  - name: capped',
       '    project: acme',
       `    key: ${KEY}`,
+      // gpt-4o-mini output: $0.60 per 1M tokens. The ~20-token reservation fits; ~40 tokens in all do.
+      '    budget: { usd: 0.00003, period: month }',
+      '  - name: roomy',
+      '    project: acme',
+      `    key: ${ROOMY}`,
       '    budget: { usd: 10, period: month }',
     ].join('\n'),
     env: { WATCHLLM_OPENAI_API_KEY: 'sk-held' },
@@ -23,7 +29,7 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 describe('strict budgets on streams', () => {
-  test('a stream that outgrows what it reserved is ended cleanly with finish_reason length', async () => {
+  test('a stream that would cross its budget is ended cleanly with finish_reason length', async () => {
     const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
     s.fake.next({ text: long, chunks: 50 });
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
@@ -42,9 +48,25 @@ describe('strict budgets on streams', () => {
     expect(x).toMatchObject({ outcome: 'denied_limit', error: { type: 'budget_exceeded' }, response: { finishReason: 'length' } });
   });
 
+  test('a stream longer than it reserved runs to its end while the budget has room', async () => {
+    const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+    s.fake.next({ text: long, chunks: 50 });
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ROOMY, maxRetries: 0 });
+    // No max_tokens: 20 output tokens reserved, ~350 streamed; $10 leaves plenty of room.
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe(long);
+    expect(finish).toBe('stop');
+  });
+
   test('a stream that fits its reservation is untouched', async () => {
     s.fake.next({ text: 'short answer', chunks: 2 });
-    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ROOMY, maxRetries: 0 });
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';

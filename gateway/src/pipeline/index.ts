@@ -161,12 +161,14 @@ async function afterResponse(
 }
 
 /**
- * A strict budget caps a stream at what it reserved: the reservation was admitted only because it fit
- * in every budget, so ending the stream there keeps every budget whole.
+ * A strict budget ends a stream once it would cross the tightest budget: what the call reserved plus
+ * what that budget had left beyond it when the call was admitted. (Not the reservation alone: a
+ * stream without max_tokens reserves budgets.default_max_tokens, and may run longer while the
+ * budget has room.)
  */
 function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): StreamBudget | null {
   if (!r || !price || !x.request.stream || !r.items.some((i) => i.kind === 'usd')) return null;
-  return { capUsd: r.usd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
+  return { capUsd: r.usd + r.headroomUsd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
 }
 
 /** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */

@@ -25,6 +25,8 @@ export interface Reservation {
   usd: number;
   /** The prompt's share of `usd` (the rest is the output allowance). */
   promptUsd: number;
+  /** USD left in the tightest budget after this reservation (Infinity without budgets). */
+  headroomUsd: number;
 }
 
 export interface LimitPlan {
@@ -149,7 +151,8 @@ export async function reserve(
   }
   const soft = budgetsOverThreshold(result, softThreshold).map((s) => ({ ...limitRef(s.item), ratio: s.used / s.item.limit }));
   x.limits = { decision: result.degraded ? 'degraded' : 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
-  return { now, ...plan };
+  const headroomUsd = Math.min(Infinity, ...result.items.filter((s) => s.item.kind === 'usd').map((s) => s.remaining));
+  return { now, ...plan, headroomUsd };
 }
 
 /** Replaces the reservation with what the call really used (cache hits and failures use nothing). */
