@@ -37,11 +37,15 @@ describe('strict budgets on streams', () => {
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
     let text = '';
     let finish: string | null = null;
+    const ids = new Set<string>();
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta.content ?? '';
       finish = chunk.choices[0]?.finish_reason ?? finish;
+      ids.add(`${chunk.id} ${chunk.created} ${chunk.model}`);
     }
     expect(finish).toBe('length');
+    // the closing chunk the gateway adds is one of the provider's: same id, created and model
+    expect(ids.size).toBe(1);
     expect(text.length).toBeGreaterThan(0);
     expect(text.length).toBeLessThan(long.length);
     const x = (await s.waitForEvents(1))[0]!;

@@ -224,7 +224,8 @@ export async function respondStream(
     }
     x.upstream.endedAt = performance.now();
     if (cutReason !== null) {
-      endEarly(x, res, cutReason, opts.ctx);
+      // The closing chunk goes on the provider's chunks as one of theirs (same id, created, model).
+      endEarly(x, res, cutReason, { ...opts.ctx, ...tap.chunkIdentity });
       return;
     }
     if (translator) {

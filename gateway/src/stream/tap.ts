@@ -32,6 +32,11 @@ export class StreamTap {
    */
   error: { type: string; message: string } | null = null;
   events = 0;
+  /**
+   * The `id`, `created` and `model` of the provider's chat chunks (OpenAI chat streams), read from the
+   * first one: a chunk the gateway adds (a stream ended early) carries the same.
+   */
+  chunkIdentity: { id: string; created: number; model: string } | null = null;
   /** Answer text in order: extracted pieces, or raw events whose text is read on demand. */
   private readonly text: Array<string | [event: string | undefined, data: string]> = [];
   private textChars = 0;
@@ -47,6 +52,7 @@ export class StreamTap {
   /** Observe one event; returns the parsed JSON (undefined for [DONE] or non-JSON data). */
   observe(event: string | undefined, data: string): unknown {
     this.events++;
+    if (this.chunkIdentity === null && this.format === 'openai-chat') this.chunkIdentity = chunkIdentityOf(data);
     if (data === '[DONE]') {
       this.terminal = true;
       return undefined;
@@ -73,6 +79,7 @@ export class StreamTap {
     const span = chatContentSpan(data);
     if (span === undefined) return undefined;
     this.events++;
+    if (this.chunkIdentity === null) this.chunkIdentity = chunkIdentityOf(data);
     if (span.text.length > 0) this.keepText(span.text);
     return span;
   }
@@ -209,6 +216,19 @@ export class StreamTap {
     this.text.push(v);
     this.textChars += v.length;
   };
+}
+
+const CHUNK_ID = /"id":"((?:[^"\\]|\\.)*)"/;
+const CHUNK_CREATED = /"created":(\d+)/;
+const CHUNK_MODEL = /"model":"((?:[^"\\]|\\.)*)"/;
+
+/** id, created and model of an OpenAI chat chunk, read without parsing it; null when one is missing. */
+function chunkIdentityOf(data: string): { id: string; created: number; model: string } | null {
+  const id = CHUNK_ID.exec(data)?.[1];
+  const created = CHUNK_CREATED.exec(data)?.[1];
+  const model = CHUNK_MODEL.exec(data)?.[1];
+  if (id === undefined || created === undefined || model === undefined || id.includes('\\') || model.includes('\\')) return null;
+  return { id, created: Number(created), model };
 }
 
 /** An error event's object in any format: `{type|code, message}`. */
