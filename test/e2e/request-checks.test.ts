@@ -92,6 +92,15 @@ test('a body nested too deep to hash is answered, just not cached', async () => 
   expect(s.fake.calls).toHaveLength(1);
 });
 
+test('a body too deep to re-serialise (routing a provider prefix rewrites it) is a 400, never forwarded', async () => {
+  const depth = 100_000;
+  const body = `{"model":"openai/gpt-4o-mini",${MESSAGES},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  const r = await post('/v1/chat/completions', body);
+  expect(r.status).toBe(400);
+  expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/nests more than 512 levels/);
+  expect(s.fake.calls).toHaveLength(0);
+});
+
 test('the Anthropic SDK pages through models.list: limit, after_id and before_id reach Anthropic', async () => {
   const anthropic = new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test', maxRetries: 0 });
   await anthropic.models.list({ limit: 2, after_id: 'claude-sonnet-4-5' });

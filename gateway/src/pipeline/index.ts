@@ -119,7 +119,7 @@ export async function handleExchange(
       if (x.request.stream) deps.metrics.inFlightStreams.dec();
     }
   } catch (e) {
-    const err = toGatewayError(e);
+    const err = tooDeep(e, x) ?? toGatewayError(e);
     if (err.code === 'internal_error') deps.log.error({ requestId: x.id, err: e }, 'unhandled error');
     if (abort.signal.aborted && res.destroyed) x.outcome = 'client_closed';
     else sendError(res, x, err);
@@ -169,6 +169,31 @@ async function afterResponse(
 function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): StreamBudget | null {
   if (!r || !price || !x.request.stream || !r.items.some((i) => i.kind === 'usd')) return null;
   return { capUsd: r.usd + r.headroomUsd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
+}
+
+/** Nesting no real request reaches (tool schemas nest a few dozen levels). */
+const MAX_BODY_DEPTH = 512;
+
+/**
+ * A body nested so deep that re-serialising it (routing, translation, policies) overflowed the stack:
+ * the client's request, not a gateway failure, so a 400 rather than a 500 logged as a bug. Checked
+ * only on that error path, without recursion.
+ */
+function tooDeep(e: unknown, x: Exchange): GatewayError | null {
+  if (!(e instanceof RangeError) || !/call stack/i.test(e.message) || x.request.body === null) return null;
+  let level: unknown[] = [x.request.body];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_BODY_DEPTH) {
+      return GatewayError.invalid(`The request body nests more than ${MAX_BODY_DEPTH} levels deep.`, null, 'invalid_request');
+    }
+    const next: unknown[] = [];
+    for (const v of level) {
+      if (v === null || typeof v !== 'object') continue;
+      for (const child of Array.isArray(v) ? v : Object.values(v)) next.push(child);
+    }
+    level = next;
+  }
+  return null;
 }
 
 /** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */
