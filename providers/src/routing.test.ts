@@ -32,6 +32,18 @@ describe('resolveRoute', () => {
     expect(route('groq/llama-3', 'groq')).toEqual({ ok: true, provider: 'groq', model: 'llama-3' });
   });
 
+  test('an org/model name a configured glob declares routes whole to that provider (vLLM, Hugging Face names)', () => {
+    const patterns = [{ provider: 'my-vllm', pattern: /^meta-llama\/.*$/i }];
+    const withVllm = new Set([...known, 'my-vllm']);
+    const r = resolveRoute({ model: 'meta-llama/Llama-3-8B', providerHeader: null, known: withVllm, defaultProvider: 'openai', patterns });
+    expect(r).toEqual({ ok: true, provider: 'my-vllm', model: 'meta-llama/Llama-3-8B' });
+    // a glob does not rescue other unknown prefixes
+    expect(resolveRoute({ model: 'mistralai/Mistral-7B', providerHeader: null, known: withVllm, defaultProvider: 'openai', patterns })).toMatchObject({
+      ok: false,
+      code: 'unknown_provider',
+    });
+  });
+
   test('an unknown prefix is an error naming the known providers, not a guess', () => {
     const r = route('nope/some-model');
     expect(r).toMatchObject({ ok: false, param: 'model' });

@@ -3,7 +3,8 @@
  *
  * Order (first match wins):
  * 1. the `x-watchllm-provider` header;
- * 2. a `provider/model` prefix naming a known provider (`anthropic/claude-sonnet-4-5`);
+ * 2. a `provider/model` prefix naming a known provider (`anthropic/claude-sonnet-4-5`), else a glob
+ *    declared in config matching the whole `org/model` name (`meta-llama/*` on a vLLM host);
  * 3. model patterns declared in config, then the well-known name patterns below;
  * 4. the configured default provider.
  * A `x/model` prefix that names no provider is an error rather than a guess, so a typo never sends a
@@ -64,6 +65,11 @@ function pickRoute(input: RouteInput): RouteResult {
 
   if (prefix !== null) {
     if (known.has(prefix)) return { ok: true, provider: prefix, model: model.slice(slash + 1) };
+    // Hugging Face-style names (`meta-llama/Llama-3-8B`) have a slash of their own: a glob a provider
+    // declares for them routes the whole name. Anything else with an unknown prefix is a typo.
+    for (const { provider, pattern } of input.patterns ?? []) {
+      if (known.has(provider) && pattern.test(model)) return { ok: true, provider, model };
+    }
     return { ok: false, message: unknownProviderMessage(prefix, known), param: 'model', code: 'unknown_provider' };
   }
 
