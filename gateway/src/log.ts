@@ -10,6 +10,16 @@ export interface Logger {
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
+export const LOG_LEVELS = Object.keys(LEVELS) as readonly LogLevel[];
+
+/**
+ * A level as written in WATCHLLM_LOG_LEVEL, in any case (`WARN`); null when it is none, which the
+ * caller must refuse: a typo (`off`, `warning`) would otherwise log everything.
+ */
+export function parseLogLevel(value: string): LogLevel | null {
+  const v = value.trim().toLowerCase();
+  return Object.hasOwn(LEVELS, v) ? (v as LogLevel) : null;
+}
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const min = LEVELS[level];

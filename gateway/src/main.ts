@@ -1,13 +1,14 @@
-import { loadConfig, ConfigError } from './config/load.ts';
-import { createLogger, type LogLevel } from './log.ts';
+import { loadConfig, loadLogLevel, ConfigError } from './config/load.ts';
+import { createLogger, type Logger } from './log.ts';
 import { createGateway } from './server.ts';
 import { countTokens } from './usage/estimate.ts';
 
 /** `pnpm start`: load config, listen, stop gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const log = createLogger((process.env['WATCHLLM_LOG_LEVEL'] as LogLevel | undefined) ?? 'info');
+  let log: Logger;
   let gateway;
   try {
+    log = createLogger(loadLogLevel());
     const config = loadConfig();
     const configPath = process.env['WATCHLLM_CONFIG'];
     gateway = await createGateway({ config, log, ...(configPath ? { configPath } : {}) });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig } from './load.ts';
+import { ConfigError, loadLogLevel, parseConfig } from './load.ts';
 
 describe('parseConfig', () => {
   test('an empty file is a working config with the documented defaults', () => {
@@ -57,6 +57,26 @@ describe('parseConfig', () => {
   test('a provider base URL must be http(s)', () => {
     expect(() => parseConfig('providers:\n  groq:\n    base_url: file:///etc/passwd\n', {}, 'w.yaml')).toThrowError(
       /w\.yaml:3:15: providers\.groq\.base_url/,
+    );
+  });
+});
+
+describe('loadLogLevel', () => {
+  test.each([
+    [undefined, 'info'],
+    ['', 'info'],
+    ['silent', 'silent'],
+    ['SILENT', 'silent'],
+    ['Warn', 'warn'],
+    [' error ', 'error'],
+    ['debug', 'debug'],
+  ] as const)('WATCHLLM_LOG_LEVEL=%j is %s', (value, level) => {
+    expect(loadLogLevel(value === undefined ? {} : { WATCHLLM_LOG_LEVEL: value })).toBe(level);
+  });
+
+  test.each(['off', 'none', 'warning', 'verbose'])('refuses %j naming the levels it takes (it logged everything)', (value) => {
+    expect(() => loadLogLevel({ WATCHLLM_LOG_LEVEL: value })).toThrow(
+      new ConfigError(`WATCHLLM_LOG_LEVEL: expected one of debug, info, warn, error, silent (any case), got "${value}"`),
     );
   });
 });

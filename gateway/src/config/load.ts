@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../log.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** A config problem, with the file position when there is a file. */
@@ -18,6 +19,15 @@ export function loadConfig(env: Env = process.env): Config {
   const path = env['WATCHLLM_CONFIG'];
   const raw = path ? readFileSync(path, 'utf8') : '';
   return parseConfig(raw, env, path ?? '<env>');
+}
+
+/** WATCHLLM_LOG_LEVEL (default `info`); anything but a level, in any case, is a ConfigError. */
+export function loadLogLevel(env: Env = process.env): LogLevel {
+  const raw = env['WATCHLLM_LOG_LEVEL'];
+  if (raw === undefined || raw === '') return 'info';
+  const level = parseLogLevel(raw);
+  if (level === null) throw new ConfigError(`WATCHLLM_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')} (any case), got ${JSON.stringify(raw)}`);
+  return level;
 }
 
 export function parseConfig(text: string, env: Env, source = 'watchllm.yaml'): Config {

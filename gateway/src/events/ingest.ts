@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { capBody, toClickHouseTime } from './row.ts';
+import { unknownKeys } from './unknown-keys.ts';
 
 /**
  * Events an application reports about itself (`POST /v1/events`), in the spirit of Sentry-style
@@ -40,7 +41,11 @@ const eventTime = z.union([z.iso.datetime({ offset: true }), z.number().int().no
 );
 
 const common = {
-  /** Client-chosen id: sending the same event twice stores it once (after merges / with FINAL). */
+  /**
+   * Client-chosen id. The table's key is (project, ts, id), so a retry is stored once (after merges
+   * / with FINAL) only when it repeats both `id` and `ts`: without `ts`, each send gets its own
+   * arrival time and is a new row.
+   */
   id: id.optional(),
   /** When it happened: ISO 8601 or epoch ms; defaults to arrival time. */
   ts: eventTime.optional(),
@@ -55,42 +60,60 @@ const common = {
 
 const durationMs = z.number().nonnegative().optional();
 
+/**
+ * Names people send for a field, mostly the `events` table's column names, and the field they
+ * meant: the 400 for an unknown field suggests it.
+ */
+const FIELD_HINTS: Readonly<Record<string, string>> = {
+  event_id: 'id',
+  timestamp: 'ts',
+  time: 'ts',
+  trace: 'trace_id',
+  span: 'span_id',
+  parent: 'parent_id',
+  parent_span_id: 'parent_id',
+  session: 'session_id',
+  user_id: 'user',
+  score: 'value',
+  metadata: 'properties',
+  args: 'arguments',
+};
+
+/**
+ * One event type's fields; any other field is a 400 naming it (a misspelt `session` would
+ * otherwise be dropped and the event never linked to its calls).
+ */
+function eventOf<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
+  const fields = { ...common, type: z.literal(type), ...shape };
+  return z.strictObject(fields, { error: unknownKeys('field', `a ${type} event`, ['type', ...Object.keys(shape), ...Object.keys(common)], FIELD_HINTS) });
+}
+
 export const ingestEventSchema = z.discriminatedUnion('type', [
-  z.object({
-    ...common,
-    type: z.literal('agent_step'),
+  eventOf('agent_step', {
     name: z.string().min(1).max(256),
     step: z.number().int().nonnegative().optional(),
     input: json.optional(),
     output: json.optional(),
     duration_ms: durationMs,
   }),
-  z.object({
-    ...common,
-    type: z.literal('tool_call'),
+  eventOf('tool_call', {
     name: z.string().min(1).max(256),
     arguments: json.optional(),
     result: json.optional(),
     error: z.string().max(4096).optional(),
     duration_ms: durationMs,
   }),
-  z.object({
-    ...common,
-    type: z.literal('error'),
+  eventOf('error', {
     message: z.string().min(1).max(16_384),
     name: z.string().max(256).optional(),
     stack: z.string().max(65_536).optional(),
   }),
-  z.object({
-    ...common,
-    type: z.literal('score'),
+  eventOf('score', {
     name: z.string().min(1).max(256),
     value: z.number().finite(),
     comment: z.string().max(4096).optional(),
   }),
-  z.object({
-    ...common,
-    type: z.literal('custom'),
+  eventOf('custom', {
     name: z.string().min(1).max(256),
     data: json.optional(),
   }),
@@ -99,9 +122,10 @@ export type IngestEvent = z.infer<typeof ingestEventSchema>;
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
-export const ingestBatchSchema = z.object({
-  events: z.array(ingestEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
-});
+export const ingestBatchSchema = z.strictObject(
+  { events: z.array(ingestEventSchema).min(1).max(MAX_EVENTS_PER_BATCH) },
+  { error: unknownKeys('field', 'the body', ['events']) },
+);
 
 /** One row of `watchllm.events`. */
 export interface EventRow {

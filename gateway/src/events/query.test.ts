@@ -24,6 +24,7 @@ function fixture(n: number) {
   }
   if (n % 3 === 0) x.costUsd = null;
   if (n === 7) x.response.body = 'The Needle is here';
+  if (n === 8) x.response.body = 'Une école à Paris';
   return x;
 }
 
@@ -59,10 +60,25 @@ describe('listRequests', () => {
     ['user', { user: 'user_0', to: T0 + 10_000 }, [9, 6, 3].map(id)],
     ['property name=value (all must match)', { property: ['env=prod', 'env=prod'], to: T0 + 7000 }, [6, 4, 2].map(id)],
     ['full text over bodies, any case', { q: 'needle' }, [id(7)]],
+    ['full text, any case beyond ASCII', { q: 'ÉCOLE À' }, [id(8)]],
+    ['full text, as written', { q: 'école' }, [id(8)]],
+    // recorded from header names, which arrive lowercased
+    ['property name in any case', { property: ['ENV=prod'], to: T0 + 7000 }, [6, 4, 2].map(id)],
     ['key and session', { key_id: 'key_1', session: 'sess_1', limit: '2' }, range(29, 30)],
     ['nothing matches', { key_id: 'key_other' }, []],
   ] as const)('filters by %s', async (_title, input, expected) => {
     expect(await ids({ limit: 200, ...input })).toEqual(expected);
+  });
+
+  test('an ISO time without an offset is UTC, whatever the time zone of the server', async () => {
+    const tz = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Kolkata'; // UTC+5:30: read as local time, the range would miss every call
+    try {
+      expect(await ids({ from: '2026-01-15T12:00:03', to: '2026-01-15T12:00:06.000', limit: 200 })).toEqual(range(3, 5));
+    } finally {
+      if (tz === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = tz;
+    }
   });
 
   test('cursor pagination walks every row once, in order, and ends with a null cursor', async () => {
@@ -98,6 +114,12 @@ describe('listRequests', () => {
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path[0]).toBe(path);
   });
+
+  test('rejects a filter it does not know, naming it and the ones it takes', () => {
+    const r = listFiltersSchema.safeParse({ endpoint: 'chat', model: 'x' });
+    expect(r.error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['endpoint'] });
+    expect(r.error?.issues[0]?.message).toMatch(/^unknown parameter endpoint; \/admin\/requests takes from, to, project, .*, cursor$/);
+  });
 });
 
 describe('getRequest', () => {
@@ -125,6 +147,15 @@ describe('aggregate', () => {
     expect(openai?.cost_usd).toBeCloseTo(priced.reduce((s, n) => s + (10 + n) * 1e-6 + 2 * n * 4e-6, 0), 12);
     expect(openai?.unpriced).toBe(ns.length - priced.length);
     expect(openai?.p50_ms).toBe(101);
+  });
+
+  test('a range with mid-minute edges counts the minutes it touches whole, at both ends', async () => {
+    // every call is in the minute 12:00 (T0+1s .. T0+30s)
+    const minute = async (from: number, to: number) => (await aggregate(client, { from, to, bucket: '1m' })).map((p) => [p.bucket, p.requests]);
+    expect(await minute(T0 + 15_000, T0 + 120_000)).toEqual([['2026-01-15 12:00:00', 30]]);
+    expect(await minute(T0 - 60_000, T0 + 15_000)).toEqual([['2026-01-15 12:00:00', 30]]);
+    // on minute boundaries: [from, to) as /admin/requests
+    expect(await minute(T0 + 60_000, T0 + 120_000)).toEqual([]);
   });
 
   test('minute buckets split the series; an empty range has no points', async () => {

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { table } from './client.ts';
+import { unknownKeys } from './unknown-keys.ts';
 import { CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, isClickHouseTime, toClickHouseTime, type RequestRow } from './row.ts';
 
 /**
@@ -10,27 +11,41 @@ import { CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, isClickHouseTime, toCli
  * https://clickhouse.com/docs/interfaces/cli#cli-queries-with-parameters
  */
 
-const time = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.coerce.number().int().nonnegative()]);
+const time = z.union([z.iso.datetime({ offset: true, local: true }), z.iso.date(), z.coerce.number().int().nonnegative()]);
+
 /**
- * ISO 8601 (`2026-01-15T12:00:00Z`, `2026-01-15`) or epoch milliseconds → ms, within what
- * DateTime64(3) holds: beyond it the time cannot be sent as a parameter (a 400 naming it, not an
- * event store failure), and before it ClickHouse would silently read year 0 as 1970.
+ * Epoch ms of an ISO 8601 time; without an offset it is UTC, like every time this API shows (and
+ * like a bare date): Date.parse would read `2026-01-15T12:00:00` in the server's time zone.
+ */
+function isoMs(v: string): number {
+  return Date.parse(/T[\d:.]+$/.test(v) ? `${v}Z` : v);
+}
+
+/**
+ * ISO 8601 (`2026-01-15T12:00:00Z`, `2026-01-15T12:00:00` as UTC, `2026-01-15`) or epoch
+ * milliseconds → ms, within what DateTime64(3) holds: beyond it the time cannot be sent as a
+ * parameter (a 400 naming it, not an event store failure), and before it ClickHouse would silently
+ * read year 0 as 1970.
  */
 const instant = time
-  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+  .transform((v) => (typeof v === 'number' ? v : isoMs(v)))
   .refine(isClickHouseTime, {
     message: `expected a time from ${new Date(CLICKHOUSE_TIME_MIN_MS).toISOString()} to ${new Date(CLICKHOUSE_TIME_MAX_MS).toISOString()}`,
   });
 
+/**
+ * `name=value`. Names are matched lowercased: they are recorded from HTTP header names
+ * (`x-watchllm-property-<name>`), which are case-insensitive and arrive lowercased.
+ */
 const property = z
   .string()
   .regex(/^[^=]+=/, 'expected name=value')
   .transform((s) => {
     const i = s.indexOf('=');
-    return { name: s.slice(0, i), value: s.slice(i + 1) };
+    return { name: s.slice(0, i).toLowerCase(), value: s.slice(i + 1) };
   });
 
-export const listFiltersSchema = z.object({
+const listFilters = {
   from: instant.optional(),
   to: instant.optional(),
   project: z.string().min(1).optional(),
@@ -46,6 +61,11 @@ export const listFiltersSchema = z.object({
   /** case-insensitive substring of the request or response body */
   q: z.string().min(1).max(500).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+};
+
+/** Filters of `/admin/requests`; any other parameter is a 400 naming it, not a filter silently ignored. */
+export const listFiltersSchema = z.strictObject(listFilters, {
+  error: unknownKeys('parameter', '/admin/requests', [...Object.keys(listFilters), 'cursor']),
 });
 export type ListFilters = z.output<typeof listFiltersSchema>;
 export type ListFiltersInput = z.input<typeof listFiltersSchema>;
@@ -117,7 +137,7 @@ export async function listRequests(
     params[`pv${i}`] = p.value;
   }
   if (filters.q !== undefined) {
-    where.push('(positionCaseInsensitive(request_body, {q:String}) > 0 OR positionCaseInsensitive(response_body, {q:String}) > 0)');
+    where.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
     params.q = filters.q;
   }
   if (cursor) {
@@ -155,13 +175,14 @@ export async function getRequest(client: ClickHouseClient, id: string): Promise<
 const BUCKETS = { '1m': 'toStartOfMinute', '1h': 'toStartOfHour', '1d': 'toStartOfDay' } as const;
 const GROUPS = ['model', 'provider', 'key_id', 'project'] as const;
 
-export const aggregateSchema = z.object({
+const aggregateFields = {
   from: instant,
   to: instant,
   bucket: z.enum(['1m', '1h', '1d']).default('1h'),
   groupBy: z.enum(GROUPS).optional(),
   project: z.string().min(1).optional(),
-});
+};
+export const aggregateSchema = z.strictObject(aggregateFields, { error: unknownKeys('parameter', '/admin/stats', Object.keys(aggregateFields)) });
 export type AggregateQuery = z.input<typeof aggregateSchema>;
 
 export interface AggregatePoint {
@@ -180,9 +201,19 @@ export interface AggregatePoint {
   p95_ms: number;
 }
 
-/** Time series from the minute rollup, so charts stay fast at tens of millions of rows. */
+const MINUTE_MS = 60_000;
+
+/**
+ * Time series from the minute rollup, so charts stay fast at tens of millions of rows. The rollup
+ * knows minutes, not calls: `from` is rounded down and `to` up to whole minutes, so a minute the
+ * range touches counts whole at either edge (comparing minute starts with a mid-minute `from`
+ * dropped that minute, while a mid-minute `to` kept all of its).
+ */
 export async function aggregate(client: ClickHouseClient, query: AggregateQuery): Promise<AggregatePoint[]> {
   const q = aggregateSchema.parse(query);
+  const from = Math.floor(q.from / MINUTE_MS) * MINUTE_MS;
+  // the last minute DateTime64 holds starts before its maximum, so clamping keeps it
+  const to = Math.min(Math.ceil(q.to / MINUTE_MS) * MINUTE_MS, CLICKHOUSE_TIME_MAX_MS);
   const group = q.groupBy ? `t.${q.groupBy}` : `''`;
   const rs = await client.query({
     query: `SELECT
@@ -201,8 +232,8 @@ export async function aggregate(client: ClickHouseClient, query: AggregateQuery)
       GROUP BY bucket, group_key
       ORDER BY bucket, group_key`,
     query_params: {
-      from: toClickHouseTime(q.from),
-      to: toClickHouseTime(q.to),
+      from: toClickHouseTime(from),
+      to: toClickHouseTime(to),
       ...(q.project ? { project: q.project } : {}),
     },
     format: 'JSONEachRow',

@@ -78,6 +78,10 @@ describe('GET /admin/requests', () => {
     // a year ClickHouse would silently read as 1970
     ['from=0000-01-01', 'from'],
     ['to=2300-01-01T00:00:00Z', 'to'],
+    // not filters: were silently ignored, listing every call
+    ['endpoint=chat', 'endpoint'],
+    ['surface=openai', 'surface'],
+    ['limt=5', 'limt'],
   ] as const)('answers a bad %s with an OpenAI-style 400 naming %s', async (qs, param) => {
     const res = await app().request(`/admin/requests?${qs}`);
     expect(res.status).toBe(400);
@@ -105,6 +109,17 @@ describe('GET /admin/stats', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       data: [{ bucket: '2026-01-15 12:00:00', group: 'gpt-4o-mini', requests: 5, errors: 0, p50_ms: 101 }],
+    });
+  });
+
+  test.each([
+    ['groupby=model', 'groupby'],
+    ['model=gpt-4o-mini', 'model'],
+  ] as const)('400s a parameter it does not take (%s), naming %s and the ones it takes', async (qs, param) => {
+    const res = await app().request(`/admin/stats?${qs}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { type: 'invalid_request_error', param, message: `${param}: unknown parameter ${param}; /admin/stats takes from, to, bucket, groupBy, project` },
     });
   });
 
@@ -166,6 +181,75 @@ describe('POST /v1/events', () => {
     const res = await post(body);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
+  });
+
+  test.each([
+    ['session', 'session_id'],
+    ['trace', 'trace_id'],
+    ['event_id', 'id'],
+  ] as const)('400s an unknown field %s, suggesting %s, and stores nothing of the batch', async (field, meant) => {
+    const writer = keepingWriter();
+    const res = await eventRoutes({ client, writer, now: () => NOW }).request('/v1/events', {
+      method: 'POST',
+      body: JSON.stringify({ events: [{ type: 'custom', name: 'fine' }, { type: 'tool_call', name: 'search', [field]: 'x' }] }),
+    });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { param: string; message: string } };
+    expect(error.param).toBe(`events.1.${field}`);
+    expect(error.message).toBe(
+      `events.1.${field}: unknown field ${field} (did you mean ${meant}?); a tool_call event takes type, name, arguments, result, error, duration_ms, ` +
+        'id, ts, trace_id, span_id, parent_id, session_id, request_id, user, properties',
+    );
+    expect(writer.rows).toEqual([]);
+  });
+
+  test('400s an unknown field beside events, naming it', async () => {
+    const res = await post({ events: [{ type: 'custom', name: 'x' }], batch_id: 'b1' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { param: 'batch_id', message: 'batch_id: unknown field batch_id; the body takes events' } });
+  });
+
+  test('accepts every documented field of every type', async () => {
+    const writer = keepingWriter();
+    const common = {
+      id: 'ev-1', ts: T0, trace_id: 't', span_id: 's', parent_id: 'p', session_id: 'sess', request_id: 'r', user: 'u', properties: { k: 'v' },
+    };
+    const res = await eventRoutes({ client, writer, now: () => NOW }).request('/v1/events', {
+      method: 'POST',
+      body: JSON.stringify({
+        events: [
+          { ...common, type: 'agent_step', name: 'n', step: 1, input: 1, output: 2, duration_ms: 3 },
+          { ...common, type: 'tool_call', name: 'n', arguments: {}, result: [], error: 'e', duration_ms: 3 },
+          { ...common, type: 'error', message: 'm', name: 'n', stack: 's' },
+          { ...common, type: 'score', name: 'n', value: 1, comment: 'c' },
+          { ...common, type: 'custom', name: 'n', data: null },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    expect(writer.rows.map((r) => [r.type, r.session, r.trace_id, r.parent_id])).toEqual(
+      ['agent_step', 'tool_call', 'error', 'score', 'custom'].map((t) => [t, 'sess', 't', 'p']),
+    );
+  });
+
+  test('a retry with the same id and ts is stored once; without ts it is a new row (README)', async () => {
+    let t = NOW;
+    const ticking = eventRoutes({ client, writer, now: () => (t += 1000) }); // each send arrives later
+    const send = (event: object) =>
+      ticking.request('/v1/events', { method: 'POST', body: JSON.stringify({ events: [{ type: 'custom', name: 'retried', ...event }] }) });
+    for (let i = 0; i < 2; i++) {
+      expect((await send({ id: 'ev-with-ts', ts: T0 + 5 })).status).toBe(202);
+      expect((await send({ id: 'ev-without-ts' })).status).toBe(202);
+    }
+    await writer.flush();
+    const rs = await client.query({
+      query: "SELECT event_id, count() AS n FROM watchllm.events FINAL WHERE name = 'retried' GROUP BY event_id ORDER BY event_id",
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { event_id: 'ev-with-ts', n: 1 },
+      { event_id: 'ev-without-ts', n: 2 },
+    ]);
   });
 
   test('400s a body that is not JSON', async () => {

@@ -44,10 +44,15 @@ function fail(c: Context, err: GatewayError) {
   return c.json(errorBody(err, 'openai'), err.status as 400);
 }
 
-/** A zod failure as OpenAI's 400: the first issue, with its path as `param` (`events.0.name`). */
+/**
+ * A zod failure as OpenAI's 400: the first issue, with its path as `param` (`events.0.name`); an
+ * unknown field or query parameter is named itself (`events.0.session`, `endpoint`).
+ */
 function invalid(c: Context, error: z.ZodError) {
   const issue = error.issues[0];
-  const param = issue?.path.join('.') ?? null;
+  const path = issue ? [...issue.path] : [];
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  const param = path.join('.');
   return fail(c, GatewayError.invalid(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid input'}`, param || null));
 }
 

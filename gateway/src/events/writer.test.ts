@@ -42,6 +42,17 @@ const quiet: WriterLogger & { errors: string[] } = {
   },
 };
 
+/** The test's client, as if over a network that can be cut: while `down`, inserts are refused. */
+function switchable(down: boolean): ClickHouseClient & { down: boolean } {
+  const c = Object.create(client) as ClickHouseClient & { down: boolean };
+  c.down = down;
+  c.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
+    if (c.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
+    return client.exec(params);
+  }) as ClickHouseClient['exec'];
+  return c;
+}
+
 async function rows(): Promise<{ request_id: string; n: number; prompt_tokens: number; completion_tokens: number; cost_usd: number | null }[]> {
   const rs = await client.query({
     query: `SELECT request_id, count() AS n, any(prompt_tokens) AS prompt_tokens,
@@ -148,6 +159,43 @@ describe('createEventWriter', () => {
     await writer.close();
     expect((await rows()).map((r) => [r.request_id, r.n, r.prompt_tokens])).toEqual([['req_000007', 1, 17]]);
     expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 1, failed: 0 });
+  });
+
+  test('two gateways on one data dir: a batch the other replayed is forgotten, and later rows go straight in', async () => {
+    const dataDir = tempDir();
+    const a = switchable(true);
+    const first = createEventWriter({ client: a, dataDir, batchSize: 2, retryDelayMs: 1, logger: quiet });
+    for (let i = 1; i <= 4; i++) first.record(exchangeFixture(i));
+    await first.flush();
+    expect(first.stats()).toMatchObject({ spooledRows: 4, inserted: 0 });
+    // a second replica starts on the same volume, finds the first one's batches and replays them
+    const second = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    await second.close();
+    expect(second.stats()).toMatchObject({ spooledRows: 0, inserted: 4 });
+
+    // ClickHouse is back for the first one too: the batches it knew of are gone, not stuck
+    a.down = false;
+    first.record(exchangeFixture(5));
+    await first.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4, 5].map((i) => [exchangeFixture(i).id, 1]));
+    expect(first.stats()).toMatchObject({ spooledRows: 0, inserted: 1, dropped: 0 });
+    expect(readdirSync(join(dataDir, 'spool')).filter((f) => f !== 'rejected')).toEqual([]);
+  });
+
+  test('two gateways on one data dir: batches the other spooled after this one started are replayed on a rescan', async () => {
+    const dataDir = tempDir();
+    // started first, with nothing spooled; never flushed by hand below
+    const first = createEventWriter({ client, dataDir, flushMs: 20, spoolRescanMs: 50, retryDelayMs: 1, logger: quiet });
+    const down = createClickHouse({ url: await closedPortUrl(), dataDir });
+    const second = createEventWriter({ client: down, dataDir, batchSize: 2, attempts: 1, logger: quiet });
+    for (let i = 1; i <= 4; i++) second.record(exchangeFixture(i));
+    await second.close(); // spooled, and this replica is gone
+    await down.close();
+    expect(second.stats()).toMatchObject({ spooledRows: 4, inserted: 0 });
+    await expect.poll(() => first.stats().inserted, { timeout: 5000, interval: 20 }).toBe(4);
+    await first.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4].map((i) => [exchangeFixture(i).id, 1]));
+    expect(first.stats()).toMatchObject({ spooledRows: 0, dropped: 0 });
   });
 
   test('an exhausted spool budget drops rows, counts them and says so once', async () => {

@@ -50,6 +50,11 @@ export interface EventWriterOptions {
   attempts?: number;
   /** First retry delay, doubled each time; also the first wait before probing a spool. Default 200 ms. */
   retryDelayMs?: number;
+  /**
+   * How often the spool folder is listed again for batches other gateways sharing the data dir
+   * spooled, gave back, or left when they died. Default 10 s.
+   */
+  spoolRescanMs?: number;
   /** Body storage and cap for request rows. */
   rows?: RowOptions;
   /** Extra ClickHouse settings for every insert (e.g. a lower thread priority for an embedded engine). */
@@ -112,7 +117,9 @@ export function writerOptionsFor(
  * to disk; while the spool holds anything, new batches go behind it so rows reach ClickHouse in
  * order, and the spool head is retried with growing delays. Each batch keeps one id from first
  * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
- * its acknowledgement was lost is not stored twice.
+ * its acknowledgement was lost is not stored twice. Gateways sharing a data dir (replicas on one
+ * volume) share the spool: each claims a batch before replaying it and lists the folder again
+ * every `spoolRescanMs` for batches the others spooled or left (spool.ts).
  *
  * @example
  * const writer = createEventWriter({ client, dataDir: '.watchllm' });
@@ -130,6 +137,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     spoolMaxBytes = 1024 ** 3,
     attempts = 3,
     retryDelayMs = 200,
+    spoolRescanMs = 10_000,
     rows: rowOptions = { storeBodies: true },
     insertSettings = {},
     logger = createLogger(),
@@ -147,6 +155,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   let again = false;
   let probeDelay = retryDelayMs;
   let nextProbeAt = 0;
+  let nextRescanAt = Date.now() + spoolRescanMs; // the constructor has just listed it
+  let warnedRescan = false;
 
   function drop(n: number, why: keyof typeof warned, message: string): void {
     counts.dropped += n;
@@ -254,20 +264,42 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     }
   }
 
+  /**
+   * Look at the spool folder again when due (or forced): other gateways sharing the data dir
+   * write, replay and give back batches there (spool.ts). Never rejects; a failure is said once.
+   */
+  async function rescan(force: boolean): Promise<void> {
+    if (!force && Date.now() < nextRescanAt) return;
+    nextRescanAt = Date.now() + spoolRescanMs;
+    try {
+      await spool.rescan();
+      warnedRescan = false;
+    } catch (err) {
+      if (!warnedRescan) logger.warn({ component: 'events', err, dir: spool.dir }, 'cannot read the event spool folder');
+      warnedRescan = true;
+    }
+  }
+
   /** Replay spooled batches oldest first; stop at the first that still fails. */
   async function replay(force: boolean): Promise<void> {
+    await rescan(force);
     if (spool.empty || (!force && Date.now() < nextProbeAt)) return;
     for (let batch = spool.peek(); batch; batch = spool.peek()) {
       const name = batch.table as WriterTable;
       const head = batch;
+      let body: Buffer | null = null;
       try {
-        await insert(name, head.token, await spool.read(head));
+        // null: another gateway on this spool replayed it or is replaying it (now forgotten)
+        body = await spool.claim(head);
+        if (body === null) continue;
+        await insert(name, head.token, body);
       } catch (err) {
-        if (isPermanent(err)) {
+        if (body !== null && isPermanent(err)) {
           logger.error({ component: 'events', err, file: head.file }, 'ClickHouse refused a spooled batch; moved to spool/rejected/');
           await spool.reject(head);
           continue;
         }
+        await spool.release(head);
         nextProbeAt = Date.now() + probeDelay;
         probeDelay = Math.min(MAX_PROBE_DELAY_MS, probeDelay * 2);
         return;

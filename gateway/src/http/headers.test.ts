@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createExchange } from '../exchange.ts';
-import { readMeta, utf8 } from './headers.ts';
+import { clientIp, readMeta, utf8 } from './headers.ts';
 
 /** What Node's HTTP parser hands over for a header sent as UTF-8 bytes: one char per byte (latin1). */
 const asReceived = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -45,5 +45,27 @@ describe('utf8', () => {
     ['a truncated sequence', asReceived('€').slice(0, 2), asReceived('€').slice(0, 2)],
   ])('%s', (_name, input, expected) => {
     expect(utf8(input)).toBe(expected);
+  });
+});
+
+describe('clientIp', () => {
+  const peer = '10.0.0.2'; // the proxy, as the socket sees it
+
+  test('without trust_proxy, the socket peer: x-forwarded-for is anyone\'s to write', () => {
+    expect(clientIp(peer, { 'x-forwarded-for': '203.0.113.7' }, false)).toBe(peer);
+  });
+
+  test.each([
+    ['the entry the proxy set', '203.0.113.7', '203.0.113.7'],
+    // the client sent x-forwarded-for: 6.6.6.6 and the proxy appended the address it saw
+    ['the right-most entry, never one the client wrote', '6.6.6.6, 203.0.113.7', '203.0.113.7'],
+    ['the right-most entry after a long forged list', `${'6.6.6.6, '.repeat(60)}203.0.113.7`, '203.0.113.7'],
+    ['the right-most entry of repeated headers', ['6.6.6.6', '203.0.113.7'], '203.0.113.7'],
+    ['IPv6', '6.6.6.6,2001:db8::1', '2001:db8::1'],
+    ['the peer when the proxy added nothing', '6.6.6.6, ', peer],
+    ['the peer without the header', undefined, peer],
+  ] as const)('with trust_proxy: %s', (_name, xff, expected) => {
+    const h = xff === undefined ? {} : { 'x-forwarded-for': xff as string | string[] };
+    expect(clientIp(peer, h, true)).toBe(expected);
   });
 });

@@ -95,10 +95,18 @@ export function serverTiming(gatewayMs: number, upstreamMs: number | null, extra
   return s;
 }
 
+/**
+ * The client's address. With `trustProxy` (`server.trust_proxy`: the gateway is reached only
+ * through one proxy of yours), the right-most `x-forwarded-for` entry: the one that proxy added
+ * for the peer it saw. Entries to its left come from the client (a proxy appends to the header it
+ * was sent), so the left-most one would let any client choose the address recorded.
+ */
 export function clientIp(remote: string | undefined, h: IncomingHttpHeaders, trustProxy: boolean): string | null {
   if (trustProxy) {
-    const xff = one(h['x-forwarded-for']);
-    if (xff) return xff.split(',')[0]!.trim();
+    // Node joins repeated x-forwarded-for headers with ', '; the last entry is still the proxy's
+    const xff = h['x-forwarded-for'];
+    const last = (Array.isArray(xff) ? xff.join(',') : xff)?.split(',').at(-1)?.trim();
+    if (last) return one(last);
   }
   return remote ?? null;
 }
