@@ -30,5 +30,8 @@ VOLUME ["/data"]
 EXPOSE 8787
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8787)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# tini-like signal handling is not needed: node is PID 1 here and the gateway handles SIGTERM itself.
-CMD ["gateway/node_modules/.bin/tsx", "gateway/src/main.ts"]
+# node itself is PID 1 (tsx as a loader, not its CLI, which would run the gateway in a child
+# process): SIGTERM reaches the gateway, which drains in-flight streams and exits.
+# tsx resolves from the gateway package's own node_modules.
+WORKDIR /app/gateway
+CMD ["node", "--import", "tsx", "src/main.ts"]

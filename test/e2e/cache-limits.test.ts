@@ -57,7 +57,7 @@ describe('cache hits and limits', () => {
 
     const refused = await failure(as(TIGHT).chat.completions.create(fresh(), ON));
     expect(refused.status).toBe(402);
-    expect(refused.message).toMatch(/more than the whole budget of key '.+': \$0\.00 per day/);
+    expect(refused.message).toMatch(/more than the whole budget of key '.+': \$0\.0000010 per day/);
     expect(refused.headers?.get('retry-after')).toBeNull();
 
     const { data, response } = await as(TIGHT).chat.completions.create(body, ON).withResponse();

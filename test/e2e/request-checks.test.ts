@@ -63,6 +63,13 @@ describe('a refused body says what is wrong, in the surface\'s shape, and is nev
   });
 });
 
+test.each(['maybe', 'yes', '1'])('x-watchllm-cache: %s is a 400 naming the header (on, off or refresh), never forwarded', async (value) => {
+  const r = await post('/v1/chat/completions', freshChat(), { 'x-watchllm-cache': value });
+  expect(r.status).toBe(400);
+  expect(await r.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-watchllm-cache', message: 'x-watchllm-cache must be on, off or refresh.' } });
+  expect(s.fake.calls).toHaveLength(0);
+});
+
 describe('x-watchllm-cache-ttl', () => {
   test.each(['1e16', '1e300', '-5', '0', '600.5', 'soon', String(30 * 24 * 3600 + 1)])('%s is a 400 naming the header, never forwarded', async (ttl) => {
     const r = await post('/v1/chat/completions', freshChat(), { 'x-watchllm-cache': 'on', 'x-watchllm-cache-ttl': ttl });

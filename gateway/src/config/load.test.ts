@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadLogLevel, parseConfig } from './load.ts';
+import { ConfigError, loadConfig, loadLogLevel, parseConfig } from './load.ts';
 
 describe('parseConfig', () => {
   test('an empty file is a working config with the documented defaults', () => {
@@ -78,5 +78,13 @@ describe('loadLogLevel', () => {
     expect(() => loadLogLevel({ WATCHLLM_LOG_LEVEL: value })).toThrow(
       new ConfigError(`WATCHLLM_LOG_LEVEL: expected one of debug, info, warn, error, silent (any case), got "${value}"`),
     );
+  });
+});
+
+describe('loadConfig', () => {
+  test('a WATCHLLM_CONFIG that names no file is a ConfigError naming the path, not a stack trace', () => {
+    const path = '/nonexistent/watchllm.yaml';
+    expect(() => loadConfig({ WATCHLLM_CONFIG: path })).toThrow(ConfigError);
+    expect(() => loadConfig({ WATCHLLM_CONFIG: path })).toThrow(`WATCHLLM_CONFIG: cannot read ${path} (ENOENT)`);
   });
 });

@@ -17,7 +17,13 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export function loadConfig(env: Env = process.env): Config {
   const path = env['WATCHLLM_CONFIG'];
-  const raw = path ? readFileSync(path, 'utf8') : '';
+  let raw = '';
+  try {
+    raw = path ? readFileSync(path, 'utf8') : '';
+  } catch (e) {
+    // a typo in the path is a configuration error like any other, not a stack trace
+    throw new ConfigError(`WATCHLLM_CONFIG: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   return parseConfig(raw, env, path ?? '<env>');
 }
 

@@ -44,6 +44,10 @@ export function planCache(
   answerPolicies: () => string = () => '',
 ): CachePlan | null {
   const header = one(h['x-watchllm-cache'])?.toLowerCase() ?? null;
+  if (header !== null && header !== 'on' && header !== 'off' && header !== 'refresh') {
+    // Like a bad TTL: ignoring it would leave the client believing it asked for something it did not get.
+    throw GatewayError.invalid('x-watchllm-cache must be on, off or refresh.', 'x-watchllm-cache');
+  }
   const ttlHeader = requestedTtl(h);
   const enabled = header === 'on' || header === 'refresh' || (header !== 'off' && (key?.cache?.enabled ?? config.cache.enabled));
   if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models') {

@@ -180,8 +180,8 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
       outcome: 'denied_limit',
       headers: { ...headers, 'retry-after': String(retryS) },
       message:
-        `Budget exhausted for ${item.scope} '${item.id}': $${item.limit.toFixed(2)} per ${item.window}, ` +
-        `$${used.toFixed(4)} used. It resets at ${new Date(resetAt).toISOString()}.`,
+        `Budget exhausted for ${item.scope} '${item.id}': ${usd(item.limit)} per ${item.window}, ` +
+        `${usd(used, 4)} used. It resets at ${new Date(resetAt).toISOString()}.`,
     });
   }
   const unit = item.kind === 'requests' ? 'requests' : 'tokens';
@@ -206,8 +206,8 @@ function tooLarge(item: LimitItem, headers: Record<string, string>): GatewayErro
       outcome: 'denied_limit',
       headers,
       message:
-        `This call may cost up to $${item.cost.toFixed(4)} (its prompt and max_tokens), more than the whole budget of ` +
-        `${item.scope} '${item.id}': $${item.limit.toFixed(2)} per ${item.window}. Lower max_tokens or the prompt.`,
+        `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ` +
+        `${item.scope} '${item.id}': ${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`,
     });
   }
   const unit = item.kind === 'requests' ? 'requests' : 'tokens';
@@ -221,6 +221,15 @@ function tooLarge(item: LimitItem, headers: Record<string, string>): GatewayErro
       `Request too large for ${item.scope} '${item.id}' on ${unit} per ${item.window}: limit ${item.limit}, requested ` +
       `${item.cost}. The prompt or max_tokens must be reduced for it to run.`,
   });
+}
+
+/**
+ * Dollars with `digits` decimals (cents for limits, 4 for amounts spent), and enough more for an
+ * amount smaller than that shows (a $0.000001 budget is not "$0.00").
+ */
+function usd(n: number, digits = 2): string {
+  if (n === 0 || n >= 10 ** -digits) return `$${n.toFixed(digits)}`;
+  return `$${n.toFixed(Math.min(10, 1 - Math.floor(Math.log10(n))))}`;
 }
 
 function limitRef(i: LimitItem): LimitRef {
