@@ -11,5 +11,5 @@ export {
   DEFAULT_ANTHROPIC_VERSION,
 } from './anthropic/index.ts';
 export { geminiProvider } from './gemini/index.ts';
-export { azureProvider, AZURE_DEFAULT_API_VERSION } from './azure/index.ts';
+export { azureProvider, azureStreamsUsage, AZURE_DEFAULT_API_VERSION } from './azure/index.ts';
 export { priceFor, costUsd, priceOverrideSchema, KNOWN_UNPRICED, type Price, type PriceOverrides } from './pricing/cost.ts';

@@ -10,7 +10,9 @@ beforeAll(async () => {
   s = await startStack({
     env: (fake) => ({ WATCHLLM_AZURE_BASE_URL: fake }),
     // A second Gemini under a name of its own: what holds for `gemini` holds for every provider of its kind.
-    yaml: (fake) => `providers:\n  gemini-eu:\n    kind: gemini\n    base_url: ${fake}/v1beta\n    models: ["eu-*"]\n`,
+    yaml: (fake) =>
+      `providers:\n  gemini-eu:\n    kind: gemini\n    base_url: ${fake}/v1beta\n    models: ["eu-*"]\n` +
+      `  azure-old:\n    kind: azure\n    base_url: ${fake}\n    api_version: "2024-06-01"\n`,
   });
   client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'test-provider-key', maxRetries: 0 });
 });
@@ -105,6 +107,30 @@ describe('Azure OpenAI', () => {
     expect(call.query['api-version']).toBeTruthy();
     expect(call.headers['api-key']).toBe('test-provider-key');
     expect(call.headers['authorization']).toBeUndefined();
+  });
+});
+
+describe('Azure streams and usage', () => {
+  async function stream(model: string): Promise<string> {
+    s.fake.next({ text: 'one two three', chunks: 3 });
+    const r = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'count' }] });
+    let text = '';
+    for await (const chunk of r) text += chunk.choices[0]?.delta.content ?? '';
+    return text;
+  }
+
+  test('a current api-version is asked for usage in the stream (stream_options), and reports it', async () => {
+    expect(await stream('azure/gpt-4o')).toBe('one two three');
+    expect(s.fake.calls[0]?.body).toMatchObject({ stream_options: { include_usage: true } });
+    expect((await s.waitForEvents(1))[0]!.response.usageSource).toBe('provider');
+  });
+
+  test('an api-version older than stream_options (2024-06-01) is not sent it: the stream works, usage is estimated', async () => {
+    expect(await stream('azure-old/gpt-4o')).toBe('one two three');
+    expect(s.fake.calls[0]?.query['api-version']).toBe('2024-06-01');
+    expect(s.fake.calls[0]?.body).not.toHaveProperty('stream_options');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x).toMatchObject({ outcome: 'success', response: { usageSource: 'estimate' } });
   });
 });
 

@@ -34,7 +34,13 @@ function streamErrorFrames(ctx: Ctx): Frame[] {
 }
 
 /** Common request checks for both endpoints; answers itself and returns false when invalid. */
-function checkStreamOptions(ctx: Ctx, body: Record<string, unknown>): boolean {
+function checkStreamOptions(ctx: Ctx, body: Record<string, unknown>, flavour: Flavour): boolean {
+  // Azure took stream_options from 2024-08-01-preview on; older api-versions refuse the request.
+  const version = ctx.query.get('api-version');
+  if (flavour.kind === 'azure' && body.stream_options != null && version && /^\d{4}-\d{2}-\d{2}/.test(version) && version < '2024-08-01') {
+    openaiError(ctx, 400, 'Unrecognized request argument supplied: stream_options', 'invalid_request_error', null);
+    return false;
+  }
   if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     openaiError(ctx, 400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', null, 'stream_options');
     return false;
@@ -58,7 +64,7 @@ export async function chatCompletions(ctx: Ctx, flavour: Flavour): Promise<void>
     openaiError(ctx, 400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'invalid_request_error', 'empty_array', 'messages');
     return;
   }
-  if (!checkStreamOptions(ctx, body)) return;
+  if (!checkStreamOptions(ctx, body, flavour)) return;
   const model = resolveModel(ctx, flavour);
   if (model === undefined) return;
   const a = buildAnswer(ctx.scenario, model, messagesWords(messages), hasTools(body));
@@ -122,7 +128,7 @@ function play(ctx: Ctx, frames: Frame[]): Promise<void> {
 export async function completions(ctx: Ctx, flavour: Flavour): Promise<void> {
   if (openaiGuard(ctx, flavour)) return;
   const body = ctx.body ?? {};
-  if (!checkStreamOptions(ctx, body)) return;
+  if (!checkStreamOptions(ctx, body, flavour)) return;
   const model = resolveModel(ctx, flavour);
   if (model === undefined) return;
   const a = buildAnswer(ctx.scenario, model, inputWords(body.prompt), false);

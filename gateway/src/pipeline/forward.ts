@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
+import { azureStreamsUsage, TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { copyUpstreamHeaders } from '../http/headers.ts';
@@ -34,7 +34,8 @@ export interface ForwardInput {
 export async function forward(x: Exchange, res: ServerResponse, input: ForwardInput): Promise<void> {
   const { cp } = input;
   const native = cp.provider.wire === x.surface;
-  const plan = planBody(x, native);
+  // An Azure api-version older than stream_options refuses it: such streams are estimated.
+  const plan = planBody(x, native && (cp.provider.kind !== 'azure' || azureStreamsUsage(cp.target.apiVersion)));
   let req: UpstreamRequest;
   try {
     req = cp.provider.buildRequest(
@@ -142,7 +143,7 @@ async function respond(
  * What to send upstream: the client's body with the routed model name, and for OpenAI-style streams
  * `stream_options.include_usage` so the provider reports usage (hidden again from clients that did not ask).
  */
-function planBody(x: Exchange, native: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
+function planBody(x: Exchange, injectable: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
   const body = x.request.body ?? {};
   if (x.endpoint === 'models') return { body, changed: false, injectedUsage: false };
   let out = body;
@@ -152,7 +153,7 @@ function planBody(x: Exchange, native: boolean): { body: Record<string, unknown>
     changed = true;
   }
   const wantsUsageInjection =
-    native && x.surface === 'openai' && x.request.stream && (x.endpoint === 'chat' || x.endpoint === 'completions');
+    injectable && x.surface === 'openai' && x.request.stream && (x.endpoint === 'chat' || x.endpoint === 'completions');
   let injectedUsage = false;
   if (wantsUsageInjection && !x.request.clientWantsUsage) {
     const so = body['stream_options'];

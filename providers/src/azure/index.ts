@@ -10,6 +10,17 @@ import { TranslationError, type Endpoint, type Provider, type ProviderErrorInfo,
 /** Latest GA data-plane version at the time of writing; override per provider with `apiVersion`. */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 
+/**
+ * Whether an api-version takes `stream_options` (usage in streams): from 2024-08-01-preview and the
+ * 2024-10-21 GA on. Older versions refuse the whole request ("Unrecognized request argument
+ * supplied: stream_options"), so their streams are counted by estimate instead. Versions that are
+ * not dates (`v1`, `preview`, `latest`) are the current ones.
+ */
+export function azureStreamsUsage(apiVersion: string | undefined): boolean {
+  const v = apiVersion ?? AZURE_DEFAULT_API_VERSION;
+  return !/^\d{4}-\d{2}-\d{2}/.test(v) || v >= '2024-08-01';
+}
+
 const DEPLOYMENT_PATHS: Readonly<Partial<Record<Endpoint, string>>> = {
   chat: '/chat/completions',
   completions: '/completions',
