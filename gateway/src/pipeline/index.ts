@@ -133,7 +133,11 @@ export async function handleExchange(
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
     settle(x, price);
     await afterResponse(deps, x, reservation, cachePlan, capture);
-    applyStorage(x, policies, key?.storeBodies !== false);
+    applyStorage(x, policies, {
+      keyStoresBodies: key?.storeBodies !== false,
+      // A gateway key refused (or never looked up) may be any project's.
+      callerKnown: x.auth.keyId !== null || presentedCredentials(req.headers).gatewayKey === null,
+    });
     deps.metrics.observe(x);
     deps.sink.record(x);
   }

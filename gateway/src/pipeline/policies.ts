@@ -11,6 +11,9 @@ import {
   type Decision,
   type EndpointName,
   type ResponseDecision,
+  type ResponseScanner,
+  type RuleMatch,
+  type StoredMode,
   type StreamFilters,
 } from '@watchllm/policies';
 import { answerText } from '../answer-text.ts';
@@ -90,18 +93,66 @@ export function answerPolicies(x: Exchange, set: CompiledPolicySet | null): stri
   return set ? answerPolicyTag(set, context(x)) : '';
 }
 
-/** After a complete answer, before the client sees it: deny, redact, or pass. */
+/**
+ * After a complete answer, before the client sees it: deny, redact, or pass. Each text of the
+ * answer (a choice, its reasoning, a content block) is scanned on its own: the separator keeps the
+ * end of one from hiding a secret at the start of the next.
+ */
 export function checkJsonAnswer(x: Exchange, set: CompiledPolicySet, out: unknown): unknown {
   const body = out !== null && typeof out === 'object' ? (out as Record<string, unknown>) : undefined;
-  const d = evaluateResponse(set, { ...context(x), text: answerText(out), ...(body ? { body } : {}) });
+  const ctx = context(x);
+  const d = evaluateResponse(set, { ...ctx, text: answerText(out), ...(body ? { body } : {}) });
   record(x, d);
   if (d.kind === 'deny') throw denied(d);
-  return d.kind === 'modify' && d.body ? d.body : out;
+  const checked = d.kind === 'modify' && d.body ? d.body : out;
+  return answerPolicyTag(set, ctx) !== '' ? withoutLogprobs(checked) : checked;
 }
 
-/** Watches a stream's text as it goes out; `push` says when a deny policy wants it cut. */
+/**
+ * Logprobs repeat the answer token by token (`jane`, `@exa`, `mple.com`), beside text a policy
+ * masked or checked: an answer an enforced redact or deny policy treats goes out without them
+ * (chat and completions `logprobs: null`, Responses output_text `logprobs: []`, the types each
+ * API gives them). Returns `body` itself when it has none.
+ */
+export function withoutLogprobs(body: unknown): unknown {
+  if (body === null || typeof body !== 'object') return body;
+  const o = body as Record<string, unknown>;
+  let out = o;
+  const choices = o['choices'];
+  if (Array.isArray(choices) && choices.some((c) => isRecord(c) && c['logprobs'] != null)) {
+    out = { ...out, choices: choices.map((c) => (isRecord(c) && c['logprobs'] != null ? { ...c, logprobs: null } : c)) };
+  }
+  const output = o['output'];
+  if (Array.isArray(output)) {
+    const items = output.map((item) => {
+      const parts = partsWithLogprobs(item);
+      return parts === null ? item : { ...(item as Record<string, unknown>), content: parts };
+    });
+    if (items.some((item, i) => item !== output[i])) out = { ...out, output: items };
+  }
+  return out;
+}
+
+/** A Responses output item's content parts with their logprobs emptied, or null when none has any. */
+function partsWithLogprobs(item: unknown): unknown[] | null {
+  const content = isRecord(item) ? item['content'] : undefined;
+  if (!Array.isArray(content)) return null;
+  const has = (p: unknown) => isRecord(p) && Array.isArray(p['logprobs']) && p['logprobs'].length > 0;
+  if (!content.some(has)) return null;
+  return content.map((p) => (has(p) ? { ...(p as object), logprobs: [] } : p));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Watches a stream's texts as they go out; `check` says when a deny policy wants it cut. */
 export interface StreamGuard {
-  push(delta: string): void;
+  /**
+   * A piece of text `key` (a choice, a content block, a reasoning summary: see StreamTap's OnText);
+   * `answer` when the filters rewrite it (reasoning, refusals and tool arguments pass as they come).
+   */
+  push(delta: string, key: number, answer: boolean): void;
   /** Before forwarding what was pushed: the reason to cut the stream, or null. */
   check(): string | null;
   finish(): void;
@@ -112,33 +163,78 @@ export interface StreamGuard {
   filters: StreamFilters | null;
 }
 
+/**
+ * One scanner per text of the stream: the choices of an `n > 1` stream (or a reasoning summary and
+ * the answer) arrive interleaved, and one buffer of all of them would never hold a secret whole.
+ */
 export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
   if (!set.policies.some((p) => p.post && p.action !== null)) return null;
   const ctx = context(x);
   const filters = createStreamFilters(set, ctx);
-  const scanner = createResponseScanner(set, ctx, { redacted: filters?.redacts ?? false });
+  const scanners = new Map<number, ResponseScanner>();
+  /** Scanners given text since the last check. */
+  const dirty = new Set<ResponseScanner>();
+  let cut: string | null = null;
   return {
     filters,
-    push(delta) {
+    push(delta, key, answer) {
+      let scanner = scanners.get(key);
+      if (!scanner) {
+        // A `redact` match counts as applied only in text the filters rewrote.
+        scanner = createResponseScanner(set, ctx, { redacted: answer && (filters?.redacts ?? false) });
+        scanners.set(key, scanner);
+      }
       scanner.push(delta);
+      dirty.add(scanner);
     },
     check() {
-      const step = scanner.check();
-      return step.cut ? (step.reason ?? `denied by policy "${step.policy ?? 'unknown'}"`) : null;
+      for (const scanner of dirty) {
+        const step = scanner.check();
+        if (step.cut && cut === null) cut = step.reason ?? `denied by policy "${step.policy ?? 'unknown'}"`;
+      }
+      dirty.clear();
+      return cut;
     },
     finish() {
-      const r = scanner.finish();
-      merge(x, r.cut ? 'denied' : r.matches.length > 0 ? 'flagged' : 'allowed', r.matches, 'keep');
+      const matches = new Map<string, RuleMatch>();
+      let denied = false;
+      for (const scanner of scanners.values()) {
+        const r = scanner.finish();
+        denied ||= r.cut;
+        // The same rule hit in several texts is one match with their counts added.
+        for (const m of r.matches) {
+          const id = `${m.policy}\u0000${m.rule}\u0000${m.detector ?? ''}\u0000${String(m.applied)}`;
+          const seen = matches.get(id);
+          if (seen) seen.count += m.count;
+          else matches.set(id, { ...m });
+        }
+      }
+      const all = [...matches.values()];
+      // Named as a complete answer's decision is (outcomeOf): a redaction that was applied is `redacted`.
+      const outcome = denied ? 'denied' : all.some((m) => m.applied && m.action === 'redact') ? 'redacted' : all.length > 0 ? 'flagged' : 'allowed';
+      merge(x, outcome, all, 'keep');
     },
   };
+}
+
+/** What the pipeline had learnt of a call when it ended, for what is stored of it. */
+export interface StorageScope {
+  /** False for a gateway key that keeps no bodies (`storeBodies: false`). */
+  keyStoresBodies: boolean;
+  /** The caller's project and key are known: its gateway key was looked up, or none was presented. */
+  callerKnown: boolean;
 }
 
 /**
  * What is stored, independent of what was sent: redact or drop the bodies when a policy says so, and
  * drop them for a gateway key that keeps none (`storeBodies: false`).
  */
-export function applyStorage(x: Exchange, set: CompiledPolicySet | null, keyStoresBodies = true): void {
-  const mode = keyStoresBodies ? (x.policies?.stored ?? 'keep') : 'drop';
+export function applyStorage(
+  x: Exchange,
+  set: CompiledPolicySet | null,
+  scope: StorageScope = { keyStoresBodies: true, callerKnown: true },
+): void {
+  const mode = scope.keyStoresBodies ? (x.policies?.stored ?? (set ? refusedStorage(x, set, scope.callerKnown) : 'keep')) : 'drop';
   if (mode === 'drop') {
     x.request.raw = null;
     x.response.body = null;
@@ -146,4 +242,21 @@ export function applyStorage(x: Exchange, set: CompiledPolicySet | null, keyStor
     if (x.request.raw) x.request.raw = redactText(set, x.request.raw);
     if (x.response.body) x.response.body = redactText(set, x.response.body);
   }
+}
+
+/**
+ * A call that never reached the policy stage (a bad key, an invalid body, an unknown provider)
+ * still has its body, secrets and all: the `stored` of the policies that select it applies too. A
+ * selector on what was never learnt (the project and key of a gateway key not looked up, the model
+ * of a body that did not parse) cannot be decided: such a policy is taken to select the call (when
+ * the rest of its selector does), so a body is never kept against the will of a policy that might
+ * have applied.
+ */
+function refusedStorage(x: Exchange, set: CompiledPolicySet, callerKnown: boolean): StoredMode {
+  if (!set.policies.some((p) => p.mode === 'enforce' && p.stored !== null && p.stored !== 'keep')) return 'keep';
+  const modelKnown = x.request.model !== null || x.endpoint === 'models';
+  const undecided = { ...(callerKnown ? {} : { project: null, key: null }), ...(modelKnown ? {} : { model: null }) };
+  // Only the selectors and `stored` count here: no request rule runs (pre: false).
+  const policies = set.policies.map((p) => ({ ...p, pre: false, selector: p.selector && { ...p.selector, ...undecided } }));
+  return evaluateRequest({ ...set, policies }, { ...context(x), body: {} }).stored;
 }

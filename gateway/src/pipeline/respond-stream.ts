@@ -5,7 +5,7 @@ import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
-import { StreamTap, type ClientStreamFormat } from '../stream/tap.ts';
+import { StreamTap, type ClientStreamFormat, type OnText } from '../stream/tap.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
 import { streamGuard } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
@@ -78,10 +78,10 @@ export async function respondStream(
   // Output tokens are estimated at 4 characters each while streaming; the provider's usage settles it.
   let outChars = 0;
   const budget = opts.budget;
-  const onText =
+  const onText: OnText | null =
     guard || budget
-      ? (delta: string) => {
-          guard?.push(delta);
+      ? (delta, key, answer) => {
+          guard?.push(delta, key, answer);
           outChars += delta.length;
         }
       : null;
@@ -142,8 +142,9 @@ export async function respondStream(
   };
   /** A provider event in the client's own format, re-framed (and with policies, its text filtered). */
   const nativeEvent = (ev: EventSourceMessage): void => {
-    // Most chunks of a filtered chat stream only carry text: filtered without parsing them.
-    const span = plainChat ? tap.observeContent(ev.data) : undefined;
+    // Most chunks of a filtered chat stream only carry text: filtered without parsing them. (Not a
+    // chunk with logprobs: they repeat the text, and only the parse drops them.)
+    const span = plainChat && !ev.data.includes(LOGPROBS) ? tap.observeContent(ev.data) : undefined;
     if (span !== undefined) {
       const data = rewriter!.chatData(ev.data, span);
       capture?.push(data);
@@ -318,6 +319,9 @@ function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: Translat
   }
   res.end();
 }
+
+/** A chat chunk's logprobs, when it has some (`"logprobs":null` otherwise). */
+const LOGPROBS = '"logprobs":{';
 
 /** How the usage-only chunk starts its choices: `"choices":[]` (no choice has an empty array otherwise). */
 const USAGE_ONLY = Buffer.from('"choices":[]');

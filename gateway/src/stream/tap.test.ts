@@ -34,6 +34,36 @@ describe('StreamTap', () => {
     expect(tap.answerText()).toBe('a{"q":1}');
   });
 
+  test('each text is reported with its own key: choices, reasoning, refusals and tool calls apart, answer text marked', () => {
+    const seen: Array<[string, number, boolean]> = [];
+    const tap = new StreamTap('openai-chat', (d, key, answer) => seen.push([d, key, answer]));
+    tap.observe(undefined, JSON.stringify({ choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] }));
+    tap.observe(undefined, chunk({ reasoning: 'r' }));
+    tap.observe(undefined, chunk({ reasoning_content: 'rc', reasoning: 'rc' }));
+    tap.observe(undefined, chunk({ refusal: 'no' }));
+    tap.observe(undefined, chunk({ tool_calls: [{ index: 1, function: { arguments: '{}' } }] }));
+    expect(seen.map(([d]) => d)).toEqual(['a', 'b', 'r', 'rc', 'no', '{}']);
+    const key = (d: string) => seen.find((s) => s[0] === d)![1];
+    // choice 0's content is key 0 (the unparsed fast path's); reasoning sent twice is read once, under one key
+    expect(key('a')).toBe(0);
+    expect(new Set(['a', 'b', 'r', 'no', '{}'].map(key)).size).toBe(5);
+    expect(key('rc')).toBe(key('r'));
+    expect(seen.filter(([, , answer]) => answer).map(([d]) => d)).toEqual(['a', 'b']);
+  });
+
+  test('Responses reasoning (summaries and text) and refusals are read as text of their own', () => {
+    const seen: Array<[string, number, boolean]> = [];
+    const tap = new StreamTap('openai-responses', (d, key, answer) => seen.push([d, key, answer]));
+    const ev = (type: string, fields: object) => tap.observe(type, JSON.stringify({ type, ...fields }));
+    ev('response.reasoning_summary_text.delta', { output_index: 0, summary_index: 0, delta: 's' });
+    ev('response.reasoning_text.delta', { output_index: 0, content_index: 0, delta: 'r' });
+    ev('response.output_text.delta', { output_index: 1, content_index: 0, delta: 'a' });
+    ev('response.refusal.delta', { output_index: 1, content_index: 1, delta: 'no' });
+    expect(seen.map(([d, , answer]) => [d, answer])).toEqual([['s', false], ['r', false], ['a', true], ['no', false]]);
+    expect(new Set(seen.map(([, key]) => key)).size).toBe(4);
+    expect(tap.answerText()).toBe('srano');
+  });
+
   test('Responses API: usage and status from response.completed, text from output_text deltas', () => {
     const tap = new StreamTap('openai-responses');
     tap.observe('response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' }));

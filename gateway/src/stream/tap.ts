@@ -4,6 +4,26 @@ import { parseJson } from '../json.ts';
 /** The stream format the client receives. */
 export type ClientStreamFormat = 'openai-chat' | 'openai-responses' | 'anthropic';
 
+/**
+ * A piece of a stream's text as it passes: `key` says which text it continues (textKey), `answer`
+ * whether it is answer text, which the stream filters rewrite (reasoning, refusals and tool
+ * arguments are scanned, not rewritten).
+ */
+export type OnText = (delta: string, key: number, answer: boolean) => void;
+
+/** The kinds of text a stream carries (the last part of a textKey). */
+const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, completion: 5 } as const;
+
+/**
+ * One number per text of a stream, so that each is scanned on its own: a choice (OpenAI chat), an
+ * output item (Responses) or a content block (Anthropic); a part of it (a tool call, a content
+ * part, a summary part); the kind of text. Texts are never glued together: choice 0 and choice 1
+ * interleaved in one buffer would hide a secret in either. Choice 0's content is key 0.
+ */
+function textKey(unit: number, part: number, kind: number): number {
+  return (unit * 4096 + part) * 8 + kind;
+}
+
 /** Text kept for a fallback token estimate; beyond this the estimate scales from what was kept. */
 const MAX_TEXT_CHARS = 2_000_000;
 
@@ -46,7 +66,7 @@ export class StreamTap {
   constructor(
     readonly format: ClientStreamFormat,
     /** Called with each piece of answer text as it is seen (post-response policies scan it). */
-    private readonly onText: ((delta: string) => void) | null = null,
+    private readonly onText: OnText | null = null,
   ) {}
 
   /** Observe one event; returns the parsed JSON (undefined for [DONE] or non-JSON data). */
@@ -80,7 +100,7 @@ export class StreamTap {
     if (span === undefined) return undefined;
     this.events++;
     if (this.chunkIdentity === null) this.chunkIdentity = chunkIdentityOf(data);
-    if (span.text.length > 0) this.keepText(span.text);
+    if (span.text.length > 0) this.keepText(span.text, 0, true);
     return span;
   }
 
@@ -120,7 +140,7 @@ export class StreamTap {
   /** The collected answer text. */
   answerText(): string {
     const out: string[] = [];
-    const sink = (v: string) => out.push(v);
+    const sink: OnText = (v) => out.push(v);
     const chat = this.format === 'openai-chat';
     for (const item of this.text) {
       if (typeof item === 'string') {
@@ -137,29 +157,54 @@ export class StreamTap {
     return out.join('');
   }
 
-  /** The text an event carries, in each format. */
-  private extractText(event: string | undefined, o: Record<string, unknown>, sink: (v: string) => void): void {
-    const keep = (v: unknown) => {
-      if (typeof v === 'string' && v.length > 0) sink(v);
+  /**
+   * The texts an event carries, in each format, each with its key (which text of the stream it
+   * continues: see textKey) and whether it is answer text (what the stream filters rewrite).
+   */
+  private extractText(event: string | undefined, o: Record<string, unknown>, sink: OnText): void {
+    const keep = (v: unknown, key: number, answer = false) => {
+      if (typeof v === 'string' && v.length > 0) sink(v, key, answer);
     };
     if (this.format === 'openai-chat') {
       const choices = o['choices'];
       if (!Array.isArray(choices)) return;
-      for (const c of choices as Array<Record<string, unknown> | null>) {
+      for (let at = 0; at < choices.length; at++) {
+        const c = choices[at] as Record<string, unknown> | null;
+        const choice = typeof c?.['index'] === 'number' ? c['index'] : at;
         const delta = c?.['delta'] as Record<string, unknown> | undefined;
         if (delta) {
-          keep(delta['content']);
-          keep(delta['reasoning_content']);
+          keep(delta['content'], textKey(choice, 0, TEXT.answer), true);
+          // `reasoning_content` (DeepSeek, vLLM, the gateway's Anthropic translation) or `reasoning`
+          // (OpenRouter, Groq): some providers send both, with the same text.
+          const rc = delta['reasoning_content'];
+          keep(typeof rc === 'string' ? rc : delta['reasoning'], textKey(choice, 0, TEXT.reasoning));
+          keep(delta['refusal'], textKey(choice, 0, TEXT.refusal));
           const calls = delta['tool_calls'];
-          if (Array.isArray(calls)) for (const t of calls) keep((t as { function?: { arguments?: unknown } })?.function?.arguments);
-        } else keep(c?.['text']);
+          if (Array.isArray(calls)) {
+            calls.forEach((t: { index?: unknown; function?: { arguments?: unknown } } | null, i) => {
+              const n = typeof t?.index === 'number' ? t.index : i;
+              keep(t?.function?.arguments, textKey(choice, n + 1, TEXT.tool));
+            });
+          }
+        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion));
       }
     } else if (this.format === 'openai-responses') {
       const type = event ?? o['type'];
-      if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta') keep(o['delta']);
+      const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
+      const part = typeof o['content_index'] === 'number' ? o['content_index'] : 0;
+      if (type === 'response.output_text.delta') keep(o['delta'], textKey(output, part, TEXT.answer), true);
+      else if (type === 'response.refusal.delta') keep(o['delta'], textKey(output, part, TEXT.refusal));
+      else if (type === 'response.reasoning_text.delta') keep(o['delta'], textKey(output, part, TEXT.reasoning));
+      else if (type === 'response.reasoning_summary_text.delta') {
+        const summary = typeof o['summary_index'] === 'number' ? o['summary_index'] : 0;
+        keep(o['delta'], textKey(output, summary, TEXT.summary));
+      } else if (type === 'response.function_call_arguments.delta') keep(o['delta'], textKey(output, 0, TEXT.tool));
     } else if ((event ?? o['type']) === 'content_block_delta') {
+      const block = typeof o['index'] === 'number' ? o['index'] : 0;
       const d = o['delta'] as Record<string, unknown> | undefined;
-      keep(d?.['text'] ?? d?.['partial_json'] ?? d?.['thinking']);
+      if (typeof d?.['text'] === 'string') keep(d['text'], textKey(block, 0, TEXT.answer), true);
+      else if (typeof d?.['partial_json'] === 'string') keep(d['partial_json'], textKey(block, 0, TEXT.tool));
+      else keep(d?.['thinking'], textKey(block, 0, TEXT.reasoning));
     }
   }
 
@@ -210,8 +255,8 @@ export class StreamTap {
     }
   }
 
-  private readonly keepText = (v: string): void => {
-    this.onText?.(v);
+  private readonly keepText: OnText = (v, key, answer) => {
+    this.onText?.(v, key, answer);
     if (this.textChars > MAX_TEXT_CHARS) return;
     this.text.push(v);
     this.textChars += v.length;

@@ -49,6 +49,17 @@ describe('StreamTextRewriter', () => {
   });
 });
 
+describe('StreamTextRewriter and logprobs', () => {
+  test('logprobs, which repeat the text token by token, leave as null (chat) or empty (Responses)', () => {
+    const r = rewriter();
+    const c = chunk([{ index: 0, delta: { content: 'jane' }, logprobs: { content: [{ token: 'jane', logprob: -0.1 }] } }]);
+    expect(r.chatChunk(c)).toBe(true);
+    expect(c.choices).toEqual([{ index: 0, delta: { content: '' }, logprobs: null }]);
+    const d = { type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 'jane', logprobs: [{ token: 'jane' }] };
+    expect(r.responsesEvent(d)).toEqual([{ ...d, delta: '', logprobs: [] }]);
+  });
+});
+
 describe('StreamTextRewriter on Responses API events', () => {
   test('masks deltas, ends a part with what was held, and puts the sent text in every event that repeats it', () => {
     const r = rewriter();

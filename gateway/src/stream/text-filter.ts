@@ -6,7 +6,8 @@ import type { ContentSpan } from './tap.ts';
  * (@watchllm/policies stream-filter.ts), in place: what could still become a match is held back and
  * sent later, matches of `redact` policies leave as placeholders. Only the answer text is rewritten
  * (OpenAI chat `delta.content`, Responses `output_text`, Anthropic `text_delta`); reasoning and tool
- * arguments are scanned, and cut by a deny, but pass as they come. Pure: no I/O.
+ * arguments are scanned, and cut by a deny, but pass as they come. Logprobs, which repeat the text
+ * token by token before it is checked, are dropped. Pure: no I/O.
  */
 export class StreamTextRewriter {
   /** Text sent to the client, in order, when a policy redacts it (then it is the stored answer). */
@@ -24,7 +25,8 @@ export class StreamTextRewriter {
 
   /**
    * An OpenAI chat.completion.chunk: each choice's content goes through its filter, and a choice's
-   * finish chunk carries whatever its filter still held. Returns true when the chunk changed.
+   * finish chunk carries whatever its filter still held; its logprobs become null. Returns true when
+   * the chunk changed.
    */
   chatChunk(chunk: unknown): boolean {
     const choices = isRecord(chunk) ? chunk['choices'] : undefined;
@@ -32,6 +34,10 @@ export class StreamTextRewriter {
     let changed = false;
     for (const c of choices) {
       if (!isRecord(c)) continue;
+      if (c['logprobs'] !== null && c['logprobs'] !== undefined) {
+        c['logprobs'] = null;
+        changed = true;
+      }
       const key = typeof c['index'] === 'number' ? c['index'] : 0;
       let delta = c['delta'];
       const content = isRecord(delta) ? delta['content'] : undefined;
@@ -124,6 +130,7 @@ export class StreamTextRewriter {
         const out = this.push(key, o['delta']);
         this.partText(key).push(out);
         o['delta'] = out;
+        dropLogprobs(o);
         return [o];
       }
       case 'response.output_text.done': {
@@ -131,6 +138,7 @@ export class StreamTextRewriter {
         const sent = this.partText(key);
         if (rest !== '') sent.push(rest);
         o['text'] = sent.join('');
+        dropLogprobs(o);
         if (rest === '') return [o];
         const { item_id, output_index, content_index, sequence_number } = o;
         return [{ type: 'response.output_text.delta', item_id, output_index, content_index, delta: rest, logprobs: [], sequence_number }, o];
@@ -140,6 +148,7 @@ export class StreamTextRewriter {
         const sent = this.parts.get(key);
         if (!isRecord(part) || part['type'] !== 'output_text' || sent === undefined) return null;
         part['text'] = sent.join('');
+        dropLogprobs(part);
         return [o];
       }
       case 'response.output_item.done':
@@ -168,6 +177,7 @@ export class StreamTextRewriter {
       const sent = this.parts.get(partKey(output, j));
       if (isRecord(part) && part['type'] === 'output_text' && sent !== undefined) {
         part['text'] = sent.join('');
+        dropLogprobs(part);
         changed = true;
       }
     });
@@ -194,6 +204,11 @@ export class StreamTextRewriter {
     if (out !== '' && this.filters.redacts) this.sent.push(out);
     return out;
   }
+}
+
+/** A Responses event or output_text part keeps its `logprobs` field (an array), emptied. */
+function dropLogprobs(o: Record<string, unknown>): void {
+  if (Array.isArray(o['logprobs'])) o['logprobs'] = [];
 }
 
 /** One number per (output item, content part); no output has a thousand parts. */

@@ -1,0 +1,60 @@
+import { parsePolicies, type CompiledPolicySet } from '@watchllm/policies';
+import { describe, expect, test } from 'vitest';
+import { createExchange, type Exchange } from '../exchange.ts';
+import { streamGuard, withoutLogprobs } from './policies.ts';
+
+function compiled(list: unknown[]): CompiledPolicySet {
+  const r = parsePolicies(list);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.policies;
+}
+
+function exchange(): Exchange {
+  const x = createExchange({ id: 'r1', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/v1/chat/completions', ip: null, userAgent: null, now: 0, t0: 0 });
+  x.request.model = 'gpt-4o';
+  return x;
+}
+
+const SECRET = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
+
+describe('streamGuard', () => {
+  test('scans each text apart: a key in choice 0 interleaved with choice 1 is seen whole and cut', () => {
+    const guard = streamGuard(exchange(), compiled([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]))!;
+    const a = `key: ${SECRET} `;
+    const b = 'I cannot share that.';
+    let cut: string | null = null;
+    for (let i = 0; i < a.length && cut === null; i++) {
+      guard.push(a[i]!, 0, true);
+      if (i < b.length) guard.push(b[i]!, 8, true);
+      cut = guard.check();
+    }
+    expect(cut).toContain('no-keys');
+  });
+
+  test('a streamed redaction is recorded as redacted; a match in text the filters do not rewrite (reasoning) as flagged', () => {
+    const set = compiled([{ name: 'mask', detect: ['email'], action: 'redact', stage: 'post' }]);
+    const answer = exchange();
+    const g = streamGuard(answer, set)!;
+    g.push('mail jane@example.com now', 0, true);
+    g.finish();
+    expect(answer.policies).toMatchObject({ outcome: 'redacted', matches: [{ policy: 'mask', applied: true, count: 1 }] });
+
+    const reasoning = exchange();
+    const r = streamGuard(reasoning, set)!;
+    r.push('mail jane@example.com now', 1, false);
+    r.finish();
+    expect(reasoning.policies).toMatchObject({ outcome: 'flagged', matches: [{ policy: 'mask', applied: false, count: 1 }] });
+  });
+});
+
+describe('withoutLogprobs', () => {
+  test('chat choices get logprobs: null, Responses output_text parts an empty list; the input is not mutated', () => {
+    const chat = { choices: [{ index: 0, message: { content: 'a' }, logprobs: { content: [{ token: 'jane' }] } }] };
+    expect(withoutLogprobs(chat)).toEqual({ choices: [{ index: 0, message: { content: 'a' }, logprobs: null }] });
+    expect(chat.choices[0]!.logprobs).not.toBeNull();
+    const responses = { output: [{ type: 'message', content: [{ type: 'output_text', text: 'a', logprobs: [{ token: 'jane' }] }] }] };
+    expect(withoutLogprobs(responses)).toEqual({ output: [{ type: 'message', content: [{ type: 'output_text', text: 'a', logprobs: [] }] }] });
+    const none = { choices: [{ index: 0, message: { content: 'a' }, logprobs: null }] };
+    expect(withoutLogprobs(none)).toBe(none);
+  });
+});
