@@ -8,6 +8,7 @@ import { migrate } from './migrations.ts';
 import type { EventRow } from './ingest.ts';
 import { eventRoutes, MAX_INGEST_BODY_BYTES } from './routes.ts';
 import { createEventWriter, type EventWriter } from './writer.ts';
+import { countingBody } from '../../../test/support/bodies.ts';
 
 let dir: string;
 let client: ClickHouseClient;
@@ -314,18 +315,7 @@ describe('POST /v1/events: event times', () => {
 });
 
 /** A body of `total` spaces served in 1 MiB chunks, counting what was pulled from it. */
-function spaces(total: number) {
-  const CHUNK = 1024 * 1024;
-  let pulled = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull(ctl) {
-      if (pulled >= total) return ctl.close();
-      pulled += CHUNK;
-      ctl.enqueue(new Uint8Array(CHUNK).fill(0x20));
-    },
-  });
-  return { body, pulled: () => pulled, CHUNK };
-}
+const spaces = (total: number) => countingBody(total, 1024 * 1024);
 
 describe('POST /v1/events: body size', () => {
   const ingest = (init: RequestInit) => {

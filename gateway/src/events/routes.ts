@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { errorBody, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
+import { failWith, limitBody } from '../http/hono-errors.ts';
 import { table } from './client.ts';
 import { ingestBatchSchema, toEventRow } from './ingest.ts';
 import { aggregate, aggregateSchema, getRequest, listFiltersSchema, listRequests } from './query.ts';
@@ -39,10 +39,6 @@ function queryObject(c: Context): Record<string, string | string[]> {
   return out;
 }
 
-function fail(c: Context, err: GatewayError) {
-  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-  return c.json(errorBody(err, 'openai'), err.status as 400);
-}
 
 /**
  * A zod failure as OpenAI's 400: the first issue, with its path as `param` (`events.0.name`); an
@@ -53,31 +49,16 @@ function invalid(c: Context, error: z.ZodError) {
   const path = issue ? [...issue.path] : [];
   if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
   const param = path.join('.');
-  return fail(c, GatewayError.invalid(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid input'}`, param || null));
+  return failWith(c, GatewayError.invalid(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid input'}`, param || null));
 }
 
-/**
- * The 413 the proxy answers too (code `request_too_large`), given before the body is buffered:
- * a declared Content-Length over the limit is refused unread, a chunked body once it passes it.
- */
-const ingestBodyLimit = bodyLimit({
-  maxSize: MAX_INGEST_BODY_BYTES,
-  onError: (c) =>
-    fail(
-      c,
-      new GatewayError({
-        status: 413,
-        type: 'invalid_request_error',
-        code: 'request_too_large',
-        message: `The events batch exceeds the limit of ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MB; send fewer events per request.`,
-        // the rest of the body is not read: the connection cannot carry another request
-        headers: { connection: 'close' },
-      }),
-    ),
-});
+const ingestBodyLimit = limitBody(
+  MAX_INGEST_BODY_BYTES,
+  `The events batch exceeds the limit of ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MB; send fewer events per request.`,
+);
 
 function unavailable(c: Context, e: unknown) {
-  return fail(
+  return failWith(
     c,
     new GatewayError({
       status: 503,
@@ -108,7 +89,7 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
     try {
       return c.json(await listRequests(client, parsed.data, cur));
     } catch (e) {
-      if (e instanceof z.ZodError) return fail(c, GatewayError.invalid('cursor: not a cursor this API returned', 'cursor'));
+      if (e instanceof z.ZodError) return failWith(c, GatewayError.invalid('cursor: not a cursor this API returned', 'cursor'));
       return unavailable(c, e);
     }
   });
@@ -121,7 +102,7 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
     } catch (e) {
       return unavailable(c, e);
     }
-    return fail(c, new GatewayError({ status: 404, type: 'invalid_request_error', code: 'not_found', message: `No request with id ${id}` }));
+    return failWith(c, new GatewayError({ status: 404, type: 'invalid_request_error', code: 'not_found', message: `No request with id ${id}` }));
   });
 
   app.get('/admin/stats', async function statsRoute(c) {
@@ -141,7 +122,7 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
     try {
       body = await c.req.json();
     } catch {
-      return fail(c, GatewayError.invalid('The body is not valid JSON.', null, 'invalid_json'));
+      return failWith(c, GatewayError.invalid('The body is not valid JSON.', null, 'invalid_json'));
     }
     const parsed = ingestBatchSchema.safeParse(body);
     if (!parsed.success) return invalid(c, parsed.error);
@@ -151,7 +132,7 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
     if (writer) {
       const accepted = writer.recordEvents(rows);
       if (accepted < rows.length) {
-        return fail(
+        return failWith(
           c,
           new GatewayError({
             status: 503,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.ts';
+import { requestTooLarge } from './hono-errors.ts';
 
 /**
  * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused before
@@ -31,13 +32,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 function tooLarge(size: number | null, limit: number): GatewayError {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return new GatewayError({
-    status: 413,
-    type: 'invalid_request_error',
-    code: 'request_too_large',
-    message:
-      `Request body ${size === null ? 'exceeds' : `is ${mb(size)}; it exceeds`} the gateway limit of ${mb(limit)} ` +
-      '(WATCHLLM_MAX_BODY_MB).',
-    headers: { connection: 'close' },
-  });
+  return requestTooLarge(
+    `Request body ${size === null ? 'exceeds' : `is ${mb(size)}; it exceeds`} the gateway limit of ${mb(limit)} (WATCHLLM_MAX_BODY_MB).`,
+  );
 }

@@ -168,58 +168,37 @@ export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exc
   if (items.length > 0) settles.add(r.now, items);
 }
 
+/**
+ * The refusal of `item`: 402 for a budget (SDKs do not retry it), 429 for a rate limit, with
+ * `retry-after` when waiting makes room. A call larger than the whole limit never fits: it is told
+ * so, without a retry hint (OpenAI's "Request too large").
+ */
 function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: number, headers: Record<string, string>): GatewayError {
-  // More than the whole limit: no wait makes room, so no retry-after (OpenAI: "Request too large").
-  if (item.cost > item.limit) return tooLarge(item, headers);
+  const tooLarge = item.cost > item.limit;
   const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  if (item.kind === 'usd') {
-    return new GatewayError({
-      status: 402,
-      type: 'insufficient_quota',
-      code: 'budget_exceeded',
-      outcome: 'denied_limit',
-      headers: { ...headers, 'retry-after': String(retryS) },
-      message:
-        `Budget exhausted for ${item.scope} '${item.id}': ${usd(item.limit)} per ${item.window}, ` +
-        `${usd(used, 4)} used. It resets at ${new Date(resetAt).toISOString()}.`,
-    });
+  const unit = item.kind === 'usd' ? null : item.kind === 'requests' ? 'requests' : 'tokens';
+  const where = `${item.scope} '${item.id}'`;
+  let message: string;
+  if (unit === null) {
+    message = tooLarge
+      ? `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ${where}: ` +
+        `${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`
+      : `Budget exhausted for ${where}: ${usd(item.limit)} per ${item.window}, ${usd(used, 4)} used. ` +
+        `It resets at ${new Date(resetAt).toISOString()}.`;
+  } else {
+    message = tooLarge
+      ? `Request too large for ${where} on ${unit} per ${item.window}: limit ${item.limit}, requested ${item.cost}. ` +
+        'The prompt or max_tokens must be reduced for it to run.'
+      : `Rate limit reached for ${where} on ${unit} per ${item.window}: limit ${item.limit}, used ${used}, ` +
+        `requested ${item.cost}. Please try again in ${retryS}s.`;
   }
-  const unit = item.kind === 'requests' ? 'requests' : 'tokens';
   return new GatewayError({
-    status: 429,
-    type: unit,
-    code: 'rate_limit_exceeded',
+    status: unit === null ? 402 : 429,
+    type: unit ?? 'insufficient_quota',
+    code: unit === null ? 'budget_exceeded' : 'rate_limit_exceeded',
     outcome: 'denied_limit',
-    headers: { ...headers, 'retry-after': String(retryS) },
-    message:
-      `Rate limit reached for ${item.scope} '${item.id}' on ${unit} per ${item.window}: ` +
-      `limit ${item.limit}, used ${used}, requested ${item.cost}. Please try again in ${retryS}s.`,
-  });
-}
-
-function tooLarge(item: LimitItem, headers: Record<string, string>): GatewayError {
-  if (item.kind === 'usd') {
-    return new GatewayError({
-      status: 402,
-      type: 'insufficient_quota',
-      code: 'budget_exceeded',
-      outcome: 'denied_limit',
-      headers,
-      message:
-        `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ` +
-        `${item.scope} '${item.id}': ${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`,
-    });
-  }
-  const unit = item.kind === 'requests' ? 'requests' : 'tokens';
-  return new GatewayError({
-    status: 429,
-    type: unit,
-    code: 'rate_limit_exceeded',
-    outcome: 'denied_limit',
-    headers,
-    message:
-      `Request too large for ${item.scope} '${item.id}' on ${unit} per ${item.window}: limit ${item.limit}, requested ` +
-      `${item.cost}. The prompt or max_tokens must be reduced for it to run.`,
+    headers: tooLarge ? headers : { ...headers, 'retry-after': String(retryS) },
+    message,
   });
 }
 

@@ -4,6 +4,7 @@ import { adminAuth } from '../admin-auth.ts';
 import { createMemoryKeyStore, createRedisKeyStore, createSecretBox, type KeyStore, StoreUnavailableError } from '../stores/index.ts';
 import { redisFixture, type RedisFixture } from '../stores/testing.ts';
 import { adminKeyRoutes, MAX_ADMIN_BODY_BYTES } from './admin-keys.ts';
+import { countingBody } from '../../../test/support/bodies.ts';
 
 const TOKEN = 'admin-token-0123456789';
 const T0 = Date.UTC(2030, 0, 2, 3, 4, 5);
@@ -97,18 +98,7 @@ describe('POST /admin/keys', () => {
 });
 
 /** A body of `total` spaces served in 64 KiB chunks, counting what was pulled from it. */
-function spaces(total: number) {
-  const CHUNK = 64 * 1024;
-  let pulled = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull(ctl) {
-      if (pulled >= total) return ctl.close();
-      pulled += CHUNK;
-      ctl.enqueue(new Uint8Array(CHUNK).fill(0x20));
-    },
-  });
-  return { body, pulled: () => pulled, CHUNK };
-}
+const spaces = (total: number) => countingBody(total, 64 * 1024);
 
 describe('POST /admin/keys: body size', () => {
   const send = (keys: KeyStore, body: ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>

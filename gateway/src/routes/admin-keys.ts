@@ -1,7 +1,7 @@
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { Hono } from 'hono';
 import type { z } from 'zod';
-import { errorBody, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
+import { failWith, limitBody } from '../http/hono-errors.ts';
 import { createKeyBodySchema, type KeyRecord, type KeyStore, publicKeyView, StoreUnavailableError } from '../stores/index.ts';
 
 export interface AdminKeyRoutesDeps {
@@ -10,33 +10,11 @@ export interface AdminKeyRoutesDeps {
   now?: () => number;
 }
 
-function fail(c: Context, err: GatewayError) {
-  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-  return c.json(errorBody(err, 'openai'), err.status as 400);
-}
 
 /** A key's create body is a few hundred bytes (project, limits, provider keys); 1 MiB is plenty. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
-/**
- * The 413 the proxy answers too (code `request_too_large`), given before the body is buffered:
- * a declared Content-Length over the limit is refused unread, a chunked body once it passes it.
- */
-const adminBodyLimit = bodyLimit({
-  maxSize: MAX_ADMIN_BODY_BYTES,
-  onError: (c) =>
-    fail(
-      c,
-      new GatewayError({
-        status: 413,
-        type: 'invalid_request_error',
-        code: 'request_too_large',
-        message: `Request body exceeds the admin API limit of ${MAX_ADMIN_BODY_BYTES / 1024 / 1024} MB.`,
-        // the rest of the body is not read: the connection cannot carry another request
-        headers: { connection: 'close' },
-      }),
-    ),
-});
+const adminBodyLimit = limitBody(MAX_ADMIN_BODY_BYTES, `Request body exceeds the admin API limit of ${MAX_ADMIN_BODY_BYTES / 1024 / 1024} MB.`);
 
 function notFound(id: string): GatewayError {
   return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'key_not_found', message: `No gateway key with id ${id}.` });
@@ -87,10 +65,10 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
     try {
       body = await c.req.json();
     } catch {
-      return fail(c, GatewayError.invalid('The body is not valid JSON.', null, 'invalid_json'));
+      return failWith(c, GatewayError.invalid('The body is not valid JSON.', null, 'invalid_json'));
     }
     const parsed = createKeyBodySchema.safeParse(body);
-    if (!parsed.success) return fail(c, invalid(parsed.error));
+    if (!parsed.success) return failWith(c, invalid(parsed.error));
     const input = parsed.data;
     try {
       const { record, key } = await keys.create(input, now());
@@ -99,7 +77,7 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
       // The store refuses provider credentials it could not encrypt (no WATCHLLM_SECRET): the
       // caller's mistake or the operator's, never something to retry.
       if (input.providerKeys && !(e instanceof StoreUnavailableError) && e instanceof Error && e.message.includes('WATCHLLM_SECRET')) {
-        return fail(
+        return failWith(
           c,
           GatewayError.invalid(
             'providerKeys cannot be stored: the gateway has no WATCHLLM_SECRET to encrypt them with. Set WATCHLLM_SECRET or omit providerKeys.',
@@ -108,7 +86,7 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
           ),
         );
       }
-      return fail(c, storeFailure(e));
+      return failWith(c, storeFailure(e));
     }
   });
 
@@ -119,7 +97,7 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
       records.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
       return c.json({ data: records.map(publicKeyView) });
     } catch (e) {
-      return fail(c, storeFailure(e));
+      return failWith(c, storeFailure(e));
     }
   });
 
@@ -127,9 +105,9 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
     const id = c.req.param('id');
     try {
       const record = await keys.get(id);
-      return record ? c.json(publicKeyView(record)) : fail(c, notFound(id));
+      return record ? c.json(publicKeyView(record)) : failWith(c, notFound(id));
     } catch (e) {
-      return fail(c, storeFailure(e));
+      return failWith(c, storeFailure(e));
     }
   });
 
@@ -137,10 +115,10 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
     const id = c.req.param('id');
     try {
       const record = await keys.revoke(id, now());
-      if (!record) return fail(c, notFound(id));
+      if (!record) return failWith(c, notFound(id));
       return c.json({ id: record.id, revoked: true, revokedAt: record.revokedAt });
     } catch (e) {
-      return fail(c, storeFailure(e));
+      return failWith(c, storeFailure(e));
     }
   });
 
@@ -151,13 +129,13 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
       if (issued) return c.json(withKey(issued.record, issued.key), 201);
       // The store answers null for both; tell the caller which, since only one is worth a retry elsewhere.
       const existing = await keys.get(id);
-      if (!existing) return fail(c, notFound(id));
-      return fail(
+      if (!existing) return failWith(c, notFound(id));
+      return failWith(
         c,
         new GatewayError({ status: 409, type: 'invalid_request_error', code: 'key_revoked', message: `Gateway key ${id} is revoked and cannot be rotated; create a new key.` }),
       );
     } catch (e) {
-      return fail(c, storeFailure(e));
+      return failWith(c, storeFailure(e));
     }
   });
 
