@@ -105,11 +105,12 @@ export function compilePolicies(list: readonly PolicyConfig[]): CompileResult {
         user: globs(p.match.user),
         model: globs(p.match.model),
         endpoint: p.match.endpoint === undefined ? null : new Set(p.match.endpoint),
-        properties: Object.entries(p.match.properties ?? {}).map(([k, v]) => [k, v.map(compileGlob)]),
+        // Lowercased like recorded property names (see lowerProperty).
+        properties: Object.entries(p.match.properties ?? {}).map(([k, v]) => [k.toLowerCase(), v.map(compileGlob)]),
       },
       allowModels: globs(p.allow_models),
       denyModels: globs(p.deny_models),
-      requireMetadata: p.require_metadata ?? [],
+      requireMetadata: (p.require_metadata ?? []).map(lowerProperty),
       forbidParams: p.forbid_params ?? [],
       maxTokens: p.rewrite?.clamp_max_tokens ?? p.max_tokens ?? null,
       maxMessages: p.max_messages ?? null,
@@ -128,6 +129,15 @@ export function compilePolicies(list: readonly PolicyConfig[]): CompileResult {
     if (p.mode === 'enforce') storage.push(...p.content.filter((c) => c.rule !== 'detect'));
   }
   return { ok: true, policies: { policies, storage } };
+}
+
+/**
+ * Property names come from `x-watchllm-property-<name>` headers, and HTTP header names are
+ * case-insensitive (Node hands them over lowercased), so `CostCenter` in a policy means
+ * `costcenter` as recorded.
+ */
+function lowerProperty(f: MetadataFieldName): MetadataFieldName {
+  return f.startsWith('property:') ? (f.toLowerCase() as MetadataFieldName) : f;
 }
 
 function builtin(name: DetectorName): ContentScanner[] {

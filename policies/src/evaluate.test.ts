@@ -140,6 +140,44 @@ describe('every text location is redacted', () => {
   });
 });
 
+describe('JSON inside a string (tool-call arguments)', () => {
+  const set = compile([{ name: 'r', detect: ['email', 'api_key', 'credit_card', 'ip_address'], action: 'redact' }]);
+  const withRawArgs = (args: string): RequestInput => ({
+    endpoint: 'chat',
+    model: 'm',
+    meta,
+    body: { model: 'm', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'write_file', arguments: args } }] }] },
+  });
+  const withArgs = (args: unknown): RequestInput => withRawArgs(JSON.stringify(args));
+  const argsOf = (d: ReturnType<typeof evaluateRequest>): unknown => {
+    if (d.kind !== 'modify') throw new Error(`expected modify, got ${d.kind}`);
+    const msg = (d.body.messages as Array<{ tool_calls: Array<{ function: { arguments: string } }> }>)[0]!;
+    return JSON.parse(msg.tool_calls[0]!.function.arguments);
+  };
+
+  test('finds secrets right after an escape and keeps the arguments valid JSON', () => {
+    const content = `# env\n${OPENAI_KEY}\n${EMAIL}\n\t4111111111111111\r\n10.0.0.7`;
+    const d = evaluateRequest(set, withArgs({ path: '.env', content }));
+    expect(argsOf(d)).toEqual({ path: '.env', content: '# env\n[API_KEY_1]\n[EMAIL_1]\n\t[CREDIT_CARD_1]\r\n[IP_ADDRESS_1]' });
+  });
+
+  test('finds an e-mail whose @ is written as \\u0040, and replaces the escape with it', () => {
+    const d = evaluateRequest(set, withRawArgs('{"to":"jane.doe\\u0040example.com"}'));
+    expect(argsOf(d)).toEqual({ to: '[EMAIL_1]' });
+  });
+
+  test('a custom pattern written against a literal backslash still matches', () => {
+    const accounts = compile([{ name: 'accounts', patterns: [{ regex: 'CORP\\\\[a-z]+', name: 'account' }], action: 'redact' }]);
+    const d = evaluateRequest(accounts, { endpoint: 'chat', model: 'm', meta, body: { model: 'm', messages: [{ role: 'user', content: 'log in as CORP\\nancy' }] } });
+    expect(d).toMatchObject({ kind: 'modify', body: { messages: [{ content: 'log in as [ACCOUNT_1]' }] } });
+  });
+
+  test('a deny policy sees a key after an escape', () => {
+    const deny = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny' }]);
+    expect(evaluateRequest(deny, withArgs({ content: `a\n${OPENAI_KEY}` })).kind).toBe('deny');
+  });
+});
+
 test('evaluation never constructs a RegExp', () => {
   const set = compile([
     { name: 'all', detect: ['email', 'phone', 'credit_card', 'iban', 'national_id', 'ip_address', 'api_key', 'private_key'], action: 'redact' },

@@ -1,4 +1,5 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
+import { EscapeViews } from './escapes.ts';
 import { applyHits, findHits, HitCounts, Placeholders } from './redact.ts';
 import { requestViolations, type RequestView, type Violation } from './request-rules.ts';
 import type { StoredMode } from './schema.ts';
@@ -21,6 +22,7 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
   };
   const matches: RuleMatch[] = [];
   const placeholders = new Placeholders();
+  const views = new EscapeViews();
   let denied: DenyDecision | null = null;
   let stored: StoredMode = 'keep';
 
@@ -43,12 +45,12 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
     if (p.content.length > 0) {
       if (p.action === 'redact' && live) {
         view.body = mapText(view.body, REQUEST_ROOTS, (s) => {
-          const hits = findHits(p.content, s);
+          const hits = findHits(p.content, s, views);
           counts.add(hits);
           return applyHits(s, hits, placeholders);
         });
       } else {
-        forEachText(view.body, REQUEST_ROOTS, (s) => counts.add(findHits(p.content, s)));
+        forEachText(view.body, REQUEST_ROOTS, (s) => counts.add(findHits(p.content, s, views)));
       }
       for (const e of counts.entries.values()) record({ rule: e.rule, count: e.count, detector: e.source });
     }

@@ -57,6 +57,25 @@ describe('evaluateResponse', () => {
   });
 });
 
+describe('evaluateResponse on a JSON answer (JSON mode, tool-call arguments)', () => {
+  test('denies a key that follows an escape', () => {
+    const set = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]);
+    const text = JSON.stringify({ note: `a\n${OPENAI_KEY}` });
+    expect(evaluateResponse(set, { ...ctx, text })).toMatchObject({ kind: 'deny', policy: 'no-keys' });
+  });
+
+  test('redacts a card after \\t and an e-mail after \\n, in the text and the body, keeping both valid JSON', () => {
+    const set = compile([{ name: 'mask', detect: ['email', 'credit_card'], action: 'redact', stage: 'post' }]);
+    const text = JSON.stringify({ card: '\t4111111111111111', to: `x\n${EMAIL}` });
+    const body = { choices: [{ index: 0, message: { role: 'assistant', content: text } }] };
+    const d = evaluateResponse(set, { ...ctx, text, body });
+    if (d.kind !== 'modify') throw new Error(`expected modify, got ${d.kind}`);
+    const expected = { card: '\t[CREDIT_CARD_1]', to: 'x\n[EMAIL_1]' };
+    expect(JSON.parse(d.text)).toEqual(expected);
+    expect(JSON.parse((d.body as typeof body).choices[0]!.message.content)).toEqual(expected);
+  });
+});
+
 describe('redactText (stored bodies)', () => {
   const set = compile([{ name: 'refs', patterns: [{ regex: 'TICKET-\\d{4}', name: 'ticket' }], action: 'flag' }]);
 
@@ -70,5 +89,19 @@ describe('redactText (stored bodies)', () => {
     const json = JSON.stringify({ messages: [{ role: 'user', content: `line\n${EMAIL}\t${OPENAI_KEY}\\${EMAIL}\n4111111111111111` }] });
     const out = redactText(set, json);
     expect(JSON.parse(out)).toEqual({ messages: [{ role: 'user', content: 'line\n[EMAIL_1]\t[API_KEY_1]\\[EMAIL_1]\n[CREDIT_CARD_1]' }] });
+  });
+
+  test('finds secrets behind doubled escapes (tool-call arguments inside a stored body), both levels staying valid JSON', () => {
+    const args = JSON.stringify({ path: '.env', content: `# env\n${OPENAI_KEY}\n${EMAIL}` });
+    const stored = JSON.stringify({ messages: [{ role: 'assistant', tool_calls: [{ function: { name: 'write_file', arguments: args } }] }] });
+    const out = JSON.parse(redactText(set, stored)) as { messages: Array<{ tool_calls: Array<{ function: { arguments: string } }> }> };
+    expect(JSON.parse(out.messages[0]!.tool_calls[0]!.function.arguments)).toEqual({ path: '.env', content: '# env\n[API_KEY_1]\n[EMAIL_1]' });
+  });
+
+  test('a custom pattern matching an escape letter behind doubled escapes keeps both levels valid JSON', () => {
+    const handles = compile([{ name: 'handles', patterns: [{ regex: '[a-z]+#\\d{4}', name: 'handle' }], action: 'flag' }]);
+    const stored = JSON.stringify({ arguments: JSON.stringify({ to: 'x\njohn#1234' }) });
+    const out = JSON.parse(redactText(handles, stored)) as { arguments: string };
+    expect(JSON.parse(out.arguments)).toEqual({ to: 'x\n[HANDLE_1]' });
   });
 });

@@ -1,6 +1,7 @@
 import type { CompiledPolicySet } from './compile.ts';
 import { denyReason } from './evaluate.ts';
-import { applyHits, findHits, HitCounts, keepJsonEscapes, Placeholders } from './redact.ts';
+import { EscapeViews } from './escapes.ts';
+import { applyHits, findHits, HitCounts, Placeholders } from './redact.ts';
 import type { StoredMode } from './schema.ts';
 import { selects, stricter } from './select.ts';
 import { mapText, RESPONSE_ROOTS } from './text.ts';
@@ -15,6 +16,7 @@ import type { DenyDecision, ResponseDecision, ResponseInput, RuleMatch } from '.
 export function evaluateResponse(set: CompiledPolicySet, input: ResponseInput): ResponseDecision {
   const matches: RuleMatch[] = [];
   const placeholders = new Placeholders();
+  const views = new EscapeViews();
   let text = input.text;
   let body = (input.body ?? null) as Record<string, unknown> | null;
   let denied: DenyDecision | null = null;
@@ -26,7 +28,7 @@ export function evaluateResponse(set: CompiledPolicySet, input: ResponseInput): 
     if (!p.post || p.action === null) continue;
     const live = p.mode === 'enforce' && denied === null;
     const applied = p.action === 'flag' ? p.mode === 'enforce' : live;
-    const hits = findHits(p.content, text);
+    const hits = findHits(p.content, text, views);
     if (hits.length === 0) continue;
     const counts = new HitCounts();
     counts.add(hits);
@@ -37,7 +39,7 @@ export function evaluateResponse(set: CompiledPolicySet, input: ResponseInput): 
     if (!live) continue;
     if (p.action === 'redact') {
       text = applyHits(text, hits, placeholders);
-      const redact = (s: string) => applyHits(s, findHits(p.content, s), placeholders);
+      const redact = (s: string) => applyHits(s, findHits(p.content, s, views), placeholders);
       if (body !== null) body = mapText(body, RESPONSE_ROOTS, redact);
     } else if (p.action === 'deny') {
       const sources = [...counts.entries.values()].map((e) => e.source);
@@ -54,28 +56,11 @@ export function evaluateResponse(set: CompiledPolicySet, input: ResponseInput): 
  * Redacts a stored body (request or response, JSON text, possibly truncated, or plain text)
  * with every built-in class plus the patterns and keywords of enforced policies.
  *
- * In JSON text a secret often follows an escape (`\nsk-…`, `\t4111…`), where the escape's
- * letter would glue onto it and hide it from word-boundary checks. So detection runs on a copy
- * in which every backslash escape is blanked to spaces of the same length (offsets unchanged),
- * and the hits are applied to the original. Placeholders contain no JSON metacharacters and hit
- * edges stay off escapes, so JSON text stays valid JSON.
+ * In JSON text a secret often follows an escape (`\nsk-…`, `\t4111…`, doubled inside a tool
+ * call's arguments), where the escape's letter would glue onto it; `findHits` scans such text
+ * decoded and keeps hit edges on whole escapes. Placeholders contain no JSON metacharacters, so
+ * JSON text stays valid JSON.
  */
 export function redactText(set: CompiledPolicySet, text: string): string {
-  const view = blankEscapes(text);
-  return applyHits(text, keepJsonEscapes(text, findHits(set.storage, view)), new Placeholders());
-}
-
-function blankEscapes(text: string): string {
-  let at = text.indexOf('\\');
-  if (at === -1) return text;
-  const parts: string[] = [];
-  let from = 0;
-  while (at !== -1) {
-    const len = text[at + 1] === 'u' ? 6 : 2;
-    parts.push(text.slice(from, at), ' '.repeat(Math.min(len, text.length - at)));
-    from = at + len;
-    at = text.indexOf('\\', from);
-  }
-  parts.push(text.slice(from));
-  return parts.join('');
+  return applyHits(text, findHits(set.storage, text), new Placeholders());
 }

@@ -26,6 +26,15 @@ describe('createResponseScanner', () => {
     });
   });
 
+  test.each([1, 7, 1000])('cuts a JSON answer whose key follows an escape (chunks of %i)', (size) => {
+    const set = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]);
+    const s = createResponseScanner(set, ctx);
+    const text = JSON.stringify({ note: `${'a'.repeat(1500)}\n${OPENAI_KEY}`, more: 'x'.repeat(200) });
+    let cut = false;
+    for (const c of chunks(text, size)) cut ||= s.push(c).cut;
+    expect(cut || s.finish().cut).toBe(true);
+  });
+
   test('check() scans short text at once, so a complete match is caught before it is forwarded', () => {
     const set = compile([{ name: 'no-pii', detect: ['email'], action: 'deny', stage: 'post' }]);
     const s = createResponseScanner(set, ctx);

@@ -1,5 +1,5 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
-import { isSpace } from './detectors/scan.ts';
+import { breaksBefore, escapeSafeCut, EscapeViews } from './escapes.ts';
 import { denyReason } from './evaluate.ts';
 import { findHits, HitCounts } from './redact.ts';
 import { selects } from './select.ts';
@@ -70,8 +70,9 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext, 
   const scan = (final: boolean): void => {
     unscanned = 0;
     let keepFrom = tailStart(buf);
+    const views = new EscapeViews();
     for (const st of states) {
-      for (const h of findHits(st.p.content, buf)) {
+      for (const h of findHits(st.p.content, buf, views)) {
         if (bufStart + h.start < st.countedTo) continue;
         const denies = st.p.action === 'deny' && st.p.mode === 'enforce';
         // A hit reaching the end of what we have may still grow (`a@b.co` + `m`): counting waits
@@ -88,6 +89,7 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext, 
         }
       }
     }
+    keepFrom = escapeSafeCut(buf, keepFrom);
     buf = buf.slice(keepFrom);
     bufStart += keepFrom;
   };
@@ -121,9 +123,10 @@ export function createResponseScanner(set: CompiledPolicySet, ctx: CallContext, 
   };
 }
 
+/** Words end at spaces and at their escapes in JSON text (`\n`), so the kept tail never starts glued to one. */
 function tailStart(buf: string): number {
   const floor = Math.max(0, buf.length - TAIL);
   let at = Math.max(0, buf.length - KEEP);
-  while (at > floor && !isSpace(buf.charCodeAt(at - 1))) at--;
+  while (at > floor && !breaksBefore(buf, at)) at--;
   return at;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { compile, meta } from './fixtures.test-helper.ts';
-import { answerPolicyTag } from './select.ts';
+import { answerPolicyTag, selects } from './select.ts';
+import { evaluateRequest } from './evaluate.ts';
 
 const ctx = (user: string | null) => ({ endpoint: 'chat', model: 'gpt-4o', meta: { ...meta, user } }) as const;
 
@@ -24,5 +25,22 @@ describe('answerPolicyTag', () => {
   test('changes when the policy changes, so a reload never serves answers checked under the old rules', () => {
     const changed = compile([{ name: 'mask-alice', match: { user: ['alice'] }, detect: ['email', 'phone'], action: 'redact', stage: 'post' }]);
     expect(answerPolicyTag(changed, ctx('alice'))).not.toBe(answerPolicyTag(set, ctx('alice')));
+  });
+});
+
+describe('property names are case-insensitive (they come from HTTP header names, recorded lowercased)', () => {
+  // `x-watchllm-property-CostCenter: cc-7` arrives as `costcenter`
+  const call = { endpoint: 'chat', model: 'gpt-4o', meta: { ...meta, properties: { costcenter: 'cc-7' } } } as const;
+
+  test('match.properties written with capitals selects the call', () => {
+    const [p] = compile([{ name: 'cc', match: { properties: { CostCenter: 'cc-*' } }, detect: ['email'], action: 'flag' }]).policies;
+    expect(selects(p!, call)).toBe(true);
+  });
+
+  test('require_metadata with a capitalised property is satisfied by the header', () => {
+    const set = compile([{ name: 'need-cc', require_metadata: ['property:CostCenter'], action: 'deny' }]);
+    expect(evaluateRequest(set, { ...call, body: { model: 'gpt-4o' } }).kind).toBe('allow');
+    const missing = { ...call, meta: { ...meta, properties: {} }, body: { model: 'gpt-4o' } };
+    expect(evaluateRequest(set, missing)).toMatchObject({ kind: 'deny', reason: expect.stringContaining('x-watchllm-property-costcenter') });
   });
 });

@@ -122,6 +122,30 @@ describe('createStreamFilters', () => {
     },
   );
 
+  test.each([1, 2, 5, 1000])('a JSON answer streamed in chunks of %i: secrets after escapes leave as placeholders, the JSON stays valid', (size) => {
+    const f = createStreamFilters(redactSet, ctx)!.text(0);
+    const json = JSON.stringify({ note: `a\n${OPENAI_KEY}`, mail: `\n${EMAIL}`, card: '\t4111111111111111' });
+    const { out, sent } = run(f, json, size);
+    expect(JSON.parse(sent)).toEqual({ note: 'a\n[API_KEY_1]', mail: '\n[EMAIL_1]', card: '\t[CREDIT_CARD_1]' });
+    for (const piece of out) for (const frag of ['Ab3dEf', 'jane.doe', '41111111']) expect(piece).not.toContain(frag);
+  });
+
+  test.each([1, 3])('a grouped IBAN right after a long JSON key is held whole (chunks of %i)', (size) => {
+    const set = compile([{ name: 'mask', detect: ['iban'], action: 'redact', stage: 'post' }]);
+    const f = createStreamFilters(set, ctx)!.text(0);
+    const { out, sent } = run(f, '{"customer_bank_account_international_number":"DE89 3704 0044 0532 0130 00"}', size);
+    expect(sent).toBe('{"customer_bank_account_international_number":"[IBAN_1]"}');
+    for (const piece of out) expect(piece).not.toContain('DE89');
+  });
+
+  test('a JSON escape ends the word in progress, and a long word is never cut inside an escape', () => {
+    expect(holdFrom('{"a":"x\\nsk-pr')).toBe('{"a":"x\\n'.length);
+    // a word over MAX_WORD is let out but for its last 64 characters; here that cut would split `\\u0040`
+    const long = `${'x'.repeat(300)}\\u0040${'y'.repeat(61)}`;
+    expect(long.length - 64).toBe(303);
+    expect(holdFrom(long)).toBe(300);
+  });
+
   test('a block longer than a rescan step is still held whole and masked', () => {
     const f = createStreamFilters(all, ctx)!.text(0);
     // ~6,500 characters in 3-character tokens: held past LONG_HELD, rescanned every RESCAN characters

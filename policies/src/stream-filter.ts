@@ -1,5 +1,6 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
 import { applyHits, findHits, Placeholders } from './redact.ts';
+import { breaksBefore, escapeSafeCut, EscapeViews } from './escapes.ts';
 import { isSpace } from './detectors/scan.ts';
 import { selects, treatsAnswers } from './select.ts';
 import type { CallContext } from './types.ts';
@@ -83,7 +84,8 @@ function textFilter(
   const release = (upTo: number): string => {
     let out = held.slice(0, upTo);
     held = held.slice(upTo);
-    for (const p of redactors) out = applyHits(out, findHits(p.content, out), placeholders);
+    const views = new EscapeViews();
+    for (const p of redactors) out = applyHits(out, findHits(p.content, out, views), placeholders);
     return out;
   };
   return {
@@ -103,7 +105,7 @@ function textFilter(
           break;
         }
       }
-      if (held.length - at > MAX_PENDING) at = held.length - MAX_PENDING;
+      if (held.length - at > MAX_PENDING) at = escapeSafeCut(held, held.length - MAX_PENDING);
       return at > 0 ? release(at) : '';
     },
     end() {
@@ -115,26 +117,37 @@ function textFilter(
 const PEM_END = /-----END [A-Z0-9 ]*-----/;
 const GROUP_OPENING = /^[+(]+$/;
 
-/** Where the text that could still become part of a match starts. */
+/**
+ * Where the text that could still become part of a match starts. Words end at spaces and line
+ * breaks, and at their escapes in JSON text (`{"a":"x\nsk-…`): the word in progress starts after
+ * the escape, and text is never cut inside one.
+ */
 export function holdFrom(text: string): number {
   let at = text.length;
-  while (at > 0 && !isSpace(text.charCodeAt(at - 1))) at--;
+  while (at > 0 && !breaksBefore(text, at)) at--;
   // A PEM block is held from its BEGIN line to the end of its END line: its header is words, its body lines.
   const begin = text.lastIndexOf('-----BEGIN');
   if (begin !== -1 && !PEM_END.test(text.slice(begin))) return Math.max(begin, text.length - MAX_PENDING);
-  if (text.length - at > MAX_WORD) return text.length - KEEP;
+  if (text.length - at > MAX_WORD) return escapeSafeCut(text, text.length - KEEP);
   // The word in progress may continue groups before it only if it is empty or could be a group
   // (or the `+` / `(` that opens one).
   if (at < text.length && !isGroup(text, at, text.length) && !GROUP_OPENING.test(text.slice(at))) return at;
   const floor = Math.max(0, at - MAX_GROUPS);
   let groups = at;
   while (groups > floor && isSpace(text.charCodeAt(groups - 1))) {
+    // A group is the tail of its word that a number can be made of: in `{"iban":"DE89 3704` it is
+    // `DE89`, however long the key before it; the run of groups ends there.
     let start = groups - 1;
-    while (start > 0 && !isSpace(text.charCodeAt(start - 1))) start--;
+    while (start > 0 && !breaksBefore(text, start) && groupChar(text.charCodeAt(start - 1))) start--;
     if (start === groups - 1 || start < floor || !isGroup(text, start, groups - 1)) break;
     groups = start;
   }
   return groups;
+}
+
+/** Letters, digits and what numbers are written with: `+ ( ) . -`. */
+function groupChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 40 || c === 41 || c === 46 || c === 45;
 }
 
 /**

@@ -51,3 +51,42 @@ describe('PolicySource.reload', () => {
     expect(src.current).not.toBe(before);
   });
 });
+
+describe('PolicySource.reload without a policies list', () => {
+  const setup = () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pol-')), 'watchllm.yaml');
+    writeFileSync(path, GOOD);
+    return { path, src: PolicySource.fromFile(path) };
+  };
+
+  test.each([
+    ['an empty file', ''],
+    ['a misspelt root', GOOD.replace('policies:', 'polices:')],
+    ['a blank policies key', 'server:\n  port: 8787\npolicies:\n'],
+  ])('%s is refused and the policies in force stay', (_title, text) => {
+    const { path, src } = setup();
+    const before = src.current;
+    const errors: string[] = [];
+    writeFileSync(path, text);
+    expect(src.reload(path, { ...silent, error: (o: { reason: string }) => errors.push(o.reason) })).toBe(false);
+    expect(src.current).toBe(before);
+    expect(src.reloads).toEqual({ ok: 0, failed: 1 });
+    expect(errors[0]).toMatch(/policies: \[\]/);
+  });
+
+  test('an explicit `policies: []` removes every policy', () => {
+    const { path, src } = setup();
+    writeFileSync(path, 'server:\n  port: 8787\npolicies: []\n');
+    expect(src.reload(path, silent)).toBe(true);
+    expect(src.current).toBeNull();
+  });
+
+  test('a config that never had policies reloads without complaint', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pol-')), 'watchllm.yaml');
+    writeFileSync(path, 'server:\n  port: 8787\n');
+    const src = PolicySource.fromFile(path);
+    writeFileSync(path, 'server:\n  port: 8788\n');
+    expect(src.reload(path, silent)).toBe(true);
+    expect(src.current).toBeNull();
+  });
+});

@@ -7,8 +7,16 @@ import { ConfigError, locate } from './load.ts';
 /**
  * Compiles the `policies:` list of a YAML file (watchllm.yaml, or a separate policies file whose root
  * is `policies:` or the list itself). Problems are reported with file, line and reason.
+ *
+ * A file with no list (empty, `policies:` left blank, or a misspelt root such as `polices:`) has
+ * no policies; with `requireList` it is refused instead, so that a half-saved or mistyped file
+ * cannot silently drop every policy on reload. `policies: []` (or `[]`) always means "none".
  */
-export function compilePoliciesText(text: string, source: string): CompiledPolicySet | null {
+export function compilePoliciesText(
+  text: string,
+  source: string,
+  opts: { requireList?: boolean } = {},
+): CompiledPolicySet | null {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -18,7 +26,13 @@ export function compilePoliciesText(text: string, source: string): CompiledPolic
   }
   const value: unknown = doc.toJS();
   const list = Array.isArray(value) ? value : (value as { policies?: unknown } | null)?.policies;
-  if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) return null;
+  if (list === undefined || list === null) {
+    if (opts.requireList) {
+      throw new ConfigError(`${source}: no policies list found (empty file, or no \`policies:\` key); write \`policies: []\` to remove every policy`);
+    }
+    return null;
+  }
+  if (Array.isArray(list) && list.length === 0) return null;
   const result = parsePolicies(Array.isArray(value) ? value : { policies: list });
   if (!result.ok) {
     throw new ConfigError(result.issues.map((i) => locate(i.path, i.message, doc, lines, source)).join('\n'));
@@ -54,9 +68,13 @@ export class PolicySource {
     });
   }
 
+  /**
+   * Re-reads `path`. While policies are in force, a file without a policies list is refused like a
+   * syntax error (see compilePoliciesText); dropping them all takes an explicit `policies: []`.
+   */
   reload(path: string, log: Logger): boolean {
     try {
-      this.current = compilePoliciesText(readFileSync(path, 'utf8'), path);
+      this.current = compilePoliciesText(readFileSync(path, 'utf8'), path, { requireList: this.current !== null });
       this.reloads.ok++;
       log.info({ path, policies: this.current?.policies.length ?? 0 }, 'policies reloaded');
       return true;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { apiKey } from './api-key.ts';
+import { DETECTORS } from './index.ts';
 import { found } from './found.test-helper.ts';
 
 // Fake keys with the documented shapes; none of them is a real credential.
@@ -15,7 +16,15 @@ const KEYS = {
   slack: 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx',
   stripe: `sk_live_${body(24)}`,
   jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+  slackApp: 'xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789',
+  slackRefresh: 'xoxe-1-My0xLTEyMzQ1Njc4OTAtMTIzNDU2Nzg5MC0xMjM0NTY3ODkw',
+  slackRotated: 'xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAtMTIzNDU2Nzg5MC0xMjM0NTY3ODkwLWFiY2Rl',
+  slackWebhook: 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
+  // DeepSeek and other OpenAI-compatible vendors: `sk-` + 32 lower-case hex
+  skHex: 'sk-0123456789abcdef0123456789abcdef',
 };
+
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 describe('API key detector', () => {
   test.each(Object.entries(KEYS))('finds a %s key in a sentence', (_kind, key) => {
@@ -30,7 +39,29 @@ describe('API key detector', () => {
     ['a short GitHub prefix', 'ghp_short'],
     ['a Stripe publishable key', `pk_live_${body(24)}`],
     ['a lone base64 JSON header', 'eyJhbGciOiJIUzI1NiJ9'],
+    ['a hyphenated name after sk-', 'see sk-learn-compatibility-layer-for-models'],
+    ['an sk- run of digits only', 'sk-123456789012345678901234'],
   ] as const)('ignores %s', (_title, text) => {
     expect(found(apiKey, text)).toEqual([]);
   });
+
+  test.each([
+    ['an env file', `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`],
+    ['a credentials file', `aws_secret_access_key = ${AWS_SECRET}`],
+    ['AWS CLI JSON output', `{"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "${AWS_SECRET}"}`],
+    ['YAML', `secret_access_key: '${AWS_SECRET}'`],
+  ] as const)('finds an AWS secret access key after its label (%s), the value only', (_title, text) => {
+    expect(found(apiKey_, text)).toContain(AWS_SECRET);
+    expect(found(apiKey_, text).join(' ')).not.toMatch(/secret/i);
+  });
+
+  test.each([
+    ['without a label', `checksum ${AWS_SECRET}`],
+    ['longer than 40 characters', `aws_secret_access_key = ${AWS_SECRET}AB`],
+  ] as const)('ignores a 40-character run %s', (_title, text) => {
+    expect(found(apiKey_, text)).toEqual([]);
+  });
 });
+
+/** The whole api_key class (prefixed keys and labelled AWS secrets). */
+const apiKey_ = DETECTORS.api_key;

@@ -9,6 +9,8 @@ describe('IBAN detector', () => {
     ['British with letters', 'GB82 WEST 1234 5698 7654 32.', ['GB82 WEST 1234 5698 7654 32']],
     ['French with a letter inside', 'FR1420041010050500013M02606', ['FR1420041010050500013M02606']],
     ['Dutch', 'NL91ABNA0417164300', ['NL91ABNA0417164300']],
+    ['German, lower case, grouped', 'iban de89 3704 0044 0532 0130 00.', ['de89 3704 0044 0532 0130 00']],
+    ['Dutch, lower case', 'nl91abna0417164300', ['nl91abna0417164300']],
   ] as const)('finds %s', (_title, text, expected) => {
     expect(found(iban, text)).toEqual(expected);
   });
@@ -18,6 +20,10 @@ describe('IBAN detector', () => {
     ['an invented number', 'XX00 1234 5678 9012 3456'],
     ['too short', 'DE8937040044'],
     ['glued to a word', 'refDE89370400440532013000'],
+    ['lower case with a wrong check digit', 'de89370400440532013001'],
+    ['mixed case', 'De89370400440532013000'],
+    // passes mod-97, but `ab` is no IBAN country: a lower-case id, not an account
+    ['a lower-case id with a non-IBAN country code', 'ab28370400440532013000'],
   ] as const)('ignores %s', (_title, text) => {
     expect(found(iban, text)).toEqual([]);
   });

@@ -5,14 +5,32 @@ import type { Detector } from './types.ts';
  * IBANs (ISO 13616): country code, two check digits, up to 30 alphanumerics, written compact or
  * in groups of four separated by single spaces. Valid only when the length is 15-34 and the
  * mod-97 check gives 1, so a typo'd or invented number is not reported.
+ *
+ * Written in lower case too (`de89 3704 0044 0532 0130 00`), but then only with the country code
+ * of an IBAN country: lower-case hex ids and hashes have IBAN lengths, and one in 97 passes
+ * mod-97. Mixed case (`De89…`, random tokens) is not an IBAN.
  */
 export const iban: Detector = {
   id: 'iban',
   label: 'IBAN',
-  re: /(?<![\w])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w])/g,
+  re: /(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![\w])/g,
   mayContain: hasDigit,
-  validate: (candidate) => ibanValid(candidate.replaceAll(' ', '')),
+  validate: (candidate) => {
+    const compact = candidate.replaceAll(' ', '');
+    if (!HAS_LOWER.test(compact)) return ibanValid(compact);
+    return !HAS_UPPER.test(compact) && COUNTRIES.has(compact.slice(0, 2)) && ibanValid(compact.toUpperCase());
+  },
 };
+
+const HAS_LOWER = /[a-z]/;
+const HAS_UPPER = /[A-Z]/;
+
+/** Countries of the IBAN registry (SWIFT), lower case: what a lower-case IBAN may start with. */
+const COUNTRIES = new Set(
+  ('ad ae al at az ba be bg bh bi br by ch cr cy cz de dj dk do ee eg es fi fk fo fr gb ge gi gl gr gt hr hu ie ' +
+    'il iq is it jo kw kz lb lc li lt lu lv ly mc md me mk mn mr mt mu ni nl no om pk pl ps pt qa ro rs ru sa sc sd ' +
+    'se si sk sm so st sv tl tn tr ua va vg xk ye').split(' '),
+);
 
 export function ibanValid(compact: string): boolean {
   if (compact.length < 15 || compact.length > 34) return false;

@@ -1,4 +1,4 @@
-import { apiKey } from './api-key.ts';
+import { apiKey, awsSecretKey } from './api-key.ts';
 import { creditCard } from './card.ts';
 import { email } from './email.ts';
 import { iban } from './iban.ts';
@@ -28,7 +28,7 @@ export type DetectorName = (typeof DETECTOR_NAMES)[number];
  */
 export const DETECTORS: Readonly<Record<DetectorName, readonly Detector[]>> = {
   private_key: [privateKey],
-  api_key: [apiKey],
+  api_key: [apiKey, awsSecretKey],
   credit_card: [creditCard],
   iban: [iban],
   national_id: [nationalId],

@@ -14,6 +14,9 @@ describe('phone detector', () => {
     ['UK national', '020 7946 0958', ['020 7946 0958']],
     ['French national', '06 12 34 56 78', ['06 12 34 56 78']],
     ['German national', '030 12345678', ['030 12345678']],
+    ['German mobile, subscriber number in one group', 'call +49 151 12345678.', ['+49 151 12345678']],
+    ['Dutch mobile', '+31 6 12345678', ['+31 6 12345678']],
+    ['UK with the trunk 0 in parentheses', 'tel +44 (0)20 7946 0958', ['+44 (0)20 7946 0958']],
   ] as const)('finds %s', (_title, text, expected) => {
     expect(found(phone, text)).toEqual(expected);
   });

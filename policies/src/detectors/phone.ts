@@ -4,8 +4,10 @@ import type { Detector } from './types.ts';
 /**
  * Phone numbers in three written forms:
  * - international: `+` then 8-15 digits (E.164, ITU-T E.164 §6.1 caps a number at 15 digits),
- *   optionally grouped by spaces, dots, dashes or a parenthesised area code:
- *   `+14155552671`, `+44 20 7946 0958`, `+1 (415) 555-2671`, `+33 6 12 34 56 78`;
+ *   optionally grouped by spaces, dots, dashes or a parenthesised area code or trunk `(0)`, in
+ *   groups of up to 8 digits (a German or Dutch mobile subscriber number is one group):
+ *   `+14155552671`, `+44 20 7946 0958`, `+1 (415) 555-2671`, `+33 6 12 34 56 78`,
+ *   `+49 151 12345678`, `+31 6 12345678`, `+44 (0)20 7946 0958`;
  * - North American: `(415) 555-2671`, `415-555-2671`, `415.555.2671`;
  * - national with a trunk `0` and at least one separator: `020 7946 0958`, `06 12 34 56 78`,
  *   `030 12345678`, 9-11 digits.
@@ -16,7 +18,7 @@ import type { Detector } from './types.ts';
 export const phone: Detector = {
   id: 'phone',
   label: 'PHONE',
-  re: /(?<![\w+@/.-]|\d[ .-])(?:\+\d{1,15}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]\d{1,6}){0,6}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|[2-9]\d{2}([.-])\d{3}\1\d{4}|0\d{1,4}(?:[ .-]\d{2,8}){1,4})(?![\w@]|[.-]?\d|[ ]\d)/g,
+  re: /(?<![\w+@/.-]|\d[ .-])(?:\+\d{1,15}(?:[ .-]?\(\d{1,4}\)[ .-]?\d{1,8})?(?:[ .-]\d{1,8}){0,6}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|[2-9]\d{2}([.-])\d{3}\1\d{4}|0\d{1,4}(?:[ .-]\d{2,8}){1,4})(?![\w@]|[.-]?\d|[ ]\d)/g,
   mayContain: hasDigit,
   validate: (candidate) => {
     const n = digitsOf(candidate).length;

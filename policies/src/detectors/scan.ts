@@ -13,6 +13,7 @@ export function scanRegex(
   source: string,
   rank: number,
   validate?: (candidate: string) => boolean,
+  valueGroup = false,
 ): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -22,8 +23,10 @@ export function scanRegex(
       re.lastIndex++;
       continue;
     }
-    if (validate !== undefined && !validate(s)) continue;
-    out.push({ start: m.index, end: m.index + s.length, label, source, rank });
+    const end = m.index + s.length;
+    const value = valueGroup ? (m[1] ?? '') : s;
+    if (value.length === 0 || (validate !== undefined && !validate(value))) continue;
+    out.push({ start: end - value.length, end, label, source, rank });
   }
   re.lastIndex = 0;
 }
@@ -31,7 +34,7 @@ export function scanRegex(
 export function scanDetector(d: Detector, text: string, out: Hit[], rank: number): void {
   if (d.mayContain !== undefined && !d.mayContain(text)) return;
   if (d.anchor !== undefined) return scanAnchored(d, d.anchor, text, out, rank);
-  scanRegex(d.re, text, out, d.label, d.id, rank, d.validate);
+  scanRegex(d.re, text, out, d.label, d.id, rank, d.validate, d.valueGroup);
 }
 
 function scanAnchored(d: Detector, a: NonNullable<Detector['anchor']>, text: string, out: Hit[], rank: number): void {
@@ -78,10 +81,10 @@ export function digitsOf(s: string): string {
  * Sorts hits by position and drops any hit overlapping an earlier kept one. At equal start the
  * lower rank wins, then the longer hit, so a PEM block beats the e-mail inside its comment line.
  */
-export function resolveOverlaps(hits: Hit[]): Hit[] {
+export function resolveOverlaps<H extends Hit>(hits: H[]): H[] {
   if (hits.length < 2) return hits;
   hits.sort((a, b) => a.start - b.start || a.rank - b.rank || b.end - a.end);
-  const kept: Hit[] = [];
+  const kept: H[] = [];
   let lastEnd = -1;
   for (const h of hits) {
     if (h.start < lastEnd) {

@@ -18,6 +18,11 @@ export interface Detector {
    * same pattern with the `y` flag) only there. Far cheaper than a regex scan of the whole text.
    */
   readonly anchor?: { literal: string; back: (code: number) => boolean; max: number; sticky: RegExp };
+  /**
+   * The regex matches a label and then the value in group 1, which ends the match: only the value
+   * is a hit (`aws_secret_access_key = [API_KEY_1]`).
+   */
+  readonly valueGroup?: boolean;
   /** Rejects a candidate the regex found (e.g. a Luhn-invalid card number). */
   readonly validate?: (candidate: string) => boolean;
 }
