@@ -143,6 +143,15 @@ describe('post-response policies on streams', () => {
     expect(row['policy_matches']).toContain('"applied":true');
   });
 
+  test('a legacy completions stream (choices[].text) is masked the same way', async () => {
+    s.fake.next({ text: LEAKY, chunks: 1000 });
+    const stream = await client.completions.create({ model: 'gpt-3.5-turbo-instruct', stream: true, prompt: 'contact?' });
+    const pieces: string[] = [];
+    for await (const chunk of stream) pieces.push(chunk.choices[0]?.text ?? '');
+    expect(pieces.join('')).toBe(MASKED);
+    for (const p of pieces) for (const f of FRAGMENTS) expect(p).not.toContain(f);
+  });
+
   test('an Anthropic stream, native and translated for the openai SDK, is masked the same way', async () => {
     const anthropic = new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test', maxRetries: 0 });
     s.fake.next({ text: LEAKY, chunks: 1000 });

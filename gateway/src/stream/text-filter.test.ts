@@ -32,6 +32,19 @@ describe('StreamTextRewriter', () => {
     expect(r.chatChunk({ choices: [], usage: { prompt_tokens: 1 } })).toBe(false);
   });
 
+  test('a legacy completions stream (choices[].text) is held back and masked like chat deltas', () => {
+    const r = rewriter();
+    const a = { object: 'text_completion', choices: [{ index: 0, text: 'mail jane@exa', finish_reason: null }] };
+    expect(r.chatChunk(a)).toBe(true);
+    const b = { object: 'text_completion', choices: [{ index: 0, text: 'mple.com now', finish_reason: null }] };
+    r.chatChunk(b);
+    const end = { object: 'text_completion', choices: [{ index: 0, text: '', finish_reason: 'stop' }] };
+    r.chatChunk(end);
+    const sent = [a, b, end].map((x) => x.choices[0]!.text).join('');
+    expect(sent).toBe('mail [EMAIL_1] now');
+    expect(a.choices[0]!.text).not.toContain('jane');
+  });
+
   test('an Anthropic text block ends with one more text_delta holding what was kept back', () => {
     const r = rewriter();
     expect(r.anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })).toBeNull();

@@ -39,6 +39,11 @@ export class StreamTextRewriter {
         changed = true;
       }
       const key = typeof c['index'] === 'number' ? c['index'] : 0;
+      if (!isRecord(c['delta']) && typeof c['text'] === 'string') {
+        // The legacy completions stream: a choice's text rides in `text`, not in a delta.
+        changed = this.completionChoice(c, key) || changed;
+        continue;
+      }
       let delta = c['delta'];
       const content = isRecord(delta) ? delta['content'] : undefined;
       let text = typeof content === 'string' && content !== '' ? this.push(key, content) : null;
@@ -51,6 +56,16 @@ export class StreamTextRewriter {
       changed = true;
     }
     return changed;
+  }
+
+  /** One choice of a legacy completions chunk (`choices[].text`), filtered like a chat delta. */
+  private completionChoice(c: Record<string, unknown>, key: number): boolean {
+    const given = c['text'] as string;
+    let text = given === '' ? '' : this.push(key, given);
+    if (c['finish_reason'] !== null && c['finish_reason'] !== undefined) text += this.end(key);
+    if (text === given) return false;
+    c['text'] = text;
+    return true;
   }
 
   /**
