@@ -19,6 +19,25 @@ const SKIP = new Set([
   'url', 'annotations',
 ]);
 
+/** Blocks whose `input` is the caller's own JSON (Anthropic tool calls): every key in it is data. */
+const DATA_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use']);
+
+/**
+ * How a key of a wire object is walked: skipped (structure, binary), walked as data (every string
+ * in it is text, whatever its keys are called: a tool call's `input` may well have a `url` or a
+ * `name`), or walked as wire shape. An Anthropic text document (`source: {type: "text", data}`)
+ * carries its text in `data`, which elsewhere is base64.
+ */
+function keyMode(obj: Record<string, unknown>, k: string): 'skip' | 'data' | 'wire' {
+  if (k === 'input' && DATA_INPUT_BLOCKS.has(obj['type'] as string)) return 'data';
+  if (k === 'source') {
+    const source = obj[k];
+    const type = typeof source === 'object' && source !== null ? (source as Record<string, unknown>)['type'] : undefined;
+    if (type === 'text' || type === 'content') return 'data';
+  }
+  return SKIP.has(k) ? 'skip' : 'wire';
+}
+
 /** Deeper than this, a structure is not walked (a guard against stack exhaustion, far above real payloads). */
 const MAX_DEPTH = 256;
 
@@ -28,15 +47,16 @@ export function forEachText(body: Record<string, unknown>, roots: readonly strin
   }
 }
 
-function visit(v: unknown, fn: (s: string) => void, depth: number): void {
+function visit(v: unknown, fn: (s: string) => void, depth: number, data = false): void {
   if (typeof v === 'string') return fn(v);
   if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return;
   if (Array.isArray(v)) {
-    for (const item of v) visit(item, fn, depth + 1);
+    for (const item of v) visit(item, fn, depth + 1, data);
     return;
   }
   for (const [k, item] of Object.entries(v)) {
-    if (!SKIP.has(k)) visit(item, fn, depth + 1);
+    const mode = data ? 'data' : keyMode(v as Record<string, unknown>, k);
+    if (mode !== 'skip') visit(item, fn, depth + 1, mode === 'data');
   }
 }
 
@@ -63,13 +83,13 @@ export function mapText(
   return out;
 }
 
-function map(v: unknown, fn: (s: string) => string, depth: number): unknown {
+function map(v: unknown, fn: (s: string) => string, depth: number, data = false): unknown {
   if (typeof v === 'string') return fn(v);
   if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return v;
   if (Array.isArray(v)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < v.length; i++) {
-      const after = map(v[i], fn, depth + 1);
+      const after = map(v[i], fn, depth + 1, data);
       if (after !== v[i]) {
         copy ??= v.slice();
         copy[i] = after;
@@ -79,8 +99,9 @@ function map(v: unknown, fn: (s: string) => string, depth: number): unknown {
   }
   let copy: Record<string, unknown> | null = null;
   for (const [k, item] of Object.entries(v)) {
-    if (SKIP.has(k)) continue;
-    const after = map(item, fn, depth + 1);
+    const mode = data ? 'data' : keyMode(v as Record<string, unknown>, k);
+    if (mode === 'skip') continue;
+    const after = map(item, fn, depth + 1, mode === 'data');
     if (after !== item) {
       copy ??= { ...(v as Record<string, unknown>) };
       copy[k] = after;
