@@ -28,52 +28,44 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
+const LONG = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+
+/** Streams `text` from the fake to the openai SDK with `key` (no max_tokens: 20 output tokens reserved). */
+async function streamWith(key: string, text: string, chunks: number) {
+  s.fake.next({ text, chunks });
+  const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: key, maxRetries: 0 });
+  const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
+  let got = '';
+  let finish: string | null = null;
+  const ids = new Set<string>();
+  for await (const chunk of stream) {
+    got += chunk.choices[0]?.delta.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    ids.add(`${chunk.id} ${chunk.created} ${chunk.model}`);
+  }
+  return { text: got, finish, ids };
+}
+
 describe('strict budgets on streams', () => {
   test('a stream that would cross its budget is ended cleanly with finish_reason length', async () => {
-    const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
-    s.fake.next({ text: long, chunks: 50 });
-    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
-    // No max_tokens: the reservation assumes budgets.default_max_tokens (20) output tokens.
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
-    let text = '';
-    let finish: string | null = null;
-    const ids = new Set<string>();
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      ids.add(`${chunk.id} ${chunk.created} ${chunk.model}`);
-    }
+    const { text, finish, ids } = await streamWith(KEY, LONG, 50);
     expect(finish).toBe('length');
     // the closing chunk the gateway adds is one of the provider's: same id, created and model
     expect(ids.size).toBe(1);
     expect(text.length).toBeGreaterThan(0);
-    expect(text.length).toBeLessThan(long.length);
+    expect(text.length).toBeLessThan(LONG.length);
     const x = (await s.waitForEvents(1))[0]!;
     expect(x).toMatchObject({ outcome: 'denied_limit', error: { type: 'budget_exceeded' }, response: { finishReason: 'length' } });
   });
 
   test('a stream longer than it reserved runs to its end while the budget has room', async () => {
-    const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
-    s.fake.next({ text: long, chunks: 50 });
-    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ROOMY, maxRetries: 0 });
-    // No max_tokens: 20 output tokens reserved, ~350 streamed; $10 leaves plenty of room.
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
-    expect(text).toBe(long);
+    // ~350 output tokens streamed against 20 reserved; $10 leaves plenty of room.
+    const { text, finish } = await streamWith(ROOMY, LONG, 50);
+    expect(text).toBe(LONG);
     expect(finish).toBe('stop');
   });
 
   test('a stream that fits its reservation is untouched', async () => {
-    s.fake.next({ text: 'short answer', chunks: 2 });
-    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: ROOMY, maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk' }] });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-    expect(text).toBe('short answer');
+    expect((await streamWith(ROOMY, 'short answer', 2)).text).toBe('short answer');
   });
 });

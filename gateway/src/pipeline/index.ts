@@ -22,7 +22,7 @@ import { route } from './route.ts';
 
 /**
  * One call, start to end. The stages run in this order (DESIGN.md):
- *   parse -> route -> identify -> key scope -> limits & budget reserve -> cache lookup
+ *   parse -> route -> identify -> key scope -> policies -> cache lookup -> limits & budget reserve
  *   -> forward (upstream call, stream tap, respond) -> settle (tokens, cost, limits, cache fill)
  *   -> record (one event, always)
  */
