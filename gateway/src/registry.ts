@@ -56,7 +56,7 @@ export function buildRegistry(config: Config): Registry {
       provider: b.provider,
       target: targetOf(baseUrl, c),
       apiKey: c?.api_key,
-      keyless: b.keyless ?? false,
+      keyless: c?.keyless ?? b.keyless ?? false,
     });
   }
   for (const [id, c] of Object.entries(config.providers)) {
@@ -67,7 +67,7 @@ export function buildRegistry(config: Config): Registry {
       throw new Error(`providers.${id}: base_url is required for a provider the gateway does not know`);
     }
     const kind = c.kind ?? 'openai-compatible';
-    map.set(id, { provider: { ...BY_KIND[kind](id), id }, target: targetOf(c.base_url, c), apiKey: c.api_key, keyless: false });
+    map.set(id, { provider: { ...BY_KIND[kind](id), id }, target: targetOf(c.base_url, c), apiKey: c.api_key, keyless: c.keyless ?? false });
   }
   if (!map.has(config.default_provider)) {
     throw new Error(`default_provider '${config.default_provider}' is not a configured provider`);

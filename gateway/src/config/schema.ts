@@ -15,6 +15,8 @@ export const providerConfigSchema = z
     base_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Key the gateway holds for calls made with a gateway (`wl_`) key. */
     api_key: z.string().min(1).optional(),
+    /** The host takes calls without a key (a self-hosted vLLM, Ollama, TGI): none is required or sent. */
+    keyless: z.boolean().optional(),
     /** Azure `api-version`; Anthropic default `anthropic-version`. */
     api_version: z.string().min(1).optional(),
     /** Azure: model name -> deployment name. */
