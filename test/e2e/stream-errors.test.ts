@@ -44,3 +44,18 @@ describe('an error event in the middle of a provider stream', () => {
     expect(x.error?.message).toContain('the model fell over');
   });
 });
+
+test('a Responses API stream ending with its error event: the client gets it once; the event records it', async () => {
+  s.fake.next({ text: 'one two three four', chunks: 4, midStreamError: { afterChunks: 2, message: 'the model fell over' } });
+  const r = await fetch(`${s.url}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, input: 'count' }),
+  });
+  const text = await r.text();
+  expect(text.match(/the model fell over/g), text).toHaveLength(1);
+  expect(text).not.toContain('was cut');
+  const x = (await s.waitForEvents(1))[0]!;
+  expect(x.outcome).toBe('upstream_error');
+  expect(x.error?.message).toContain('the model fell over');
+});

@@ -126,6 +126,9 @@ export class StreamTap {
     const error = o['error'];
     if (error !== null && typeof error === 'object' && (this.format === 'openai-chat' || event === 'error' || o['type'] === 'error')) {
       this.error = errorOf(error as Record<string, unknown>);
+    } else if (this.format === 'openai-responses' && (event === 'error' || o['type'] === 'error')) {
+      // The Responses API's error event carries code and message at its top level.
+      this.error = errorOf(o);
     }
     switch (this.format) {
       case 'openai-chat':

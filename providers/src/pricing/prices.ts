@@ -77,6 +77,8 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     'gpt-4-0613': p(30, 60),
     'gpt-3.5-turbo': p(0.5, 1.5),
     'gpt-3.5-turbo-0125': p(0.5, 1.5),
+    // the legacy completions model (/v1/completions)
+    'gpt-3.5-turbo-instruct': p(1.5, 2),
     'text-embedding-3-small': p(0.02, 0),
     'text-embedding-3-large': p(0.13, 0),
     'text-embedding-ada-002': p(0.1, 0),
