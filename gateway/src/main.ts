@@ -26,7 +26,11 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator does not want to wait for in-flight calls.
+      log.warn({ signal }, 'second signal: exiting now, without waiting for in-flight calls');
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight calls');
     gateway.close().then(

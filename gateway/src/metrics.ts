@@ -3,6 +3,22 @@ import { durations, type Exchange } from './exchange.ts';
 import type { StoreHealth } from './stores/index.ts';
 
 /** Prometheus metrics (text format at GET /metrics). Labels stay low-cardinality: no user or key ids. */
+/** Distinct model names that get series of their own (see Metrics.modelLabel). */
+export const MAX_MODEL_LABELS = 200;
+
+/**
+ * What kind of upstream failure a call was: `timeout`, `upstream_unreachable`, `stream_cut` (a stream
+ * cut after its 200), `stream_error` (the provider's error event in a stream), `bad_response` (a
+ * redirect, an empty or broken body), or the provider's HTTP status.
+ */
+function upstreamErrorKind(x: Exchange): string {
+  if (x.outcome !== 'upstream_error') return x.outcome;
+  if (x.error?.type === 'upstream_stream_cut') return 'stream_cut';
+  if (x.error?.type === 'bad_upstream_response') return 'bad_response';
+  if (x.upstream.status !== null && x.upstream.status >= 400) return String(x.upstream.status);
+  return 'stream_error';
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({
@@ -119,6 +135,22 @@ export class Metrics {
     });
   }
 
+  /** Model names seen as label values so far (bounded: see modelLabel). */
+  private readonly models = new Set<string>();
+
+  /**
+   * A model name as a label value: the first MAX_MODEL_LABELS distinct names keep their own series,
+   * later ones share `other`. The name comes from the client (any string a permissive host accepts,
+   * in any case), so without a bound each one would be a new series.
+   */
+  private modelLabel(model: string): string {
+    const name = model.toLowerCase();
+    if (this.models.has(name)) return name;
+    if (this.models.size >= MAX_MODEL_LABELS) return 'other';
+    this.models.add(name);
+    return name;
+  }
+
   observe(x: Exchange): void {
     if (x.cache) this.cacheResults.inc({ result: x.cache.status });
     if (x.cache?.savedUsd) this.cacheSaved.inc(x.cache.savedUsd);
@@ -134,11 +166,11 @@ export class Metrics {
       this.overhead.observe(Math.max(0, d.latencyMs - d.upstreamMs) / 1000);
     }
     if (x.outcome === 'upstream_error' || x.outcome === 'timeout' || x.outcome === 'upstream_unreachable') {
-      this.upstreamErrors.inc({ provider, kind: x.outcome === 'upstream_error' ? String(x.upstream.status ?? 'stream_cut') : x.outcome });
+      this.upstreamErrors.inc({ provider, kind: upstreamErrorKind(x) });
     }
     const u = x.response.usage;
     if (u && x.route && x.outcome !== 'cache_hit') {
-      const model = x.route.model;
+      const model = this.modelLabel(x.route.model);
       this.tokens.inc({ provider, model, type: 'prompt' }, u.promptTokens);
       this.tokens.inc({ provider, model, type: 'completion' }, u.completionTokens);
       if (u.cachedTokens) this.tokens.inc({ provider, model, type: 'cached' }, u.cachedTokens);

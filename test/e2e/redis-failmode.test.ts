@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startRedis, startRedisCluster, type TestRedis } from '../redis/index.ts';
+import { freePort } from '../support/ports.ts';
 import { startStack, type Stack } from './harness.ts';
 import { openaiError, post, until, type Reply } from './processes.ts';
 
@@ -144,6 +145,24 @@ describe('a Redis Cluster that goes away follows the fail mode too', () => {
     } finally {
       await Promise.all([o.close(), c.close()]);
       await cluster.stop();
+    }
+  });
+});
+
+describe('a gateway started while Redis is down', () => {
+  test('fail_mode closed: it starts, /readyz says 503 with the reason, and calls get 503 limits_unavailable', async () => {
+    const port = await freePort();
+    const s = await startStack({ yaml: yaml('closed'), env: { WATCHLLM_REDIS_URL: `redis://127.0.0.1:${port}` } });
+    try {
+      const ready = await fetch(`${s.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.stringify(await ready.json())).toMatch(/redis|limits/i);
+      const r = await call(s);
+      expect(r.status).toBe(503);
+      expect(openaiError(r).code).toBe('limits_unavailable');
+      expect(s.fake.calls).toHaveLength(0);
+    } finally {
+      await s.close();
     }
   });
 });

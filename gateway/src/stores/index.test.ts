@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createStores, rateLimitHeaders } from './index.ts';
+import { createStores, rateLimitHeaders, StoreUnavailableError } from './index.ts';
 import { T0, redisFixture, type RedisFixture } from './testing.ts';
 
 let redis: RedisFixture;
@@ -29,8 +29,11 @@ describe('createStores', () => {
     await Promise.all([p1.close(), p2.close()]);
   });
 
-  test('fail closed refuses to start when Redis is unreachable', { timeout: 5000 }, async () => {
-    await expect(createStores({ redisUrl: 'redis://127.0.0.1:1', failMode: 'closed' })).rejects.toThrow();
+  test('fail closed starts while Redis is unreachable, and refuses what needs it (no crash loop in an outage)', { timeout: 5000 }, async () => {
+    const stores = await createStores({ redisUrl: 'redis://127.0.0.1:1', failMode: 'closed' });
+    await expect(stores.limits.check({ now: T0, items: [rpm] })).rejects.toThrow(StoreUnavailableError);
+    expect(stores.health.misses().limits).toBeGreaterThanOrEqual(1);
+    await stores.close();
   });
 
   test('fail open starts anyway and admits uncounted calls', { timeout: 5000 }, async () => {

@@ -91,13 +91,12 @@ export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
     };
   }
   const client = createRedisClient(redisUrl, { commandTimeoutMs, cluster: opts.redisCluster ?? false });
-  const connecting = client.connect();
-  if (failMode === 'closed') await connecting;
-  // Open: still wait for the first attempt (bounded by the connect timeout). Not waiting let the
-  // gateway seed the watchllm.yaml keys into a client not yet connected, which failed the start,
-  // and admitted its first calls uncounted beside a healthy Redis. An unreachable Redis still
-  // lets it start; ioredis keeps reconnecting in the background.
-  else await connecting.catch((err: unknown) => health.miss('limits', err));
+  // Wait for the first attempt (bounded by the connect timeout). Not waiting let the gateway seed
+  // the watchllm.yaml keys into a client not yet connected, which failed the start, and admitted
+  // its first calls uncounted beside a healthy Redis. An unreachable Redis still lets it start, in
+  // either fail mode (a replica restarted during an outage must not crash-loop): ioredis keeps
+  // reconnecting in the background, /readyz says what is down, and the fail mode decides calls.
+  await client.connect().catch((err: unknown) => health.miss('limits', err));
   // The wrappers' own deadline sits above the command timeout, catching what it cannot
   // (a connection stuck half-open).
   const guard = { health, timeoutMs: commandTimeoutMs * 2 + 50 };
