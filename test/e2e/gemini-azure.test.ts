@@ -51,8 +51,14 @@ describe('Gemini through the OpenAI SDK', () => {
       messages: [{ role: 'user', content: 'count' }],
     });
     let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    let usageKey = false;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      // the client asked for no usage: its chunks carry no usage member, as OpenAI's would not
+      if ('usage' in chunk) usageKey = true;
+    }
     expect(text).toBe('one two three');
+    expect(usageKey).toBe(false);
     expect(s.fake.calls[0]?.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
     const x = (await s.waitForEvents(1))[0]!;
     expect(x).toMatchObject({ outcome: 'success', response: { usageSource: 'provider', finishReason: 'stop' } });

@@ -128,6 +128,10 @@ export async function respondStream(
   /** Frames parsed events (captured for the cache as sent, hidden ones included). */
   const send = (events: readonly SseOut[]) => {
     for (const o of events) {
+      // A client that did not ask for usage gets chunks without the usage member (null until the end).
+      if (hide && o.data !== null && typeof o.data === 'object' && (o.data as Record<string, unknown>)['usage'] === null) {
+        delete (o.data as Record<string, unknown>)['usage'];
+      }
       const data = JSON.stringify(o.data);
       capture?.push(data);
       if (hide && isUsageOnly(o.data)) continue;
@@ -146,7 +150,8 @@ export async function respondStream(
     // chunk with logprobs: they repeat the text, and only the parse drops them.)
     const span = plainChat && !ev.data.includes(LOGPROBS) ? tap.observeContent(ev.data) : undefined;
     if (span !== undefined) {
-      const data = rewriter!.chatData(ev.data, span);
+      const filtered = rewriter!.chatData(ev.data, span);
+      const data = hide ? withoutUsageNull(filtered) : filtered;
       capture?.push(data);
       if ((budgetEnd = overBudget())) return;
       out += `data: ${data}\n\n`;
@@ -155,7 +160,8 @@ export async function respondStream(
     if (rewriter && format === 'openai-chat' && ev.data === '[DONE]') send(rewriter.chatRest(opts.ctx));
     const json = tap.observe(ev.event, ev.data);
     const rewritten = json === undefined ? null : rewrite(ev.event, json);
-    if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(ev.data);
+    // Cached as the client got it: without the usage:null of chunks it did not ask usage for.
+    if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(hide ? withoutUsageNull(ev.data) : ev.data);
     if (rewritten === null && hide && isUsageOnly(json)) return;
     if ((budgetEnd = overBudget())) return;
     if (rewritten !== null) send(rewritten);
@@ -193,8 +199,11 @@ export async function respondStream(
         const complete = buf.subarray(0, end);
         // The gateway's usage chunk is in here: send the re-framed events without it instead.
         framing = complete.includes(USAGE_ONLY);
-        parser.feed(decoder.decode(complete, { stream: true }));
-        const payload: Buffer | string = framing ? out : complete;
+        const text = decoder.decode(complete, { stream: true });
+        parser.feed(text);
+        // With include_usage on, the provider adds "usage":null to every chunk; the client did not ask
+        // for usage, so its chunks come as they would without the gateway.
+        const payload: Buffer | string = framing ? withoutUsageNull(out) : text.includes(USAGE_NULL) ? withoutUsageNull(text) : complete;
         out = '';
         x.response.firstByteAt ??= performance.now();
         bytes += payload.length;
@@ -322,6 +331,13 @@ function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: Translat
 
 /** A chat chunk's logprobs, when it has some (`"logprobs":null` otherwise). */
 const LOGPROBS = '"logprobs":{';
+
+/** OpenAI's `usage` member of every chunk once include_usage is on (compact JSON, last member). */
+const USAGE_NULL = ',"usage":null';
+
+function withoutUsageNull(s: string): string {
+  return s.replaceAll(USAGE_NULL, '');
+}
 
 /** How the usage-only chunk starts its choices: `"choices":[]` (no choice has an empty array otherwise). */
 const USAGE_ONLY = Buffer.from('"choices":[]');
