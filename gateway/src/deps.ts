@@ -8,6 +8,7 @@ import type { Registry } from './registry.ts';
 import type { Stores } from './stores/index.ts';
 import type { SettleBatcher } from './pipeline/settle-batch.ts';
 import type { Upstream } from './upstream.ts';
+import { GatewayShutdown } from './errors.ts';
 
 /** Everything a request needs, built once at start (server.ts) and passed down explicitly. */
 export interface Deps {
@@ -62,7 +63,8 @@ export class InFlight {
       });
     }
     const left = this.calls.size;
-    for (const c of this.calls) c.abort();
+    // With a reason of its own, so each call can say it was the gateway's shutdown, not the provider.
+    for (const c of this.calls) c.abort(new GatewayShutdown());
     return left;
   }
 }

@@ -99,3 +99,31 @@ export function toGatewayError(e: unknown): GatewayError {
     outcome: 'internal_error',
   });
 }
+
+/** The reason calls still in flight are aborted with when the shutdown grace period is over. */
+export class GatewayShutdown extends Error {
+  override readonly name = 'GatewayShutdown';
+  constructor() {
+    super('The gateway is shutting down.');
+  }
+}
+
+/** Whether `e` (or what caused it) is the shutdown's abort. */
+export function isShutdownAbort(e: unknown): boolean {
+  for (let cur = e, i = 0; i < 4 && cur instanceof Error; i++, cur = (cur as { cause?: unknown }).cause) {
+    if (cur instanceof GatewayShutdown) return true;
+  }
+  return false;
+}
+
+/** A call ended by the gateway's own shutdown: not the provider's failure, and worth retrying elsewhere. */
+export function shutdownError(): GatewayError {
+  return new GatewayError({
+    status: 503,
+    type: 'api_error',
+    code: 'gateway_shutdown',
+    outcome: 'internal_error',
+    message: 'The gateway is shutting down and ended this call before it finished; retry it.',
+    headers: { 'retry-after': '1' },
+  });
+}

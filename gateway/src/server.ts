@@ -180,7 +180,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
       server.closeIdleConnections();
       const left = await deps.inFlight.drain(config.server.shutdown_grace_ms);
-      if (left > 0) log.warn({ aborted: left }, 'shutdown grace period over; aborted calls still in flight');
+      if (left > 0) {
+        log.warn({ aborted: left }, 'shutdown grace period over; aborted calls still in flight');
+        // A moment for the aborted streams to write their gateway_shutdown error event before the
+        // sockets are closed under them.
+        await new Promise((r) => setTimeout(r, 100));
+      }
       server.closeAllConnections();
       await closed;
       stopMigrating();

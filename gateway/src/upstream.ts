@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '@watchllm/providers';
-import { GatewayError } from './errors.ts';
+import { GatewayError, isShutdownAbort, shutdownError } from './errors.ts';
 
 /** The one place the gateway talks to providers. */
 export interface Upstream {
@@ -39,6 +39,7 @@ export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: 
 
 /** Maps transport failures to client-facing errors that say what happened without leaking internals. */
 export function upstreamError(e: unknown, url: string): GatewayError {
+  if (isShutdownAbort(e)) return shutdownError();
   const host = safeHost(url);
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
     return new GatewayError({
@@ -68,6 +69,7 @@ export function upstreamError(e: unknown, url: string): GatewayError {
  * gateway stays an internal error).
  */
 export function upstreamBodyError(e: unknown, url: string): GatewayError | null {
+  if (isShutdownAbort(e)) return shutdownError();
   if (e instanceof GatewayError || !(e instanceof undiciErrors.UndiciError)) return null;
   const host = safeHost(url);
   if (e instanceof undiciErrors.BodyTimeoutError) {

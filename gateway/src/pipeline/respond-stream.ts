@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { SseOut, StreamTranslator, TranslateContext } from '@watchllm/providers';
-import { errorBody, GatewayError } from '../errors.ts';
+import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
@@ -289,7 +289,7 @@ function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean
 /** The stream ended before the provider finished: tell the client in its own error shape, then end. */
 function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): void {
   const timeout = cause instanceof Error && /timeout/i.test(cause.name + String((cause as { code?: unknown }).code));
-  const err = new GatewayError({
+  const err = isShutdownAbort(cause) ? shutdownError() : new GatewayError({
     status: timeout ? 504 : 502,
     type: 'api_error',
     code: timeout ? 'upstream_timeout' : 'upstream_stream_cut',

@@ -1,0 +1,38 @@
+import { describe, expect, test } from 'vitest';
+import { startStack } from './harness.ts';
+
+/**
+ * Streams still running when the shutdown grace period is over are ended by the gateway: the client
+ * gets an error event saying so (gateway_shutdown, retry it), and the call is recorded as the
+ * gateway's doing, not as a stream the provider cut.
+ */
+describe('shutdown with a stream in flight past the grace period', () => {
+  test('the client gets a gateway_shutdown error event; the event records gateway_shutdown', async () => {
+    const s = await startStack({ yaml: 'server:\n  shutdown_grace_ms: 200\n' });
+    try {
+      s.fake.next({ text: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '), chunks: 40, chunkDelayMs: 100 });
+      const r = await fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk slowly' }] }),
+      });
+      expect(r.status).toBe(200);
+      const reader = r.body!.getReader();
+      await reader.read(); // the stream is flowing
+      const closing = s.gateway.close();
+      let text = '';
+      for (;;) {
+        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      await closing;
+      expect(text).toContain('"code":"gateway_shutdown"');
+      expect(text).not.toContain('upstream_stream_cut');
+      const [x] = await s.waitForEvents(1);
+      expect(x!.error?.type).toBe('gateway_shutdown');
+    } finally {
+      await s.close().catch(() => {});
+    }
+  });
+});
