@@ -127,3 +127,8 @@ export function shutdownError(): GatewayError {
     headers: { 'retry-after': '1' },
   });
 }
+
+/** The client went away before its answer (499, nginx's code for it). */
+export function clientClosedError(): GatewayError {
+  return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+}

@@ -6,3 +6,13 @@ export function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** Whether `v` nests arrays/objects more than `max` levels deep. Descends at most `max` levels itself. */
+export function nestsDeeper(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (max === 0) return true;
+  for (const child of Array.isArray(v) ? v : Object.values(v)) {
+    if (nestsDeeper(child, max - 1)) return true;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '@watchllm/providers';
-import { GatewayError, isShutdownAbort, shutdownError } from './errors.ts';
+import { clientClosedError, GatewayError, isShutdownAbort, shutdownError } from './errors.ts';
 
 /** The one place the gateway talks to providers. */
 export interface Upstream {
@@ -51,7 +51,7 @@ export function upstreamError(e: unknown, url: string): GatewayError {
     });
   }
   if (e instanceof Error && e.name === 'AbortError') {
-    return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+    return clientClosedError();
   }
   const code = errCode(e);
   return new GatewayError({
@@ -82,7 +82,7 @@ export function upstreamBodyError(e: unknown, url: string): GatewayError | null 
     });
   }
   if (e instanceof undiciErrors.RequestAbortedError) {
-    return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+    return clientClosedError();
   }
   return new GatewayError({
     status: 502,

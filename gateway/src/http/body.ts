@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from '../errors.ts';
+import { clientClosedError, GatewayError } from '../errors.ts';
 import { requestTooLarge } from './hono-errors.ts';
 
 /**
@@ -25,7 +25,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   } catch (e) {
     if (e instanceof GatewayError) throw e;
     // The client went away mid-upload ("aborted", ECONNRESET): its call, not a gateway failure.
-    throw new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });
+    throw clientClosedError();
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

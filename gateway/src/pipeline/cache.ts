@@ -5,6 +5,7 @@ import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } fr
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one, passHeaders } from '../http/headers.ts';
+import { nestsDeeper } from '../json.ts';
 import { sendBody } from '../http/respond.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
 
@@ -94,16 +95,6 @@ function requestedTtl(h: IncomingHttpHeaders): number | null {
     `x-watchllm-cache-ttl must be a whole number of seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (30 days).`,
     'x-watchllm-cache-ttl',
   );
-}
-
-/** Whether `v` nests arrays/objects more than `max` levels deep. Descends at most `max` levels itself. */
-function nestsDeeper(v: unknown, max: number): boolean {
-  if (v === null || typeof v !== 'object') return false;
-  if (max === 0) return true;
-  for (const child of Array.isArray(v) ? v : Object.values(v)) {
-    if (nestsDeeper(child, max - 1)) return true;
-  }
-  return false;
 }
 
 /** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */

@@ -8,8 +8,8 @@ import { readBody } from '../http/body.ts';
 import { clientIp, one, passHeaders, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
-import type { KeyRecord } from '../stores/index.ts';
-import type { CachedResponse } from '../stores/index.ts';
+import { nestsDeeper } from '../json.ts';
+import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { forward } from './forward.ts';
@@ -59,11 +59,12 @@ export async function handleExchange(
   let key: KeyRecord | null = null;
   // Policies are read once per call: a hot reload never changes a call in flight.
   const policies = deps.policies.current;
+  const creds = presentedCredentials(req.headers);
   try {
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
     const cp = route(x, req.headers, deps.registry);
-    const who = await identify(x, presentedCredentials(req.headers), cp, {
+    const who = await identify(x, creds, cp, {
       keys: deps.stores.keys,
       byokAllowed: deps.config.byok.allowed,
       box: deps.stores.box,
@@ -136,7 +137,7 @@ export async function handleExchange(
     applyStorage(x, policies, {
       keyStoresBodies: key?.storeBodies !== false,
       // A gateway key refused (or never looked up) may be any project's.
-      callerKnown: x.auth.keyId !== null || presentedCredentials(req.headers).gatewayKey === null,
+      callerKnown: x.auth.keyId !== null || creds.gatewayKey === null,
     });
     deps.metrics.observe(x);
     deps.sink.record(x);
@@ -181,23 +182,11 @@ const MAX_BODY_DEPTH = 512;
 /**
  * A body nested so deep that re-serialising it (routing, translation, policies) overflowed the stack:
  * the client's request, not a gateway failure, so a 400 rather than a 500 logged as a bug. Checked
- * only on that error path, without recursion.
+ * only on that error path, descending at most MAX_BODY_DEPTH levels.
  */
 function tooDeep(e: unknown, x: Exchange): GatewayError | null {
-  if (!(e instanceof RangeError) || !/call stack/i.test(e.message) || x.request.body === null) return null;
-  let level: unknown[] = [x.request.body];
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth > MAX_BODY_DEPTH) {
-      return GatewayError.invalid(`The request body nests more than ${MAX_BODY_DEPTH} levels deep.`, null, 'invalid_request');
-    }
-    const next: unknown[] = [];
-    for (const v of level) {
-      if (v === null || typeof v !== 'object') continue;
-      for (const child of Array.isArray(v) ? v : Object.values(v)) next.push(child);
-    }
-    level = next;
-  }
-  return null;
+  if (!(e instanceof RangeError) || !/call stack/i.test(e.message) || !nestsDeeper(x.request.body, MAX_BODY_DEPTH)) return null;
+  return GatewayError.invalid(`The request body nests more than ${MAX_BODY_DEPTH} levels deep.`, null, 'invalid_request');
 }
 
 /** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */
