@@ -9,8 +9,10 @@ import { PolicySource } from './config/policies.ts';
 import { parsePolicies } from '@watchllm/policies';
 import type { Config } from './config/schema.ts';
 import { InFlight, type Deps } from './deps.ts';
+import { withConsole } from './console.ts';
 import {
   createClickHouse,
+  databaseOf,
   createEventWriter,
   migrateAtStart,
   registerWriterMetrics,
@@ -156,7 +158,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let draining = false;
   const app = createApp(deps, { checks, draining: () => draining, events });
-  const server = createServer(proxyListener(deps, getRequestListener(app.fetch)));
+  const rest = getRequestListener(app.fetch);
+  // The console browses the events: without an event store there is nothing to show.
+  const site =
+    events && config.console.enabled
+      ? withConsole(rest, { client: events.client, database: databaseOf(events.client), adminToken: config.admin_token }, { log, trustProxy: config.server.trust_proxy })
+      : rest;
+  const server = createServer(proxyListener(deps, site));
   // Long generations: never let Node's request timeout cut a slow stream (the upstream timeouts bound it).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

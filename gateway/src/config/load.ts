@@ -112,6 +112,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['WATCHLLM_CLICKHOUSE_URL']) events['clickhouse_url'] = env['WATCHLLM_CLICKHOUSE_URL'];
   if (env['WATCHLLM_EVENTS']) events['enabled'] = !/^(off|false|0|no)$/i.test(env['WATCHLLM_EVENTS']);
   cfg['events'] = events;
+  if (env['WATCHLLM_CONSOLE']) cfg['console'] = { ...(asObject(cfg['console']) ?? {}), enabled: !/^(off|false|0|no)$/i.test(env['WATCHLLM_CONSOLE']) };
 
   // WATCHLLM_<PROVIDER>_BASE_URL / _API_KEY / _API_VERSION for any provider id (upper-cased, - as _).
   const providers: Record<string, unknown> = { ...(asObject(cfg['providers']) ?? {}) };

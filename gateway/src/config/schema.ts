@@ -107,6 +107,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The web console under /console (needs events: it browses them; opens with admin_token). */
+    console: z.object({ enabled: z.boolean().default(true) }).strict().prefault({}),
     redis_url: z.string().optional(),
     /** `redis_url` names a node of a Redis Cluster (or several, comma-separated URLs). */
     redis_cluster: z.boolean().default(false),

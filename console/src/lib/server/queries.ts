@@ -1,0 +1,407 @@
+import type { ConsoleContext } from './context.ts';
+
+/**
+ * What the console's pages read. Every value reaches ClickHouse as a typed query parameter
+ * (`{name:Type}`); the only text spliced into SQL is the validated database name. Charts and
+ * totals come from the minute rollup (`requests_1m`), so they stay fast at tens of millions of
+ * calls; lists and single calls read `requests`, keyset-paginated on (ts, request_id).
+ */
+
+export const RANGES = { '1h': 60, '24h': 24 * 60, '7d': 7 * 24 * 60, '30d': 30 * 24 * 60 } as const;
+export type Range = keyof typeof RANGES;
+/** Minutes per chart bar for each range: 60, 48, 56 and 30 bars. */
+const STEP_MINUTES: Record<Range, number> = { '1h': 1, '24h': 30, '7d': 180, '30d': 1440 };
+
+export function parseRange(v: string | null, fallback: Range = '24h'): Range {
+  return v !== null && Object.hasOwn(RANGES, v) ? (v as Range) : fallback;
+}
+
+const MINUTE = 60_000;
+
+/** 'YYYY-MM-DD HH:MM:SS.mmm', the DateTime64(3, 'UTC') text form. */
+export function chTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Epoch ms of a DateTime64(3, 'UTC') text. */
+export function fromChTime(s: string): number {
+  return Date.parse(`${s.replace(' ', 'T')}Z`);
+}
+
+/** [from, to) of a range ending now, on whole chart steps so the last bar is the current one. */
+export function rangeWindow(range: Range, now: number): { from: number; to: number; stepMs: number } {
+  const stepMs = STEP_MINUTES[range] * MINUTE;
+  const to = Math.floor(now / stepMs) * stepMs + stepMs;
+  return { from: to - RANGES[range] * MINUTE, to, stepMs };
+}
+
+async function rows<T>(ctx: ConsoleContext, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const rs = await ctx.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+export interface Totals {
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  /** calls with tokens but no known price: their cost is unknown, not zero */
+  unpriced: number;
+  p50_ms: number;
+  p95_ms: number;
+  ttft_p50_ms: number | null;
+}
+
+export interface ModelRow extends Omit<Totals, 'cached_tokens' | 'reasoning_tokens' | 'ttft_p50_ms'> {
+  model: string;
+  provider: string;
+}
+
+export interface SpendRow {
+  project: string;
+  key_id: string;
+  requests: number;
+  errors: number;
+  cost_usd: number;
+  unpriced: number;
+}
+
+export interface Bar {
+  /** bucket start, epoch ms */
+  t: number;
+  requests: number;
+  errors: number;
+  cost_usd: number;
+  tokens: number;
+}
+
+export interface Overview {
+  range: Range;
+  from: number;
+  to: number;
+  stepMs: number;
+  totals: Totals;
+  series: Bar[];
+  models: ModelRow[];
+  spenders: SpendRow[];
+  outcomes: { outcome: string; requests: number }[];
+  cache: { hits: number; saved_usd: number };
+  projects: string[];
+}
+
+const SUMS = `sum(requests) AS requests, sum(errors) AS errors,
+  sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+  sum(cost_usd) AS cost_usd, sum(unpriced) AS unpriced`;
+
+type Quantiles = { latency: number[] };
+
+/** The dashboard: totals, a chart series, the models and the biggest spenders of a time range. */
+export async function overview(ctx: ConsoleContext, range: Range, project: string | null, now = Date.now()): Promise<Overview> {
+  const { from, to, stepMs } = rangeWindow(range, now);
+  const db = ctx.database;
+  const params: Record<string, unknown> = { from: chTime(from), to: chTime(to), step: stepMs / MINUTE };
+  let where = `minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')}`;
+  if (project) {
+    where += ' AND project = {project:String}';
+    params.project = project;
+  }
+  const rawWhere = where.replaceAll('minute', 'ts');
+
+  const [totals, series, models, spenders, outcomes, cache, projects] = await Promise.all([
+    rows<Omit<Totals, 'p50_ms' | 'p95_ms' | 'ttft_p50_ms'> & Quantiles & { ttft: (number | null)[] }>(
+      ctx,
+      `SELECT ${SUMS}, sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens,
+         quantilesMerge(0.5, 0.95, 0.99)(latency_ms) AS latency, quantilesMerge(0.5, 0.95)(ttft_ms) AS ttft
+       FROM ${db}.requests_1m WHERE ${where}`,
+      params,
+    ),
+    rows<Bar>(
+      ctx,
+      `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalMinute({step:UInt32}))) * 1000 AS t,
+         sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS cost_usd,
+         sum(prompt_tokens) + sum(completion_tokens) AS tokens
+       FROM ${db}.requests_1m WHERE ${where} GROUP BY t ORDER BY t`,
+      params,
+    ),
+    rows<Omit<ModelRow, 'p50_ms' | 'p95_ms'> & Quantiles>(
+      ctx,
+      `SELECT model, provider, ${SUMS}, quantilesMerge(0.5, 0.95, 0.99)(latency_ms) AS latency
+       FROM ${db}.requests_1m WHERE ${where}
+       GROUP BY model, provider ORDER BY requests DESC, model LIMIT 25`,
+      params,
+    ),
+    rows<SpendRow>(
+      ctx,
+      `SELECT project, key_id, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS cost_usd, sum(unpriced) AS unpriced
+       FROM ${db}.requests_1m WHERE ${where}
+       GROUP BY project, key_id ORDER BY cost_usd DESC, requests DESC LIMIT 10`,
+      params,
+    ),
+    rows<{ outcome: string; requests: number }>(
+      ctx,
+      `SELECT outcome, count() AS requests FROM ${db}.requests WHERE ${rawWhere} GROUP BY outcome ORDER BY requests DESC`,
+      params,
+    ),
+    rows<{ hits: number; saved_usd: number }>(
+      ctx,
+      `SELECT countIf(outcome = 'cache_hit') AS hits, sum(ifNull(cost_saved_usd, 0)) AS saved_usd
+       FROM ${db}.requests WHERE ${rawWhere}`,
+      params,
+    ),
+    rows<{ project: string }>(
+      ctx,
+      `SELECT DISTINCT project FROM ${db}.requests_1m
+       WHERE minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')} ORDER BY project LIMIT 200`,
+      params,
+    ),
+  ]);
+
+  const t = totals[0];
+  const byBucket = new Map(series.map((b) => [Number(b.t), b]));
+  const bars: Bar[] = [];
+  for (let at = from; at < to; at += stepMs) {
+    const b = byBucket.get(at);
+    bars.push(b ? { ...b, t: at } : { t: at, requests: 0, errors: 0, cost_usd: 0, tokens: 0 });
+  }
+  const empty = !t || t.requests === 0;
+  return {
+    range,
+    from,
+    to,
+    stepMs,
+    totals: {
+      requests: t?.requests ?? 0,
+      errors: t?.errors ?? 0,
+      prompt_tokens: t?.prompt_tokens ?? 0,
+      completion_tokens: t?.completion_tokens ?? 0,
+      cached_tokens: t?.cached_tokens ?? 0,
+      reasoning_tokens: t?.reasoning_tokens ?? 0,
+      cost_usd: t?.cost_usd ?? 0,
+      unpriced: t?.unpriced ?? 0,
+      // quantiles of nothing come back as 0 or nan: none
+      p50_ms: empty ? 0 : finite(t.latency[0]),
+      p95_ms: empty ? 0 : finite(t.latency[1]),
+      ttft_p50_ms: empty || !Number.isFinite(t.ttft[0]) ? null : (t.ttft[0] as number),
+    },
+    series: bars,
+    models: models.map(({ latency, ...m }) => ({ ...m, p50_ms: finite(latency[0]), p95_ms: finite(latency[1]) })),
+    spenders,
+    outcomes,
+    cache: cache[0] ?? { hits: 0, saved_usd: 0 },
+    projects: projects.map((p) => p.project),
+  };
+}
+
+function finite(v: number | null | undefined): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** The list's filters, as they come from the page's query string. */
+export interface RequestFilters {
+  range: Range | 'all';
+  project?: string;
+  model?: string;
+  provider?: string;
+  outcome?: string;
+  status_code?: number;
+  key_id?: string;
+  user?: string;
+  session?: string;
+  /** case-insensitive substring of the request or response body */
+  q?: string;
+}
+
+/** The outcome filter's value for every failed or refused call. */
+export const ERRORS = 'errors';
+
+export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'q'] as const;
+
+/** Filters from a URL's query string; anything unusable is left out rather than failing the page. */
+export function parseFilters(search: URLSearchParams): RequestFilters {
+  const range = search.get('range');
+  const f: RequestFilters = { range: range === 'all' ? 'all' : parseRange(range) };
+  for (const name of FILTER_NAMES) {
+    const v = search.get(name)?.trim();
+    if (!v) continue;
+    if (name === 'status_code') {
+      const n = Number(v);
+      if (Number.isInteger(n) && n >= 0 && n <= 999) f.status_code = n;
+    } else {
+      f[name] = v.slice(0, 500);
+    }
+  }
+  return f;
+}
+
+export interface RequestSummary {
+  request_id: string;
+  ts: string;
+  project: string;
+  key_id: string;
+  user: string;
+  session: string;
+  endpoint: string;
+  provider: string;
+  model: string;
+  stream: boolean;
+  status_code: number;
+  outcome: string;
+  error_message: string;
+  cache_status: string;
+  policy_outcome: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  usage_source: string;
+  cost_usd: number | null;
+  priced: boolean;
+  latency_ms: number;
+  ttft_ms: number | null;
+}
+
+const SUMMARY = `request_id, ts, project, key_id, user, session, endpoint, provider, model, stream, status_code,
+  outcome, error_message, cache_status, policy_outcome, prompt_tokens, completion_tokens, usage_source,
+  cost_usd, priced, latency_ms, ttft_ms`;
+
+export interface RequestPage {
+  rows: RequestSummary[];
+  /** the (ts, request_id) to continue after, for the next (older) page; null on the last page */
+  next: string | null;
+}
+
+const CURSOR = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\|(.+)$/;
+
+/** Newest first, keyset-paginated: as fast on page 1000 as on page 1, stable under inserts. */
+export async function listRequests(
+  ctx: ConsoleContext,
+  f: RequestFilters,
+  cursor: string | null,
+  opts: { limit?: number; now?: number } = {},
+): Promise<RequestPage> {
+  const limit = opts.limit ?? 50;
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: limit + 1 };
+  if (f.range !== 'all') {
+    where.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    params.from = chTime((opts.now ?? Date.now()) - RANGES[f.range] * MINUTE);
+  }
+  const eq = (column: string, type: string, value: unknown) => {
+    if (value === undefined) return;
+    where.push(`${column} = {${column}:${type}}`);
+    params[column] = value;
+  };
+  eq('project', 'String', f.project);
+  eq('model', 'String', f.model);
+  eq('provider', 'String', f.provider);
+  // `errors`: every call that did not give the client an answer, as the rollup counts errors
+  if (f.outcome === ERRORS) where.push(`outcome NOT IN ('success', 'cache_hit')`);
+  else eq('outcome', 'String', f.outcome);
+  eq('status_code', 'UInt16', f.status_code);
+  eq('key_id', 'String', f.key_id);
+  eq('user', 'String', f.user);
+  eq('session', 'String', f.session);
+  if (f.q !== undefined) {
+    where.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
+    params.q = f.q;
+  }
+  const c = cursor ? CURSOR.exec(cursor) : null;
+  if (c) {
+    where.push(`(ts, request_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
+    params.cursor_ts = c[1];
+    params.cursor_id = c[2];
+  }
+  const list = await rows<RequestSummary>(
+    ctx,
+    `SELECT ${SUMMARY} FROM ${ctx.database}.requests
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ts DESC, request_id DESC LIMIT {limit:UInt32}`,
+    params,
+  );
+  const more = list.length > limit;
+  if (more) list.length = limit;
+  const last = list.at(-1);
+  return { rows: list, next: more && last ? `${last.ts}|${last.request_id}` : null };
+}
+
+export interface RequestDetail extends RequestSummary {
+  key_fingerprint: string;
+  properties: Record<string, string>;
+  surface: string;
+  upstream_model: string;
+  error_type: string;
+  policy_matches: string;
+  limit_decision: string;
+  limit_refused: string;
+  budget_soft: string;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost_saved_usd: number | null;
+  upstream_ms: number | null;
+  finish_reason: string;
+  request_bytes: number;
+  response_bytes: number;
+  request_body: string;
+  response_body: string;
+  client_ip: string;
+  user_agent: string;
+}
+
+export interface AppEvent {
+  event_id: string;
+  ts: string;
+  type: string;
+  name: string;
+  trace_id: string;
+  span_id: string;
+  parent_id: string;
+  session: string;
+  request_id: string;
+  user: string;
+  message: string;
+  score: number | null;
+  duration_ms: number | null;
+  properties: Record<string, string>;
+  payload: string;
+}
+
+const EVENT_COLUMNS = `event_id, ts, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
+
+/** One call, with its bodies and the events an app reported about it (POST /v1/events). */
+export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ request: RequestDetail; events: AppEvent[] } | null> {
+  const [found, events] = await Promise.all([
+    rows<RequestDetail>(ctx, `SELECT * FROM ${ctx.database}.requests WHERE request_id = {id:String} LIMIT 1`, { id }),
+    rows<AppEvent>(
+      ctx,
+      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE request_id = {id:String} ORDER BY ts, event_id LIMIT 200`,
+      { id },
+    ),
+  ]);
+  const request = found[0];
+  return request ? { request, events } : null;
+}
+
+export type TimelineItem = ({ kind: 'request' } & RequestSummary) | ({ kind: 'event' } & AppEvent);
+
+/** A session's calls and reported events in time order (the first 500 of each). */
+export async function sessionTimeline(ctx: ConsoleContext, session: string): Promise<TimelineItem[]> {
+  const [calls, events] = await Promise.all([
+    rows<RequestSummary>(
+      ctx,
+      `SELECT ${SUMMARY} FROM ${ctx.database}.requests WHERE session = {session:String} ORDER BY ts, request_id LIMIT 500`,
+      { session },
+    ),
+    rows<AppEvent>(
+      ctx,
+      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE session = {session:String} ORDER BY ts, event_id LIMIT 500`,
+      { session },
+    ),
+  ]);
+  const items: TimelineItem[] = [
+    ...calls.map((r) => ({ kind: 'request' as const, ...r })),
+    ...events.map((e) => ({ kind: 'event' as const, ...e })),
+  ];
+  return items.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+}

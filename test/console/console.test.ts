@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from '../e2e/harness.ts';
+import { eventsOf, requestIdOf } from '../e2e/events-support.ts';
+import { decode, get, linkedRequestIds, olderLink, postToken, signIn, tableRows, testId } from './support.ts';
+
+/**
+ * The console as the gateway serves it in the one-process default (`/console`, embedded chDB):
+ * signing in with the admin token, and the overview, request list, call and session pages showing
+ * exactly what the gateway recorded for real calls through the fake provider.
+ */
+
+const TOKEN = 'console-admin-token-0123456789';
+const chat = (content: string, model = 'gpt-4o-mini') => ({ model, messages: [{ role: 'user', content }] });
+
+let s: Stack;
+let cookie: string;
+const ids = { ok: [] as string[], xss: '', invalid: '', upstream: '', stream: '' };
+
+async function call(body: unknown, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${s.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-console-test', 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return requestIdOf(res.headers);
+}
+
+beforeAll(async () => {
+  s = await startStack({ clickhouse: true, env: { WATCHLLM_ADMIN_TOKEN: TOKEN } });
+  for (let i = 0; i < 3; i++) {
+    ids.ok.push(await call(chat(`hello number ${i}`), { 'x-watchllm-user': 'alice', 'x-watchllm-session': 'sess-1', 'x-watchllm-property-env': 'prod' }));
+  }
+  ids.xss = await call(chat('<script>window.__pwned = 1</script> marker-xss', 'gpt-4o'));
+  ids.invalid = await call('{"model":');
+  s.fake.next({ status: 500, errorMessage: 'the fake fell over' });
+  ids.upstream = await call(chat('this one fails'));
+  ids.stream = await call({ ...chat('stream me'), stream: true });
+  const ingest = await fetch(`${s.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-console-test', 'content-type': 'application/json' },
+    body: JSON.stringify({ events: [{ type: 'tool_call', name: 'lookup_weather', session_id: 'sess-1', duration_ms: 12 }] }),
+  });
+  expect(ingest.status).toBe(202);
+  await eventsOf(s.gateway).writer.flush();
+  cookie = await signIn(s.url, TOKEN);
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+describe('signing in', () => {
+  test('every page sends a visitor without a session to the sign-in page, keeping where they were going', async () => {
+    const overview = await get(`${s.url}/console/`);
+    expect(overview.status).toBe(303);
+    expect(overview.headers.get('location')).toBe('/console/login');
+    const list = await get(`${s.url}/console/requests?model=gpt-4o`);
+    expect(list.status).toBe(303);
+    expect(list.headers.get('location')).toBe(`/console/login?next=${encodeURIComponent('/console/requests?model=gpt-4o')}`);
+    const detail = await get(`${s.url}/console/requests/${ids.ok[0]}`);
+    expect(detail.status).toBe(303);
+    expect(detail.html).not.toContain('hello number');
+  });
+
+  test('the admin token opens a session cookie that holds no token, scoped to the console and hidden from scripts', async () => {
+    const res = await postToken(s.url, TOKEN, { next: '/console/requests?model=gpt-4o' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/requests?model=gpt-4o');
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('watchllm_console='))!;
+    expect(set).toMatch(/; HttpOnly/i);
+    expect(set).toMatch(/; SameSite=Strict/i);
+    expect(set).toMatch(/; Path=\/console/i);
+    expect(set).not.toContain(TOKEN);
+  });
+
+  test('a wrong token is refused with a message and no cookie', async () => {
+    const res = await postToken(s.url, 'not-the-token-at-all');
+    expect(res.status).toBe(401);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(decode(await res.text())).toContain('That is not the admin token.');
+  });
+
+  test('a sign-in posted from another site is refused (CSRF)', async () => {
+    const res = await postToken(s.url, TOKEN, { origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  test('a forged or tampered session cookie opens nothing', async () => {
+    const [name, value] = cookie.split('=') as [string, string];
+    const [expires, mac] = value.split('.') as [string, string];
+    for (const forged of [`${Number(expires) + 3600}.${mac}`, `${expires}.${mac.slice(0, -2)}AA`, 'anything']) {
+      const page = await get(`${s.url}/console/`, `${name}=${forged}`);
+      expect(page.status, forged).toBe(303);
+    }
+  });
+
+  test('after the sign-in link is followed off-site, it lands inside the console', async () => {
+    const res = await postToken(s.url, TOKEN, { next: 'https://evil.example/phish' });
+    expect(res.headers.get('location')).toBe('/console/');
+    const protocolRelative = await postToken(s.url, TOKEN, { next: '//evil.example/phish' });
+    expect(protocolRelative.headers.get('location')).toBe('/console/');
+  });
+
+  test('signing out ends the session in the browser', async () => {
+    const res = await fetch(`${s.url}/console/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: s.url, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: '',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/login');
+    expect(res.headers.getSetCookie().find((c) => c.startsWith('watchllm_console='))).toMatch(/Max-Age=0/i);
+  });
+
+  test('console pages are never cached and never framed, and carry a request id', async () => {
+    const page = await get(`${s.url}/console/`, cookie);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('private, no-store');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-watchllm-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('overview', () => {
+  test('totals are the calls the gateway recorded: every outcome counted, failures as errors', async () => {
+    const page = await get(`${s.url}/console/?range=1h`, cookie);
+    expect(page.status).toBe(200);
+    expect(testId(page.html, 'total-requests')).toBe('7');
+    // the invalid body and the upstream 500
+    expect(testId(page.html, 'total-errors')).toBe('2');
+    const { client } = eventsOf(s.gateway);
+    const rs = await client.query({ query: 'SELECT sum(cost_usd) AS c FROM watchllm.requests', format: 'JSONEachRow' });
+    const [{ c }] = await rs.json<{ c: number }>();
+    expect(c).toBeGreaterThan(0);
+    expect(testId(page.html, 'total-cost')).toBe(`$${c.toFixed(c >= 0.01 ? 4 : 6)}`);
+  });
+
+  test('the models table has a row per model with its calls', async () => {
+    const rows = tableRows((await get(`${s.url}/console/?range=1h`, cookie)).html, 'models');
+    const byModel = new Map(rows.map((r) => [r[0], r]));
+    expect(byModel.get('gpt-4o-mini')?.[2]).toBe('5');
+    expect(byModel.get('gpt-4o-mini')?.[3]).toBe('1');
+    expect(byModel.get('gpt-4o')?.[2]).toBe('1');
+  });
+
+  test('outcomes count each kind of result', async () => {
+    const rows = tableRows((await get(`${s.url}/console/?range=1h`, cookie)).html, 'outcomes');
+    expect(Object.fromEntries(rows.map((r) => [r[0], r[1]]))).toEqual({ success: '5', invalid: '1', upstream_error: '1' });
+  });
+});
+
+describe('requests', () => {
+  test('the list shows every call newest first, linked to its page', async () => {
+    const page = await get(`${s.url}/console/requests?range=all`, cookie);
+    expect(page.status).toBe(200);
+    const listed = linkedRequestIds(page.html);
+    expect(listed).toEqual([ids.stream, ids.upstream, ids.invalid, ids.xss, ...[...ids.ok].reverse()]);
+  });
+
+  test('filters narrow the list: model, errors, user, text in bodies', async () => {
+    const ids_ = async (q: string) => linkedRequestIds((await get(`${s.url}/console/requests?range=all&${q}`, cookie)).html);
+    expect(await ids_('model=gpt-4o')).toEqual([ids.xss]);
+    expect(await ids_('outcome=errors')).toEqual([ids.upstream, ids.invalid]);
+    expect(await ids_('outcome=upstream_error')).toEqual([ids.upstream]);
+    expect((await ids_('user=alice')).sort()).toEqual([...ids.ok].sort());
+    expect(await ids_('q=MARKER-XSS')).toEqual([ids.xss]);
+    expect(await ids_('status_code=500')).toEqual([ids.upstream]);
+    expect(await ids_('model=no-such-model')).toEqual([]);
+  });
+
+  test('a prompt holding markup is shown as text, never run', async () => {
+    const list = await get(`${s.url}/console/requests/${ids.xss}`, cookie);
+    expect(list.html).not.toContain('<script>window.__pwned');
+    expect(testId(list.html, 'request-body')).toContain('<script>window.__pwned = 1</script> marker-xss');
+  });
+
+  test("a call's page shows what was recorded: outcome, tokens, cost, bodies, properties, session", async () => {
+    const page = await get(`${s.url}/console/requests/${ids.ok[1]}`, cookie);
+    expect(page.status).toBe(200);
+    const { client } = eventsOf(s.gateway);
+    const rs = await client.query({
+      query: 'SELECT * FROM watchllm.requests WHERE request_id = {id:String}',
+      query_params: { id: ids.ok[1] },
+      format: 'JSONEachRow',
+    });
+    const [row] = await rs.json<{ prompt_tokens: number; completion_tokens: number; cost_usd: number; response_body: string }>();
+    expect(testId(page.html, 'request-id')).toBe(ids.ok[1]);
+    expect(testId(page.html, 'outcome')).toBe('success');
+    expect(testId(page.html, 'prompt-tokens')).toBe(String(row!.prompt_tokens));
+    expect(testId(page.html, 'completion-tokens')).toBe(String(row!.completion_tokens));
+    expect(testId(page.html, 'cost')).toBe(`$${row!.cost_usd.toFixed(6)}`);
+    expect(testId(page.html, 'request-body')).toContain('hello number 1');
+    expect(testId(page.html, 'response-body')).toContain(JSON.parse(row!.response_body).choices[0].message.content);
+    expect(tableRows(page.html, 'properties')).toEqual([['env', 'prod']]);
+    expect(page.html).toContain('href="/console/sessions/sess-1"');
+  });
+
+  test("a failed call's page shows the error the client got", async () => {
+    const page = await get(`${s.url}/console/requests/${ids.upstream}`, cookie);
+    expect(testId(page.html, 'outcome')).toBe('upstream_error');
+    expect(testId(page.html, 'error')).toContain('the fake fell over');
+  });
+
+  test('an unknown id is a 404 page', async () => {
+    const page = await get(`${s.url}/console/requests/not-a-request`, cookie);
+    expect(page.status).toBe(404);
+    expect(testId(page.html, 'error-message')).toContain('not-a-request');
+  });
+
+  test('a session page shows its calls and the events the app reported, in time order', async () => {
+    const page = await get(`${s.url}/console/sessions/sess-1`, cookie);
+    expect(page.status).toBe(200);
+    const rows = tableRows(page.html, 'timeline');
+    expect(rows).toHaveLength(4);
+    expect(linkedRequestIds(page.html)).toEqual(ids.ok);
+    expect(rows.at(-1)?.[1]).toBe('tool_call');
+    expect(rows.at(-1)?.[2]).toContain('lookup_weather');
+  });
+});
+
+describe('pagination', () => {
+  test('older pages continue where the last one ended, with no call twice or left out', async () => {
+    const more: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      more.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => call(chat(`page filler ${i}-${j}`), { 'x-watchllm-user': 'pager' })))));
+    }
+    await eventsOf(s.gateway).writer.flush();
+    const seen: string[] = [];
+    let url: string | null = `${s.url}/console/requests?range=all&user=pager`;
+    let pages = 0;
+    while (url) {
+      const page = await get(url, cookie);
+      const listed = linkedRequestIds(page.html);
+      expect(listed.length).toBeLessThanOrEqual(50);
+      seen.push(...listed);
+      const older = olderLink(page.html);
+      url = older ? `${s.url}/console/requests${older}` : null;
+      pages++;
+    }
+    expect(pages).toBe(2);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect([...seen].sort()).toEqual([...more].sort());
+  });
+});
