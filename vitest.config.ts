@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{gateway,providers,policies,test}/**/*.test.ts'],
+    include: ['{gateway,providers,policies,test}/**/*.test.ts', 'console/src/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     // Each test file runs in its own process: chDB allows one data folder per process.
     pool: 'forks',

@@ -1,4 +1,4 @@
-import { redirect, type Handle } from '@sveltejs/kit';
+import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
 import { base } from '$app/paths';
 import { SESSION_COOKIE, sessionValid } from '$lib/server/auth.ts';
 import { consoleContext } from '$lib/server/connect.ts';
@@ -19,6 +19,18 @@ export const handle: Handle = async ({ event, resolve }) => {
   const response = await resolve(event);
   response.headers.set('cache-control', 'private, no-store');
   response.headers.set('x-content-type-options', 'nosniff');
-  response.headers.set('referrer-policy', 'no-referrer');
+  // not no-referrer: Chrome then sends `Origin: null` with form posts, which the CSRF check refuses
+  response.headers.set('referrer-policy', 'same-origin');
   return response;
+};
+
+/**
+ * A page that fails (ClickHouse unreachable, a query refused) says so without details, which go to
+ * stderr as one JSON line like the gateway's own log lines (they may name hosts and tables).
+ */
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+  if (status === 404) return { message };
+  const err = error instanceof Error ? { name: error.name, message: error.message } : { message: String(error) };
+  process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: 'console page failed', path: event.url.pathname, err })}\n`);
+  return { message: 'The console could not read the event store. The details are in the log.' };
 };
