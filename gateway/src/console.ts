@@ -20,7 +20,11 @@ export function isConsolePath(url: string | undefined): boolean {
  * Not built (`pnpm start` and `pnpm test` build it; see console/scripts/build-if-stale.mjs):
  * `/console` answers 503 saying how to build it.
  */
-export function withConsole(rest: Listener, ctx: ConsoleContext, opts: { log: Logger; trustProxy: boolean }): Listener {
+export function withConsole(
+  rest: Listener,
+  ctx: ConsoleContext,
+  opts: { log: Logger; trustProxy: boolean; /** the built handler's module (tests) */ handlerModule?: string },
+): Listener {
   const { log } = opts;
   // SvelteKit refuses a form post whose Origin is not the page's own origin, and adapter-node takes
   // the page's scheme to be https unless told: the gateway tells it (below), from the socket or,
@@ -28,7 +32,7 @@ export function withConsole(rest: Listener, ctx: ConsoleContext, opts: { log: Lo
   process.env['WATCHLLM_CONSOLE_PROTOCOL_HEADER'] ??= PROTO;
   let handler: Promise<NodeHandler | null> | undefined;
   const load = () =>
-    (handler ??= import(CONSOLE_HANDLER).then(
+    (handler ??= import(opts.handlerModule ?? CONSOLE_HANDLER).then(
       (m: { handler: NodeHandler }) => m.handler,
       (e: unknown) => {
         handler = undefined; // built meanwhile: the next visit finds it
@@ -52,7 +56,7 @@ export function withConsole(rest: Listener, ctx: ConsoleContext, opts: { log: Lo
 /** Set by the gateway on every console request, over whatever a client sent. */
 const PROTO = 'x-watchllm-console-proto';
 
-function protocolOf(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
+export function protocolOf(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
   if (trustProxy) {
     // the proxy nearest to us appends last
     const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',').at(-1)?.trim().toLowerCase();

@@ -133,7 +133,7 @@ describe('overview', () => {
     expect(testId(page.html, 'total-errors')).toBe('2');
     const { client } = eventsOf(s.gateway);
     const rs = await client.query({ query: 'SELECT sum(cost_usd) AS c FROM watchllm.requests', format: 'JSONEachRow' });
-    const [{ c }] = await rs.json<{ c: number }>();
+    const c = (await rs.json<{ c: number }>())[0]!.c;
     expect(c).toBeGreaterThan(0);
     expect(testId(page.html, 'total-cost')).toBe(`$${c.toFixed(c >= 0.01 ? 4 : 6)}`);
   });
