@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # Multi-stage: dependencies are installed with the full toolchain, the runtime image carries only
-# the production dependency tree and the sources (run by tsx: no build step, no dist to drift).
+# the production dependency tree, the sources (run by tsx: no dist to drift) and the built console.
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -14,6 +14,21 @@ COPY test/package.json test/
 # Only the gateway and what it depends on, production dependencies only.
 RUN pnpm install --frozen-lockfile --prod --filter @watchllm/gateway...
 
+# The console (SvelteKit, adapter-node) is the one part that is built: vite bundles it into
+# console/build, which the gateway serves under /console. Build tools stay in this stage.
+FROM node:20-bookworm-slim AS console
+WORKDIR /app
+RUN npm i -g pnpm@10
+COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
+COPY gateway/package.json gateway/
+COPY providers/package.json providers/
+COPY policies/package.json policies/
+COPY console/package.json console/
+COPY test/package.json test/
+RUN pnpm install --frozen-lockfile --filter @watchllm/console
+COPY console console
+RUN pnpm --filter @watchllm/console build
+
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -24,6 +39,9 @@ COPY --from=deps /app /app
 COPY gateway/src gateway/src
 COPY providers/src providers/src
 COPY policies/src policies/src
+# the console's server modules the gateway imports (its context), and the built console
+COPY console/src console/src
+COPY --from=console /app/console/build console/build
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
