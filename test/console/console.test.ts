@@ -210,6 +210,23 @@ describe('requests', () => {
     expect(testId(page.html, 'error-message')).toContain('not-a-request');
   });
 
+  test('the sessions page lists each session with its calls, tokens, cost and users', async () => {
+    const page = await get(`${s.url}/console/sessions?range=1h`, cookie);
+    expect(page.status).toBe(200);
+    const rows = tableRows(page.html, 'sessions');
+    expect(rows.map((r) => r[0])).toEqual(['sess-1']);
+    const { client } = eventsOf(s.gateway);
+    const rs = await client.query({
+      query: "SELECT sum(prompt_tokens + completion_tokens) AS t FROM watchllm.requests WHERE session = 'sess-1'",
+      format: 'JSONEachRow',
+    });
+    const tokens = (await rs.json<{ t: number }>())[0]!.t;
+    expect(rows[0]![3]).toBe('3');
+    expect(rows[0]![5]).toBe(String(tokens));
+    expect(rows[0]![7]).toBe('alice');
+    expect(tableRows((await get(`${s.url}/console/sessions?range=1h&user=nobody`, cookie)).html, 'sessions')[0]![0]).toContain('No sessions');
+  });
+
   test('a session page shows its calls and the events the app reported, in time order', async () => {
     const page = await get(`${s.url}/console/sessions/sess-1`, cookie);
     expect(page.status).toBe(200);

@@ -383,6 +383,40 @@ export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ req
   return request ? { request, events } : null;
 }
 
+export interface SessionSummary {
+  session: string;
+  calls: number;
+  errors: number;
+  tokens: number;
+  cost_usd: number;
+  unpriced: number;
+  first_ts: string;
+  last_ts: string;
+  users: string[];
+  models: string[];
+}
+
+/** Sessions (x-watchllm-session) with calls in the range, most recently active first. */
+export async function listSessions(ctx: ConsoleContext, range: Range, opts: { user?: string; now?: number } = {}): Promise<SessionSummary[]> {
+  const params: Record<string, unknown> = { from: chTime((opts.now ?? Date.now()) - RANGES[range] * MINUTE) };
+  let where = `session != '' AND ts >= {from:DateTime64(3, 'UTC')}`;
+  if (opts.user) {
+    where += ' AND user = {user:String}';
+    params.user = opts.user;
+  }
+  return rows<SessionSummary>(
+    ctx,
+    `SELECT session, count() AS calls, countIf(outcome NOT IN ('success', 'cache_hit')) AS errors,
+       sum(prompt_tokens + completion_tokens) AS tokens, sum(ifNull(cost_usd, 0)) AS cost_usd,
+       countIf(NOT priced AND prompt_tokens + completion_tokens > 0) AS unpriced,
+       toString(min(ts)) AS first_ts, toString(max(ts)) AS last_ts,
+       arraySort(groupUniqArray(5)(user)) AS users, arraySort(groupUniqArray(5)(model)) AS models
+     FROM ${ctx.database}.requests WHERE ${where}
+     GROUP BY session ORDER BY max(ts) DESC, session LIMIT 200`,
+    params,
+  );
+}
+
 export type TimelineItem = ({ kind: 'request' } & RequestSummary) | ({ kind: 'event' } & AppEvent);
 
 /** A session's calls and reported events in time order (the first 500 of each). */
