@@ -238,6 +238,19 @@ describe('requests', () => {
   });
 });
 
+describe('events', () => {
+  test('the events page lists what the app reported, filtered by type', async () => {
+    const page = await get(`${s.url}/console/events?range=1h`, cookie);
+    expect(page.status).toBe(200);
+    const rows = tableRows(page.html, 'events');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.slice(1, 3)).toEqual(['tool_call', 'lookup_weather']);
+    expect(rows[0]![5]).toBe('12 ms');
+    expect(rows[0]![6]).toBe('sess-1');
+    expect(tableRows((await get(`${s.url}/console/events?range=1h&type=score`, cookie)).html, 'events')[0]![0]).toBe('No events match.');
+  });
+});
+
 describe('pagination', () => {
   test('older pages continue where the last one ended, with no call twice or left out', async () => {
     const more: string[] = [];

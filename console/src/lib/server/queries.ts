@@ -383,6 +383,70 @@ export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ req
   return request ? { request, events } : null;
 }
 
+export interface EventFilters {
+  range: Range | 'all';
+  type?: string;
+  name?: string;
+  session?: string;
+  trace_id?: string;
+}
+
+export interface EventPage {
+  rows: AppEvent[];
+  /** the (ts, event_id) to continue after; null on the last page */
+  next: string | null;
+}
+
+const EVENT_FILTERS = ['type', 'name', 'session', 'trace_id'] as const;
+
+export function parseEventFilters(search: URLSearchParams): EventFilters {
+  const range = search.get('range');
+  const f: EventFilters = { range: range === 'all' ? 'all' : parseRange(range) };
+  for (const name of EVENT_FILTERS) {
+    const v = search.get(name)?.trim();
+    if (v) f[name] = v.slice(0, 500);
+  }
+  return f;
+}
+
+/** What apps reported through POST /v1/events, newest first, keyset-paginated on (ts, event_id). */
+export async function listEvents(
+  ctx: ConsoleContext,
+  f: EventFilters,
+  cursor: string | null,
+  opts: { limit?: number; now?: number } = {},
+): Promise<EventPage> {
+  const limit = opts.limit ?? 50;
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: limit + 1 };
+  if (f.range !== 'all') {
+    where.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    params.from = chTime((opts.now ?? Date.now()) - RANGES[f.range] * MINUTE);
+  }
+  for (const name of EVENT_FILTERS) {
+    if (f[name] === undefined) continue;
+    where.push(`${name} = {${name}:String}`);
+    params[name] = f[name];
+  }
+  const c = cursor ? CURSOR.exec(cursor) : null;
+  if (c) {
+    where.push(`(ts, event_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
+    params.cursor_ts = c[1];
+    params.cursor_id = c[2];
+  }
+  const list = await rows<AppEvent>(
+    ctx,
+    `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ts DESC, event_id DESC LIMIT {limit:UInt32}`,
+    params,
+  );
+  const more = list.length > limit;
+  if (more) list.length = limit;
+  const last = list.at(-1);
+  return { rows: list, next: more && last ? `${last.ts}|${last.event_id}` : null };
+}
+
 export interface SessionSummary {
   session: string;
   calls: number;
