@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '@watchllm/providers';
 import { clientClosedError, GatewayError, isShutdownAbort, shutdownError } from './errors.ts';
+import type { Logger } from './log.ts';
 
 /** The one place the gateway talks to providers. */
 export interface Upstream {
@@ -54,13 +55,39 @@ export function upstreamError(e: unknown, url: string): GatewayError {
     return clientClosedError();
   }
   const code = errCode(e);
-  return new GatewayError({
+  const err = new GatewayError({
     status: 502,
     type: 'api_error',
     code: 'upstream_unreachable',
     outcome: 'upstream_unreachable',
     message: `Could not reach the provider at ${host}${code ? ` (${code})` : ''}.`,
   });
+  // The transport's own error, for the log line (logUnreachable); never rendered to the client.
+  err.cause = e;
+  return err;
+}
+
+/**
+ * One warn line per call that could not reach its provider (refused, DNS, TLS, connect timeout):
+ * which provider, its host and the transport's error code, under the call's request id. Never the
+ * URL's path or query, nor the error's message (both could carry more than the host).
+ */
+export function logUnreachable(log: Logger, err: GatewayError, call: { requestId: string; provider: string; url: string }): void {
+  log.warn(
+    { requestId: call.requestId, provider: call.provider, host: safeHost(call.url), code: transportCode(err.cause) },
+    'provider unreachable',
+  );
+}
+
+/** The first error code along the cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …), else the error's name. */
+function transportCode(e: unknown): string {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur instanceof Error; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && c !== '') return c;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return e instanceof Error ? e.name : 'unknown';
 }
 
 /**

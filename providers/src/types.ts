@@ -49,7 +49,10 @@ export interface ProviderRequest {
   endpoint: Endpoint;
   /** The client's parsed JSON body, in the client surface's format (OpenAI, or Anthropic for `messages`). */
   body: Record<string, unknown>;
-  /** The model name to send upstream (any `provider/` prefix already stripped). */
+  /**
+   * The model name to send upstream (any `provider/` prefix already stripped). For `models`: '' for
+   * the list (GET /v1/models), else the one model to retrieve (GET /v1/models/{model}).
+   */
   model: string;
   stream: boolean;
   /** The provider credential to use, or undefined when the provider needs none (e.g. Ollama). */

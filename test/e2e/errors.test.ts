@@ -137,7 +137,7 @@ describe('unknown paths and wrong methods answer in the shape of the SDK that ca
     await expect(batch).rejects.toBeInstanceOf(Anthropic.NotFoundError);
     await expect(batch).rejects.toMatchObject({ status: 404, error: { type: 'error', error: { type: 'not_found_error' } } });
     // Any unknown path an Anthropic client calls (it always sends anthropic-version), not just /v1/messages/…
-    await expect(anthropic().models.retrieve('claude-sonnet-4-5')).rejects.toMatchObject({
+    await expect(anthropic().beta.files.list()).rejects.toMatchObject({
       status: 404,
       error: { type: 'error', error: { type: 'not_found_error' } },
     });
@@ -149,6 +149,7 @@ describe('unknown paths and wrong methods answer in the shape of the SDK that ca
     ['GET', '/v1/embeddings', 'POST'],
     ['PUT', '/v1/responses', 'POST'],
     ['POST', '/v1/models', 'GET'],
+    ['DELETE', '/v1/models/ft:gpt-4o-mini:acme::abc123', 'GET'],
     ['POST', '/healthz', 'GET'],
   ] as const)('%s %s is a 405 in OpenAI shape with Allow: %s', async (method, path, allow) => {
     const r = await fetch(`${s.url}${path}`, { method, headers: { authorization: 'Bearer sk-test' } });

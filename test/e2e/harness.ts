@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGateway, parseConfig, type Exchange, type Gateway } from '@watchllm/gateway';
+import { createGateway, parseConfig, type Exchange, type Gateway, type GatewayOptions } from '@watchllm/gateway';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index.ts';
 import type { FakeProviderOptions } from '../fake-provider/server.ts';
 
@@ -38,6 +38,8 @@ export async function startStack(
     fake?: FakeProviderOptions;
     /** Write `yaml` to a file and hand its path to the gateway as WATCHLLM_CONFIG (policies hot-reload from it). */
     configFile?: boolean;
+    /** The gateway's logger (default: logs nothing). */
+    log?: GatewayOptions['log'];
   } = {},
 ): Promise<Stack> {
   const fake = await startFakeProvider(opts.fake);
@@ -61,7 +63,7 @@ export async function startStack(
   let waiters: Array<() => void> = [];
   const gateway = await createGateway({
     config,
-    log: { info() {}, warn() {}, error() {} },
+    log: opts.log ?? { info() {}, warn() {}, error() {} },
     ...(configPath ? { configPath } : {}),
     ...(opts.clickhouse
       ? {}

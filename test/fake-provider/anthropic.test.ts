@@ -136,6 +136,16 @@ describe('anthropic messages', () => {
     const page = await client.models.list();
     expect(page.data[0]).toMatchObject({ type: 'model', id: 'claude-sonnet-4-5' });
   });
+
+  test('retrieves one model in Anthropic shape, and a model that does not exist is 404 not_found_error', async () => {
+    expect(await client.models.retrieve('claude-opus-4-1')).toEqual({
+      type: 'model', id: 'claude-opus-4-1', display_name: 'claude-opus-4-1', created_at: '2025-02-19T00:00:00Z',
+    });
+    expect(fake.calls[0]).toMatchObject({ method: 'GET', path: '/v1/models/claude-opus-4-1' });
+    const err = await client.models.retrieve('unknown-claude').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(err).toMatchObject({ status: 404, error: { type: 'error', error: { type: 'not_found_error', message: 'model: unknown-claude' } } });
+  });
 });
 
 describe('anthropic errors', () => {

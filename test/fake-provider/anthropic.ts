@@ -267,9 +267,21 @@ export function countTokens(ctx: Ctx): void {
 
 export const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'] as const;
 
+const modelInfo = (id: string): Record<string, unknown> => ({ type: 'model', id, display_name: id, created_at: '2025-02-19T00:00:00Z' });
+
 /** GET /v1/models in Anthropic's shape (https://docs.anthropic.com/en/api/models-list). */
 export function anthropicModels(ctx: Ctx): void {
   if (guard(ctx)) return;
-  const data = ANTHROPIC_MODELS.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-02-19T00:00:00Z' }));
+  const data = ANTHROPIC_MODELS.map(modelInfo);
   sendJson(ctx, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }, headers(ctx));
+}
+
+/**
+ * GET /v1/models/{model_id} (https://docs.anthropic.com/en/api/models): one ModelInfo; a model that
+ * does not exist is a 404 not_found_error, worded as for a message to it.
+ */
+export function anthropicModel(ctx: Ctx, id: string): void {
+  if (guard(ctx)) return;
+  if (!modelExists(id)) return anthropicError(ctx, 404, `model: ${id}`, 'not_found_error');
+  sendJson(ctx, 200, modelInfo(id), headers(ctx));
 }

@@ -156,6 +156,13 @@ describe('embeddings and models', () => {
     expect(page.data[0]).toMatchObject({ object: 'model', owned_by: 'system' });
     expect(await client.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
   });
+
+  test('retrieving a model that does not exist is 404 model_not_found; an id with a slash is one model', async () => {
+    const err = await client.models.retrieve('unknown-model').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+    expect(await client.models.retrieve('meta-llama/Llama-3-8B')).toMatchObject({ id: 'meta-llama/Llama-3-8B', object: 'model' });
+  });
 });
 
 describe('responses', () => {
@@ -227,6 +234,15 @@ describe('azure', () => {
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: '404', message: 'Resource not found' } });
+  });
+
+  test('the AzureOpenAI client retrieves one of the resource models, and gets 404 for another', async () => {
+    const azure = new AzureOpenAI({ apiKey: 'az-key', endpoint: fake.url, apiVersion: '2024-10-21', maxRetries: 0 });
+    expect(await azure.models.retrieve('gpt-4o')).toMatchObject({ id: 'gpt-4o', object: 'model', status: 'succeeded' });
+    expect(fake.calls[0]).toMatchObject({ path: '/openai/models/gpt-4o', query: { 'api-version': '2024-10-21' } });
+    const err = await azure.models.retrieve('unknown-model').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err).toMatchObject({ status: 404, code: 'NotFound' });
   });
 
   test('an unknown deployment is 404 DeploymentNotFound', async () => {

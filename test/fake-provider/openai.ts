@@ -169,16 +169,23 @@ const MODEL_CREATED = 1715367049;
 
 /**
  * GET /v1/models and /v1/models/:id (https://platform.openai.com/docs/api-reference/models);
- * Azure's GET /openai/models?api-version= lists the same ids with its extra fields.
+ * Azure's GET /openai/models?api-version= lists the same ids with its extra fields, and
+ * /openai/models/:id?api-version= (Models - Get) answers one of them.
  */
 export function models(ctx: Ctx, id: string | undefined, flavour: Flavour = OPENAI): void {
   if (openaiGuard(ctx, flavour)) return;
   if (flavour.kind === 'azure') {
-    const data = OPENAI_MODELS.map((m) => ({
+    const azureModel = (m: string): Record<string, unknown> => ({
       id: m, object: 'model', created_at: MODEL_CREATED, status: 'succeeded', lifecycle_status: 'generally-available',
       capabilities: { chat_completion: !m.includes('embedding'), completion: m.includes('instruct'), embeddings: m.includes('embedding') },
-    }));
-    sendJson(ctx, 200, { data, object: 'list' }, { 'apim-request-id': ctx.nextId() });
+    });
+    if (id === undefined) {
+      sendJson(ctx, 200, { data: OPENAI_MODELS.map(azureModel), object: 'list' }, { 'apim-request-id': ctx.nextId() });
+    } else if ((OPENAI_MODELS as readonly string[]).includes(id)) {
+      sendJson(ctx, 200, azureModel(id), { 'apim-request-id': ctx.nextId() });
+    } else {
+      azureError(ctx, 404, 'NotFound', `The specified model '${id}' does not exist.`);
+    }
     return;
   }
   const one = (m: string): Record<string, unknown> => ({ id: m, object: 'model', created: MODEL_CREATED, owned_by: 'system' });

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { anthropicModels, countTokens, messages } from './anthropic.ts';
+import { anthropicModel, anthropicModels, countTokens, messages } from './anthropic.ts';
 import { gemini, geminiError, geminiModels } from './gemini.ts';
 import { isRecord, sendJson, sleep, type Ctx, type RecordedCall } from './http.ts';
 import { completions, chatCompletions } from './openai-chat.ts';
@@ -101,9 +101,15 @@ function dispatch(ctx: Ctx, method: string, path: string): Promise<void> | void 
     if (g) return gemini(ctx, decodeURIComponent(g[1] ?? ''), g[2] ?? '');
   } else if (method === 'GET') {
     if (path === '/v1/models') return isAnthropic(ctx.call.headers) ? anthropicModels(ctx) : models(ctx, undefined);
-    if (path.startsWith('/v1/models/')) return models(ctx, decodeURIComponent(path.slice('/v1/models/'.length)));
+    if (path.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      return isAnthropic(ctx.call.headers) ? anthropicModel(ctx, id) : models(ctx, id);
+    }
     if (path === '/v1beta/models') return geminiModels(ctx);
     if (path === '/openai/models') return models(ctx, undefined, { kind: 'azure', deployment: '' });
+    if (path.startsWith('/openai/models/')) {
+      return models(ctx, decodeURIComponent(path.slice('/openai/models/'.length)), { kind: 'azure', deployment: '' });
+    }
   }
   if (path.startsWith('/v1beta/')) return geminiError(ctx, 404, `Invalid URL (${method} ${path})`);
   return openaiError(ctx, 404, `Invalid URL (${method} ${path})`, 'invalid_request_error', null);

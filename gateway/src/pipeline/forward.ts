@@ -7,7 +7,8 @@ import { copyUpstreamHeaders } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
-import { upstreamBodyError, type Upstream } from '../upstream.ts';
+import type { Logger } from '../log.ts';
+import { logUnreachable, upstreamBodyError, type Upstream } from '../upstream.ts';
 import { respondJson } from './respond-json.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
@@ -28,6 +29,8 @@ export interface ForwardInput {
   budget: StreamBudget | null;
   /** Keep answer bodies on the exchange (they are stored with the event). */
   keepBody: boolean;
+  /** Where a provider that cannot be reached is reported (one line per call). */
+  log: Logger;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -59,7 +62,15 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   }
 
   x.upstream.sentAt = performance.now();
-  const up = await input.upstream.send(req, input.signal);
+  let up: Dispatcher.ResponseData;
+  try {
+    up = await input.upstream.send(req, input.signal);
+  } catch (e) {
+    if (e instanceof GatewayError && e.outcome === 'upstream_unreachable') {
+      logUnreachable(input.log, e, { requestId: x.id, provider: cp.provider.id, url: req.url });
+    }
+    throw e;
+  }
   x.upstream.headersAt = performance.now();
   x.upstream.status = up.statusCode;
 

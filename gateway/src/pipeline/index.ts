@@ -16,7 +16,7 @@ import { forward } from './forward.ts';
 import type { StreamBudget } from './respond-stream.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
-import { parseRequest } from './parse.ts';
+import { parseModelPath, parseRequest } from './parse.ts';
 import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
 import { route } from './route.ts';
 
@@ -63,6 +63,7 @@ export async function handleExchange(
   try {
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
+    else parseModelPath(x);
     const cp = route(x, req.headers, deps.registry);
     const who = await identify(x, creds, cp, {
       keys: deps.stores.keys,
@@ -115,6 +116,7 @@ export async function handleExchange(
         capture,
         budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
         keepBody: deps.keepBodies && key?.storeBodies !== false,
+        log: deps.log,
       });
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();

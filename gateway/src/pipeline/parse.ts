@@ -26,6 +26,29 @@ const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<str
   messages: base.extend({ messages: z.array(z.unknown()), max_tokens: z.int().min(1) }),
 };
 
+const ONE_MODEL = '/v1/models/';
+
+/**
+ * GET /v1/models/{model}: the model the path names (percent-decoded; slashes are part of it, as in
+ * `meta-llama/Llama-3-8B`), as `x.request.model`, which routes the call like a body's `model`.
+ * The list (`/v1/models`, or `/v1/models/`) keeps no model.
+ */
+export function parseModelPath(x: Exchange): void {
+  const q = x.path.indexOf('?');
+  const path = q === -1 ? x.path : x.path.slice(0, q);
+  if (!path.startsWith(ONE_MODEL) || path.length === ONE_MODEL.length) return;
+  const raw = path.slice(ONE_MODEL.length);
+  let model: string;
+  try {
+    model = decodeURIComponent(raw);
+  } catch {
+    throw GatewayError.invalid(`The model in the URL is not valid percent-encoding: '${raw}'.`, 'model', 'invalid_request');
+  }
+  // `..` would be a path segment upstream (URL parsing resolves it), not a model.
+  if (model === '.' || model === '..') throw GatewayError.invalid(`'${model}' is not a model.`, 'model', 'invalid_request');
+  x.request.model = model;
+}
+
 /** Parses and validates the body, filling in `x.request`. */
 export function parseRequest(x: Exchange, raw: Buffer): void {
   x.request.bytes = raw.length;

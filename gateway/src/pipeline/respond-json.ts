@@ -54,7 +54,8 @@ export async function respondJson(
     text = JSON.stringify(out);
   }
   // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
-  readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
+  // Models answers have neither usage nor a finish reason (an Azure model's `status` is not one).
+  if (x.endpoint !== 'models') readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
   if (opts.policies) {
     const checked = checkJsonAnswer(x, opts.policies, out);
     if (checked !== out) text = JSON.stringify(checked);

@@ -27,7 +27,10 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
     upstreamModel = '';
     if (!registry.ids.has(providerId)) throw unknownProvider(providerId, registry, 'x-watchllm-provider');
   } else {
-    const r = resolveRoute({ model, providerHeader: header, known: registry.ids, defaultProvider: registry.defaultProvider, patterns: registry.patterns });
+    // One model for the Anthropic SDK (GET /v1/models/{model}): Anthropic unless the name says otherwise, as for the list.
+    const anthropicModels = x.endpoint === 'models' && x.surface === 'anthropic' && registry.ids.has('anthropic');
+    const defaultProvider = anthropicModels ? 'anthropic' : registry.defaultProvider;
+    const r = resolveRoute({ model, providerHeader: header, known: registry.ids, defaultProvider, patterns: registry.patterns });
     if (!r.ok) {
       throw new GatewayError({ status: 400, type: 'invalid_request_error', code: r.code, param: r.param, message: r.message });
     }
@@ -36,13 +39,24 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   }
   const cp = registry.get(providerId)!;
   x.route = { provider: providerId, model: upstreamModel };
+  const path = x.endpoint === 'models' && model !== null ? '/v1/models/{model}' : ENDPOINT_PATHS[x.endpoint];
   if (!cp.provider.endpoints.has(x.endpoint)) {
     throw new GatewayError({
       status: 400,
       type: 'invalid_request_error',
       code: 'unsupported_endpoint',
       param: 'model',
-      message: `Provider '${providerId}' does not serve ${ENDPOINT_PATHS[x.endpoint]}${model ? ` (model '${model}')` : ''}.`,
+      message: `Provider '${providerId}' does not serve ${path}${model ? ` (model '${model}')` : ''}.`,
+    });
+  }
+  // Models answers are translated to the OpenAI surface only: an Anthropic client cannot read another API's.
+  if (x.endpoint === 'models' && x.surface === 'anthropic' && cp.provider.wire !== 'anthropic') {
+    throw new GatewayError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'unsupported_endpoint',
+      param: 'model',
+      message: `Provider '${providerId}' does not serve ${path} to the Anthropic API${model ? ` (model '${model}')` : ''}; use its OpenAI-compatible API.`,
     });
   }
   return cp;

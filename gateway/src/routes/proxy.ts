@@ -16,13 +16,23 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['POST /v1/messages/count_tokens', { surface: 'anthropic', endpoint: 'count_tokens' }],
 ]);
 
+const OPENAI_MODELS: Route = { surface: 'openai', endpoint: 'models' };
 const ANTHROPIC_MODELS: Route = { surface: 'anthropic', endpoint: 'models' };
 
+/**
+ * GET /v1/models/{model} (the SDKs' `models.retrieve`): the `models` endpoint with a model, which the
+ * pipeline reads from the path. The id may hold slashes, encoded or not (`meta-llama/Llama-3-8B`).
+ */
+const ONE_MODEL = '/v1/models/';
+
 /** Every proxied `METHOD path`, so the hono app can tell a wrong method (405) from an unknown path (404). */
-export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [...ROUTES.keys()].map((k) => {
-  const [method = '', path = ''] = k.split(' ');
-  return { method, path };
-});
+export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [
+  ...[...ROUTES.keys()].map((k) => {
+    const [method = '', path = ''] = k.split(' ');
+    return { method, path };
+  }),
+  { method: 'GET', path: `${ONE_MODEL}*` },
+];
 
 /**
  * The surface a request that matched no route was meant for, so its 404 or 405 comes in the shape its
@@ -38,9 +48,10 @@ export function surfaceOf(path: string, anthropicVersion: boolean): Surface {
 export function proxyRoute(req: IncomingMessage): Route | null {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const route = ROUTES.get(`${req.method} ${q === -1 ? url : url.slice(0, q)}`);
+  const path = q === -1 ? url : url.slice(0, q);
+  const route = ROUTES.get(`${req.method} ${path}`) ?? (req.method === 'GET' && path.startsWith(ONE_MODEL) ? OPENAI_MODELS : undefined);
   if (!route) return null;
-  // The Anthropic SDK lists models on the same path; its anthropic-version header tells them apart.
+  // The Anthropic SDK lists and retrieves models on the same paths; its anthropic-version header tells them apart.
   if (route.endpoint === 'models' && req.headers['anthropic-version'] !== undefined) return ANTHROPIC_MODELS;
   return route;
 }

@@ -14,6 +14,7 @@ import {
   type UpstreamRequest,
 } from '../types.ts';
 import { anthropicErrorToInfo } from './errors.ts';
+import { modelsPath, toOpenaiModel } from './models.ts';
 import { toAnthropic } from './request.ts';
 import { toOpenaiChat } from './response.ts';
 import { createAnthropicStreamTranslator } from './stream.ts';
@@ -24,6 +25,7 @@ export { toAnthropic, DEFAULT_MAX_TOKENS, THINKING_BUDGETS } from './request.ts'
 export { toOpenaiChat } from './response.ts';
 export { createAnthropicStreamTranslator } from './stream.ts';
 export { anthropicErrorToInfo } from './errors.ts';
+export { toOpenaiModel } from './models.ts';
 
 /** The version the official SDKs send; a client's own `anthropic-version` header wins. */
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
@@ -38,25 +40,6 @@ function headers(req: ProviderRequest, target: ProviderTarget): Record<string, s
   const beta = req.passHeaders['anthropic-beta'];
   if (beta !== undefined) h['anthropic-beta'] = beta;
   return h;
-}
-
-/** The query parameters of https://docs.anthropic.com/en/api/models-list; any other is not sent. */
-const MODELS_QUERY = ['limit', 'after_id', 'before_id'] as const;
-
-/**
- * The list's pagination, re-encoded: without `after_id` every page would be the first, and an SDK that
- * follows `has_more` would loop forever. Values are sent as given (Anthropic validates them, e.g.
- * `limit` 1-1000), never spliced in unencoded.
- */
-function modelsQuery(query: string | undefined): string {
-  const given = new URLSearchParams(query ?? '');
-  const sent = new URLSearchParams();
-  for (const name of MODELS_QUERY) {
-    const v = given.get(name);
-    if (v !== null && v !== '') sent.set(name, v);
-  }
-  const q = sent.toString();
-  return q === '' ? '' : `?${q}`;
 }
 
 /** baseUrl is in the Anthropic SDK's baseURL form (https://api.anthropic.com, no /v1). */
@@ -85,16 +68,18 @@ export const anthropicProvider: Provider = {
   endpoints: new Set<Endpoint>(['chat', 'messages', 'count_tokens', 'models']),
 
   buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
-    // Native Anthropic endpoints (https://docs.anthropic.com/en/api/models-list, /messages-count-tokens).
+    // Native Anthropic endpoints (models.ts: the list or one model; /messages-count-tokens).
     if (req.endpoint === 'models') {
       const { 'content-type': _ct, ...h } = headers(req, target);
-      return { url: messagesUrl(target, '/v1/models') + modelsQuery(req.query), method: 'GET', headers: h };
+      return { url: messagesUrl(target, modelsPath(req.model, req.query)), method: 'GET', headers: h };
     }
     const path = req.endpoint === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
     return { url: messagesUrl(target, path), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
   },
 
   toOpenaiResponse(endpoint: Endpoint, body: unknown, ctx: TranslateContext): unknown {
+    // GET /v1/models/{model} from the OpenAI surface (the list is not translated: it throws).
+    if (endpoint === 'models') return toOpenaiModel(body);
     onlyChat(endpoint);
     const parsed = AnthropicResponseSchema.safeParse(body);
     if (!parsed.success) {

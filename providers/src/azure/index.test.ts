@@ -25,7 +25,7 @@ describe('azureProvider.buildRequest', () => {
   });
 
   test('models is a GET on the resource with the api-version', () => {
-    const up = azureProvider.buildRequest(req('models'), { baseUrl: 'https://acme.openai.azure.com', apiVersion: '2025-04-01-preview' });
+    const up = azureProvider.buildRequest({ ...req('models'), model: '' }, { baseUrl: 'https://acme.openai.azure.com', apiVersion: '2025-04-01-preview' });
     expect(up).toEqual({ url: 'https://acme.openai.azure.com/openai/models?api-version=2025-04-01-preview', method: 'GET', headers: { 'api-key': 'az-key' } });
   });
 

@@ -49,7 +49,9 @@ export const azureProvider: Provider = {
     const deployment = target.deployments?.[req.model] ?? req.model;
 
     if (req.endpoint === 'models') {
-      return { url: `${base}/openai/models?api-version=${version}`, method: 'GET', headers };
+      // The resource's models (not its deployments): the list, or one (Models - Get, /openai/models/{model-id}).
+      const one = req.model === '' ? '' : `/${encodeURIComponent(req.model)}`;
+      return { url: `${base}/openai/models${one}?api-version=${version}`, method: 'GET', headers };
     }
     headers['content-type'] = 'application/json';
     if (req.endpoint === 'responses') {

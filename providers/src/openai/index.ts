@@ -73,7 +73,8 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
         if (v !== undefined) headers[h] = v;
       }
       const url = trimSlash(target.baseUrl) + OPENAI_PATHS[req.endpoint];
-      if (req.endpoint === 'models') return { url, method: 'GET', headers };
+      // One model: its id encoded as the SDK encodes it (`meta-llama/Llama-3-8B` -> meta-llama%2FLlama-3-8B).
+      if (req.endpoint === 'models') return { url: req.model === '' ? url : `${url}/${encodeURIComponent(req.model)}`, method: 'GET', headers };
       headers['content-type'] = 'application/json';
       return { url, method: 'POST', headers, body: req.raw ?? JSON.stringify(req.body) };
     },
