@@ -2,7 +2,8 @@
 # Multi-stage: dependencies are installed with the full toolchain, the runtime image carries only
 # the production dependency tree, the sources (run by tsx: no dist to drift) and the built console.
 
-FROM node:20-bookworm-slim AS deps
+# The workspace's manifests and pnpm: what both install stages start from.
+FROM node:20-bookworm-slim AS workspace
 WORKDIR /app
 RUN npm i -g pnpm@10
 COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
@@ -11,20 +12,14 @@ COPY providers/package.json providers/
 COPY policies/package.json policies/
 COPY console/package.json console/
 COPY test/package.json test/
+
+FROM workspace AS deps
 # Only the gateway and what it depends on, production dependencies only.
 RUN pnpm install --frozen-lockfile --prod --filter @watchllm/gateway...
 
 # The console (SvelteKit, adapter-node) is the one part that is built: vite bundles it into
 # console/build, which the gateway serves under /console. Build tools stay in this stage.
-FROM node:20-bookworm-slim AS console
-WORKDIR /app
-RUN npm i -g pnpm@10
-COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
-COPY gateway/package.json gateway/
-COPY providers/package.json providers/
-COPY policies/package.json policies/
-COPY console/package.json console/
-COPY test/package.json test/
+FROM workspace AS console
 RUN pnpm install --frozen-lockfile --filter @watchllm/console
 COPY console console
 RUN pnpm --filter @watchllm/console build

@@ -273,56 +273,79 @@ export interface RequestPage {
 
 const CURSOR = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\|(.+)$/;
 
-/** Newest first, keyset-paginated: as fast on page 1000 as on page 1, stable under inserts. */
+/** A list's WHERE clauses and their parameters, built up filter by filter. */
+class Where {
+  readonly clauses: string[] = [];
+  readonly params: Record<string, unknown> = {};
+
+  /** `column = {column:Type}` when the value is given */
+  eq(column: string, type: string, value: unknown): void {
+    if (value === undefined) return;
+    this.clauses.push(`${column} = {${column}:${type}}`);
+    this.params[column] = value;
+  }
+
+  /** rows of the last `range` before now (none for all time) */
+  since(range: Range | 'all', now: number): void {
+    if (range === 'all') return;
+    this.clauses.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    this.params.from = chTime(now - RANGES[range] * MINUTE);
+  }
+}
+
+/**
+ * Newest first, keyset-paginated on (ts, id): as fast on page 1000 as on page 1, and stable while
+ * rows arrive, unlike OFFSET. The cursor is the last row's `ts|id`.
+ */
+async function keysetPage<T extends { ts: string }>(
+  ctx: ConsoleContext,
+  q: { table: string; columns: string; id: keyof T & string; where: Where; cursor: string | null; limit: number },
+): Promise<{ rows: T[]; next: string | null }> {
+  const { clauses, params } = q.where;
+  const c = q.cursor ? CURSOR.exec(q.cursor) : null;
+  if (c) {
+    clauses.push(`(ts, ${q.id}) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
+    params.cursor_ts = c[1];
+    params.cursor_id = c[2];
+  }
+  params.limit = q.limit + 1;
+  const list = await rows<T>(
+    ctx,
+    `SELECT ${q.columns} FROM ${ctx.database}.${q.table}
+     ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+     ORDER BY ts DESC, ${q.id} DESC LIMIT {limit:UInt32}`,
+    params,
+  );
+  const more = list.length > q.limit;
+  if (more) list.length = q.limit;
+  const last = list.at(-1);
+  return { rows: list, next: more && last ? `${last.ts}|${String(last[q.id])}` : null };
+}
+
+/** The calls matching the list's filters, newest first, 50 a page. */
 export async function listRequests(
   ctx: ConsoleContext,
   f: RequestFilters,
   cursor: string | null,
   opts: { limit?: number; now?: number } = {},
 ): Promise<RequestPage> {
-  const limit = opts.limit ?? 50;
-  const where: string[] = [];
-  const params: Record<string, unknown> = { limit: limit + 1 };
-  if (f.range !== 'all') {
-    where.push(`ts >= {from:DateTime64(3, 'UTC')}`);
-    params.from = chTime((opts.now ?? Date.now()) - RANGES[f.range] * MINUTE);
-  }
-  const eq = (column: string, type: string, value: unknown) => {
-    if (value === undefined) return;
-    where.push(`${column} = {${column}:${type}}`);
-    params[column] = value;
-  };
-  eq('project', 'String', f.project);
-  eq('model', 'String', f.model);
-  eq('provider', 'String', f.provider);
+  const where = new Where();
+  where.since(f.range, opts.now ?? Date.now());
+  where.eq('project', 'String', f.project);
+  where.eq('model', 'String', f.model);
+  where.eq('provider', 'String', f.provider);
   // `errors`: every call that did not give the client an answer, as the rollup counts errors
-  if (f.outcome === ERRORS) where.push(`outcome NOT IN ('success', 'cache_hit')`);
-  else eq('outcome', 'String', f.outcome);
-  eq('status_code', 'UInt16', f.status_code);
-  eq('key_id', 'String', f.key_id);
-  eq('user', 'String', f.user);
-  eq('session', 'String', f.session);
+  if (f.outcome === ERRORS) where.clauses.push(`outcome NOT IN ('success', 'cache_hit')`);
+  else where.eq('outcome', 'String', f.outcome);
+  where.eq('status_code', 'UInt16', f.status_code);
+  where.eq('key_id', 'String', f.key_id);
+  where.eq('user', 'String', f.user);
+  where.eq('session', 'String', f.session);
   if (f.q !== undefined) {
-    where.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
-    params.q = f.q;
+    where.clauses.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
+    where.params.q = f.q;
   }
-  const c = cursor ? CURSOR.exec(cursor) : null;
-  if (c) {
-    where.push(`(ts, request_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
-    params.cursor_ts = c[1];
-    params.cursor_id = c[2];
-  }
-  const list = await rows<RequestSummary>(
-    ctx,
-    `SELECT ${SUMMARY} FROM ${ctx.database}.requests
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ts DESC, request_id DESC LIMIT {limit:UInt32}`,
-    params,
-  );
-  const more = list.length > limit;
-  if (more) list.length = limit;
-  const last = list.at(-1);
-  return { rows: list, next: more && last ? `${last.ts}|${last.request_id}` : null };
+  return keysetPage<RequestSummary>(ctx, { table: 'requests', columns: SUMMARY, id: 'request_id', where, cursor, limit: opts.limit ?? 50 });
 }
 
 export interface RequestDetail extends RequestSummary {
@@ -409,42 +432,17 @@ export function parseEventFilters(search: URLSearchParams): EventFilters {
   return f;
 }
 
-/** What apps reported through POST /v1/events, newest first, keyset-paginated on (ts, event_id). */
+/** What apps reported through POST /v1/events, newest first, 50 a page. */
 export async function listEvents(
   ctx: ConsoleContext,
   f: EventFilters,
   cursor: string | null,
   opts: { limit?: number; now?: number } = {},
 ): Promise<EventPage> {
-  const limit = opts.limit ?? 50;
-  const where: string[] = [];
-  const params: Record<string, unknown> = { limit: limit + 1 };
-  if (f.range !== 'all') {
-    where.push(`ts >= {from:DateTime64(3, 'UTC')}`);
-    params.from = chTime((opts.now ?? Date.now()) - RANGES[f.range] * MINUTE);
-  }
-  for (const name of EVENT_FILTERS) {
-    if (f[name] === undefined) continue;
-    where.push(`${name} = {${name}:String}`);
-    params[name] = f[name];
-  }
-  const c = cursor ? CURSOR.exec(cursor) : null;
-  if (c) {
-    where.push(`(ts, event_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
-    params.cursor_ts = c[1];
-    params.cursor_id = c[2];
-  }
-  const list = await rows<AppEvent>(
-    ctx,
-    `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ts DESC, event_id DESC LIMIT {limit:UInt32}`,
-    params,
-  );
-  const more = list.length > limit;
-  if (more) list.length = limit;
-  const last = list.at(-1);
-  return { rows: list, next: more && last ? `${last.ts}|${last.event_id}` : null };
+  const where = new Where();
+  where.since(f.range, opts.now ?? Date.now());
+  for (const name of EVENT_FILTERS) where.eq(name, 'String', f[name]);
+  return keysetPage<AppEvent>(ctx, { table: 'events', columns: EVENT_COLUMNS, id: 'event_id', where, cursor, limit: opts.limit ?? 50 });
 }
 
 export interface SessionSummary {
