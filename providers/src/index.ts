@@ -1,5 +1,6 @@
 export * from './types.ts';
 export { openaiProvider, openaiStyleProvider, openaiErrorToInfo, statusToType } from './openai/index.ts';
+export { openaiUsageBase, type OpenaiUsageBase } from './openai/chat-response.ts';
 export { COMPATIBLE_HOSTS, compatibleProvider } from './compatible.ts';
 export { resolveRoute, unknownProviderMessage, MODEL_PATTERNS, type RouteInput, type RouteResult } from './routing.ts';
 export { usageFromOpenai, emptyUsage } from './usage.ts';

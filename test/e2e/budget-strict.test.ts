@@ -1,9 +1,12 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
 
 const KEY = 'wl_strict_budget_key_0123456789';
 const ROOMY = 'wl_strict_budget_roomy_012345678';
+const CLAUDE = 'wl_strict_budget_claude_01234567';
+const USAGE = 'wl_strict_budget_usage_012345678';
 let s: Stack;
 
 beforeAll(async () => {
@@ -22,8 +25,17 @@ beforeAll(async () => {
       '    project: acme',
       `    key: ${ROOMY}`,
       '    budget: { usd: 10, period: month }',
+      // claude-haiku-4-5 output: $5 per 1M tokens: max_tokens 150 reserves $0.00075 of $0.001.
+      '  - name: usage',
+      '    project: acme',
+      `    key: ${USAGE}`,
+      '    budget: { usd: 0.00003, period: month }',
+      '  - name: claude',
+      '    project: acme',
+      `    key: ${CLAUDE}`,
+      '    budget: { usd: 0.001, period: month }',
     ].join('\n'),
-    env: { WATCHLLM_OPENAI_API_KEY: 'sk-held' },
+    env: { WATCHLLM_OPENAI_API_KEY: 'sk-held', WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held' },
   });
 });
 afterAll(() => s.close());
@@ -56,6 +68,58 @@ describe('strict budgets on streams', () => {
     expect(text.length).toBeLessThan(LONG.length);
     const x = (await s.waitForEvents(1))[0]!;
     expect(x).toMatchObject({ outcome: 'denied_limit', error: { type: 'budget_exceeded' }, response: { finishReason: 'length' } });
+  });
+
+  test('a client that asked for usage gets it after the cut: the usage the call is recorded with', async () => {
+    s.events.length = 0;
+    s.fake.next({ text: LONG, chunks: 50 });
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: USAGE, maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'talk' }],
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(finish).toBe('length');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.outcome).toBe('denied_limit');
+    expect(x.response.usageSource).toBe('estimate');
+    expect(x.response.usage!.completionTokens).toBeGreaterThan(0);
+    expect(usage).toMatchObject({
+      prompt_tokens: x.response.usage!.promptTokens,
+      completion_tokens: x.response.usage!.completionTokens,
+      total_tokens: x.response.usage!.promptTokens + x.response.usage!.completionTokens,
+    });
+    // what was streamed, not what the provider would have sent
+    expect(x.response.usage!.completionTokens).toBeLessThan(LONG.split(' ').length);
+    expect(text.length).toBeLessThan(LONG.length);
+  });
+
+  test("an Anthropic stream cut by its budget reports the output streamed, not message_start's first token", async () => {
+    s.events.length = 0;
+    s.fake.next({ text: LONG, chunks: 50 });
+    const client = new Anthropic({ baseURL: s.url, apiKey: CLAUDE, maxRetries: 0 });
+    const stream = client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 150, messages: [{ role: 'user', content: 'talk' }] });
+    const message = await stream.finalMessage();
+    expect(message.stop_reason).toBe('max_tokens');
+    const text = message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(LONG.length);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.outcome).toBe('denied_limit');
+    expect(x.response.usageSource).toBe('estimate');
+    // the input count is the provider's (message_start); the output, the text that was streamed
+    expect(x.response.usage!.completionTokens).toBeGreaterThan(5);
+    expect(message.usage.output_tokens).toBe(x.response.usage!.completionTokens);
+    expect(message.usage.input_tokens).toBe(x.response.usage!.promptTokens);
   });
 
   test('a stream longer than it reserved runs to its end while the budget has room', async () => {

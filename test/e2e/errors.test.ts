@@ -223,6 +223,22 @@ describe('upstream failures', () => {
     await stillServes();
   });
 
+  test("an Anthropic stream cut mid-way is recorded with the provider's input count and the output streamed so far", async () => {
+    s.fake.next({ text: 'one two three four five six seven eight nine ten', chunks: 10, dropAfterChunks: 6 });
+    const anthropic = new Anthropic({ baseURL: s.url, apiKey: 'sk-ant-test', maxRetries: 0 });
+    const stream = anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'count for me please' }] });
+    let text = '';
+    stream.on('text', (t) => (text += t));
+    await expect(stream.finalMessage()).rejects.toThrow();
+    expect(text.split(' ').filter(Boolean)).toHaveLength(6);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.outcome).toBe('upstream_error');
+    expect(x.response.usageSource).toBe('estimate');
+    // message_start said 4 input words (the fake's rule) and output 1: the output is what was streamed
+    expect(x.response.usage).toMatchObject({ promptTokens: 4 });
+    expect(x.response.usage!.completionTokens).toBeGreaterThanOrEqual(6);
+  });
+
   test('a client that disconnects mid-stream aborts the upstream call and is recorded as client_closed', async () => {
     s.fake.next({ text: 'a b c d e f g h i j', chunks: 10, chunkDelayMs: 100 });
     const ac = new AbortController();

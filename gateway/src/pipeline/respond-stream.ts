@@ -1,12 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { SseOut, StreamTranslator, TranslateContext } from '@watchllm/providers';
+import { openaiUsageBase, type SseOut, type StreamTranslator, type TranslateContext, type Usage } from '@watchllm/providers';
 import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { StreamTap, type ClientStreamFormat, type OnText } from '../stream/tap.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
+import { estimateUsage } from '../usage/estimate.ts';
 import { streamGuard } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
@@ -234,6 +235,9 @@ export async function respondStream(
     }
     x.upstream.endedAt = performance.now();
     if (cutReason !== null) {
+      // What the client is told it used is what is recorded: settled now, from the text streamed.
+      x.response.usage = streamedUsage(x, tap);
+      x.response.usageSource = 'estimate';
       // The closing chunk goes on the provider's chunks as one of theirs (same id, created, model).
       endEarly(x, res, cutReason, { ...opts.ctx, ...tap.chunkIdentity });
       return;
@@ -278,12 +282,28 @@ export async function respondStream(
 function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean): void {
   x.response.bytes = bytes;
   // The answer text is assembled only when something reads it: stored bodies, or a token estimate.
-  if (keepBody || tap.usage === null) x.response.body = tap.answerText();
+  if (keepBody || !tap.usageComplete) x.response.body = tap.answerText();
   x.response.finishReason ??= tap.finishReason;
-  if (tap.usage) {
+  if (x.response.usage !== null) return; // settled when the stream was ended early
+  if (tap.usageComplete) {
     x.response.usage = tap.usage;
     x.response.usageSource = 'provider';
+  } else if (tap.usage) {
+    // cut before the provider's final counts: its input count, and the output streamed so far
+    x.response.usage = streamedUsage(x, tap);
+    x.response.usageSource = 'estimate';
   }
+}
+
+/**
+ * The usage of a stream that ended before the provider's final counts: the provider's input
+ * counts when it sent them (Anthropic's message_start), else an estimate of the prompt, and an
+ * estimate of the output streamed so far.
+ */
+function streamedUsage(x: Exchange, tap: StreamTap): Usage {
+  const estimate = estimateUsage(x.request.body, tap.answerText());
+  if (!tap.usage) return estimate;
+  return { ...tap.usage, completionTokens: estimate.completionTokens, reasoningTokens: 0 };
 }
 
 /** The stream ended before the provider finished: tell the client in its own error shape, then end. */
@@ -316,15 +336,21 @@ function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: Translat
   x.response.finishReason = why.finish;
   if (res.destroyed || res.writableEnded) return;
   const reason = why.reason;
+  const usage = x.response.usage;
   if (x.surface === 'anthropic') {
     const stop = why.finish === 'length' ? 'max_tokens' : 'refusal';
-    res.write(`event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: 0 } })}\n\n`);
+    // output_tokens is cumulative: the SDKs take the final usage from this event
+    const delta = { type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage?.completionTokens ?? 0 } };
+    res.write(`event: message_delta\ndata: ${JSON.stringify(delta)}\n\n`);
     res.write(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
   } else if (x.endpoint === 'responses') {
     res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: why.code, message: reason })}\n\n`);
   } else {
-    const chunk = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta: {}, finish_reason: why.finish }] };
-    res.write(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
+    const head = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model };
+    let out = `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: why.finish }] })}\n\n`;
+    // A client that asked for usage (stream_options.include_usage) gets its usage-only chunk, as OpenAI ends a stream.
+    if (x.request.clientWantsUsage && usage) out += `data: ${JSON.stringify({ ...head, choices: [], usage: openaiUsageBase(usage) })}\n\n`;
+    res.write(`${out}data: [DONE]\n\n`);
   }
   res.end();
 }

@@ -62,6 +62,15 @@ export class StreamTap {
   private textChars = 0;
   /** Anthropic's usage arrives in message_start and is updated by message_delta. */
   private anthropicUsage: Record<string, unknown> | null = null;
+  private anthropicDelta = false;
+
+  /**
+   * `usage` holds the whole answer's counts. Not so for an Anthropic stream that ended before its
+   * message_delta: message_start counts the input, but only the first output token or so.
+   */
+  get usageComplete(): boolean {
+    return this.usage !== null && (this.format !== 'anthropic' || this.anthropicDelta);
+  }
 
   constructor(
     readonly format: ClientStreamFormat,
@@ -242,6 +251,7 @@ export class StreamTap {
       const m = o['message'] as { usage?: Record<string, unknown> } | undefined;
       this.anthropicUsage = { ...m?.usage };
     } else if (type === 'message_delta') {
+      this.anthropicDelta = true;
       // message_delta carries cumulative counts; a null field means "unchanged", not zero.
       const merged: Record<string, unknown> = { ...this.anthropicUsage };
       for (const [k, v] of Object.entries((o['usage'] as Record<string, unknown> | undefined) ?? {})) if (v != null) merged[k] = v;
