@@ -81,12 +81,13 @@ export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   if (e instanceof StoreUnavailableError) {
     // A store outage the fail mode does not absorb (the key store always fails closed: an unknown key
-    // must never get through).
+    // must never get through). An outage is not a gateway bug: a call whose key could not be looked
+    // up is one the gateway could not authenticate (error type keys_unavailable says why).
     return new GatewayError({
       status: 503,
       type: 'api_error',
       code: `${e.store}_unavailable`,
-      outcome: 'internal_error',
+      outcome: e.store === 'keys' ? 'unauthorized' : 'internal_error',
       message: `The gateway's ${e.store} store is unavailable; retry shortly.`,
       headers: { 'retry-after': '1' },
     });
