@@ -185,6 +185,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }),
     async close() {
       draining = true;
+      // Still accepting calls, while /readyz says draining, until the load balancer has noticed.
+      if (config.server.drain_delay_ms > 0 && server.listening) await new Promise((r) => setTimeout(r, config.server.drain_delay_ms));
       const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
       server.closeIdleConnections();
       const left = await deps.inFlight.drain(config.server.shutdown_grace_ms);

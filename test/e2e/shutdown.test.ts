@@ -36,3 +36,26 @@ describe('shutdown with a stream in flight past the grace period', () => {
     }
   });
 });
+
+describe('shutdown with a drain delay (server.drain_delay_ms)', () => {
+  test('readiness turns 503 draining at once while calls are still served, then the listener closes', async () => {
+    const s = await startStack({ yaml: 'server:\n  drain_delay_ms: 600\n' });
+    try {
+      const closing = s.gateway.close();
+      const ready = await fetch(`${s.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'draining' });
+      // a call that arrives meanwhile is still answered
+      const r = await fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still there?' }] }),
+      });
+      expect(r.status).toBe(200);
+      await closing;
+      await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+    } finally {
+      await s.close().catch(() => {});
+    }
+  });
+});

@@ -99,6 +99,7 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['WATCHLLM_MAX_BODY_MB']) server['max_body_mb'] = Number(env['WATCHLLM_MAX_BODY_MB']);
   if (env['WATCHLLM_TRUST_PROXY']) server['trust_proxy'] = /^(1|true|yes|on)$/i.test(env['WATCHLLM_TRUST_PROXY']);
   if (env['WATCHLLM_UPSTREAM_TIMEOUT_MS']) server['upstream_timeout_ms'] = Number(env['WATCHLLM_UPSTREAM_TIMEOUT_MS']);
+  if (env['WATCHLLM_DRAIN_DELAY_MS']) server['drain_delay_ms'] = Number(env['WATCHLLM_DRAIN_DELAY_MS']);
   cfg['server'] = server;
   if (env['WATCHLLM_DATA_DIR']) cfg['data_dir'] = env['WATCHLLM_DATA_DIR'];
   if (env['WATCHLLM_REDIS_URL']) cfg['redis_url'] = env['WATCHLLM_REDIS_URL'];

@@ -77,6 +77,11 @@ export const configSchema = z
         stream_idle_timeout_ms: z.number().int().positive().default(300_000),
         /** How long SIGTERM waits for in-flight streams before closing them. */
         shutdown_grace_ms: z.number().int().nonnegative().default(10_000),
+        /**
+         * On SIGTERM, keep serving this long with /readyz answering 503 `draining` before the
+         * listener closes, so a load balancer polling readiness stops sending new calls first.
+         */
+        drain_delay_ms: z.number().int().nonnegative().default(0),
         /** Trust x-forwarded-for for the client IP (only behind your own load balancer). */
         trust_proxy: z.boolean().default(false),
       })
