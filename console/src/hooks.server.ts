@@ -1,4 +1,4 @@
-import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
+import type { Handle, HandleServerError } from '@sveltejs/kit';
 import { base } from '$app/paths';
 import { SESSION_COOKIE, sessionValid } from '$lib/server/auth.ts';
 import { consoleContext } from '$lib/server/connect.ts';
@@ -14,7 +14,10 @@ export const handle: Handle = async ({ event, resolve }) => {
   const signIn = path === `${base}/login`;
   if (!signIn && !(ctx.adminToken && sessionValid(ctx.adminToken, event.cookies.get(SESSION_COOKIE)))) {
     const next = path === base || path === `${base}/` ? '' : `?next=${encodeURIComponent(path + event.url.search)}`;
-    redirect(303, `${base}/login${next}`);
+    // Returned, not thrown with redirect(): for a URL SvelteKit cannot decode it calls this hook from
+    // inside its own error handling, where a thrown redirect escapes as an unhandled rejection and
+    // takes the whole process (the gateway with it) down.
+    return new Response(null, { status: 303, headers: { location: `${base}/login${next}`, 'cache-control': 'no-store' } });
   }
   const response = await resolve(event);
   response.headers.set('cache-control', 'private, no-store');
@@ -26,10 +29,11 @@ export const handle: Handle = async ({ event, resolve }) => {
 
 /**
  * A page that fails (ClickHouse unreachable, a query refused) says so without details, which go to
- * stderr as one JSON line like the gateway's own log lines (they may name hosts and tables).
+ * stderr as one JSON line like the gateway's own log lines (they may name hosts and tables). A bad
+ * request (a URL that cannot be decoded, an unknown page) keeps SvelteKit's own message.
  */
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
-  if (status === 404) return { message };
+  if (status < 500) return { message };
   const err = error instanceof Error ? { name: error.name, message: error.message } : { message: String(error) };
   process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: 'console page failed', path: event.url.pathname, err })}\n`);
   return { message: 'The console could not read the event store. The details are in the log.' };

@@ -69,7 +69,8 @@ describe('signing in', () => {
     expect(res.headers.get('location')).toBe('/console/requests?model=gpt-4o');
     const set = res.headers.getSetCookie().find((c) => c.startsWith('watchllm_console='))!;
     expect(set).toMatch(/; HttpOnly/i);
-    expect(set).toMatch(/; SameSite=Strict/i);
+    // Lax: a console link followed from a chat or a ticket arrives signed in
+    expect(set).toMatch(/; SameSite=Lax/i);
     expect(set).toMatch(/; Path=\/console/i);
     expect(set).not.toContain(TOKEN);
   });
@@ -114,7 +115,22 @@ describe('signing in', () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/console/login');
-    expect(res.headers.getSetCookie().find((c) => c.startsWith('watchllm_console='))).toMatch(/Max-Age=0/i);
+    const cleared = res.headers.getSetCookie().find((c) => c.startsWith('watchllm_console='))!;
+    expect(cleared).toMatch(/Max-Age=0/i);
+    // cleared with the attributes it was set with: over plain http a Secure clearing cookie is
+    // ignored by browsers (except on localhost), and the session would live on
+    expect(cleared).toMatch(/; Path=\/console/i);
+    expect(cleared).toMatch(/; SameSite=Lax/i);
+    expect(cleared).not.toMatch(/; Secure/i);
+  });
+
+  test('a URL the console cannot decode gets a 400, signed in or not, and the gateway lives on', async () => {
+    for (const c of [undefined, cookie]) {
+      const res = await fetch(`${s.url}/console/%`, { redirect: 'manual', headers: c ? { cookie: c } : {} });
+      expect([303, 400]).toContain(res.status);
+      expect(await res.text()).not.toContain('could not read the event store');
+    }
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
   });
 
   test('console pages are never cached and never framed, and carry a request id', async () => {
@@ -232,6 +248,8 @@ describe('requests', () => {
   test('a session page shows its calls and the events the app reported, in time order', async () => {
     const page = await get(`${s.url}/console/sessions/sess-1`, cookie);
     expect(page.status).toBe(200);
+    expect(testId(page.html, 'session-totals')).toMatch(/^3 calls · \d+ tokens · \$0\.\d+ · 1 reported events$/);
+    expect(page.html).not.toContain('data-testid="session-cut"');
     const rows = tableRows(page.html, 'timeline');
     expect(rows).toHaveLength(4);
     expect(linkedRequestIds(page.html)).toEqual(ids.ok);
@@ -240,16 +258,84 @@ describe('requests', () => {
   });
 });
 
+describe('stored twice, dated ahead, scoped', () => {
+  test('a call stored twice (a replay older than the deduplication window) is listed once', async () => {
+    const { client } = eventsOf(s.gateway);
+    await client.command({
+      query: `INSERT INTO watchllm.requests SELECT * FROM watchllm.requests WHERE request_id = {id:String}`,
+      query_params: { id: ids.xss },
+      clickhouse_settings: { insert_deduplication_token: `replay-${Date.now()}` },
+    });
+    const listed = linkedRequestIds((await get(`${s.url}/console/requests?range=all&model=gpt-4o`, cookie)).html);
+    expect(listed).toEqual([ids.xss]);
+  });
+
+  test('an event sent twice is listed once; one dated in the future stays out of "last hour"', async () => {
+    const post = (events: unknown[]) =>
+      fetch(`${s.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-console-test', 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
+    const again = { id: 'evt-twice', type: 'score', name: 'helpfulness', value: 0.9, session_id: 'sess-2' };
+    expect((await post([again])).status).toBe(202);
+    expect((await post([again])).status).toBe(202);
+    expect((await post([{ type: 'custom', name: 'from-the-future', ts: '2099-01-01T00:00:00Z' }])).status).toBe(202);
+    await eventsOf(s.gateway).writer.flush();
+    const rows = tableRows((await get(`${s.url}/console/events?range=1h&session=sess-2`, cookie)).html, 'events');
+    expect(rows.map((r) => r[2])).toEqual(['helpfulness']);
+    const lastHour = tableRows((await get(`${s.url}/console/events?range=1h`, cookie)).html, 'events').map((r) => r[2]);
+    expect(lastHour).not.toContain('from-the-future');
+    const allTime = tableRows((await get(`${s.url}/console/events?range=all`, cookie)).html, 'events').map((r) => r[2]);
+    expect(allTime[0]).toBe('from-the-future');
+  });
+
+  test("the overview's links list exactly the calls behind its numbers, calls without a project included", async () => {
+    const page = await get(`${s.url}/console/?range=24h&project=${encodeURIComponent('(none)')}`, cookie);
+    const { client } = eventsOf(s.gateway);
+    const stored = await (await client.query({ query: "SELECT count() AS n FROM watchllm.requests WHERE project = ''", format: 'JSONEachRow' })).json<{ n: number }>();
+    expect(testId(page.html, 'total-requests')).toBe(String(stored[0]!.n));
+    const models = tableRows(page.html, 'models');
+    const mini = models.find((r) => r[0] === 'gpt-4o-mini')!;
+    const link = /href="(\/console\/requests\?[^"]*model=gpt-4o-mini[^"]*)"/.exec(page.html)![1]!;
+    const listed = linkedRequestIds((await get(`${s.url}${decode(link)}`, cookie)).html);
+    expect(String(listed.length)).toBe(mini[2]);
+    // a project with no calls is shown as chosen, with nothing in it
+    const other = await get(`${s.url}/console/?range=24h&project=acme`, cookie);
+    expect(testId(other.html, 'total-requests')).toBe('0');
+    expect(other.html).toMatch(/<option value="acme" selected/);
+  });
+});
+
 describe('events', () => {
   test('the events page lists what the app reported, filtered by type', async () => {
-    const page = await get(`${s.url}/console/events?range=1h`, cookie);
+    const page = await get(`${s.url}/console/events?range=1h&session=sess-1`, cookie);
     expect(page.status).toBe(200);
     const rows = tableRows(page.html, 'events');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.slice(1, 3)).toEqual(['tool_call', 'lookup_weather']);
     expect(rows[0]![5]).toBe('12 ms');
     expect(rows[0]![6]).toBe('sess-1');
-    expect(tableRows((await get(`${s.url}/console/events?range=1h&type=score`, cookie)).html, 'events')[0]![0]).toBe('No events match.');
+    expect(tableRows((await get(`${s.url}/console/events?range=1h&session=sess-1&type=score`, cookie)).html, 'events')[0]![0]).toBe('No events match.');
+  });
+});
+
+describe('long sessions', () => {
+  test('a session longer than a page says so, and its totals count every call', async () => {
+    const { client } = eventsOf(s.gateway);
+    await client.command({
+      query: `INSERT INTO watchllm.requests (request_id, ts, session, outcome, model, provider, prompt_tokens, completion_tokens, cost_usd, priced)
+        SELECT concat('long-', toString(number)), now64(3) - toIntervalSecond(600 - number), 'sess-long', 'success', 'gpt-4o-mini', 'openai', 10, 5, 0.001, true
+        FROM numbers(520)`,
+      // its own token: the embedded session still holds the last writer batch's, and a block under
+      // the same token is dropped as a replay
+      clickhouse_settings: { insert_deduplication_token: `long-session-${Date.now()}` },
+    });
+    const page = await get(`${s.url}/console/sessions/sess-long`, cookie);
+    expect(page.status).toBe(200);
+    expect(testId(page.html, 'session-totals')).toMatch(/^520 calls · 7,800 tokens · \$0\.5200 · 0 reported events$/);
+    expect(testId(page.html, 'session-cut')).toContain('Showing the first 500');
+    expect(tableRows(page.html, 'timeline')).toHaveLength(500);
   });
 });
 

@@ -1,5 +1,11 @@
 /** How the console shows numbers, money, durations and times (all times in UTC, as stored). */
 
+/**
+ * The filter value standing for an empty column (no project, no model: a call refused before it had
+ * one). A filter left blank in a form means "any", so empty itself needs a name.
+ */
+export const NONE = '(none)';
+
 const int = new Intl.NumberFormat('en-US');
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 

@@ -25,6 +25,16 @@ export function tokenMatches(configured: string, submitted: string): boolean {
   return same(h(configured), h(submitted));
 }
 
+/**
+ * The session cookie's attributes, the same when it is set and when it is cleared (a browser keeps
+ * a cookie that a differently-scoped Set-Cookie tries to clear). Lax, not Strict: a console link
+ * followed from a chat or a ticket arrives signed in; every page is a read, and SvelteKit checks the
+ * Origin of form posts.
+ */
+export function sessionCookie(base: string, url: URL) {
+  return { path: base, httpOnly: true, sameSite: 'lax', secure: url.protocol === 'https:' } as const;
+}
+
 export function issueSession(token: string, now = Date.now()): { value: string; maxAge: number } {
   const expires = Math.floor(now / 1000) + SESSION_SECONDS;
   return { value: `${expires}.${mac(token, expires)}`, maxAge: SESSION_SECONDS };

@@ -9,14 +9,21 @@ describe('ranges', () => {
     expect(parseRange(null)).toBe('24h');
   });
 
-  test('a window ends with the bar holding now and spans the whole range in whole bars', () => {
+  test('a window is whole bars from the one holding now - range to the one holding now: the whole range, never less', () => {
     const now = Date.UTC(2026, 10, 26, 13, 47, 12);
     const w = rangeWindow('24h', now);
     expect(w.stepMs).toBe(30 * 60_000);
     expect(new Date(w.to).toISOString()).toBe('2026-11-26T14:00:00.000Z');
-    expect(w.to - w.from).toBe(24 * 3600_000);
+    expect(new Date(w.from).toISOString()).toBe('2026-11-25T13:30:00.000Z');
+    expect(w.from).toBeLessThanOrEqual(now - 24 * 3600_000);
     expect(rangeWindow('1h', now).stepMs).toBe(60_000);
-    expect((rangeWindow('30d', now).to - rangeWindow('30d', now).from) / rangeWindow('30d', now).stepMs).toBe(30);
+    // 30 days ending 2026-11-26 13:47 start on 10-27 13:47: the bar of 10-27 is in
+    const month = rangeWindow('30d', now);
+    expect(new Date(month.from).toISOString()).toBe('2026-10-27T00:00:00.000Z');
+    expect((month.to - month.from) / month.stepMs).toBe(31);
+    // on a bar's edge, no extra bar
+    const edge = rangeWindow('24h', Date.UTC(2026, 10, 26, 14, 0, 0));
+    expect((edge.to - edge.from) / edge.stepMs).toBe(49);
   });
 
   test('times go to and from the DateTime64 text form in UTC', () => {
@@ -34,5 +41,17 @@ describe('list filters', () => {
     expect(parseFilters(new URLSearchParams('status_code=4290')).status_code).toBeUndefined();
     expect(parseFilters(new URLSearchParams('')).range).toBe('24h');
     expect(parseFilters(new URLSearchParams(`q=${'x'.repeat(600)}`)).q).toHaveLength(500);
+  });
+
+  test('(none) filters on the empty value; a blank input is no filter', () => {
+    expect(parseFilters(new URLSearchParams('model=(none)&project=&provider=%20')).model).toBe('');
+    expect(parseFilters(new URLSearchParams('model=(none)&project=')).project).toBeUndefined();
+    expect(parseFilters(new URLSearchParams('q=(none)')).q).toBeUndefined();
+  });
+
+  test('range=since takes its start from `from`; any other range ignores it', () => {
+    expect(parseFilters(new URLSearchParams('range=since&from=1764115200000'))).toMatchObject({ range: 'all', from: 1764115200000 });
+    expect(parseFilters(new URLSearchParams('range=1h&from=1764115200000')).from).toBeUndefined();
+    expect(parseFilters(new URLSearchParams('range=since&from=nope'))).toEqual({ range: '24h' });
   });
 });

@@ -1,3 +1,4 @@
+import { NONE } from '../format.ts';
 import type { ConsoleContext } from './context.ts';
 
 /**
@@ -28,11 +29,24 @@ export function fromChTime(s: string): number {
   return Date.parse(`${s.replace(' ', 'T')}Z`);
 }
 
-/** [from, to) of a range ending now, on whole chart steps so the last bar is the current one. */
+/**
+ * [from, to) of whole chart bars holding the whole range up to now: from the bar holding
+ * now - range to the bar holding now (one bar more than the range when it does not start on a
+ * bar's edge). Links to the calls behind a number pass this `from`, so the list shows exactly them.
+ */
 export function rangeWindow(range: Range, now: number): { from: number; to: number; stepMs: number } {
   const stepMs = STEP_MINUTES[range] * MINUTE;
+  const from = Math.floor((now - RANGES[range] * MINUTE) / stepMs) * stepMs;
   const to = Math.floor(now / stepMs) * stepMs + stepMs;
-  return { from: to - RANGES[range] * MINUTE, to, stepMs };
+  return { from, to, stepMs };
+}
+
+
+/** A filter value from a URL: absent or blank is no filter, NONE is the empty value. */
+export function filterValue(v: string | null | undefined): string | undefined {
+  const t = v?.trim();
+  if (!t) return undefined;
+  return t === NONE ? '' : t.slice(0, 500);
 }
 
 async function rows<T>(ctx: ConsoleContext, query: string, params: Record<string, unknown>): Promise<T[]> {
@@ -50,14 +64,17 @@ export interface Totals {
   cost_usd: number;
   /** calls with tokens but no known price: their cost is unknown, not zero */
   unpriced: number;
-  p50_ms: number;
-  p95_ms: number;
+  /** null without calls */
+  p50_ms: number | null;
+  p95_ms: number | null;
   ttft_p50_ms: number | null;
 }
 
-export interface ModelRow extends Omit<Totals, 'cached_tokens' | 'reasoning_tokens' | 'ttft_p50_ms'> {
+export interface ModelRow extends Omit<Totals, 'cached_tokens' | 'reasoning_tokens' | 'ttft_p50_ms' | 'p50_ms' | 'p95_ms'> {
   model: string;
   provider: string;
+  p50_ms: number;
+  p95_ms: number;
 }
 
 export interface SpendRow {
@@ -99,16 +116,15 @@ const SUMS = `sum(requests) AS requests, sum(errors) AS errors,
 type Quantiles = { latency: number[] };
 
 /** The dashboard: totals, a chart series, the models and the biggest spenders of a time range. */
-export async function overview(ctx: ConsoleContext, range: Range, project: string | null, now = Date.now()): Promise<Overview> {
+export async function overview(ctx: ConsoleContext, range: Range, project: string | undefined, now = Date.now()): Promise<Overview> {
   const { from, to, stepMs } = rangeWindow(range, now);
   const db = ctx.database;
   const params: Record<string, unknown> = { from: chTime(from), to: chTime(to), step: stepMs / MINUTE };
-  let where = `minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')}`;
-  if (project) {
-    where += ' AND project = {project:String}';
-    params.project = project;
-  }
-  const rawWhere = where.replaceAll('minute', 'ts');
+  const inProject = project === undefined ? '' : ' AND project = {project:String}';
+  if (project !== undefined) params.project = project;
+  // the rollup's minutes, and the calls themselves, in the same window
+  const where = `minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')}${inProject}`;
+  const rawWhere = `ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}${inProject}`;
 
   const [totals, series, models, spenders, outcomes, cache, projects] = await Promise.all([
     rows<Omit<Totals, 'p50_ms' | 'p95_ms' | 'ttft_p50_ms'> & Quantiles & { ttft: (number | null)[] }>(
@@ -182,8 +198,8 @@ export async function overview(ctx: ConsoleContext, range: Range, project: strin
       cost_usd: t?.cost_usd ?? 0,
       unpriced: t?.unpriced ?? 0,
       // quantiles of nothing come back as 0 or nan: none
-      p50_ms: empty ? 0 : finite(t.latency[0]),
-      p95_ms: empty ? 0 : finite(t.latency[1]),
+      p50_ms: empty ? null : finite(t.latency[0]),
+      p95_ms: empty ? null : finite(t.latency[1]),
       ttft_p50_ms: empty || !Number.isFinite(t.ttft[0]) ? null : (t.ttft[0] as number),
     },
     series: bars,
@@ -202,6 +218,8 @@ function finite(v: number | null | undefined): number {
 /** The list's filters, as they come from the page's query string. */
 export interface RequestFilters {
   range: Range | 'all';
+  /** epoch ms: calls from then on, in place of the range (links from the overview's numbers) */
+  from?: number;
   project?: string;
   model?: string;
   provider?: string;
@@ -214,6 +232,9 @@ export interface RequestFilters {
   q?: string;
 }
 
+/** The range value that takes its start from `from` (epoch ms). */
+export const SINCE = 'since';
+
 /** The outcome filter's value for every failed or refused call. */
 export const ERRORS = 'errors';
 
@@ -223,14 +244,20 @@ export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_
 export function parseFilters(search: URLSearchParams): RequestFilters {
   const range = search.get('range');
   const f: RequestFilters = { range: range === 'all' ? 'all' : parseRange(range) };
+  // `range=since&from=<epoch ms>`: the calls behind one of the overview's numbers
+  const from = Number(search.get('from') ?? NaN);
+  if (range === SINCE && Number.isSafeInteger(from) && from >= 0) {
+    f.range = 'all';
+    f.from = from;
+  }
   for (const name of FILTER_NAMES) {
-    const v = search.get(name)?.trim();
-    if (!v) continue;
+    const v = filterValue(search.get(name));
+    if (v === undefined || (v === '' && name === 'q')) continue;
     if (name === 'status_code') {
       const n = Number(v);
-      if (Number.isInteger(n) && n >= 0 && n <= 999) f.status_code = n;
+      if (v !== '' && Number.isInteger(n) && n >= 0 && n <= 999) f.status_code = n;
     } else {
-      f[name] = v.slice(0, 500);
+      f[name] = v;
     }
   }
   return f;
@@ -285,11 +312,20 @@ class Where {
     this.params[column] = value;
   }
 
-  /** rows of the last `range` before now (none for all time) */
-  since(range: Range | 'all', now: number): void {
-    if (range === 'all') return;
-    this.clauses.push(`ts >= {from:DateTime64(3, 'UTC')}`);
-    this.params.from = chTime(now - RANGES[range] * MINUTE);
+  /**
+   * Rows of the last `range` before now, or from `from` on (none for all time). `until` caps times
+   * that clients set themselves (reported events), so one dated 2099 does not top every range.
+   */
+  since(range: Range | 'all', now: number, opts: { from?: number | undefined; until?: number } = {}): void {
+    const from = opts.from ?? (range === 'all' ? undefined : now - RANGES[range] * MINUTE);
+    if (from !== undefined) {
+      this.clauses.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+      this.params.from = chTime(from);
+    }
+    if (opts.until !== undefined && range !== 'all') {
+      this.clauses.push(`ts < {until:DateTime64(3, 'UTC')}`);
+      this.params.until = chTime(opts.until);
+    }
   }
 }
 
@@ -309,11 +345,13 @@ async function keysetPage<T extends { ts: string }>(
     params.cursor_id = c[2];
   }
   params.limit = q.limit + 1;
+  // LIMIT 1 BY: a row stored twice (a replay older than the deduplication window, an event sent
+  // again) is listed once
   const list = await rows<T>(
     ctx,
     `SELECT ${q.columns} FROM ${ctx.database}.${q.table}
      ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-     ORDER BY ts DESC, ${q.id} DESC LIMIT {limit:UInt32}`,
+     ORDER BY ts DESC, ${q.id} DESC LIMIT 1 BY ${q.id} LIMIT {limit:UInt32}`,
     params,
   );
   const more = list.length > q.limit;
@@ -330,7 +368,7 @@ export async function listRequests(
   opts: { limit?: number; now?: number } = {},
 ): Promise<RequestPage> {
   const where = new Where();
-  where.since(f.range, opts.now ?? Date.now());
+  where.since(f.range, opts.now ?? Date.now(), { from: f.from });
   where.eq('project', 'String', f.project);
   where.eq('model', 'String', f.model);
   where.eq('provider', 'String', f.provider);
@@ -398,7 +436,7 @@ export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ req
     rows<RequestDetail>(ctx, `SELECT * FROM ${ctx.database}.requests WHERE request_id = {id:String} LIMIT 1`, { id }),
     rows<AppEvent>(
       ctx,
-      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE request_id = {id:String} ORDER BY ts, event_id LIMIT 200`,
+      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE request_id = {id:String} ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT 200`,
       { id },
     ),
   ]);
@@ -426,8 +464,8 @@ export function parseEventFilters(search: URLSearchParams): EventFilters {
   const range = search.get('range');
   const f: EventFilters = { range: range === 'all' ? 'all' : parseRange(range) };
   for (const name of EVENT_FILTERS) {
-    const v = search.get(name)?.trim();
-    if (v) f[name] = v.slice(0, 500);
+    const v = filterValue(search.get(name));
+    if (v) f[name] = v;
   }
   return f;
 }
@@ -439,8 +477,10 @@ export async function listEvents(
   cursor: string | null,
   opts: { limit?: number; now?: number } = {},
 ): Promise<EventPage> {
+  const now = opts.now ?? Date.now();
   const where = new Where();
-  where.since(f.range, opts.now ?? Date.now());
+  // an event's time is the app's: a clock running ahead by more than a few minutes is kept out of ranges
+  where.since(f.range, now, { until: now + 5 * MINUTE });
   for (const name of EVENT_FILTERS) where.eq(name, 'String', f[name]);
   return keysetPage<AppEvent>(ctx, { table: 'events', columns: EVENT_COLUMNS, id: 'event_id', where, cursor, limit: opts.limit ?? 50 });
 }
@@ -481,23 +521,46 @@ export async function listSessions(ctx: ConsoleContext, range: Range, opts: { us
 
 export type TimelineItem = ({ kind: 'request' } & RequestSummary) | ({ kind: 'event' } & AppEvent);
 
-/** A session's calls and reported events in time order (the first 500 of each). */
-export async function sessionTimeline(ctx: ConsoleContext, session: string): Promise<TimelineItem[]> {
-  const [calls, events] = await Promise.all([
+/** How many items of each kind a session page shows at most. */
+export const TIMELINE_LIMIT = 500;
+
+export interface SessionView {
+  items: TimelineItem[];
+  /** the whole session's, however many of its calls are shown */
+  totals: { calls: number; errors: number; tokens: number; cost_usd: number; unpriced: number; events: number };
+}
+
+/** A session's calls and reported events in time order (the first TIMELINE_LIMIT of each), and its totals. */
+export async function sessionTimeline(ctx: ConsoleContext, session: string): Promise<SessionView> {
+  const db = ctx.database;
+  const [calls, events, totals, eventCount] = await Promise.all([
     rows<RequestSummary>(
       ctx,
-      `SELECT ${SUMMARY} FROM ${ctx.database}.requests WHERE session = {session:String} ORDER BY ts, request_id LIMIT 500`,
-      { session },
+      `SELECT ${SUMMARY} FROM ${db}.requests WHERE session = {session:String}
+       ORDER BY ts, request_id LIMIT 1 BY request_id LIMIT {limit:UInt32}`,
+      { session, limit: TIMELINE_LIMIT },
     ),
     rows<AppEvent>(
       ctx,
-      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE session = {session:String} ORDER BY ts, event_id LIMIT 500`,
+      `SELECT ${EVENT_COLUMNS} FROM ${db}.events WHERE session = {session:String}
+       ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT {limit:UInt32}`,
+      { session, limit: TIMELINE_LIMIT },
+    ),
+    rows<Omit<SessionView['totals'], 'events'>>(
+      ctx,
+      `SELECT count() AS calls, countIf(outcome NOT IN ('success', 'cache_hit')) AS errors,
+         sum(prompt_tokens + completion_tokens) AS tokens, sum(ifNull(cost_usd, 0)) AS cost_usd,
+         countIf(NOT priced AND prompt_tokens + completion_tokens > 0) AS unpriced
+       FROM ${db}.requests WHERE session = {session:String}`,
       { session },
     ),
+    rows<{ events: number }>(ctx, `SELECT uniqExact(event_id) AS events FROM ${db}.events WHERE session = {session:String}`, { session }),
   ]);
   const items: TimelineItem[] = [
     ...calls.map((r) => ({ kind: 'request' as const, ...r })),
     ...events.map((e) => ({ kind: 'event' as const, ...e })),
   ];
-  return items.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  items.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  const t = totals[0] ?? { calls: 0, errors: 0, tokens: 0, cost_usd: 0, unpriced: 0 };
+  return { items, totals: { ...t, events: eventCount[0]?.events ?? 0 } };
 }

@@ -1,6 +1,6 @@
 import { fail, redirect } from '@sveltejs/kit';
 import { base } from '$app/paths';
-import { issueSession, safeNext, SESSION_COOKIE, tokenMatches } from '$lib/server/auth.ts';
+import { issueSession, safeNext, SESSION_COOKIE, sessionCookie, tokenMatches } from '$lib/server/auth.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = ({ locals }) => ({ enabled: locals.ctx.adminToken !== undefined });
@@ -14,13 +14,7 @@ export const actions: Actions = {
       return fail(401, { error: 'That is not the admin token.' });
     }
     const session = issueSession(token);
-    cookies.set(SESSION_COOKIE, session.value, {
-      path: base,
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: url.protocol === 'https:',
-      maxAge: session.maxAge,
-    });
+    cookies.set(SESSION_COOKIE, session.value, { ...sessionCookie(base, url), maxAge: session.maxAge });
     redirect(303, safeNext(url.searchParams.get('next'), base));
   },
 };
