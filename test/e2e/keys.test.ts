@@ -105,6 +105,11 @@ describe('gateway keys through the admin API, shared by two gateway processes', 
     expect(openaiError(refused)).toMatchObject({ type: 'permission_error', code: 'model_not_allowed', param: 'model' });
     expect(openaiError(refused).message).toContain(`may not use model 'gpt-4o'`);
     expect(fake.calls.map((c) => c.body?.['model'])).toEqual(['gpt-4o-mini']);
+    // listing models uses none: the list is open to the key, retrieving another model is not
+    const list = await fetch(`${b.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    expect(list.status).toBe(200);
+    const other = await fetch(`${b.url}/v1/models/gpt-4o`, { headers: { authorization: `Bearer ${key}` } });
+    expect(other.status).toBe(403);
   });
 
   test('an unknown wl_ key is refused with 401 and never reaches the provider', async () => {

@@ -205,9 +205,13 @@ function allowedModelPattern(glob: string): RegExp {
   return re;
 }
 
-/** A gateway key may be limited to some models. */
+/**
+ * A gateway key may be limited to some models. Listing models uses none (GET /v1/models routes with
+ * an empty model): the list is the provider's catalogue, open to every key.
+ */
 function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
   if (!key?.allowedModels || !x.route) return;
+  if (x.endpoint === 'models' && x.route.model === '') return;
   const model = x.route.model;
   const full = `${x.route.provider}/${model}`;
   const ok = key.allowedModels.some((g) => {
