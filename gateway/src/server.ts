@@ -162,7 +162,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // The console browses the events: without an event store there is nothing to show.
   const site =
     events && config.console.enabled
-      ? withConsole(rest, { client: events.client, database: databaseOf(events.client), adminToken: config.admin_token }, { log, trustProxy: config.server.trust_proxy })
+      ? withConsole(rest, { client: events.client, database: databaseOf(events.client), adminToken: config.admin_token }, { log, trustProxy: config.server.trust_proxy > 0 })
       : rest;
   const server = createServer(proxyListener(deps, site));
   // Long generations: never let Node's request timeout cut a slow stream (the upstream timeouts bound it).

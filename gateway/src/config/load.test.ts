@@ -28,6 +28,16 @@ describe('parseConfig', () => {
     expect(c.admin_token).toBe('admin-token-0123456789');
   });
 
+  test('trust_proxy: how many proxies stand in front (true is one), from the file or WATCHLLM_TRUST_PROXY', () => {
+    expect(parseConfig('', {}).server.trust_proxy).toBe(0);
+    expect(parseConfig('server:\n  trust_proxy: true\n', {}).server.trust_proxy).toBe(1);
+    expect(parseConfig('server:\n  trust_proxy: 2\n', {}).server.trust_proxy).toBe(2);
+    for (const [v, hops] of [['1', 1], ['true', 1], ['on', 1], ['2', 2], ['0', 0], ['false', 0]] as const) {
+      expect(parseConfig('', { WATCHLLM_TRUST_PROXY: v }).server.trust_proxy, v).toBe(hops);
+    }
+    expect(() => parseConfig('server:\n  trust_proxy: -1\n', {})).toThrow(ConfigError);
+  });
+
   test('WATCHLLM_<PROVIDER>_BASE_URL and _API_KEY configure any provider', () => {
     const c = parseConfig('', {
       WATCHLLM_OPENAI_BASE_URL: 'http://127.0.0.1:9999/v1',

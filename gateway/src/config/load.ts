@@ -97,7 +97,8 @@ function applyEnv(value: unknown, env: Env): unknown {
   if (env['PORT']) server['port'] = Number(env['PORT']);
   if (env['HOST']) server['host'] = env['HOST'];
   if (env['WATCHLLM_MAX_BODY_MB']) server['max_body_mb'] = Number(env['WATCHLLM_MAX_BODY_MB']);
-  if (env['WATCHLLM_TRUST_PROXY']) server['trust_proxy'] = /^(1|true|yes|on)$/i.test(env['WATCHLLM_TRUST_PROXY']);
+  const trust = env['WATCHLLM_TRUST_PROXY'];
+  if (trust) server['trust_proxy'] = /^\d+$/.test(trust) ? Number(trust) : /^(true|yes|on)$/i.test(trust);
   if (env['WATCHLLM_UPSTREAM_TIMEOUT_MS']) server['upstream_timeout_ms'] = Number(env['WATCHLLM_UPSTREAM_TIMEOUT_MS']);
   if (env['WATCHLLM_DRAIN_DELAY_MS']) server['drain_delay_ms'] = Number(env['WATCHLLM_DRAIN_DELAY_MS']);
   cfg['server'] = server;

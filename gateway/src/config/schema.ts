@@ -83,7 +83,14 @@ export const configSchema = z
          */
         drain_delay_ms: z.number().int().nonnegative().default(0),
         /** Trust x-forwarded-for for the client IP (only behind your own load balancer). */
-        trust_proxy: z.boolean().default(false),
+        /**
+         * How many proxies of yours stand in front (true = 1): the client address is then the
+         * x-forwarded-for entry that many from the right, the one the outermost of them added.
+         */
+        trust_proxy: z
+          .union([z.boolean(), z.number().int().min(0).max(16)])
+          .default(false)
+          .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
       })
       .strict()
       .prefault({}),

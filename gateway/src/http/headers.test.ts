@@ -52,7 +52,7 @@ describe('clientIp', () => {
   const peer = '10.0.0.2'; // the proxy, as the socket sees it
 
   test('without trust_proxy, the socket peer: x-forwarded-for is anyone\'s to write', () => {
-    expect(clientIp(peer, { 'x-forwarded-for': '203.0.113.7' }, false)).toBe(peer);
+    expect(clientIp(peer, { 'x-forwarded-for': '203.0.113.7' }, 0)).toBe(peer);
   });
 
   test.each([
@@ -66,6 +66,16 @@ describe('clientIp', () => {
     ['the peer without the header', undefined, peer],
   ] as const)('with trust_proxy: %s', (_name, xff, expected) => {
     const h = xff === undefined ? {} : { 'x-forwarded-for': xff as string | string[] };
-    expect(clientIp(peer, h, true)).toBe(expected);
+    expect(clientIp(peer, h, 1)).toBe(expected);
+  });
+
+  test.each([
+    // a CDN then nginx: the CDN appended the client it saw, nginx the CDN
+    ['the entry the outer proxy added', '198.51.100.9, 203.0.113.7', '198.51.100.9'],
+    ['never one the client wrote', '6.6.6.6, 198.51.100.9, 203.0.113.7', '198.51.100.9'],
+    // reached nginx without the CDN: the left-most entry there is, nginx's
+    ['the left-most entry when fewer proxies were passed', '203.0.113.7', '203.0.113.7'],
+  ] as const)('with trust_proxy: 2, %s', (_name, xff, expected) => {
+    expect(clientIp(peer, { 'x-forwarded-for': xff }, 2)).toBe(expected);
   });
 });

@@ -96,17 +96,19 @@ export function serverTiming(gatewayMs: number, upstreamMs: number | null, extra
 }
 
 /**
- * The client's address. With `trustProxy` (`server.trust_proxy`: the gateway is reached only
- * through one proxy of yours), the right-most `x-forwarded-for` entry: the one that proxy added
- * for the peer it saw. Entries to its left come from the client (a proxy appends to the header it
- * was sent), so the left-most one would let any client choose the address recorded.
+ * The client's address. With `trustedHops` (`server.trust_proxy`: the gateway is reached only
+ * through that many proxies of yours, e.g. 2 for a CDN and nginx), the `x-forwarded-for` entry
+ * that many from the right: each proxy appends the peer it saw, so that entry is what the
+ * outermost of yours saw. Entries to its left come from the client, so the left-most one would let
+ * any client choose the address recorded. With fewer entries than hops, the left-most there is.
  */
-export function clientIp(remote: string | undefined, h: IncomingHttpHeaders, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    // Node joins repeated x-forwarded-for headers with ', '; the last entry is still the proxy's
+export function clientIp(remote: string | undefined, h: IncomingHttpHeaders, trustedHops: number): string | null {
+  if (trustedHops > 0) {
+    // Node joins repeated x-forwarded-for headers with ', '; the order of entries is kept
     const xff = h['x-forwarded-for'];
-    const last = (Array.isArray(xff) ? xff.join(',') : xff)?.split(',').at(-1)?.trim();
-    if (last) return one(last);
+    const entries = (Array.isArray(xff) ? xff.join(',') : xff)?.split(',') ?? [];
+    const entry = entries.at(-Math.min(trustedHops, entries.length))?.trim();
+    if (entry) return one(entry);
   }
   return remote ?? null;
 }
