@@ -3,6 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
+import { ANTHROPIC_MODELS } from '../fake-provider/anthropic.ts';
 
 /**
  * GET /v1/models/{model}, the SDKs' `models.retrieve(id)`: routed by the model like a call to it
@@ -112,5 +113,21 @@ describe('the anthropic SDK retrieves a model', () => {
     const err = await anthropic.models.retrieve('unknown-claude').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expect(err).toMatchObject({ status: 404, error: { type: 'error', error: { type: 'not_found_error', message: 'model: unknown-claude' } } });
+  });
+});
+
+describe("Anthropic's model list for the openai SDK", () => {
+  test("is translated into OpenAI's list, asking Anthropic for its largest page (OpenAI's list has none)", async () => {
+    const page = await openai.models.list({ headers: { 'x-watchllm-provider': 'anthropic' } });
+    expect(page.data.map((m) => m.id)).toEqual([...ANTHROPIC_MODELS]);
+    expect(page.data[0]).toEqual({ id: ANTHROPIC_MODELS[0], object: 'model', created: expect.any(Number), owned_by: 'anthropic' });
+    expect(s.fake.calls[0]).toMatchObject({ method: 'GET', path: '/v1/models', query: { limit: '1000' } });
+  });
+
+  test("the anthropic SDK's own list pages as it asks (no limit added)", async () => {
+    const ids: string[] = [];
+    for await (const m of anthropic.models.list()) ids.push(m.id);
+    expect(ids).toEqual([...ANTHROPIC_MODELS]);
+    expect(s.fake.calls[0]!.query['limit']).toBeUndefined();
   });
 });

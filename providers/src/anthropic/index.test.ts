@@ -67,7 +67,7 @@ describe('anthropicProvider.buildRequest', () => {
     const count = anthropicProvider.buildRequest(req({ endpoint: 'count_tokens', body: { model: 'x', messages: [] } }), target);
     expect(count).toMatchObject({ method: 'POST', url: `${target.baseUrl}/v1/messages/count_tokens` });
     expect(JSON.parse(count.body!)).toEqual({ model: 'claude-sonnet-4-5', messages: [] });
-    const models = anthropicProvider.buildRequest(req({ endpoint: 'models', model: '' }), target);
+    const models = anthropicProvider.buildRequest(req({ endpoint: 'models', model: '', passHeaders: { 'anthropic-version': '2023-06-01' } }), target);
     expect(models).toMatchObject({ method: 'GET', url: `${target.baseUrl}/v1/models` });
     expect(models.body).toBeUndefined();
     expect(models.headers['anthropic-version']).toBe('2023-06-01');

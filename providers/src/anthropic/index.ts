@@ -14,7 +14,7 @@ import {
   type UpstreamRequest,
 } from '../types.ts';
 import { anthropicErrorToInfo } from './errors.ts';
-import { modelsPath, toOpenaiModel } from './models.ts';
+import { modelsPath, toOpenaiModels } from './models.ts';
 import { toAnthropic } from './request.ts';
 import { toOpenaiChat } from './response.ts';
 import { createAnthropicStreamTranslator } from './stream.ts';
@@ -71,15 +71,17 @@ export const anthropicProvider: Provider = {
     // Native Anthropic endpoints (models.ts: the list or one model; /messages-count-tokens).
     if (req.endpoint === 'models') {
       const { 'content-type': _ct, ...h } = headers(req, target);
-      return { url: messagesUrl(target, modelsPath(req.model, req.query)), method: 'GET', headers: h };
+      // an Anthropic client names its API version; an OpenAI client's list is translated (no pages)
+      const forOpenai = req.passHeaders['anthropic-version'] === undefined;
+      return { url: messagesUrl(target, modelsPath(req.model, req.query, forOpenai)), method: 'GET', headers: h };
     }
     const path = req.endpoint === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
     return { url: messagesUrl(target, path), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
   },
 
   toOpenaiResponse(endpoint: Endpoint, body: unknown, ctx: TranslateContext): unknown {
-    // GET /v1/models/{model} from the OpenAI surface (the list is not translated: it throws).
-    if (endpoint === 'models') return toOpenaiModel(body);
+    // GET /v1/models and /v1/models/{model} from the OpenAI surface
+    if (endpoint === 'models') return toOpenaiModels(body);
     onlyChat(endpoint);
     const parsed = AnthropicResponseSchema.safeParse(body);
     if (!parsed.success) {

@@ -4,9 +4,13 @@ import { anthropicProvider } from './index.ts';
 
 const target = { baseUrl: 'https://api.anthropic.com' };
 
-/** A GET /v1/models call as the gateway hands it over, with the client's query string. */
-function modelsUrl(query: string | undefined): string {
-  const req: ProviderRequest = { endpoint: 'models', body: {}, model: '', stream: false, apiKey: 'sk-ant-test', passHeaders: {}, query };
+/**
+ * A GET /v1/models call as the gateway hands it over, with the client's query string: from the
+ * anthropic SDK (it names its API version), or from an OpenAI client (`forOpenai`).
+ */
+function modelsUrl(query: string | undefined, forOpenai = false): string {
+  const passHeaders: Record<string, string> = forOpenai ? {} : { 'anthropic-version': '2023-06-01' };
+  const req: ProviderRequest = { endpoint: 'models', body: {}, model: '', stream: false, apiKey: 'sk-ant-test', passHeaders, query };
   return anthropicProvider.buildRequest(req, target).url;
 }
 
@@ -25,5 +29,10 @@ describe('Anthropic models list: pagination reaches Anthropic', () => {
 
   test('no query, an empty one or empty values add nothing to the URL', () => {
     for (const raw of [undefined, '', 'limit=&after_id=']) expect(modelsUrl(raw)).toBe('https://api.anthropic.com/v1/models');
+  });
+
+  test("an OpenAI client's list asks for Anthropic's largest page, unless a limit was given", () => {
+    expect(modelsUrl(undefined, true)).toBe('https://api.anthropic.com/v1/models?limit=1000');
+    expect(modelsUrl('limit=5', true)).toBe('https://api.anthropic.com/v1/models?limit=5');
   });
 });

@@ -3,7 +3,7 @@ import { azureProvider } from '../azure/index.ts';
 import { openaiProvider } from '../openai/index.ts';
 import type { Provider, ProviderRequest, ProviderTarget } from '../types.ts';
 import { anthropicProvider } from './index.ts';
-import { toOpenaiModel } from './models.ts';
+import { toOpenaiModel, toOpenaiModels } from './models.ts';
 
 /** GET /v1/models/{model} as the gateway hands it over. */
 function retrieveUrl(p: Provider, target: ProviderTarget, model: string): string {
@@ -32,7 +32,12 @@ describe('retrieving one model', () => {
     });
   });
 
-  test('the list is not a model: it is not translated', () => {
+  test("the list reads as OpenAI's list; a list is never taken for one model", () => {
+    const info = { type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' };
     expect(() => toOpenaiModel({ data: [], has_more: false, first_id: null, last_id: null })).toThrow(/not a model/);
+    expect(toOpenaiModels({ data: [info], has_more: false, first_id: info.id, last_id: info.id })).toEqual({
+      object: 'list',
+      data: [{ id: 'claude-sonnet-4-5-20250929', object: 'model', created: 1759104000, owned_by: 'anthropic' }],
+    });
   });
 });

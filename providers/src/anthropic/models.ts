@@ -13,20 +13,25 @@ const MODELS_QUERY = ['limit', 'after_id', 'before_id'] as const;
  * follows `has_more` would loop forever. Values are sent as given (Anthropic validates them, e.g.
  * `limit` 1-1000), never spliced in unencoded.
  */
-function modelsQuery(query: string | undefined): string {
+function modelsQuery(query: string | undefined, wholeList: boolean): string {
   const given = new URLSearchParams(query ?? '');
   const sent = new URLSearchParams();
   for (const name of MODELS_QUERY) {
     const v = given.get(name);
     if (v !== null && v !== '') sent.set(name, v);
   }
+  // OpenAI's list has no pages: its clients get Anthropic's largest one (every model it has)
+  if (wholeList && !sent.has('limit')) sent.set('limit', '1000');
   const q = sent.toString();
   return q === '' ? '' : `?${q}`;
 }
 
-/** The path of the list (model '') with its pagination, or of one model, its id encoded as the SDK does. */
-export function modelsPath(model: string, query: string | undefined): string {
-  return model === '' ? `/v1/models${modelsQuery(query)}` : `/v1/models/${encodeURIComponent(model)}`;
+/**
+ * The path of the list (model '') with its pagination, or of one model, its id encoded as the SDK
+ * does. `forOpenai`: the answer is translated for an OpenAI client, which does not page.
+ */
+export function modelsPath(model: string, query: string | undefined, forOpenai = false): string {
+  return model === '' ? `/v1/models${modelsQuery(query, forOpenai)}` : `/v1/models/${encodeURIComponent(model)}`;
 }
 
 /** Anthropic's ModelInfo: `{type: "model", id, display_name, created_at}` (RFC 3339). */
@@ -44,7 +49,16 @@ export interface OpenaiModel {
   owned_by: string;
 }
 
-/** One Anthropic model as OpenAI's model object. Throws for anything else (the list is not translated). */
+const ModelListSchema = z.looseObject({ data: z.array(z.unknown()) });
+
+/** The list (one page: the whole list, see modelsPath) or one model, in OpenAI's shapes. */
+export function toOpenaiModels(body: unknown): OpenaiModel | { object: 'list'; data: OpenaiModel[] } {
+  const list = ModelListSchema.safeParse(body);
+  if (list.success) return { object: 'list', data: list.data.data.map(toOpenaiModel) };
+  return toOpenaiModel(body);
+}
+
+/** One Anthropic model as OpenAI's model object. Throws for anything else. */
 export function toOpenaiModel(body: unknown): OpenaiModel {
   const parsed = ModelInfoSchema.safeParse(body);
   if (!parsed.success) throw new Error('Anthropic response is not a model');
