@@ -320,6 +320,40 @@ describe('events', () => {
   });
 });
 
+describe('usage', () => {
+  test('per user (read from the calls) and per model (from the rollup), each linked to its calls', async () => {
+    const byUser = await get(`${s.url}/console/usage?group=user&range=24h`, cookie);
+    expect(byUser.status).toBe(200);
+    const users = new Map(tableRows(byUser.html, 'usage').map((r) => [r[0], r]));
+    expect(users.get('alice')?.[1]).toBe('3');
+    const link = /href="(\/console\/requests\?[^"]*user=alice[^"]*)"/.exec(byUser.html)![1]!;
+    expect((await get(`${s.url}${decode(link)}`, cookie)).html).toContain(ids.ok[0]);
+    const byModel = new Map(tableRows((await get(`${s.url}/console/usage?group=model&range=24h`, cookie)).html, 'usage').map((r) => [r[0], r]));
+    const { client } = eventsOf(s.gateway);
+    const [mini] = await (await client.query({ query: "SELECT count() AS n FROM watchllm.requests WHERE model = 'gpt-4o-mini'", format: 'JSONEachRow' })).json<{ n: number }>();
+    expect(byModel.get('gpt-4o-mini')?.[1]).toBe(mini!.n.toLocaleString('en-US'));
+  });
+
+  test('as CSV: one row per group with the window, a user name a spreadsheet would run kept as text', async () => {
+    await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-console-test', 'content-type': 'application/json', 'x-watchllm-user': '=cmd|calc' },
+      body: JSON.stringify(chat('formula user')),
+    }).then((r) => r.arrayBuffer());
+    await eventsOf(s.gateway).writer.flush();
+    const res = await fetch(`${s.url}/console/usage.csv?group=user&range=24h`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toContain('watchllm-usage-user-24h.csv');
+    const lines = (await res.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('user,from,to,requests,errors,prompt_tokens,completion_tokens,cost_usd,unpriced_calls,p50_ms,p95_ms');
+    expect(lines.find((l) => l.startsWith('alice,'))?.split(',')[3]).toBe('3');
+    expect(lines.some((l) => l.startsWith("'=cmd|calc,"))).toBe(true);
+    // behind the sign-in like every page
+    expect((await fetch(`${s.url}/console/usage.csv`, { redirect: 'manual' })).status).toBe(303);
+  });
+});
+
 describe('long sessions', () => {
   test('a session longer than a page says so, and its totals count every call', async () => {
     const { client } = eventsOf(s.gateway);

@@ -485,6 +485,66 @@ export async function listEvents(
   return keysetPage<AppEvent>(ctx, { table: 'events', columns: EVENT_COLUMNS, id: 'event_id', where, cursor, limit: opts.limit ?? 50 });
 }
 
+/** What usage can be grouped by; the column is spliced into SQL from this list only. */
+export const USAGE_GROUPS = ['project', 'key_id', 'user', 'model', 'provider'] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export function parseUsageGroup(v: string | null): UsageGroup {
+  return (USAGE_GROUPS as readonly string[]).includes(v ?? '') ? (v as UsageGroup) : 'project';
+}
+
+export interface UsageRow {
+  /** the group's value ('' for calls without one) */
+  name: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  unpriced: number;
+  p50_ms: number;
+  p95_ms: number;
+}
+
+export interface Usage {
+  group: UsageGroup;
+  range: Range;
+  from: number;
+  to: number;
+  rows: UsageRow[];
+}
+
+/**
+ * Calls, errors, tokens, cost and latency per project, key, user, model or provider over a range,
+ * the biggest spenders first (up to 1000 groups). From the minute rollup, except per user: the
+ * rollup does not keep users, so those read the calls themselves.
+ */
+export async function usage(ctx: ConsoleContext, group: UsageGroup, range: Range, now = Date.now()): Promise<Usage> {
+  const { from, to } = rangeWindow(range, now);
+  const params = { from: chTime(from), to: chTime(to) };
+  const db = ctx.database;
+  const query =
+    group === 'user'
+      ? // columns qualified (r.): the output names reuse theirs, and ClickHouse would read an alias
+        `SELECT r.user AS name, count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
+           sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
+           sum(ifNull(r.cost_usd, 0)) AS cost_usd, countIf(NOT r.priced AND r.prompt_tokens + r.completion_tokens > 0) AS unpriced,
+           quantiles(0.5, 0.95)(r.latency_ms) AS latency
+         FROM ${db}.requests AS r WHERE r.ts >= {from:DateTime64(3, 'UTC')} AND r.ts < {to:DateTime64(3, 'UTC')}
+         GROUP BY name ORDER BY cost_usd DESC, requests DESC, name LIMIT 1000`
+      : `SELECT ${group} AS name, ${SUMS}, quantilesMerge(0.5, 0.95, 0.99)(latency_ms) AS latency
+         FROM ${db}.requests_1m WHERE minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')}
+         GROUP BY name ORDER BY cost_usd DESC, requests DESC, name LIMIT 1000`;
+  const list = await rows<Omit<UsageRow, 'p50_ms' | 'p95_ms'> & Quantiles>(ctx, query, params);
+  return {
+    group,
+    range,
+    from,
+    to,
+    rows: list.map(({ latency, ...r }) => ({ ...r, p50_ms: finite(latency[0]), p95_ms: finite(latency[1]) })),
+  };
+}
+
 export interface SessionSummary {
   session: string;
   calls: number;
