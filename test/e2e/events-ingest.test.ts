@@ -66,6 +66,12 @@ describe('POST /v1/events', () => {
       { session: SESSION },
     );
     expect(linked.map((e) => e.type)).toEqual(['agent_step', 'custom', 'error', 'score', 'tool_call']);
+    // sent without ts, they share their arrival time and keep their order in the batch (time-ordered ids)
+    const inOrder = await query<{ type: string }>(
+      `SELECT type FROM watchllm.events WHERE session = {session:String} ORDER BY ts, event_id`,
+      { session: SESSION },
+    );
+    expect(inOrder.map((e) => e.type)).toEqual(events.map((e) => e.type));
     for (const e of linked) expect(e).toMatchObject({ project: 'acme', request_id: callId, key_id: e.call_key });
     expect(linked.find((e) => e.type === 'error')).toMatchObject({ name: 'TimeoutError', message: 'hotel API timed out', score: null });
     expect(linked.find((e) => e.type === 'score')).toMatchObject({ name: 'helpfulness', score: 0.9 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { orderedId } from './ordered-id.ts';
 import { z } from 'zod';
 import { capBody, toClickHouseTime } from './row.ts';
 import { unknownKeys } from './unknown-keys.ts';
@@ -162,7 +162,8 @@ export function toEventRow(e: IngestEvent, ctx: { project: string | null; keyId:
   );
   const at = ts === undefined ? ctx.now : eventTimeMs(ts);
   const row: EventRow = {
-    event_id: eventId ?? randomUUID(),
+    // time-ordered: events of one batch sent without `ts` share it, and keep their order by id
+    event_id: eventId ?? orderedId(ctx.now),
     ts: toClickHouseTime(at),
     received_at: toClickHouseTime(ctx.now),
     type,
