@@ -334,6 +334,19 @@ describe('usage', () => {
     expect(byModel.get('gpt-4o-mini')?.[1]).toBe(mini!.n.toLocaleString('en-US'));
   });
 
+  test('per key: calls without a gateway key are grouped by the provider key they brought, linked to exactly theirs', async () => {
+    const page = await get(`${s.url}/console/usage?group=key_id&range=24h`, cookie);
+    const rows = tableRows(page.html, 'usage');
+    const { client } = eventsOf(s.gateway);
+    const [fp] = await (
+      await client.query({ query: "SELECT any(key_fingerprint) AS f, count() AS n FROM watchllm.requests WHERE key_fingerprint != ''", format: 'JSONEachRow' })
+    ).json<{ f: string; n: number }>();
+    const byok = rows.find((r) => r[0] === `byok:${fp!.f}`);
+    expect(byok?.[1]).toBe(fp!.n.toLocaleString('en-US'));
+    const listed = linkedRequestIds((await get(`${s.url}/console/requests?range=24h&key_id=byok:${fp!.f}&user=alice`, cookie)).html);
+    expect(listed.sort()).toEqual([...ids.ok].sort());
+  });
+
   test('as CSV: one row per group with the window, a user name a spreadsheet would run kept as text', async () => {
     await fetch(`${s.url}/v1/chat/completions`, {
       method: 'POST',

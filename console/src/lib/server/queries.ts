@@ -376,7 +376,13 @@ export async function listRequests(
   if (f.outcome === ERRORS) where.clauses.push(`outcome NOT IN ('success', 'cache_hit')`);
   else where.eq('outcome', 'String', f.outcome);
   where.eq('status_code', 'UInt16', f.status_code);
-  where.eq('key_id', 'String', f.key_id);
+  if (f.key_id?.startsWith(BYOK)) {
+    // a call without a gateway key, by the fingerprint of the provider key it brought
+    where.clauses.push(`key_id = '' AND key_fingerprint = {key_fingerprint:String}`);
+    where.params.key_fingerprint = f.key_id.slice(BYOK.length);
+  } else {
+    where.eq('key_id', 'String', f.key_id);
+  }
   where.eq('user', 'String', f.user);
   where.eq('session', 'String', f.session);
   if (f.q !== undefined) {
@@ -485,6 +491,12 @@ export async function listEvents(
   return keysetPage<AppEvent>(ctx, { table: 'events', columns: EVENT_COLUMNS, id: 'event_id', where, cursor, limit: opts.limit ?? 50 });
 }
 
+/**
+ * How the console names a call's key: its gateway key id, else `byok:<fingerprint>` of the provider
+ * key it brought (as the gateway names such callers in limits and reported events).
+ */
+export const BYOK = 'byok:';
+
 /** What usage can be grouped by; the column is spliced into SQL from this list only. */
 export const USAGE_GROUPS = ['project', 'key_id', 'user', 'model', 'provider'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
@@ -516,17 +528,20 @@ export interface Usage {
 
 /**
  * Calls, errors, tokens, cost and latency per project, key, user, model or provider over a range,
- * the biggest spenders first (up to 1000 groups). From the minute rollup, except per user: the
- * rollup does not keep users, so those read the calls themselves.
+ * the biggest spenders first (up to 1000 groups). From the minute rollup, except per user and per
+ * key: the rollup keeps neither users nor the provider keys of calls without a gateway key, so
+ * those read the calls themselves.
  */
 export async function usage(ctx: ConsoleContext, group: UsageGroup, range: Range, now = Date.now()): Promise<Usage> {
   const { from, to } = rangeWindow(range, now);
   const params = { from: chTime(from), to: chTime(to) };
   const db = ctx.database;
+  const name =
+    group === 'user' ? 'r.user' : `if(r.key_id != '', r.key_id, if(r.key_fingerprint != '', concat('${BYOK}', r.key_fingerprint), ''))`;
   const query =
-    group === 'user'
+    group === 'user' || group === 'key_id'
       ? // columns qualified (r.): the output names reuse theirs, and ClickHouse would read an alias
-        `SELECT r.user AS name, count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
+        `SELECT ${name} AS name, count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
            sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
            sum(ifNull(r.cost_usd, 0)) AS cost_usd, countIf(NOT r.priced AND r.prompt_tokens + r.completion_tokens > 0) AS unpriced,
            quantiles(0.5, 0.95)(r.latency_ms) AS latency
