@@ -24,7 +24,13 @@ const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
 const changedAt = Math.max(...sources.map((p) => newest(join(root, p))));
 if (builtAt > changedAt) process.exit(0);
 
-process.stderr.write(builtAt ? 'console: sources changed, rebuilding\n' : 'console: building (first run)\n');
-const r = spawnSync(join(root, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+process.stderr.write(builtAt ? 'console: sources changed, rebuilding… ' : 'console: building the web console (first run, once)… ');
+const started = Date.now();
+// vite's and SvelteKit's own output is for people working on the console: shown only when the build fails
+const r = spawnSync(join(root, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
 if (r.error) throw r.error;
-process.exit(r.status ?? 1);
+if (r.status !== 0) {
+  process.stderr.write(`failed\n${r.stdout}${r.stderr}`);
+  process.exit(r.status ?? 1);
+}
+process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -1,6 +1,7 @@
 import { loadConfig, loadLogLevel, ConfigError } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createGateway } from './server.ts';
+import { startupNotes } from './startup.ts';
 import { countTokens } from './usage/estimate.ts';
 
 /** `pnpm start`: load config, listen, stop gracefully on SIGTERM/SIGINT. */
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
   // Load tiktoken's tables now (~1-2 s, synchronous) rather than on the first stream that lacks usage.
   countTokens('warm up');
   const url = await gateway.listen();
-  log.info({ url, providers: [...gateway.deps.registry.ids] }, `WatchLLM gateway listening on ${url}`);
+  const notes = startupNotes(gateway.deps.config, url);
+  log.info({ url, providers: [...gateway.deps.registry.ids], ...notes }, `WatchLLM gateway listening on ${url}; console: ${notes.console}`);
 
   let stopping = false;
   const stop = (signal: string) => {
