@@ -28,6 +28,25 @@ describe('parseConfig', () => {
     expect(c.admin_token).toBe('admin-token-0123456789');
   });
 
+  test('an unknown key is reported at the key, with the key it may stand for', () => {
+    expect(() => parseConfig('limit:\n  key:\n    rpm: 10\n', {}, 'w.yaml')).toThrow('w.yaml:1:1: limit: Unrecognized key: "limit" (did you mean "limits"?)');
+    expect(() => parseConfig('limits:\n  key:\n    rmp: 10\n', {}, 'w.yaml')).toThrow('w.yaml:3:5: limits.key.rmp: Unrecognized key: "rmp" (did you mean "rpm"?)');
+    // inside records (a provider's settings) too; nothing close, no guess
+    expect(() => parseConfig('providers:\n  my-host:\n    base_ulr: http://x\n', {}, 'w.yaml')).toThrow('(did you mean "base_url"?)');
+    expect(() => parseConfig('wholly_unknown: 1\n', {}, 'w.yaml')).toThrow(/wholly_unknown: Unrecognized key: "wholly_unknown"$/);
+  });
+
+  test('a value an env variable set is reported under the variable', () => {
+    expect(() => parseConfig('admin_token: a-long-enough-token-from-the-file\n', { WATCHLLM_ADMIN_TOKEN: 'short' })).toThrow(
+      'WATCHLLM_ADMIN_TOKEN (admin_token): Too small',
+    );
+    expect(() => parseConfig('', { PORT: 'eighty' })).toThrow(/^PORT \(server\.port\): /);
+  });
+
+  test('a YAML syntax error says what and where, once', () => {
+    expect(() => parseConfig('limits:\n  key:\n    rpm: 10\n bad: 1\n', {}, 'w.yaml')).toThrow(/^w\.yaml:4:\d+: [^\n]*[^:]$/);
+  });
+
   test('trust_proxy: how many proxies stand in front (true is one), from the file or WATCHLLM_TRUST_PROXY', () => {
     expect(parseConfig('', {}).server.trust_proxy).toBe(0);
     expect(parseConfig('server:\n  trust_proxy: true\n', {}).server.trust_proxy).toBe(1);
