@@ -78,6 +78,8 @@ export interface Exchange {
     providerKeyFingerprint: string | null;
     /** Gateway key id (not the key) when a `wl_` key was presented. */
     keyId: string | null;
+    /** That key's name (`ci`), as created or declared. */
+    keyName: string | null;
     project: string | null;
   };
 
@@ -174,7 +176,7 @@ export function createExchange(init: {
     path: init.path,
     client: { ip: init.ip, userAgent: init.userAgent },
     meta: { user: null, session: null, properties: {} },
-    auth: { mode: 'none', providerKeyFingerprint: null, keyId: null, project: null },
+    auth: { mode: 'none', providerKeyFingerprint: null, keyId: null, keyName: null, project: null },
     request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false },
     route: null,
     upstream: { status: null, sentAt: null, headersAt: null, endedAt: null },

@@ -255,7 +255,9 @@ describe('what the rows say beyond the outcome', () => {
 
   test('refusals name their reason', () => {
     const limited = row('denied by rate limit');
-    expect(limited).toMatchObject({ limit_decision: 'denied', project: 'acme', key_id: expect.stringMatching(/^cfg_/) });
+    // the key's id and, beside it, the name it was declared with
+    expect(limited).toMatchObject({ limit_decision: 'denied', project: 'acme', key_id: expect.stringMatching(/^cfg_/), key_name: 'limited' });
+    expect(row('success JSON').key_name).toBe('');
     expect(JSON.parse(limited.limit_refused)).toEqual({ scope: 'key', id: limited.key_id, kind: 'requests', window: 'minute' });
     expect(row('success JSON').limit_refused).toBe('');
     expect(row('invalid: bad JSON').error_type).toBe('invalid_json');

@@ -8,6 +8,8 @@ export interface RequestRow {
   project: string;
   key_id: string;
   key_fingerprint: string;
+  /** the gateway key's name, '' without one */
+  key_name: string;
   user: string;
   session: string;
   properties: Record<string, string>;
@@ -60,7 +62,7 @@ export const REQUEST_COLUMNS = [
   'response_body', 'client_ip', 'user_agent',
   // Append only: spooled lines hold values in this order, and a line written before a column
   // was added is inserted with the columns it has (see insertLines).
-  'limit_refused', 'budget_soft',
+  'limit_refused', 'budget_soft', 'key_name',
 ] as const satisfies readonly (keyof RequestRow)[];
 
 // A column added to RequestRow but not to REQUEST_COLUMNS fails to compile here.
@@ -158,6 +160,7 @@ export function toRow(x: Exchange, opts: RowOptions): RequestRow {
     project: x.auth.project ?? '',
     key_id: x.auth.keyId ?? '',
     key_fingerprint: x.auth.providerKeyFingerprint ?? '',
+    key_name: x.auth.keyName ?? '',
     user: x.meta.user ?? '',
     session: x.meta.session ?? '',
     properties: x.meta.properties,

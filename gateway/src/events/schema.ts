@@ -165,6 +165,14 @@ export const migrations: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS budget_soft String AFTER limit_refused`,
     ],
   },
+  {
+    version: 5,
+    name: "requests: the gateway key's name",
+    statements: [
+      // the key's name (`ci`, `billing-bot`) beside its id, so dashboards and the console can say it
+      `ALTER TABLE {db}.requests ADD COLUMN IF NOT EXISTS key_name String AFTER key_id`,
+    ],
+  },
 ];
 
 /** Tables that follow the retention setting (rollups are small and kept). */

@@ -65,6 +65,7 @@ export async function identify(
     }
     x.auth.mode = 'gateway_key';
     x.auth.keyId = key.id;
+    x.auth.keyName = key.name;
     x.auth.project = key.project;
   }
 

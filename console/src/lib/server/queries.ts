@@ -394,6 +394,8 @@ export async function listRequests(
 
 export interface RequestDetail extends RequestSummary {
   key_fingerprint: string;
+  /** the gateway key's name (recorded since schema version 5; '' before) */
+  key_name: string;
   properties: Record<string, string>;
   surface: string;
   upstream_model: string;
@@ -508,6 +510,8 @@ export function parseUsageGroup(v: string | null): UsageGroup {
 export interface UsageRow {
   /** the group's value ('' for calls without one) */
   name: string;
+  /** per key: the gateway key's name, when it has one */
+  label?: string;
   requests: number;
   errors: number;
   prompt_tokens: number;
@@ -541,7 +545,7 @@ export async function usage(ctx: ConsoleContext, group: UsageGroup, range: Range
   const query =
     group === 'user' || group === 'key_id'
       ? // columns qualified (r.): the output names reuse theirs, and ClickHouse would read an alias
-        `SELECT ${name} AS name, count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
+        `SELECT ${name} AS name, ${group === 'key_id' ? "anyIf(r.key_name, r.key_name != '') AS label," : ''} count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
            sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
            sum(ifNull(r.cost_usd, 0)) AS cost_usd, countIf(NOT r.priced AND r.prompt_tokens + r.completion_tokens > 0) AS unpriced,
            quantiles(0.5, 0.95)(r.latency_ms) AS latency

@@ -5,12 +5,12 @@ import type { RequestHandler } from './$types';
 /** The usage table as CSV, for a spreadsheet or an invoice (behind the console's sign-in, like every page). */
 export const GET: RequestHandler = async ({ locals, url }) => {
   const u = await usage(locals.ctx, parseUsageGroup(url.searchParams.get('group')), parseRange(url.searchParams.get('range'), '30d'));
-  const header = [u.group, 'from', 'to', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'unpriced_calls', 'p50_ms', 'p95_ms'];
+  const header = [u.group, ...(u.group === 'key_id' ? ['key_name'] : []), 'from', 'to', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'unpriced_calls', 'p50_ms', 'p95_ms'];
   const from = new Date(u.from).toISOString();
   const to = new Date(u.to).toISOString();
   const body = toCsv(
     header,
-    u.rows.map((r) => [r.name, from, to, r.requests, r.errors, r.prompt_tokens, r.completion_tokens, r.cost_usd, r.unpriced, r.p50_ms, r.p95_ms]),
+    u.rows.map((r) => [r.name, ...(u.group === 'key_id' ? [r.label ?? ''] : []), from, to, r.requests, r.errors, r.prompt_tokens, r.completion_tokens, r.cost_usd, r.unpriced, r.p50_ms, r.p95_ms]),
   );
   return new Response(body, {
     headers: {
