@@ -1,5 +1,6 @@
 import { loadConfig, loadLogLevel, ConfigError } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
+import { guardUnhandledRejections } from './process-guards.ts';
 import { createGateway } from './server.ts';
 import { startupNotes } from './startup.ts';
 import { countTokens } from './usage/estimate.ts';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   let gateway;
   try {
     log = createLogger(loadLogLevel());
+    guardUnhandledRejections(log);
     const config = loadConfig();
     const configPath = process.env['WATCHLLM_CONFIG'];
     gateway = await createGateway({ config, log, ...(configPath ? { configPath } : {}) });
