@@ -95,8 +95,20 @@ export interface Bar {
   tokens: number;
 }
 
+/** A budget seen at or past its soft threshold (requests.budget_soft) in the range. */
+export interface SoftBudget {
+  scope: string;
+  id: string;
+  window: string;
+  /** the share spent as of the last call that saw it */
+  latest: number;
+  last_ts: string;
+  calls: number;
+}
+
 export interface Overview {
   range: Range;
+  budgets: SoftBudget[];
   from: number;
   to: number;
   stepMs: number;
@@ -126,7 +138,7 @@ export async function overview(ctx: ConsoleContext, range: Range, project: strin
   const where = `minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')}${inProject}`;
   const rawWhere = `ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}${inProject}`;
 
-  const [totals, series, models, spenders, outcomes, cache, projects] = await Promise.all([
+  const [totals, series, models, spenders, outcomes, cache, projects, budgets] = await Promise.all([
     rows<Omit<Totals, 'p50_ms' | 'p95_ms' | 'ttft_p50_ms'> & Quantiles & { ttft: (number | null)[] }>(
       ctx,
       `SELECT ${SUMS}, sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens,
@@ -173,6 +185,16 @@ export async function overview(ctx: ConsoleContext, range: Range, project: strin
        WHERE minute >= {from:DateTime64(3, 'UTC')} AND minute < {to:DateTime64(3, 'UTC')} ORDER BY project LIMIT 200`,
       params,
     ),
+    // each call's budgets at or past the soft threshold, one row per budget: the latest share spent
+    rows<SoftBudget>(
+      ctx,
+      `SELECT JSONExtractString(b, 'scope') AS scope, JSONExtractString(b, 'id') AS id, JSONExtractString(b, 'window') AS window,
+         argMax(JSONExtractFloat(b, 'ratio'), ts) AS latest, toString(max(ts)) AS last_ts, count() AS calls
+       FROM ${db}.requests ARRAY JOIN JSONExtractArrayRaw(budget_soft) AS b
+       WHERE ${rawWhere} AND budget_soft != ''
+       GROUP BY scope, id, window ORDER BY latest DESC, scope, id LIMIT 20`,
+      params,
+    ),
   ]);
 
   const t = totals[0];
@@ -188,6 +210,7 @@ export async function overview(ctx: ConsoleContext, range: Range, project: strin
     from,
     to,
     stepMs,
+    budgets,
     totals: {
       requests: t?.requests ?? 0,
       errors: t?.errors ?? 0,
