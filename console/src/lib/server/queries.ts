@@ -251,6 +251,8 @@ export interface RequestFilters {
   key_id?: string;
   user?: string;
   session?: string;
+  /** a policy that matched the call (by name), enforced or in shadow */
+  policy?: string;
   /** case-insensitive substring of the request or response body */
   q?: string;
 }
@@ -261,7 +263,7 @@ export const SINCE = 'since';
 /** The outcome filter's value for every failed or refused call. */
 export const ERRORS = 'errors';
 
-export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'q'] as const;
+export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'policy', 'q'] as const;
 
 /** Filters from a URL's query string; anything unusable is left out rather than failing the page. */
 export function parseFilters(search: URLSearchParams): RequestFilters {
@@ -408,6 +410,10 @@ export async function listRequests(
   }
   where.eq('user', 'String', f.user);
   where.eq('session', 'String', f.session);
+  if (f.policy !== undefined) {
+    where.clauses.push(`has(arrayMap(m -> JSONExtractString(m, 'policy'), JSONExtractArrayRaw(policy_matches)), {policy:String})`);
+    where.params.policy = f.policy;
+  }
   if (f.q !== undefined) {
     where.clauses.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
     where.params.q = f.q;
@@ -585,6 +591,58 @@ export async function usage(ctx: ConsoleContext, group: UsageGroup, range: Range
     to,
     rows: list.map(({ latency, ...r }) => ({ ...r, p50_ms: finite(latency[0]), p95_ms: finite(latency[1]) })),
   };
+}
+
+/** One rule of one policy as it matched calls in a range (requests.policy_matches: never the text). */
+export interface PolicyActivity {
+  policy: string;
+  rule: string;
+  action: string;
+  /** enforce or shadow */
+  mode: string;
+  /** email, api_key, a pattern's name, keyword; '' for non-content rules */
+  detector: string;
+  /** calls it matched */
+  calls: number;
+  /** matches in all (a call can hold several emails) */
+  hits: number;
+  /** calls it acted on (not shadow, not after an earlier deny) */
+  applied: number;
+}
+
+export interface PolicyView {
+  range: Range;
+  from: number;
+  rules: PolicyActivity[];
+  /** calls per policy outcome: allowed, redacted, flagged, denied */
+  outcomes: { outcome: string; calls: number }[];
+}
+
+/** What the policies did over a range: each rule's matches, and the calls per policy outcome. */
+export async function policyActivity(ctx: ConsoleContext, range: Range, now = Date.now()): Promise<PolicyView> {
+  const { from, to } = rangeWindow(range, now);
+  const params = { from: chTime(from), to: chTime(to) };
+  const inRange = `ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}`;
+  const [rules, outcomes] = await Promise.all([
+    rows<PolicyActivity>(
+      ctx,
+      `SELECT JSONExtractString(m, 'policy') AS policy, JSONExtractString(m, 'rule') AS rule,
+         JSONExtractString(m, 'action') AS action, JSONExtractString(m, 'mode') AS mode,
+         JSONExtractString(m, 'detector') AS detector, uniqExact(request_id) AS calls,
+         sum(JSONExtractUInt(m, 'count')) AS hits, uniqExactIf(request_id, JSONExtractBool(m, 'applied')) AS applied
+       FROM ${ctx.database}.requests ARRAY JOIN JSONExtractArrayRaw(policy_matches) AS m
+       WHERE ${inRange} AND policy_matches NOT IN ('', '[]')
+       GROUP BY policy, rule, action, mode, detector ORDER BY calls DESC, policy, rule, detector LIMIT 500`,
+      params,
+    ),
+    rows<{ outcome: string; calls: number }>(
+      ctx,
+      `SELECT policy_outcome AS outcome, count() AS calls FROM ${ctx.database}.requests
+       WHERE ${inRange} AND policy_outcome != '' GROUP BY outcome ORDER BY calls DESC`,
+      params,
+    ),
+  ]);
+  return { range, from, rules, outcomes };
 }
 
 export interface SessionSummary {
