@@ -74,21 +74,11 @@ export function upstreamError(e: unknown, url: string): GatewayError {
  */
 export function logUnreachable(log: Logger, err: GatewayError, call: { requestId: string; provider: string; url: string }): void {
   log.warn(
-    { requestId: call.requestId, provider: call.provider, host: safeHost(call.url), code: transportCode(err.cause) },
+    { requestId: call.requestId, provider: call.provider, host: safeHost(call.url), code: errCode(err.cause) ?? (err.cause instanceof Error ? err.cause.name : 'unknown') },
     'provider unreachable',
   );
 }
 
-/** The first error code along the cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …), else the error's name. */
-function transportCode(e: unknown): string {
-  let cur: unknown = e;
-  for (let i = 0; i < 4 && cur instanceof Error; i++) {
-    const c = (cur as { code?: unknown }).code;
-    if (typeof c === 'string' && c !== '') return c;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return e instanceof Error ? e.name : 'unknown';
-}
 
 /**
  * A failure while the provider's body is read (after its headers came): the provider went quiet

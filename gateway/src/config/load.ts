@@ -170,7 +170,7 @@ const number = (v: string): unknown => Number(v);
 const flag = (v: string): unknown => /^(1|true|yes|on)$/i.test(v);
 const notOff = (v: string): unknown => !/^(off|false|0|no)$/i.test(v);
 /** A count of proxies, or a flag (true = one). */
-const hops = (v: string): unknown => (/^\d+$/.test(v) ? Number(v) : /^(true|yes|on)$/i.test(v));
+const hops = (v: string): unknown => (/^\d+$/.test(v) ? Number(v) : flag(v));
 
 /** Each setting an env variable overrides: the variable, where it goes, how its text is read. */
 const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly string[], read?: (v: string) => unknown]> = [

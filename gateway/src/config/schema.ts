@@ -82,7 +82,6 @@ export const configSchema = z
          * listener closes, so a load balancer polling readiness stops sending new calls first.
          */
         drain_delay_ms: z.number().int().nonnegative().default(0),
-        /** Trust x-forwarded-for for the client IP (only behind your own load balancer). */
         /**
          * How many proxies of yours stand in front (true = 1): the client address is then the
          * x-forwarded-for entry that many from the right, the one the outermost of them added.

@@ -26,7 +26,8 @@ const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<str
   messages: base.extend({ messages: z.array(z.unknown()), max_tokens: z.int().min(1) }),
 };
 
-const ONE_MODEL = '/v1/models/';
+/** The path prefix of GET /v1/models/{model} (routes/proxy.ts routes it here). */
+export const ONE_MODEL = '/v1/models/';
 
 /**
  * GET /v1/models/{model}: the model the path names (percent-decoded; slashes are part of it, as in

@@ -40,24 +40,18 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   const cp = registry.get(providerId)!;
   x.route = { provider: providerId, model: upstreamModel };
   const path = x.endpoint === 'models' && model !== null ? '/v1/models/{model}' : ENDPOINT_PATHS[x.endpoint];
-  if (!cp.provider.endpoints.has(x.endpoint)) {
-    throw new GatewayError({
+  const unsupported = (how: string, advice: string) =>
+    new GatewayError({
       status: 400,
       type: 'invalid_request_error',
       code: 'unsupported_endpoint',
       param: 'model',
-      message: `Provider '${providerId}' does not serve ${path}${model ? ` (model '${model}')` : ''}.`,
+      message: `Provider '${providerId}' does not serve ${path}${how}${model ? ` (model '${model}')` : ''}${advice}.`,
     });
-  }
+  if (!cp.provider.endpoints.has(x.endpoint)) throw unsupported('', '');
   // Models answers are translated to the OpenAI surface only: an Anthropic client cannot read another API's.
   if (x.endpoint === 'models' && x.surface === 'anthropic' && cp.provider.wire !== 'anthropic') {
-    throw new GatewayError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'unsupported_endpoint',
-      param: 'model',
-      message: `Provider '${providerId}' does not serve ${path} to the Anthropic API${model ? ` (model '${model}')` : ''}; use its OpenAI-compatible API.`,
-    });
+    throw unsupported(' to the Anthropic API', '; use its OpenAI-compatible API');
   }
   return cp;
 }

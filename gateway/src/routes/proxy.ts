@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint, Surface } from '@watchllm/providers';
 import type { Deps } from '../deps.ts';
 import { handleExchange } from '../pipeline/index.ts';
+import { ONE_MODEL } from '../pipeline/parse.ts';
 
 type Route = { surface: Surface; endpoint: Endpoint };
 
@@ -19,12 +20,8 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
 const OPENAI_MODELS: Route = { surface: 'openai', endpoint: 'models' };
 const ANTHROPIC_MODELS: Route = { surface: 'anthropic', endpoint: 'models' };
 
-/**
- * GET /v1/models/{model} (the SDKs' `models.retrieve`): the `models` endpoint with a model, which the
- * pipeline reads from the path. The id may hold slashes, encoded or not (`meta-llama/Llama-3-8B`).
- */
-const ONE_MODEL = '/v1/models/';
-
+// GET /v1/models/{model} (the SDKs' `models.retrieve`): the `models` endpoint with a model, which
+// the pipeline reads from the path (parseModelPath). The id may hold slashes, encoded or not.
 /** Every proxied `METHOD path`, so the hono app can tell a wrong method (405) from an unknown path (404). */
 export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [
   ...[...ROUTES.keys()].map((k) => {

@@ -4,6 +4,7 @@
  * shape for the OpenAI surface (https://platform.openai.com/docs/api-reference/models/object).
  */
 import { z } from 'zod';
+import { oneModelPath } from '../openai/index.ts';
 
 /** The query parameters of the list; any other is not sent. */
 const MODELS_QUERY = ['limit', 'after_id', 'before_id'] as const;
@@ -31,7 +32,7 @@ function modelsQuery(query: string | undefined, wholeList: boolean): string {
  * does. `forOpenai`: the answer is translated for an OpenAI client, which does not page.
  */
 export function modelsPath(model: string, query: string | undefined, forOpenai = false): string {
-  return model === '' ? `/v1/models${modelsQuery(query, forOpenai)}` : `/v1/models/${encodeURIComponent(model)}`;
+  return model === '' ? `/v1/models${modelsQuery(query, forOpenai)}` : `/v1/models${oneModelPath(model)}`;
 }
 
 /** Anthropic's ModelInfo: `{type: "model", id, display_name, created_at}` (RFC 3339). */

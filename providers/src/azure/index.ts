@@ -4,7 +4,7 @@
  * `/openai/deployments/{deployment}/...?api-version=`), https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle
  * (the v1 API: `/openai/v1/...`, no api-version, `model` in the body is the deployment name).
  */
-import { openaiErrorToInfo, statusToType } from '../openai/index.ts';
+import { oneModelPath, openaiErrorToInfo, statusToType } from '../openai/index.ts';
 import { TranslationError, type Endpoint, type Provider, type ProviderErrorInfo, type ProviderRequest, type ProviderTarget, type UpstreamRequest } from '../types.ts';
 
 /** Latest GA data-plane version at the time of writing; override per provider with `apiVersion`. */
@@ -50,8 +50,7 @@ export const azureProvider: Provider = {
 
     if (req.endpoint === 'models') {
       // The resource's models (not its deployments): the list, or one (Models - Get, /openai/models/{model-id}).
-      const one = req.model === '' ? '' : `/${encodeURIComponent(req.model)}`;
-      return { url: `${base}/openai/models${one}?api-version=${version}`, method: 'GET', headers };
+      return { url: `${base}/openai/models${oneModelPath(req.model)}?api-version=${version}`, method: 'GET', headers };
     }
     headers['content-type'] = 'application/json';
     if (req.endpoint === 'responses') {

@@ -24,6 +24,14 @@ export function trimSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
+/**
+ * What a models URL adds for one model (GET /v1/models/{model}): nothing for the list (model ''),
+ * else `/` and the id encoded as the SDKs encode it (`meta-llama/Llama-3-8B` -> `meta-llama%2FLlama-3-8B`).
+ */
+export function oneModelPath(model: string): string {
+  return model === '' ? '' : `/${encodeURIComponent(model)}`;
+}
+
 /** OpenAI-shaped error bodies pass through as they are; anything else becomes an api_error. */
 export function openaiErrorToInfo(status: number, body: unknown): ProviderErrorInfo {
   if (body !== null && typeof body === 'object' && 'error' in body) {
@@ -73,8 +81,7 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
         if (v !== undefined) headers[h] = v;
       }
       const url = trimSlash(target.baseUrl) + OPENAI_PATHS[req.endpoint];
-      // One model: its id encoded as the SDK encodes it (`meta-llama/Llama-3-8B` -> meta-llama%2FLlama-3-8B).
-      if (req.endpoint === 'models') return { url: req.model === '' ? url : `${url}/${encodeURIComponent(req.model)}`, method: 'GET', headers };
+      if (req.endpoint === 'models') return { url: url + oneModelPath(req.model), method: 'GET', headers };
       headers['content-type'] = 'application/json';
       return { url, method: 'POST', headers, body: req.raw ?? JSON.stringify(req.body) };
     },
