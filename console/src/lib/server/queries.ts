@@ -24,10 +24,6 @@ export function chTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** Epoch ms of a DateTime64(3, 'UTC') text. */
-export function fromChTime(s: string): number {
-  return Date.parse(`${s.replace(' ', 'T')}Z`);
-}
 
 /**
  * [from, to) of whole chart bars holding the whole range up to now: from the bar holding
@@ -120,6 +116,17 @@ export interface Overview {
   cache: { hits: number; saved_usd: number };
   projects: string[];
 }
+
+/** A call that did not give the client an answer: an error, as the minute rollup counts them. */
+const FAILED = `outcome NOT IN ('success', 'cache_hit')`;
+
+/**
+ * Errors, known cost and unpriced calls (tokens used, no known price) summed over calls of
+ * `requests`; `t` qualifies the columns (`r.`) where the output names reuse theirs.
+ */
+const callTotals = (t = '') =>
+  `countIf(${t}${FAILED}) AS errors, sum(ifNull(${t}cost_usd, 0)) AS cost_usd,
+   countIf(NOT ${t}priced AND ${t}prompt_tokens + ${t}completion_tokens > 0) AS unpriced`;
 
 const SUMS = `sum(requests) AS requests, sum(errors) AS errors,
   sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
@@ -398,7 +405,7 @@ export async function listRequests(
   where.eq('model', 'String', f.model);
   where.eq('provider', 'String', f.provider);
   // `errors`: every call that did not give the client an answer, as the rollup counts errors
-  if (f.outcome === ERRORS) where.clauses.push(`outcome NOT IN ('success', 'cache_hit')`);
+  if (f.outcome === ERRORS) where.clauses.push(FAILED);
   else where.eq('outcome', 'String', f.outcome);
   where.eq('status_code', 'UInt16', f.status_code);
   if (f.key_id?.startsWith(BYOK)) {
@@ -574,9 +581,8 @@ export async function usage(ctx: ConsoleContext, group: UsageGroup, range: Range
   const query =
     group === 'user' || group === 'key_id'
       ? // columns qualified (r.): the output names reuse theirs, and ClickHouse would read an alias
-        `SELECT ${name} AS name, ${group === 'key_id' ? "anyIf(r.key_name, r.key_name != '') AS label," : ''} count() AS requests, countIf(r.outcome NOT IN ('success', 'cache_hit')) AS errors,
-           sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
-           sum(ifNull(r.cost_usd, 0)) AS cost_usd, countIf(NOT r.priced AND r.prompt_tokens + r.completion_tokens > 0) AS unpriced,
+        `SELECT ${name} AS name, ${group === 'key_id' ? "anyIf(r.key_name, r.key_name != '') AS label," : ''} count() AS requests,
+           sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens, ${callTotals('r.')},
            quantiles(0.5, 0.95)(r.latency_ms) AS latency
          FROM ${db}.requests AS r WHERE r.ts >= {from:DateTime64(3, 'UTC')} AND r.ts < {to:DateTime64(3, 'UTC')}
          GROUP BY name ORDER BY cost_usd DESC, requests DESC, name LIMIT 1000`
@@ -668,9 +674,7 @@ export async function listSessions(ctx: ConsoleContext, range: Range, opts: { us
   }
   return rows<SessionSummary>(
     ctx,
-    `SELECT session, count() AS calls, countIf(outcome NOT IN ('success', 'cache_hit')) AS errors,
-       sum(prompt_tokens + completion_tokens) AS tokens, sum(ifNull(cost_usd, 0)) AS cost_usd,
-       countIf(NOT priced AND prompt_tokens + completion_tokens > 0) AS unpriced,
+    `SELECT session, count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()},
        toString(min(ts)) AS first_ts, toString(max(ts)) AS last_ts,
        arraySort(groupUniqArray(5)(user)) AS users, arraySort(groupUniqArray(5)(model)) AS models
      FROM ${ctx.database}.requests WHERE ${where}
@@ -708,9 +712,7 @@ export async function sessionTimeline(ctx: ConsoleContext, session: string): Pro
     ),
     rows<Omit<SessionView['totals'], 'events'>>(
       ctx,
-      `SELECT count() AS calls, countIf(outcome NOT IN ('success', 'cache_hit')) AS errors,
-         sum(prompt_tokens + completion_tokens) AS tokens, sum(ifNull(cost_usd, 0)) AS cost_usd,
-         countIf(NOT priced AND prompt_tokens + completion_tokens > 0) AS unpriced
+      `SELECT count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()}
        FROM ${db}.requests WHERE session = {session:String}`,
       { session },
     ),
