@@ -44,6 +44,11 @@ export interface EventWriterOptions {
   maxQueueBytes?: number;
   /** A batch is flushed at once when its encoded rows reach this many bytes. Default 16 MiB. */
   batchBytes?: number;
+  /**
+   * Spare batch buffers for request rows to make ready in the background at start (0 to 2), so the
+   * first rows do not pay for first-touch page faults (line-queue.ts). Default 0; the gateway uses 2.
+   */
+  warmBuffers?: number;
   /** Disk budget for the spool. Default 1 GiB. */
   spoolMaxBytes?: number;
   /** Insert attempts per batch before spooling. Default 3. */
@@ -88,23 +93,25 @@ export interface WriterSettings {
  * The writer's options as the gateway sets them from its config (server.ts; the writer bench uses
  * the same, so it measures what runs).
  *
- * Embedded, ClickHouse shares the gateway's CPUs: an insert runs on one thread at the lowest
- * priority (nice 19), so under contention the proxy comes first and the queue absorbs the lag;
- * parallel parsing would briefly take every core for less total work saved. Without
+ * Embedded, ClickHouse shares the gateway's CPUs: an insert runs on one thread (one of Node's
+ * libuv workers, where chDB runs its queries), as parallel parsing would briefly take every core
+ * for less total work saved. (`os_thread_priority` is not set: the embedded engine ignores it,
+ * checked by watching the inserting thread's nice value.) Without
  * optimize_on_insert a batch is not collapsed by the table engine as it is written (rows of one
  * batch never share a request id; the rollup view's GROUP BY already aggregates it): measured,
- * ~25 instead of ~30 µs of chDB CPU per row.
+ * ~25 instead of ~30 µs of chDB CPU per row. Two batch buffers are warmed at start (line-queue.ts).
  */
 export function writerOptionsFor(
   settings: WriterSettings,
-): Pick<EventWriterOptions, 'rows' | 'flushMs' | 'batchSize' | 'insertSettings'> {
+): Pick<EventWriterOptions, 'rows' | 'flushMs' | 'batchSize' | 'insertSettings' | 'warmBuffers'> {
   return {
     rows: { storeBodies: settings.store_bodies, maxBodyBytes: settings.max_body_kb * 1024 },
+    warmBuffers: 2,
     flushMs: settings.flush_ms,
     batchSize: settings.batch_size,
     ...(settings.clickhouse_url
       ? {}
-      : { insertSettings: { os_thread_priority: 19, input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 } }),
+      : { insertSettings: { input_format_parallel_parsing: 0, max_insert_threads: 1, optimize_on_insert: 0 } }),
   };
 }
 
@@ -134,6 +141,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     maxQueue = 100_000,
     maxQueueBytes = 256 * 1024 ** 2,
     batchBytes = 16 * 1024 ** 2,
+    warmBuffers = 0,
     spoolMaxBytes = 1024 ** 3,
     attempts = 3,
     retryDelayMs = 200,
@@ -148,6 +156,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     requests: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
     events: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
   };
+  const warming = new AbortController();
+  if (warmBuffers > 0) void queues.requests.warm(warmBuffers, warming.signal);
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
   let closed = false;
@@ -390,6 +400,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     flush,
     async close() {
       clearInterval(timer);
+      warming.abort();
       // rows recorded during the last flush are flushed too
       do await flush();
       while (queued() > 0);
