@@ -2,11 +2,12 @@ import type { LimitStore, SettleItem } from '../stores/index.ts';
 
 /**
  * Collects the settlements of finished calls and sends them as one store call per second-bucket,
- * the deltas of the same limit added up: just before the next limit check (which then sees them:
- * the store runs commands in order, and both leave in one write), or after `maxDelayMs` when no
- * check comes. So a call costs one limit-store round trip, not two, and this replica never admits a
- * call against a reservation it has already settled. Other replicas see a settlement within
- * `maxDelayMs`; until then they count the reservation, which is never less than the estimate.
+ * the deltas of the same limit added up: at the next turn of the event loop, or just before a
+ * limit check issued sooner (which then sees them: the store runs commands in order, and both
+ * leave in one write). Under load the calls finishing together settle in one round trip; at low
+ * load a call settles right after its answer, off the next call's path: holding settlements back
+ * to ride with the next check was measured slower (the check then waits for both scripts). Other
+ * replicas see a settlement within a round trip; until then they count the reservation.
  */
 export class SettleBatcher {
   private readonly groups = new Map<number, { reservedAt: number; items: Map<string, SettleItem> }>();
