@@ -7,6 +7,7 @@ import type { Metrics } from './metrics.ts';
 import type { Registry } from './registry.ts';
 import type { Stores } from './stores/index.ts';
 import type { SettleBatcher } from './pipeline/settle-batch.ts';
+import type { CompiledFallbacks } from './pipeline/fallback.ts';
 import type { Upstream } from './upstream.ts';
 import { GatewayShutdown } from './errors.ts';
 
@@ -20,6 +21,8 @@ export interface Deps {
   settles: SettleBatcher;
   /** Per-model limits from config, globs compiled once. */
   modelLimits: ReadonlyArray<{ pattern: RegExp; limits: { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined } }>;
+  /** Fallback chains from config, globs compiled once. */
+  fallbacks: CompiledFallbacks;
   upstream: Upstream;
   /** Policies in force, hot-reloaded from their file. */
   policies: PolicySource;

@@ -128,6 +128,11 @@ export interface Exchange {
 
   outcome: Outcome;
   error: { type: string; message: string } | null;
+  /**
+   * Fallbacks: the models tried before the one this row is about, each `provider/model: why`
+   * (`openai/gpt-4o: HTTP 503 server_error`, `groq/llama-3: skipped: ...`). Empty for most calls.
+   */
+  attempts: string[];
 
   /** Filled by the cost stage: null when the model has no known price (unpriced, never $0). */
   costUsd: number | null;
@@ -192,6 +197,7 @@ export function createExchange(init: {
     },
     outcome: 'success',
     error: null,
+    attempts: [],
     costUsd: null,
     timings: [],
     responseHeaders: {},

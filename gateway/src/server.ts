@@ -24,6 +24,7 @@ import { nullSink, type EventSink } from './exchange.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { compileModelLimits } from './pipeline/limits.ts';
+import { compileFallbacks } from './pipeline/fallback.ts';
 import { SettleBatcher } from './pipeline/settle-batch.ts';
 import { buildRegistry } from './registry.ts';
 import type { ReadinessCheck } from './routes/ops.ts';
@@ -126,6 +127,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     stores,
     settles: new SettleBatcher(stores.limits, (e) => log.warn({ err: e }, 'settling limits failed')),
     modelLimits: compileModelLimits(config),
+    fallbacks: compileFallbacks(config),
     upstream: createUpstream({
       headersTimeoutMs: config.server.upstream_timeout_ms,
       bodyTimeoutMs: config.server.stream_idle_timeout_ms,

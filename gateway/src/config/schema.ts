@@ -172,6 +172,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Models to try, in order, when a call's provider fails before answering (unreachable, timed
+     * out, 429, 5xx): keyed by the model as clients name it (a glob may stand for several).
+     */
+    fallbacks: z.record(z.string().min(1), z.array(z.string().min(1).max(256)).min(1).max(5)).default({}),
     /** Price overrides, USD per 1M tokens, keyed `provider/model`. Validated by the pricing module. */
     prices: z.record(z.string(), z.unknown()).default({}),
     /** Policies, validated by @watchllm/policies (see README). Hot-reloaded from their file. */

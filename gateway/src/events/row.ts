@@ -10,6 +10,8 @@ export interface RequestRow {
   key_fingerprint: string;
   /** the gateway key's name, '' without one */
   key_name: string;
+  /** fallbacks: the models tried before (or instead of) this row's, `provider/model: why` */
+  attempts: string[];
   user: string;
   session: string;
   properties: Record<string, string>;
@@ -62,7 +64,7 @@ export const REQUEST_COLUMNS = [
   'response_body', 'client_ip', 'user_agent',
   // Append only: spooled lines hold values in this order, and a line written before a column
   // was added is inserted with the columns it has (see insertLines).
-  'limit_refused', 'budget_soft', 'key_name',
+  'limit_refused', 'budget_soft', 'key_name', 'attempts',
 ] as const satisfies readonly (keyof RequestRow)[];
 
 // A column added to RequestRow but not to REQUEST_COLUMNS fails to compile here.
@@ -161,6 +163,7 @@ export function toRow(x: Exchange, opts: RowOptions): RequestRow {
     key_id: x.auth.keyId ?? '',
     key_fingerprint: x.auth.providerKeyFingerprint ?? '',
     key_name: x.auth.keyName ?? '',
+    attempts: x.attempts.map((a) => a.slice(0, MAX_ERROR_CHARS)),
     user: x.meta.user ?? '',
     session: x.meta.session ?? '',
     properties: x.meta.properties,

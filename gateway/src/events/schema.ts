@@ -173,6 +173,14 @@ export const migrations: readonly Migration[] = [
       `ALTER TABLE {db}.requests ADD COLUMN IF NOT EXISTS key_name String AFTER key_id`,
     ],
   },
+  {
+    version: 6,
+    name: 'requests: fallback attempts',
+    statements: [
+      // the models tried before the one that answered (or failed last): `provider/model: why`
+      `ALTER TABLE {db}.requests ADD COLUMN IF NOT EXISTS attempts Array(String) AFTER upstream_model`,
+    ],
+  },
 ];
 
 /** Tables that follow the retention setting (rollups are small and kept). */

@@ -9,6 +9,7 @@ import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Logger } from '../log.ts';
 import { logUnreachable, upstreamBodyError, type Upstream } from '../upstream.ts';
+import { AttemptFailed, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 import { respondJson } from './respond-json.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
@@ -31,6 +32,11 @@ export interface ForwardInput {
   keepBody: boolean;
   /** Where a provider that cannot be reached is reported (one line per call). */
   log: Logger;
+  /**
+   * Another model follows if this one fails: a failure a fallback may cure (fallback.ts) is then
+   * thrown as AttemptFailed, with nothing sent to the client.
+   */
+  fallible: boolean;
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -69,13 +75,19 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     if (e instanceof GatewayError && e.outcome === 'upstream_unreachable') {
       logUnreachable(input.log, e, { requestId: x.id, provider: cp.provider.id, url: req.url });
     }
+    if (input.fallible && fallsBackOnError(e)) {
+      x.upstream.endedAt = performance.now();
+      throw new AttemptFailed(e.code ?? e.outcome, () => {
+        throw e;
+      });
+    }
     throw e;
   }
   x.upstream.headersAt = performance.now();
   x.upstream.status = up.statusCode;
 
   try {
-    if (up.statusCode >= 400) return await relayError(x, res, up, native, cp);
+    if (up.statusCode >= 400) return await relayError(x, res, up, native, cp, input.fallible);
     if (!isAnswerStatus(up.statusCode)) return await noAnswer(x, up, cp);
     return await respond(x, res, up, input, plan, native);
   } catch (e) {
@@ -185,6 +197,7 @@ async function relayError(
   up: Dispatcher.ResponseData,
   native: boolean,
   cp: ConfiguredProvider,
+  fallible: boolean,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -202,15 +215,21 @@ async function relayError(
   }
   const info = cp.provider.toError(up.statusCode, parsed);
   const err = GatewayError.fromUpstream(up.statusCode, info);
-  x.outcome = 'upstream_error';
-  x.error = { type: info.code ?? info.type, message: info.message };
+  const error = { type: info.code ?? info.type, message: info.message };
   const headers = copyUpstreamHeaders(up.headers);
-  if (native && typeof parsed === 'object') {
-    x.response.body = text;
-    sendBody(res, x, up.statusCode, text, { ...headers, 'content-type': 'application/json' });
-    return;
-  }
-  const body = JSON.stringify(errorBody(err, x.surface));
-  x.response.body = body;
-  sendBody(res, x, info.status ?? up.statusCode, body, headers);
+  const status = up.statusCode;
+  const answer = (): void => {
+    x.outcome = 'upstream_error';
+    x.error = error;
+    if (native && typeof parsed === 'object') {
+      x.response.body = text;
+      sendBody(res, x, status, text, { ...headers, 'content-type': 'application/json' });
+      return;
+    }
+    const body = JSON.stringify(errorBody(err, x.surface));
+    x.response.body = body;
+    sendBody(res, x, info.status ?? status, body, headers);
+  };
+  if (fallible && fallsBackOnStatus(status)) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer);
+  answer();
 }

@@ -9,16 +9,19 @@ import { clientIp, one, passHeaders, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
 import { nestsDeeper } from '../json.ts';
+import type { ConfiguredProvider } from '../registry.ts';
+import type { CompiledPolicySet } from '@watchllm/policies';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { forward } from './forward.ts';
 import type { StreamBudget } from './respond-stream.ts';
-import { identify, presentedCredentials } from './identify.ts';
+import { identify, presentedCredentials, type PresentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseModelPath, parseRequest } from './parse.ts';
-import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
+import { answerPolicies, applyRequestPolicies, applyStorage, recheckRequestPolicies } from './policies.ts';
 import { route } from './route.ts';
+import { AttemptFailed, fallbackChain } from './fallback.ts';
 
 /**
  * One call, start to end. The stages run in this order (DESIGN.md):
@@ -72,6 +75,7 @@ export async function handleExchange(
     });
     key = who.key;
     checkKeyScope(x, key);
+    const chain = fallbackChain(x, req.headers, deps.fallbacks);
 
     let target = cp;
     if (policies) {
@@ -106,18 +110,70 @@ export async function handleExchange(
     if (cachePlan && x.request.stream) capture = [];
     if (x.request.stream) deps.metrics.inFlightStreams.inc();
     try {
-      await forward(x, res, {
-        cp: target,
-        policies,
-        apiKey: who.providerKey,
-        passHeaders: passHeaders(req.headers),
-        upstream: deps.upstream,
-        signal: abort.signal,
-        capture,
-        budget: deps.config.budgets.strict ? strictBudget(reservation, price, x) : null,
-        keepBody: deps.keepBodies && key?.storeBodies !== false,
-        log: deps.log,
-      });
+      let attempt: Attempt = { cp: target, apiKey: who.providerKey, reservation, price };
+      // Fallbacks (fallback.ts): the last attempt that failed in a way another model may cure.
+      let failed: { error: AttemptFailed; state: AttemptState; note: number } | null = null;
+      for (let next = 0; ; ) {
+        const candidate = next > 0;
+        try {
+          await forward(x, res, {
+            cp: attempt.cp,
+            policies,
+            apiKey: attempt.apiKey,
+            passHeaders: passHeaders(req.headers),
+            upstream: deps.upstream,
+            signal: abort.signal,
+            capture,
+            budget: deps.config.budgets.strict ? strictBudget(attempt.reservation, attempt.price, x) : null,
+            keepBody: deps.keepBodies && key?.storeBodies !== false,
+            log: deps.log,
+            fallible: next < chain.length,
+          });
+          break;
+        } catch (e) {
+          if (abort.signal.aborted) throw e;
+          if (e instanceof AttemptFailed) {
+            failed = { error: e, state: saveState(x), note: x.attempts.length };
+            x.attempts.push(`${routeName(x)}: ${e.why}`);
+          } else if (candidate && e instanceof GatewayError && x.upstream.sentAt === null) {
+            // a fallback model this provider cannot take (a parameter it refuses): the next one
+            x.attempts.push(`${routeName(x)}: skipped: ${e.message}`);
+          } else {
+            throw e;
+          }
+        }
+        // The attempt answered nothing: its reservation is given back whole.
+        if (attempt.reservation) settleReservation(deps.settles, attempt.reservation, x);
+        reservation = null;
+        // A fallback's answer is not cached under the first model's request.
+        cachePlan = null;
+        capture = null;
+        let prepared: Attempt | null = null;
+        while (prepared === null && next < chain.length) {
+          const model = chain[next++]!;
+          const before = saveState(x);
+          try {
+            prepared = await prepareFallback(deps, x, model, { creds, firstProvider: target.provider.id, policies });
+          } catch (e) {
+            if (!(e instanceof GatewayError)) throw e;
+            restoreState(x, before);
+            x.attempts.push(`${model}: skipped: ${e.message}`);
+          }
+        }
+        if (prepared === null) {
+          // Nothing left to try: the client gets what the last failure would have given it.
+          if (!failed) throw new Error('fallback: no failed attempt to answer with');
+          // The row is about that failure: its own columns say it, the attempts list what came before and after.
+          restoreState(x, failed.state);
+          x.attempts.splice(failed.note, 1);
+          failed.error.answer();
+          break;
+        }
+        attempt = prepared;
+        reservation = prepared.reservation;
+        price = prepared.price;
+        x.responseHeaders['x-watchllm-fallback'] = routeName(x);
+      }
     } finally {
       if (x.request.stream) deps.metrics.inFlightStreams.dec();
     }
@@ -144,6 +200,76 @@ export async function handleExchange(
     deps.metrics.observe(x);
     deps.sink.record(x);
   }
+}
+
+/** One try at answering: the provider, the credential it takes, what it reserved and its price. */
+interface Attempt {
+  cp: ConfiguredProvider;
+  apiKey: string | undefined;
+  reservation: Reservation | null;
+  price: Price | null;
+}
+
+const routeName = (x: Exchange): string => (x.route ? `${x.route.provider}/${x.route.model}` : String(x.request.model));
+
+/** What trying a model changes on the exchange, so a model that cannot be tried leaves no trace. */
+type AttemptState = Pick<Exchange, 'route' | 'upstream' | 'auth' | 'limits' | 'responseHeaders'> & {
+  model: string | null;
+  body: Exchange['request']['body'];
+  raw: Exchange['request']['raw'];
+};
+
+function saveState(x: Exchange): AttemptState {
+  return {
+    model: x.request.model,
+    body: x.request.body,
+    raw: x.request.raw,
+    route: x.route,
+    upstream: { ...x.upstream },
+    auth: { ...x.auth },
+    limits: x.limits,
+    responseHeaders: { ...x.responseHeaders },
+  };
+}
+
+function restoreState(x: Exchange, s: AttemptState): void {
+  x.request.model = s.model;
+  x.request.body = s.body;
+  x.request.raw = s.raw;
+  x.route = s.route;
+  x.upstream = { ...s.upstream };
+  x.auth = { ...s.auth };
+  x.limits = s.limits;
+  x.responseHeaders = { ...s.responseHeaders };
+}
+
+/**
+ * Readies the next model of a fallback chain through the checks a first model goes through: route
+ * (by the name alone: x-watchllm-provider chose the first model's provider), credentials, the
+ * gateway key's model scope, the request policies, and limits and budgets (the call was already
+ * counted as a request: only per-model request limits count it again). A caller's own provider key
+ * is only ever sent to the provider it is for. Throws a GatewayError saying why it cannot be tried.
+ */
+async function prepareFallback(
+  deps: Deps,
+  x: Exchange,
+  model: string,
+  ctx: { creds: PresentedCredentials; firstProvider: string; policies: CompiledPolicySet | null },
+): Promise<Attempt> {
+  x.request.model = model;
+  x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null };
+  const cp = route(x, {}, deps.registry);
+  if (ctx.creds.providerKey !== null && cp.provider.id !== ctx.firstProvider) {
+    throw GatewayError.invalid(`the caller's provider key is for '${ctx.firstProvider}', not '${cp.provider.id}'`);
+  }
+  const who = await identify(x, ctx.creds, cp, { keys: deps.stores.keys, byokAllowed: deps.config.byok.allowed, box: deps.stores.box });
+  checkKeyScope(x, who.key);
+  if (ctx.policies) recheckRequestPolicies(x, ctx.policies);
+  const price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
+  const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
+  plan.items = plan.items.filter((i) => i.kind !== 'requests' || i.scope === 'model');
+  const reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
+  return { cp, apiKey: who.providerKey, reservation, price };
 }
 
 /** Settles limits and fills the cache; the client already has its answer, so failures are only logged. */

@@ -88,6 +88,20 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
   return false;
 }
 
+/**
+ * A fallback model goes through the request policies again, as a first model would: a deny (a
+ * model deny list, say) rules it out, a rewrite applies to what is sent. What matched is not
+ * recorded twice: the call's first evaluation already said it.
+ */
+export function recheckRequestPolicies(x: Exchange, set: CompiledPolicySet): void {
+  if (x.request.body === null) return;
+  const d = evaluateRequest(set, { ...context(x), body: x.request.body });
+  if (d.kind === 'deny') throw denied(d);
+  if (d.kind !== 'modify') return;
+  x.request.body = { ...d.body, model: x.request.body['model'] };
+  x.request.raw = null;
+}
+
 /** The post-response policies that treat this call's answer, for the cache key ('' for none). */
 export function answerPolicies(x: Exchange, set: CompiledPolicySet | null): string {
   return set ? answerPolicyTag(set, context(x)) : '';

@@ -435,6 +435,8 @@ export interface RequestDetail extends RequestSummary {
   properties: Record<string, string>;
   surface: string;
   upstream_model: string;
+  /** fallbacks: the models tried before this one, `provider/model: why` (schema version 6; absent before) */
+  attempts?: string[];
   error_type: string;
   policy_matches: string;
   limit_decision: string;

@@ -1,0 +1,68 @@
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../config/load.ts';
+import { GatewayError } from '../errors.ts';
+import { createExchange, type Exchange } from '../exchange.ts';
+import { compileFallbacks, fallbackChain, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
+
+const config = parseConfig(
+  ['fallbacks:', '  gpt-4o: [claude-sonnet-4-5, gpt-4o, GPT-4o-mini, gpt-4o-mini]', '  "claude-*": [gpt-4o]'].join('\n'),
+  {},
+);
+const compiled = compileFallbacks(config);
+
+function call(model: string | null, endpoint: Exchange['endpoint'] = 'chat'): Exchange {
+  const x = createExchange({ id: 'id', surface: 'openai', endpoint, method: 'POST', path: '/v1/chat/completions', ip: null, userAgent: null, now: 0, t0: 0 });
+  x.request.model = model;
+  return x;
+}
+
+describe('fallbackChain', () => {
+  test('the config entry for the model as the client named it (globs too), without the model itself or repeats', () => {
+    expect(fallbackChain(call('gpt-4o'), {}, compiled)).toEqual(['claude-sonnet-4-5', 'GPT-4o-mini']);
+    expect(fallbackChain(call('Claude-Haiku-4-5'), {}, compiled)).toEqual(['gpt-4o']);
+    expect(fallbackChain(call('gemini-2.5-pro'), {}, compiled)).toEqual([]);
+  });
+
+  test('the header replaces the config for one call; `none` turns it off', () => {
+    expect(fallbackChain(call('gpt-4o'), { 'x-watchllm-fallbacks': ' mistral-large-latest , ,groq/llama-3.1-8b-instant' }, compiled)).toEqual([
+      'mistral-large-latest',
+      'groq/llama-3.1-8b-instant',
+    ]);
+    expect(fallbackChain(call('gpt-4o'), { 'x-watchllm-fallbacks': 'None' }, compiled)).toEqual([]);
+  });
+
+  test('more than five models, or a name longer than 256 characters, is a 400 naming the header', () => {
+    for (const header of ['a,b,c,d,e,f', 'x'.repeat(257)]) {
+      const e = (() => {
+        try {
+          fallbackChain(call('gpt-4o'), { 'x-watchllm-fallbacks': header }, compiled);
+        } catch (err) {
+          return err;
+        }
+        return null;
+      })();
+      expect(e).toBeInstanceOf(GatewayError);
+      expect(e).toMatchObject({ status: 400, param: 'x-watchllm-fallbacks' });
+    }
+  });
+
+  test('listing models and counting tokens never fall back', () => {
+    expect(fallbackChain(call(null, 'models'), {}, compiled)).toEqual([]);
+    expect(fallbackChain(call('claude-sonnet-4-5', 'count_tokens'), {}, compiled)).toEqual([]);
+  });
+});
+
+describe('which failures fall back', () => {
+  test('rate limited, failing and overloaded providers do; errors about the request do not', () => {
+    expect([429, 500, 502, 503, 504, 529].every(fallsBackOnStatus)).toBe(true);
+    expect([400, 401, 403, 404, 408, 409, 413, 422].some(fallsBackOnStatus)).toBe(false);
+  });
+
+  test('an unreachable or timed-out provider does; a refusal of the gateway itself does not', () => {
+    const err = (outcome: 'upstream_unreachable' | 'timeout' | 'invalid') => new GatewayError({ status: 502, type: 'api_error', message: 'x', outcome });
+    expect(fallsBackOnError(err('upstream_unreachable'))).toBe(true);
+    expect(fallsBackOnError(err('timeout'))).toBe(true);
+    expect(fallsBackOnError(err('invalid'))).toBe(false);
+    expect(fallsBackOnError(new Error('boom'))).toBe(false);
+  });
+});

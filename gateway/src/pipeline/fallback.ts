@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { compileGlob } from '@watchllm/policies';
+import type { Config } from '../config/schema.ts';
+import { GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+
+/**
+ * Fallbacks: when a provider fails a call before anything reached the client, the gateway tries
+ * the next model of the call's chain (config `fallbacks:`, or the `x-watchllm-fallbacks` header),
+ * each through the same checks as a first attempt. This module holds the pure parts: which chain
+ * applies, and which failures move on to the next model.
+ */
+
+/** At most this many models after the first: each one may wait for a full upstream timeout. */
+export const MAX_FALLBACKS = 5;
+
+/**
+ * Provider answers that say "not now" rather than "not this request": rate limited, failing,
+ * overloaded (529 is Anthropic's). Another model may well answer. A 4xx about the request itself
+ * (400, 401, 404, 413, 422) would fail the same way elsewhere, or hide a bug: passed on as is.
+ */
+const FALLBACK_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
+
+export function fallsBackOnStatus(status: number): boolean {
+  return FALLBACK_STATUSES.has(status);
+}
+
+/** A failure of the gateway's own making around the upstream call that another provider may not share. */
+export function fallsBackOnError(e: unknown): e is GatewayError {
+  return e instanceof GatewayError && (e.outcome === 'upstream_unreachable' || e.outcome === 'timeout');
+}
+
+/**
+ * An attempt failed in a way a fallback may cure, and nothing was sent to the client. `why` says
+ * it in a few words for the event (`HTTP 503 overloaded_error`); `answer` sends the client what it
+ * would have got without a fallback (the provider's error, or the gateway's 502/504).
+ */
+export class AttemptFailed extends Error {
+  constructor(
+    readonly why: string,
+    readonly answer: () => void,
+  ) {
+    super(why);
+  }
+}
+
+export type CompiledFallbacks = ReadonlyArray<{ pattern: RegExp; models: readonly string[] }>;
+
+/** Compiled once per config: the model (a name or a glob, as clients send it) -> models to try next. */
+export function compileFallbacks(config: Config): CompiledFallbacks {
+  return Object.entries(config.fallbacks).map(([glob, models]) => ({ pattern: compileGlob(glob), models }));
+}
+
+export const FALLBACKS_HEADER = 'x-watchllm-fallbacks';
+
+/**
+ * The models to try after the first, in order: the header's (comma-separated; `none` for no
+ * fallback) when the call sends one, else the first config entry matching the model as the client
+ * named it. The model itself is never tried twice.
+ */
+export function fallbackChain(x: Exchange, headers: IncomingHttpHeaders, compiled: CompiledFallbacks): string[] {
+  const model = x.request.model;
+  if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens') return [];
+  const raw = headers[FALLBACKS_HEADER];
+  const header = Array.isArray(raw) ? raw.join(',') : raw;
+  let chain: readonly string[];
+  if (header !== undefined) {
+    const names = header.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (names.length === 1 && names[0]!.toLowerCase() === 'none') return [];
+    if (names.length > MAX_FALLBACKS) {
+      throw GatewayError.invalid(`${FALLBACKS_HEADER} names ${names.length} models; at most ${MAX_FALLBACKS} may follow the first.`, FALLBACKS_HEADER);
+    }
+    const long = names.find((n) => n.length > 256);
+    if (long !== undefined) throw GatewayError.invalid(`${FALLBACKS_HEADER} holds a model name longer than 256 characters.`, FALLBACKS_HEADER);
+    chain = names;
+  } else {
+    chain = compiled.find((f) => f.pattern.test(model))?.models ?? [];
+  }
+  const seen = new Set([model.toLowerCase()]);
+  return chain.filter((m) => {
+    const k = m.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * Fallbacks: a call whose provider fails before answering (503, 429, 529, unreachable) is tried on
+ * the next model of its chain (`fallbacks:` in watchllm.yaml, or `x-watchllm-fallbacks`), through
+ * the same checks, with one event per call that lists what was tried. A failure about the request
+ * itself is never retried elsewhere, and a caller's own provider key never leaves its provider.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { freePort } from '../support/ports.ts';
+import { startStack, type Stack } from './harness.ts';
+import { requestIdOf, storedRows } from './events-support.ts';
+import { get, signIn, testId } from '../console/support.ts';
+
+const KEY = 'wl_fallbacks_0123456789abcdefghij';
+const LIMITED = 'wl_fallbacks_limited_0123456789abc';
+const SCOPED = 'wl_fallbacks_scoped_0123456789abcd';
+const ADMIN = 'admin-token-fallbacks-0123456789';
+
+let s: Stack;
+let gw: OpenAI;
+
+beforeAll(async () => {
+  const closed = await freePort();
+  s = await startStack({
+    clickhouse: true,
+    yaml: [
+      'keys:',
+      `  - { name: app, project: acme, key: ${KEY} }`,
+      `  - { name: limited, project: acme, key: ${LIMITED}, limits: { rpm: 2 } }`,
+      `  - { name: scoped, project: acme, key: ${SCOPED}, allowed_models: ["gpt-*"] }`,
+      'fallbacks:',
+      '  gpt-4o: [claude-sonnet-4-5]',
+      '  "gpt-4.1*": [gpt-4o-mini, claude-haiku-4-5]',
+      '  llama-3.1-8b-instant: [gpt-4o-mini]',
+      '  o3-mini: [claude-3-opus-latest, gpt-4o-mini]',
+      'policies:',
+      '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
+      'providers:',
+      `  groq: { base_url: "http://127.0.0.1:${closed}/v1", models: ["llama-*"] }`,
+    ].join('\n'),
+    env: { WATCHLLM_ADMIN_TOKEN: ADMIN, WATCHLLM_OPENAI_API_KEY: 'sk-held-openai', WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held', WATCHLLM_GROQ_API_KEY: 'gsk-held', WATCHLLM_UPSTREAM_TIMEOUT_MS: '2000' },
+  });
+  gw = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
+});
+afterAll(() => s?.close());
+beforeEach(() => s.fake.reset());
+
+const ask = (model: string) => ({ model, messages: [{ role: 'user' as const, content: 'hello there' }] });
+const paths = () => s.fake.calls.map((c) => `${c.path} ${c.status}`);
+
+async function rowOf(id: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 50; i++) {
+    const row = (await storedRows(s.gateway)).find((r) => r.request_id === id);
+    if (row) return row as unknown as Record<string, unknown>;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no row for ${id}`);
+}
+
+describe('fallbacks from watchllm.yaml', () => {
+  test('a 503 from OpenAI is answered by the next model (Anthropic, translated); one row lists the failed attempt', async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded, try later' });
+    const { data, response } = await gw.chat.completions.create(ask('gpt-4o')).withResponse();
+    expect(data.choices[0]?.message.content).toContain('Hello from fake');
+    expect(data.model).toBe('claude-sonnet-4-5');
+    expect(response.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-sonnet-4-5');
+    expect(paths()).toEqual(['/v1/chat/completions 503', '/v1/messages 200']);
+    // the gateway's own key for each provider went to that provider
+    expect(s.fake.calls[1]?.headers['x-api-key']).toBe('sk-ant-held');
+
+    const row = await rowOf(requestIdOf(response.headers));
+    expect(row).toMatchObject({ outcome: 'success', status_code: 200, provider: 'anthropic', model: 'claude-sonnet-4-5', error_type: '' });
+    expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4o: HTTP 503/)]);
+    expect(Number(row['prompt_tokens'])).toBeGreaterThan(0);
+
+    // the console's page of the call says what was tried first
+    const page = await get(`${s.url}/console/requests/${requestIdOf(response.headers)}`, await signIn(s.url, ADMIN));
+    expect(testId(page.html, 'attempts')).toMatch(/openai\/gpt-4o: HTTP 503/);
+    expect(testId(page.html, 'model')).toContain('claude-sonnet-4-5');
+  });
+
+  test('streams fall back too: the client reads the fallback model stream whole, usage counted once', async () => {
+    s.fake.next({ status: 529, errorMessage: 'overloaded' }); // Anthropic's "overloaded" status, here from OpenAI
+    s.fake.next({ text: 'streamed from the second model', chunks: 4 });
+    const stream = await gw.chat.completions.create({ ...ask('gpt-4.1-mini'), stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('streamed from the second model');
+    expect(usage?.completion_tokens).toBe(5);
+    expect(paths()).toEqual(['/v1/chat/completions 529', '/v1/chat/completions 200']);
+    expect(s.fake.calls[1]?.body?.['model']).toBe('gpt-4o-mini');
+  });
+
+  test('an unreachable provider falls back; every model failing answers with the last failure', async () => {
+    const { data, response } = await gw.chat.completions.create(ask('llama-3.1-8b-instant')).withResponse();
+    expect(data.choices[0]?.message.content).toContain('Hello from fake');
+    expect(response.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
+    const row = await rowOf(requestIdOf(response.headers));
+    expect(row['attempts']).toEqual([expect.stringMatching(/^groq\/llama-3\.1-8b-instant: upstream_unreachable/)]);
+
+    // the chain of gpt-4.1: gpt-4o-mini then claude-haiku-4-5, all three failing
+    s.fake.reset();
+    for (let i = 0; i < 3; i++) s.fake.next({ status: 503, errorMessage: `down ${i}` });
+    const err = await gw.chat.completions.create(ask('gpt-4.1')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const apiErr = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiErr.status).toBe(503);
+    expect(apiErr.message).toContain('down 2');
+    expect(apiErr.headers?.get('x-watchllm-fallback')).toBe('anthropic/claude-haiku-4-5');
+    expect(paths()).toEqual(['/v1/chat/completions 503', '/v1/chat/completions 503', '/v1/messages 503']);
+    const failed = await rowOf(String(apiErr.headers?.get('x-watchllm-request-id')));
+    expect(failed).toMatchObject({ outcome: 'upstream_error', status_code: 503, provider: 'anthropic', model: 'claude-haiku-4-5' });
+    expect(failed['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4\.1: HTTP 503/), expect.stringMatching(/^openai\/gpt-4o-mini: HTTP 503/)]);
+  });
+
+  test('an error about the request itself (400, 401) is passed on as is, never tried elsewhere', async () => {
+    s.fake.next({ status: 400, errorMessage: 'bad parameter', errorType: 'invalid_request_error' });
+    const err = await gw.chat.completions.create(ask('gpt-4o')).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+    expect(paths()).toEqual(['/v1/chat/completions 400']);
+  });
+});
+
+describe('what a fallback may not do', () => {
+  test("a caller's own provider key is never sent to another provider: the chain's Anthropic model is skipped", async () => {
+    const byok = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-callers-own-openai-key', maxRetries: 0 });
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const err = (await byok.chat.completions.create(ask('gpt-4o')).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(503);
+    expect(err.message).toContain('overloaded');
+    expect(paths()).toEqual(['/v1/chat/completions 503']);
+    const row = await rowOf(String(err.headers?.get('x-watchllm-request-id')));
+    expect(row).toMatchObject({ outcome: 'upstream_error', provider: 'openai', model: 'gpt-4o' });
+    expect(row['attempts']).toEqual([expect.stringMatching(/^claude-sonnet-4-5: skipped: the caller's provider key is for 'openai'/)]);
+    expect(JSON.stringify(row)).not.toContain('sk-callers-own-openai-key');
+  });
+
+  test("a gateway key's model scope holds for fallbacks", async () => {
+    const scoped = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: SCOPED, maxRetries: 0 });
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const err = (await scoped.chat.completions.create(ask('gpt-4o')).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(503);
+    expect(paths()).toEqual(['/v1/chat/completions 503']);
+  });
+
+  test('a model the policies deny is skipped, and the next one answers', async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const { response } = await gw.chat.completions.create(ask('o3-mini')).withResponse();
+    expect(response.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
+    expect(s.fake.calls.map((c) => c.body?.['model'])).toEqual(['o3-mini', 'gpt-4o-mini']);
+    const row = await rowOf(requestIdOf(response.headers));
+    expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/o3-mini: HTTP 503/), expect.stringMatching(/^claude-3-opus-latest: skipped: .*no-opus/)]);
+    expect(row).toMatchObject({ outcome: 'success', model: 'gpt-4o-mini' });
+  });
+
+  test('a call with a fallback counts once against request limits', async () => {
+    const limited = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: LIMITED, maxRetries: 0 });
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    await limited.chat.completions.create(ask('gpt-4o'));
+    await limited.chat.completions.create(ask('gpt-4o-mini'));
+    const third = (await limited.chat.completions.create(ask('gpt-4o-mini')).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(third.status).toBe(429);
+    expect(paths()).toEqual(['/v1/chat/completions 503', '/v1/messages 200', '/v1/chat/completions 200']);
+  });
+});
+
+describe('x-watchllm-fallbacks', () => {
+  const post = (model: string, header: string) =>
+    fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': header },
+      body: JSON.stringify(ask(model)),
+    });
+
+  test('names the chain for one call, in place of the config', async () => {
+    s.fake.next({ status: 429, errorMessage: 'rate limited', retryAfter: 3 });
+    const r = await post('gpt-4o', 'gpt-4o-mini');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
+    expect(s.fake.calls.map((c) => c.body?.['model'])).toEqual(['gpt-4o', 'gpt-4o-mini']);
+  });
+
+  test('none turns the config chain off: the provider error comes back as it was', async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const r = await post('gpt-4o', 'none');
+    expect(r.status).toBe(503);
+    expect(r.headers.get('x-watchllm-fallback')).toBeNull();
+    expect(paths()).toEqual(['/v1/chat/completions 503']);
+  });
+
+  test('the Anthropic API: a model whose provider cannot serve it is skipped, naming why', async () => {
+    s.fake.next({ status: 529, errorMessage: 'overloaded' });
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-watchllm-fallbacks': 'gpt-4o-mini, claude-haiku-4-5' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { model: string }).model).toBe('claude-haiku-4-5');
+    expect(paths()).toEqual(['/v1/messages 529', '/v1/messages 200']);
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row['attempts']).toEqual([
+      'anthropic/claude-sonnet-4-5: HTTP 529 overloaded_error',
+      expect.stringMatching(/^gpt-4o-mini: skipped: Provider 'openai' does not serve \/v1\/messages/),
+    ]);
+  });
+
+  test('more than five models is a 400 naming the header, before any provider is called', async () => {
+    const r = await post('gpt-4o', 'a,b,c,d,e,f');
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { param: string } }).error.param).toBe('x-watchllm-fallbacks');
+    expect(s.fake.calls).toHaveLength(0);
+  });
+});
