@@ -129,10 +129,10 @@ export interface Exchange {
   outcome: Outcome;
   error: { type: string; message: string } | null;
   /**
-   * Fallbacks: the models tried before the one this row is about, each `provider/model: why`
-   * (`openai/gpt-4o: HTTP 503 server_error`, `groq/llama-3: skipped: ...`). Empty for most calls.
+   * Fallbacks: the models tried before (or skipped instead of) the one this exchange ends with, in
+   * order. Empty for most calls.
    */
-  attempts: string[];
+  attempts: Attempt[];
 
   /** Filled by the cost stage: null when the model has no known price (unpriced, never $0). */
   costUsd: number | null;
@@ -158,6 +158,23 @@ export interface Exchange {
     /** What may be stored of the bodies: kept, redacted or dropped. */
     stored: 'keep' | 'redact' | 'drop';
   } | null;
+}
+
+/** A model of a fallback chain that did not answer. */
+export interface Attempt {
+  /** `provider/model` when it was routed, else the name as the chain gives it */
+  model: string;
+  /** `failed`: the provider was called and failed; `skipped`: it could not be tried */
+  result: 'failed' | 'skipped';
+  /** the provider when it was routed (for metrics) */
+  provider: string | null;
+  /** `HTTP 503 server_error`, `upstream_unreachable`, or why it was skipped */
+  why: string;
+}
+
+/** How an attempt reads in the event: `openai/gpt-4o: HTTP 503 server_error`, `x: skipped: ...`. */
+export function attemptText(a: Attempt): string {
+  return a.result === 'skipped' ? `${a.model}: skipped: ${a.why}` : `${a.model}: ${a.why}`;
 }
 
 export function createExchange(init: {

@@ -53,6 +53,12 @@ export class Metrics {
     labelNames: ['provider', 'kind'] as const,
     registers: [this.registry],
   });
+  private readonly fallbacks = new Counter({
+    name: 'watchllm_fallbacks_total',
+    help: 'Models of fallback chains that did not answer: failed (the provider was called), or skipped.',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
   private readonly tokens = new Counter({
     name: 'watchllm_tokens_total',
     help: 'Tokens by provider, model and type (prompt, completion, cached, cache_write, reasoning).',
@@ -168,6 +174,7 @@ export class Metrics {
     if (x.outcome === 'upstream_error' || x.outcome === 'timeout' || x.outcome === 'upstream_unreachable') {
       this.upstreamErrors.inc({ provider, kind: upstreamErrorKind(x) });
     }
+    for (const a of x.attempts) this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
     const u = x.response.usage;
     if (u && x.route && x.outcome !== 'cache_hit') {
       const model = this.modelLabel(x.route.model);

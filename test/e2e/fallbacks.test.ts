@@ -112,6 +112,9 @@ describe('fallbacks from watchllm.yaml', () => {
     expect(apiErr.message).toContain('down 2');
     expect(apiErr.headers?.get('x-watchllm-fallback')).toBe('anthropic/claude-haiku-4-5');
     expect(paths()).toEqual(['/v1/chat/completions 503', '/v1/chat/completions 503', '/v1/messages 503']);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/^watchllm_fallbacks_total\{provider="groq",result="failed"\} 1$/m);
+    expect(metrics).toMatch(/^watchllm_fallbacks_total\{provider="openai",result="failed"\} [2-9]$/m);
     const failed = await rowOf(String(apiErr.headers?.get('x-watchllm-request-id')));
     expect(failed).toMatchObject({ outcome: 'upstream_error', status_code: 503, provider: 'anthropic', model: 'claude-haiku-4-5' });
     expect(failed['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4\.1: HTTP 503/), expect.stringMatching(/^openai\/gpt-4o-mini: HTTP 503/)]);

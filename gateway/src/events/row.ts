@@ -1,4 +1,4 @@
-import { durations, type Exchange } from '../exchange.ts';
+import { attemptText, durations, type Exchange } from '../exchange.ts';
 
 /** One row of `watchllm.requests`, as sent in JSONEachRow. Absent text is '' (ClickHouse idiom). */
 export interface RequestRow {
@@ -163,7 +163,7 @@ export function toRow(x: Exchange, opts: RowOptions): RequestRow {
     key_id: x.auth.keyId ?? '',
     key_fingerprint: x.auth.providerKeyFingerprint ?? '',
     key_name: x.auth.keyName ?? '',
-    attempts: x.attempts.map((a) => a.slice(0, MAX_ERROR_CHARS)),
+    attempts: x.attempts.map((a) => attemptText(a).slice(0, MAX_ERROR_CHARS)),
     user: x.meta.user ?? '',
     session: x.meta.session ?? '',
     properties: x.meta.properties,

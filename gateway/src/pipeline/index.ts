@@ -134,10 +134,10 @@ export async function handleExchange(
           if (abort.signal.aborted) throw e;
           if (e instanceof AttemptFailed) {
             failed = { error: e, state: saveState(x), note: x.attempts.length };
-            x.attempts.push(`${routeName(x)}: ${e.why}`);
+            x.attempts.push({ model: routeName(x), result: 'failed', provider: x.route?.provider ?? null, why: e.why });
           } else if (candidate && e instanceof GatewayError && x.upstream.sentAt === null) {
             // a fallback model this provider cannot take (a parameter it refuses): the next one
-            x.attempts.push(`${routeName(x)}: skipped: ${e.message}`);
+            x.attempts.push({ model: routeName(x), result: 'skipped', provider: x.route?.provider ?? null, why: e.message });
           } else {
             throw e;
           }
@@ -157,7 +157,7 @@ export async function handleExchange(
           } catch (e) {
             if (!(e instanceof GatewayError)) throw e;
             restoreState(x, before);
-            x.attempts.push(`${model}: skipped: ${e.message}`);
+            x.attempts.push({ model, result: 'skipped', provider: null, why: e.message });
           }
         }
         if (prepared === null) {
