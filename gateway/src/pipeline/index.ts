@@ -110,7 +110,7 @@ export async function handleExchange(
     if (cachePlan && x.request.stream) capture = [];
     if (x.request.stream) deps.metrics.inFlightStreams.inc();
     try {
-      let attempt: Attempt = { cp: target, apiKey: who.providerKey, reservation, price };
+      let attempt: Try = { cp: target, apiKey: who.providerKey, reservation, price };
       // Fallbacks (fallback.ts): the last attempt that failed in a way another model may cure.
       let failed: { error: AttemptFailed; state: AttemptState; note: number } | null = null;
       for (let next = 0; ; ) {
@@ -148,7 +148,7 @@ export async function handleExchange(
         // A fallback's answer is not cached under the first model's request.
         cachePlan = null;
         capture = null;
-        let prepared: Attempt | null = null;
+        let prepared: Try | null = null;
         while (prepared === null && next < chain.length) {
           const model = chain[next++]!;
           const before = saveState(x);
@@ -202,8 +202,8 @@ export async function handleExchange(
   }
 }
 
-/** One try at answering: the provider, the credential it takes, what it reserved and its price. */
-interface Attempt {
+/** One model's try at answering: the provider, the credential it takes, what it reserved and its price. */
+interface Try {
   cp: ConfiguredProvider;
   apiKey: string | undefined;
   reservation: Reservation | null;
@@ -255,7 +255,7 @@ async function prepareFallback(
   x: Exchange,
   model: string,
   ctx: { creds: PresentedCredentials; firstProvider: string; policies: CompiledPolicySet | null },
-): Promise<Attempt> {
+): Promise<Try> {
   x.request.model = model;
   x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null };
   const cp = route(x, {}, deps.registry);
