@@ -176,7 +176,13 @@ export const configSchema = z
      * Models to try, in order, when a call's provider fails before answering (unreachable, timed
      * out, 429, 5xx): keyed by the model as clients name it (a glob may stand for several).
      */
-    fallbacks: z.record(z.string().min(1), z.array(z.string().min(1).max(256)).min(1).max(5)).default({}),
+    fallbacks: z
+      .record(
+        z.string().min(1),
+        // one model may be written without the brackets
+        z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string().min(1).max(256)).min(1).max(5)),
+      )
+      .default({}),
     /** Price overrides, USD per 1M tokens, keyed `provider/model`. Validated by the pricing module. */
     prices: z.record(z.string(), z.unknown()).default({}),
     /** Policies, validated by @watchllm/policies (see README). Hot-reloaded from their file. */

@@ -66,3 +66,11 @@ describe('which failures fall back', () => {
     expect(fallsBackOnError(new Error('boom'))).toBe(false);
   });
 });
+
+describe('fallbacks in watchllm.yaml', () => {
+  test('one model may be written without brackets; more than five is an error at its line', () => {
+    const one = compileFallbacks(parseConfig('fallbacks:\n  gpt-4o: claude-sonnet-4-5\n', {}));
+    expect(fallbackChain(call('gpt-4o'), {}, one)).toEqual(['claude-sonnet-4-5']);
+    expect(() => parseConfig('fallbacks:\n  gpt-4o: [a, b, c, d, e, f]\n', {})).toThrow(/watchllm\.yaml:2:11: fallbacks\.gpt-4o: .*<=5 items/);
+  });
+});
