@@ -5,7 +5,8 @@ import type { Logger } from './log.ts';
 
 /** The one place the gateway talks to providers. */
 export interface Upstream {
-  send(req: UpstreamRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData>;
+  /** `headersTimeoutMs` shortens the wait for this call's response headers (x-watchllm-timeout-ms). */
+  send(req: UpstreamRequest, signal: AbortSignal, opts?: { headersTimeoutMs?: number | null }): Promise<Dispatcher.ResponseData>;
   close(): Promise<void>;
 }
 
@@ -19,9 +20,10 @@ export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: 
     bodyTimeout: opts.bodyTimeoutMs,
   });
   return {
-    async send(req, signal) {
+    async send(req, signal, opts) {
       try {
         return await request(req.url, {
+          ...(opts?.headersTimeoutMs ? { headersTimeout: opts.headersTimeoutMs } : {}),
           method: req.method,
           // identity: the gateway reads usage from the body and re-frames it; compressed bodies would
           // need decoding on the hot path for no gain on a datacenter link.

@@ -172,12 +172,35 @@ describe('what a fallback may not do', () => {
 });
 
 describe('x-watchllm-fallbacks', () => {
-  const post = (model: string, header: string) =>
+  const post = (model: string, header: string, more: Record<string, string> = {}) =>
     fetch(`${s.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': header },
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': header, ...more },
       body: JSON.stringify(ask(model)),
     });
+
+  test('with x-watchllm-timeout-ms, a provider slow to answer is given up on in time and the next model answers', async () => {
+    // the gateway's own upstream_timeout_ms (2000) would wait out this provider's 1.5 s
+    s.fake.next({ hangMs: 1500 });
+    const r = await post('gpt-4o', 'gpt-4o-mini', { 'x-watchllm-timeout-ms': '200' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row['attempts']).toEqual(['openai/gpt-4o: upstream_timeout']);
+
+    // alone, the same wait is a 504 timeout
+    s.fake.next({ hangMs: 1500 });
+    const alone = await post('gpt-4o', 'none', { 'x-watchllm-timeout-ms': '200' });
+    expect(alone.status).toBe(504);
+    expect(((await alone.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+  });
+
+  test.each(['0', 'soon', '2001', '1.5'])('x-watchllm-timeout-ms: %s is a 400 naming the header (1 to upstream_timeout_ms)', async (value) => {
+    const r = await post('gpt-4o', 'none', { 'x-watchllm-timeout-ms': value });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { param: string } }).error.param).toBe('x-watchllm-timeout-ms');
+    expect(s.fake.calls).toHaveLength(0);
+  });
 
   test('names the chain for one call, in place of the config', async () => {
     s.fake.next({ status: 429, errorMessage: 'rate limited', retryAfter: 3 });

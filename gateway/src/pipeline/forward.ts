@@ -1,9 +1,9 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { azureStreamsUsage, TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { copyUpstreamHeaders } from '../http/headers.ts';
+import { copyUpstreamHeaders, one } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
@@ -37,6 +37,24 @@ export interface ForwardInput {
    * thrown as AttemptFailed, with nothing sent to the client.
    */
   fallible: boolean;
+  /** This call's wait for the provider's response headers, when x-watchllm-timeout-ms shortens it. */
+  headersTimeoutMs: number | null;
+}
+
+export const TIMEOUT_HEADER = 'x-watchllm-timeout-ms';
+
+/**
+ * `x-watchllm-timeout-ms`: how long each attempt of this call waits for the provider's response
+ * headers (for streams, its first byte), 1 ms up to the gateway's own `upstream_timeout_ms`; null
+ * when absent. A timeout with fallbacks left moves on to the next model. Anything else is a 400
+ * naming the header.
+ */
+export function requestedTimeout(h: IncomingHttpHeaders, maxMs: number): number | null {
+  const raw = one(h[TIMEOUT_HEADER]);
+  if (raw === null) return null;
+  const ms = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (ms >= 1 && ms <= maxMs) return ms;
+  throw GatewayError.invalid(`${TIMEOUT_HEADER} must be a whole number of milliseconds from 1 to ${maxMs} (the gateway's upstream_timeout_ms).`, TIMEOUT_HEADER);
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
@@ -70,7 +88,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   x.upstream.sentAt = performance.now();
   let up: Dispatcher.ResponseData;
   try {
-    up = await input.upstream.send(req, input.signal);
+    up = await input.upstream.send(req, input.signal, { headersTimeoutMs: input.headersTimeoutMs });
   } catch (e) {
     if (e instanceof GatewayError && e.outcome === 'upstream_unreachable') {
       logUnreachable(input.log, e, { requestId: x.id, provider: cp.provider.id, url: req.url });

@@ -14,7 +14,7 @@ import type { CompiledPolicySet } from '@watchllm/policies';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
-import { forward } from './forward.ts';
+import { forward, requestedTimeout } from './forward.ts';
 import type { StreamBudget } from './respond-stream.ts';
 import { identify, presentedCredentials, type PresentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
@@ -76,6 +76,7 @@ export async function handleExchange(
     key = who.key;
     checkKeyScope(x, key);
     const chain = fallbackChain(x, req.headers, deps.fallbacks);
+    const headersTimeoutMs = requestedTimeout(req.headers, deps.config.server.upstream_timeout_ms);
 
     let target = cp;
     if (policies) {
@@ -128,6 +129,7 @@ export async function handleExchange(
             keepBody: deps.keepBodies && key?.storeBodies !== false,
             log: deps.log,
             fallible: next < chain.length,
+            headersTimeoutMs,
           });
           break;
         } catch (e) {
