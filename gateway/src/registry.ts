@@ -19,6 +19,11 @@ export interface ConfiguredProvider {
   apiKey: string | undefined;
   /** Hosts such as Ollama and vLLM that need no key. */
   keyless: boolean;
+  /**
+   * Whose built-in prices apply: a provider declared with `kind: openai` (a second OpenAI account,
+   * say) bills like OpenAI; Azure like OpenAI; hosts of their own kind by their id.
+   */
+  priceTable: string;
 }
 
 export interface Registry {
@@ -57,6 +62,7 @@ export function buildRegistry(config: Config): Registry {
       target: targetOf(baseUrl, c),
       apiKey: c?.api_key,
       keyless: c?.keyless ?? b.keyless ?? false,
+      priceTable: b.provider.id,
     });
   }
   for (const [id, c] of Object.entries(config.providers)) {
@@ -67,7 +73,13 @@ export function buildRegistry(config: Config): Registry {
       throw new Error(`providers.${id}: base_url is required for a provider the gateway does not know`);
     }
     const kind = c.kind ?? 'openai-compatible';
-    map.set(id, { provider: { ...BY_KIND[kind](id), id }, target: targetOf(c.base_url, c), apiKey: c.api_key, keyless: c.keyless ?? false });
+    map.set(id, {
+      provider: { ...BY_KIND[kind](id), id },
+      target: targetOf(c.base_url, c),
+      apiKey: c.api_key,
+      keyless: c.keyless ?? false,
+      priceTable: kind === 'openai-compatible' ? id : kind,
+    });
   }
   if (!map.has(config.default_provider)) {
     throw new Error(`default_provider '${config.default_provider}' is not a configured provider`);

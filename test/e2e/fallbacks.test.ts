@@ -23,7 +23,7 @@ beforeAll(async () => {
   const closed = await freePort();
   s = await startStack({
     clickhouse: true,
-    yaml: [
+    yaml: (fakeUrl) => [
       'keys:',
       `  - { name: app, project: acme, key: ${KEY} }`,
       `  - { name: limited, project: acme, key: ${LIMITED}, limits: { rpm: 2 } }`,
@@ -37,6 +37,7 @@ beforeAll(async () => {
       '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
       'providers:',
       `  groq: { base_url: "http://127.0.0.1:${closed}/v1", models: ["llama-*"] }`,
+      `  openai-eu: { kind: openai, base_url: "${fakeUrl}/v1", api_key: sk-second-account }`,
     ].join('\n'),
     env: { WATCHLLM_ADMIN_TOKEN: ADMIN, WATCHLLM_OPENAI_API_KEY: 'sk-held-openai', WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held', WATCHLLM_GROQ_API_KEY: 'gsk-held', WATCHLLM_UPSTREAM_TIMEOUT_MS: '2000' },
   });
@@ -118,6 +119,20 @@ describe('fallbacks from watchllm.yaml', () => {
     const failed = await rowOf(String(apiErr.headers?.get('x-watchllm-request-id')));
     expect(failed).toMatchObject({ outcome: 'upstream_error', status_code: 503, provider: 'anthropic', model: 'claude-haiku-4-5' });
     expect(failed['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4\.1: HTTP 503/), expect.stringMatching(/^openai\/gpt-4o-mini: HTTP 503/)]);
+  });
+
+  test('a second account of the same provider (declared with kind: openai) takes over on a 429, priced like OpenAI', async () => {
+    s.fake.next({ status: 429, errorMessage: 'rate limit reached for this organization', retryAfter: 20 });
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'openai-eu/gpt-4o' },
+      body: JSON.stringify(ask('gpt-4o')),
+    });
+    expect(r.status).toBe(200);
+    expect(s.fake.calls.map((c) => c.headers['authorization'])).toEqual(['Bearer sk-held-openai', 'Bearer sk-second-account']);
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row).toMatchObject({ provider: 'openai-eu', upstream_model: 'gpt-4o', priced: true });
+    expect(Number(row['cost_usd'])).toBeGreaterThan(0);
   });
 
   test('an error about the request itself (400, 401) is passed on as is, never tried elsewhere', async () => {

@@ -85,7 +85,7 @@ export async function handleExchange(
       x.timings.push({ name: 'policy', dur: performance.now() - tp });
     }
 
-    price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
+    price = priceOf(x, deps);
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
     // The cache is looked up before limits are checked: a hit costs nothing, so it is checked
     // against request limits only, never refused by a spent budget or a full token window.
@@ -204,6 +204,20 @@ export async function handleExchange(
   }
 }
 
+/**
+ * The call's price: an override or the built-in table for its provider id, else the table of the
+ * provider's kind (a second OpenAI account declared as `openai-eu` with `kind: openai` bills like
+ * OpenAI instead of being recorded as unpriced).
+ */
+function priceOf(x: Exchange, deps: Deps): Price | null {
+  if (!x.route) return null;
+  const { provider, model } = x.route;
+  const own = priceFor(provider, model, deps.prices);
+  if (own) return own;
+  const table = deps.registry.get(provider)?.priceTable;
+  return table && table !== provider ? priceFor(table, model, deps.prices) : null;
+}
+
 /** One model's try at answering: the provider, the credential it takes, what it reserved and its price. */
 interface Try {
   cp: ConfiguredProvider;
@@ -267,7 +281,7 @@ async function prepareFallback(
   const who = await identify(x, ctx.creds, cp, { keys: deps.stores.keys, byokAllowed: deps.config.byok.allowed, box: deps.stores.box });
   checkKeyScope(x, who.key);
   if (ctx.policies) recheckRequestPolicies(x, ctx.policies);
-  const price = x.route ? priceFor(x.route.provider, x.route.model, deps.prices) : null;
+  const price = priceOf(x, deps);
   const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
   plan.items = plan.items.filter((i) => i.kind !== 'requests' || i.scope === 'model');
   const reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
