@@ -3,47 +3,13 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
 import { eventsOf } from './events-support.ts';
+import { readFileSync } from 'node:fs';
+import { COST_PER_MODEL_PER_DAY, PROVIDER_HEALTH_LAST_HOUR, README_QUERIES, TOP_USERS_THIS_MONTH } from './readme-sql.ts';
 
 /**
  * The SQL the README shows, run verbatim against what the real gateway stored in chDB. If a
  * column is renamed or the rollup changes shape, this fails before a user's dashboard does.
  */
-
-export const COST_PER_MODEL_PER_DAY = `SELECT
-    toDate(ts) AS day,
-    provider,
-    model,
-    count() AS requests,
-    sum(prompt_tokens) AS prompt_tokens,
-    sum(completion_tokens) AS completion_tokens,
-    round(sum(cost_usd), 6) AS cost_usd,
-    countIf(NOT priced) AS unpriced_calls
-FROM watchllm.requests
-WHERE ts >= now() - INTERVAL 30 DAY AND provider != ''
-GROUP BY day, provider, model
-ORDER BY day DESC, cost_usd DESC`;
-
-export const PROVIDER_HEALTH_LAST_HOUR = `SELECT
-    t.provider AS provider,
-    sum(t.requests) AS requests,
-    round(sum(t.errors) / sum(t.requests), 4) AS error_rate,
-    round(quantilesMerge(0.5, 0.95, 0.99)(t.latency_ms)[2], 1) AS p95_latency_ms
-FROM watchllm.requests_1m AS t
-WHERE t.minute >= now() - INTERVAL 1 HOUR AND t.provider != ''
-GROUP BY provider
-ORDER BY requests DESC`;
-
-export const TOP_USERS_THIS_MONTH = `SELECT
-    user,
-    count() AS requests,
-    sum(prompt_tokens + completion_tokens) AS tokens,
-    round(sum(cost_usd), 6) AS cost_usd,
-    countIf(NOT priced) AS unpriced_calls
-FROM watchllm.requests
-WHERE ts >= toStartOfMonth(now()) AND user != ''
-GROUP BY user
-ORDER BY cost_usd DESC
-LIMIT 10`;
 
 let s: Stack;
 
@@ -77,6 +43,11 @@ beforeAll(async () => {
 afterAll(() => s?.close());
 
 const today = () => new Date().toISOString().slice(0, 10);
+
+test('the README shows each of these queries verbatim', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const sql of README_QUERIES) expect(readme).toContain(`\`\`\`sql\n${sql}\n\`\`\``);
+});
 
 describe('the README queries, against what the gateway stored', () => {
   test('cost per model per day: priced models summed, unpriced shown as NULL and counted', async () => {

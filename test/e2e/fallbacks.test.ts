@@ -10,6 +10,8 @@ import { freePort } from '../support/ports.ts';
 import { startStack, type Stack } from './harness.ts';
 import { requestIdOf, storedRows } from './events-support.ts';
 import { get, signIn, testId } from '../console/support.ts';
+import { eventsOf } from './events-support.ts';
+import { FALLBACKS_LAST_DAY } from './readme-sql.ts';
 
 const KEY = 'wl_fallbacks_0123456789abcdefghij';
 const LIMITED = 'wl_fallbacks_limited_0123456789abc';
@@ -255,5 +257,22 @@ describe('x-watchllm-fallbacks', () => {
     expect(r.status).toBe(400);
     expect(((await r.json()) as { error: { param: string } }).error.param).toBe('x-watchllm-fallbacks');
     expect(s.fake.calls).toHaveLength(0);
+  });
+});
+
+describe("the README's fallback query", () => {
+  test('counts the calls that needed a fallback, by the model tried first and who answered', async () => {
+    const { client, writer } = eventsOf(s.gateway);
+    await writer.flush();
+    const rows = await (await client.query({ query: FALLBACKS_LAST_DAY, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+    const byFirst = (first: string, by: string) => rows.find((r) => r['first_tried'] === first && r['answered_by'] === by);
+    // from the tests above: gpt-4o failed first and Anthropic answered (the first test, the limits test)
+    expect(byFirst('openai/gpt-4o', 'anthropic')).toMatchObject({ answered: expect.anything() });
+    expect(Number(byFirst('openai/gpt-4o', 'anthropic')?.['calls'])).toBeGreaterThanOrEqual(2);
+    // the call where every model failed: counted, not answered
+    expect(byFirst('openai/gpt-4.1', 'anthropic')).toMatchObject({ calls: expect.anything() });
+    expect(Number(byFirst('openai/gpt-4.1', 'anthropic')?.['answered'])).toBe(0);
+    // calls without a fallback are not there
+    expect(rows.every((r) => r['first_tried'] !== '')).toBe(true);
   });
 });
