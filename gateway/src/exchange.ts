@@ -110,6 +110,8 @@ export interface Exchange {
     sentAt: number | null;
     headersAt: number | null;
     endedAt: number | null;
+    /** ms spent on the providers of earlier attempts (fallbacks), counted in upstream time */
+    earlierMs?: number;
   };
 
   response: {
@@ -231,13 +233,16 @@ export function durations(x: Exchange): {
   upstreamMs: number | null;
 } {
   const end = x.response.endedAt ?? x.upstream.endedAt ?? x.t0;
+  const earlier = x.upstream.earlierMs ?? 0;
   return {
     latencyMs: Math.max(0, end - x.t0),
     ttftMs: x.response.firstByteAt === null ? null : Math.max(0, x.response.firstByteAt - x.t0),
     upstreamMs:
       x.upstream.sentAt === null
-        ? null
-        : Math.max(0, (x.upstream.endedAt ?? x.upstream.headersAt ?? x.upstream.sentAt) - x.upstream.sentAt),
+        ? earlier > 0
+          ? earlier
+          : null
+        : earlier + Math.max(0, (x.upstream.endedAt ?? x.upstream.headersAt ?? x.upstream.sentAt) - x.upstream.sentAt),
   };
 }
 

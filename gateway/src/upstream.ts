@@ -5,7 +5,10 @@ import type { Logger } from './log.ts';
 
 /** The one place the gateway talks to providers. */
 export interface Upstream {
-  /** `headersTimeoutMs` shortens the wait for this call's response headers (x-watchllm-timeout-ms). */
+  /**
+   * `headersTimeoutMs` shortens the wait for this call's response headers (x-watchllm-timeout-ms),
+   * with a timer of its own: undici's per-request timeouts tick in half seconds.
+   */
   send(req: UpstreamRequest, signal: AbortSignal, opts?: { headersTimeoutMs?: number | null }): Promise<Dispatcher.ResponseData>;
   close(): Promise<void>;
 }
@@ -21,38 +24,65 @@ export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: 
   });
   return {
     async send(req, signal, opts) {
+      const limit = opts?.headersTimeoutMs ? headersDeadline(signal, opts.headersTimeoutMs) : null;
       try {
         return await request(req.url, {
-          ...(opts?.headersTimeoutMs ? { headersTimeout: opts.headersTimeoutMs } : {}),
           method: req.method,
           // identity: the gateway reads usage from the body and re-frames it; compressed bodies would
           // need decoding on the hot path for no gain on a datacenter link.
           headers: { ...req.headers, 'accept-encoding': 'identity' },
           body: req.body ?? null,
-          signal,
+          signal: limit?.signal ?? signal,
           dispatcher: agent,
         });
       } catch (e) {
-        throw upstreamError(e, req.url);
+        throw limit?.expired() ? timeoutError(req.url) : upstreamError(e, req.url);
+      } finally {
+        limit?.done();
       }
     },
     close: () => agent.close(),
   };
 }
 
+/**
+ * A signal that follows the call's own and also aborts after `ms` unless `done` is called first
+ * (once the headers are in: the body is not bound by it).
+ */
+function headersDeadline(call: AbortSignal, ms: number): { signal: AbortSignal; expired(): boolean; done(): void } {
+  const ac = new AbortController();
+  let expired = false;
+  const follow = (): void => ac.abort(call.reason);
+  call.addEventListener('abort', follow, { once: true });
+  const timer = setTimeout(() => {
+    expired = true;
+    ac.abort();
+  }, ms);
+  return {
+    signal: ac.signal,
+    expired: () => expired && !call.aborted,
+    done() {
+      clearTimeout(timer);
+      // the body still ends with the call: the listener stays until the call's signal goes
+    },
+  };
+}
+
+function timeoutError(url: string): GatewayError {
+  return new GatewayError({
+    status: 504,
+    type: 'api_error',
+    code: 'upstream_timeout',
+    outcome: 'timeout',
+    message: `The provider at ${safeHost(url)} did not answer in time.`,
+  });
+}
+
 /** Maps transport failures to client-facing errors that say what happened without leaking internals. */
 export function upstreamError(e: unknown, url: string): GatewayError {
   if (isShutdownAbort(e)) return shutdownError();
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) return timeoutError(url);
   const host = safeHost(url);
-  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
-    return new GatewayError({
-      status: 504,
-      type: 'api_error',
-      code: 'upstream_timeout',
-      outcome: 'timeout',
-      message: `The provider at ${host} did not answer in time.`,
-    });
-  }
   if (e instanceof Error && e.name === 'AbortError') {
     return clientClosedError();
   }

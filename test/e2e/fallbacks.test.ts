@@ -37,6 +37,10 @@ beforeAll(async () => {
       '  o3-mini: [claude-3-opus-latest, gpt-4o-mini]',
       'policies:',
       '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
+      '  - { name: private-haiku, match: { model: "claude-3-5-haiku*" }, stored: drop }',
+      '  - { name: clamp-nano, match: { model: "gpt-4.1-nano" }, action: rewrite, rewrite: { clamp_max_tokens: 50 } }',
+      '  - { name: sonnet-37-to-haiku, match: { model: "claude-3-7-sonnet*" }, action: rewrite, rewrite: { set_model: claude-haiku-4-5 } }',
+      '  - { name: mask-mail-o1, match: { model: "o1*" }, detect: [email], action: redact }',
       'providers:',
       `  groq: { base_url: "http://127.0.0.1:${closed}/v1", models: ["llama-*"] }`,
       `  openai-eu: { kind: openai, base_url: "${fakeUrl}/v1", api_key: sk-second-account }`,
@@ -120,7 +124,12 @@ describe('fallbacks from watchllm.yaml', () => {
     expect(metrics).toMatch(/^watchllm_fallbacks_total\{provider="openai",result="failed"\} [2-9]$/m);
     const failed = await rowOf(String(apiErr.headers?.get('x-watchllm-request-id')));
     expect(failed).toMatchObject({ outcome: 'upstream_error', status_code: 503, provider: 'anthropic', model: 'claude-haiku-4-5' });
-    expect(failed['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4\.1: HTTP 503/), expect.stringMatching(/^openai\/gpt-4o-mini: HTTP 503/)]);
+    // every model that did not answer, the one whose error the client got included
+    expect(failed['attempts']).toEqual([
+      expect.stringMatching(/^openai\/gpt-4\.1: HTTP 503/),
+      expect.stringMatching(/^openai\/gpt-4o-mini: HTTP 503/),
+      expect.stringMatching(/^anthropic\/claude-haiku-4-5: HTTP 503/),
+    ]);
   });
 
   test('a second account of the same provider (declared with kind: openai) takes over on a 429, priced like OpenAI', async () => {
@@ -155,7 +164,10 @@ describe('what a fallback may not do', () => {
     expect(paths()).toEqual(['/v1/chat/completions 503']);
     const row = await rowOf(String(err.headers?.get('x-watchllm-request-id')));
     expect(row).toMatchObject({ outcome: 'upstream_error', provider: 'openai', model: 'gpt-4o' });
-    expect(row['attempts']).toEqual([expect.stringMatching(/^claude-sonnet-4-5: skipped: the caller's provider key is for 'openai'/)]);
+    expect(row['attempts']).toEqual([
+      expect.stringMatching(/^openai\/gpt-4o: HTTP 503/),
+      expect.stringMatching(/^claude-sonnet-4-5: skipped: the caller's provider key is for 'openai'/),
+    ]);
     expect(JSON.stringify(row)).not.toContain('sk-callers-own-openai-key');
   });
 
@@ -185,6 +197,81 @@ describe('what a fallback may not do', () => {
     const third = (await limited.chat.completions.create(ask('gpt-4o-mini')).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(third.status).toBe(429);
     expect(paths()).toEqual(['/v1/chat/completions 503', '/v1/messages 200', '/v1/chat/completions 200']);
+  });
+});
+
+describe('a fallback model under the policies and the accounting of a first model', () => {
+  const post = (body: unknown, chain: string, more: Record<string, string> = {}) =>
+    fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': chain, ...more },
+      body: JSON.stringify(body),
+    });
+
+  test("a storage policy selecting the fallback model holds: the call's bodies are not stored", async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const r = await post({ ...ask('gpt-4o'), stream: true }, 'claude-3-5-haiku-latest');
+    expect(r.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-3-5-haiku-latest');
+    expect(await r.text()).toContain('data: [DONE]');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row).toMatchObject({ provider: 'anthropic', request_body: '', response_body: '' });
+  });
+
+  test("a redaction for the fallback model is applied to what it is sent, and recorded", async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const r = await post({ model: 'gpt-4o', messages: [{ role: 'user', content: 'mail jane@example.com please' }] }, 'o1-mini');
+    expect(r.status).toBe(200);
+    expect(s.fake.calls[0]?.rawBody).toContain('jane@example.com');
+    expect(s.fake.calls[1]?.rawBody).not.toContain('jane@example.com');
+    expect(s.fake.calls[1]?.rawBody).toContain('[EMAIL_1]');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row).toMatchObject({ model: 'o1-mini', policy_outcome: 'redacted' });
+    expect(String(row['policy_matches'])).toContain('mask-mail-o1');
+    expect(String(row['request_body'])).not.toContain('jane@example.com');
+  });
+
+  test("a rewrite applies to its own model only: the next fallback is sent the first model's body", async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    s.fake.next({ status: 503, errorMessage: 'overloaded too' });
+    const r = await post({ ...ask('gpt-4o'), max_tokens: 500 }, 'gpt-4.1-nano, gpt-4o-mini');
+    expect(r.status).toBe(200);
+    expect(s.fake.calls.map((c) => [c.body?.['model'], c.body?.['max_tokens']])).toEqual([
+      ['gpt-4o', 500],
+      ['gpt-4.1-nano', 50],
+      ['gpt-4o-mini', 500],
+    ]);
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(JSON.parse(String(row['request_body']))).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 500 });
+  });
+
+  test('a set_model rewrite sends the fallback to the model the policy names', async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const r = await post(ask('gpt-4o'), 'claude-3-7-sonnet-latest');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-haiku-4-5');
+    expect(s.fake.calls[1]?.body?.['model']).toBe('claude-haiku-4-5');
+  });
+
+  test("a fallback model's own 4xx (its credential refused) is noted; the client gets the failure a fallback could cure", async () => {
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    s.fake.next({ status: 401, errorType: 'authentication_error', errorMessage: 'invalid x-api-key' });
+    const r = await post(ask('gpt-4o'), 'claude-sonnet-4-5');
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toContain('overloaded');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row).toMatchObject({ provider: 'openai', model: 'gpt-4o', status_code: 503 });
+    expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/gpt-4o: HTTP 503/), expect.stringMatching(/^anthropic\/claude-sonnet-4-5: HTTP 401/)]);
+  });
+
+  test('x-watchllm-timeout-ms is kept to the millisecond, and the time spent on failed attempts counts as upstream time', async () => {
+    s.fake.next({ hangMs: 700 });
+    const r = await post(ask('gpt-4o'), 'gpt-4o-mini', { 'x-watchllm-timeout-ms': '250' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row['attempts']).toEqual(['openai/gpt-4o: upstream_timeout']);
+    // the 250 ms given to gpt-4o are upstream time, not the gateway's own
+    expect(Number(row['upstream_ms'])).toBeGreaterThanOrEqual(250);
   });
 });
 

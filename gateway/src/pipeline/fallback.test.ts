@@ -74,3 +74,18 @@ describe('fallbacks in watchllm.yaml', () => {
     expect(() => parseConfig('fallbacks:\n  gpt-4o: [a, b, c, d, e, f]\n', {})).toThrow(/watchllm\.yaml:2:11: fallbacks\.gpt-4o: .*<=5 items/);
   });
 });
+
+describe('fallbackChain and the routed name', () => {
+  test('a config chain applies to the model as routed too, and never repeats it under another name', () => {
+    const x = call('openai/gpt-4o');
+    x.route = { provider: 'openai', model: 'gpt-4o' };
+    expect(fallbackChain(x, {}, compiled)).toEqual(['claude-sonnet-4-5', 'GPT-4o-mini']);
+    const y = call('gpt-4o');
+    y.route = { provider: 'openai', model: 'gpt-4o' };
+    expect(fallbackChain(y, { 'x-watchllm-fallbacks': 'openai/gpt-4o, gpt-4o-mini' }, compiled)).toEqual(['gpt-4o-mini']);
+  });
+
+  test('an empty header is no header: the config chain holds', () => {
+    expect(fallbackChain(call('gpt-4o'), { 'x-watchllm-fallbacks': ' , ' }, compiled)).toEqual(['claude-sonnet-4-5', 'GPT-4o-mini']);
+  });
+});

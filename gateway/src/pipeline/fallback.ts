@@ -39,6 +39,8 @@ export class AttemptFailed extends Error {
   constructor(
     readonly why: string,
     readonly answer: () => void,
+    /** a failure a fallback may cure (fallsBackOnStatus / fallsBackOnError), not a fallback model's own 4xx */
+    readonly retryable: boolean,
   ) {
     super(why);
   }
@@ -56,16 +58,17 @@ export const FALLBACKS_HEADER = 'x-watchllm-fallbacks';
 /**
  * The models to try after the first, in order: the header's (comma-separated; `none` for no
  * fallback) when the call sends one, else the first config entry matching the model as the client
- * named it. The model itself is never tried twice.
+ * named it or as it was routed (`gpt-4o`, `openai/gpt-4o`). The model itself is never tried twice.
  */
 export function fallbackChain(x: Exchange, headers: IncomingHttpHeaders, compiled: CompiledFallbacks): string[] {
   const model = x.request.model;
   if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens') return [];
   const raw = headers[FALLBACKS_HEADER];
   const header = Array.isArray(raw) ? raw.join(',') : raw;
+  const names = header === undefined ? [] : header.split(',').map((s) => s.trim()).filter((s) => s !== '');
   let chain: readonly string[];
-  if (header !== undefined) {
-    const names = header.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // an empty header is no header: the config's chain holds
+  if (names.length > 0) {
     if (names.length === 1 && names[0]!.toLowerCase() === 'none') return [];
     if (names.length > MAX_FALLBACKS) {
       throw GatewayError.invalid(`${FALLBACKS_HEADER} names ${names.length} models; at most ${MAX_FALLBACKS} may follow the first.`, FALLBACKS_HEADER);
@@ -74,9 +77,10 @@ export function fallbackChain(x: Exchange, headers: IncomingHttpHeaders, compile
     if (long !== undefined) throw GatewayError.invalid(`${FALLBACKS_HEADER} holds a model name longer than 256 characters.`, FALLBACKS_HEADER);
     chain = names;
   } else {
-    chain = compiled.find((f) => f.pattern.test(model))?.models ?? [];
+    const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
+    chain = compiled.find((f) => f.pattern.test(model) || routed.some((r) => f.pattern.test(r)))?.models ?? [];
   }
-  const seen = new Set([model.toLowerCase()]);
+  const seen = new Set([model, ...(x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [])].map((m) => m.toLowerCase()));
   return chain.filter((m) => {
     const k = m.toLowerCase();
     if (seen.has(k)) return false;

@@ -37,6 +37,11 @@ export interface ForwardInput {
    * thrown as AttemptFailed, with nothing sent to the client.
    */
   fallible: boolean;
+  /**
+   * This is a fallback model: any failure before the answer starts (its own 4xx too) is thrown as
+   * AttemptFailed; the caller decides what the client gets.
+   */
+  candidate: boolean;
   /** This call's wait for the provider's response headers, when x-watchllm-timeout-ms shortens it. */
   headersTimeoutMs: number | null;
 }
@@ -45,9 +50,9 @@ export const TIMEOUT_HEADER = 'x-watchllm-timeout-ms';
 
 /**
  * `x-watchllm-timeout-ms`: how long each attempt of this call waits for the provider's response
- * headers (for streams, its first byte), 1 ms up to the gateway's own `upstream_timeout_ms`; null
- * when absent. A timeout with fallbacks left moves on to the next model. Anything else is a 400
- * naming the header.
+ * headers, 1 ms up to the gateway's own `upstream_timeout_ms` (upstream.ts keeps it with a timer of
+ * its own); null when absent. A timeout with fallbacks left moves on to the next model. Anything
+ * else is a 400 naming the header.
  */
 export function requestedTimeout(h: IncomingHttpHeaders, maxMs: number): number | null {
   const raw = one(h[TIMEOUT_HEADER]);
@@ -93,11 +98,15 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     if (e instanceof GatewayError && e.outcome === 'upstream_unreachable') {
       logUnreachable(input.log, e, { requestId: x.id, provider: cp.provider.id, url: req.url });
     }
-    if (input.fallible && fallsBackOnError(e)) {
+    if ((input.fallible || input.candidate) && fallsBackOnError(e)) {
       x.upstream.endedAt = performance.now();
-      throw new AttemptFailed(e.code ?? e.outcome, () => {
-        throw e;
-      });
+      throw new AttemptFailed(
+        e.code ?? e.outcome,
+        () => {
+          throw e;
+        },
+        true,
+      );
     }
     throw e;
   }
@@ -105,7 +114,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   x.upstream.status = up.statusCode;
 
   try {
-    if (up.statusCode >= 400) return await relayError(x, res, up, native, cp, input.fallible);
+    if (up.statusCode >= 400) return await relayError(x, res, up, native, cp, input);
     if (!isAnswerStatus(up.statusCode)) return await noAnswer(x, up, cp);
     return await respond(x, res, up, input, plan, native);
   } catch (e) {
@@ -215,7 +224,7 @@ async function relayError(
   up: Dispatcher.ResponseData,
   native: boolean,
   cp: ConfiguredProvider,
-  fallible: boolean,
+  attempt: Pick<ForwardInput, 'fallible' | 'candidate'>,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -248,6 +257,7 @@ async function relayError(
     x.response.body = body;
     sendBody(res, x, info.status ?? status, body, headers);
   };
-  if (fallible && fallsBackOnStatus(status)) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer);
+  const retryable = fallsBackOnStatus(status);
+  if ((attempt.fallible && retryable) || attempt.candidate) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer, retryable);
   answer();
 }

@@ -89,17 +89,23 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
 }
 
 /**
- * A fallback model goes through the request policies again, as a first model would: a deny (a
- * model deny list, say) rules it out, a rewrite applies to what is sent. What matched is not
- * recorded twice: the call's first evaluation already said it.
+ * A fallback model goes through the request policies as a first model does, from the body as the
+ * first model's policies left it: a deny (a model deny list, say) rules it out, a redaction or
+ * rewrite applies to what is sent (a `set_model` rewrite names the model to route), and what it
+ * matched and how the bodies may be stored are recorded with the call (matches the first model's
+ * evaluation already recorded are not repeated).
  */
 export function recheckRequestPolicies(x: Exchange, set: CompiledPolicySet): void {
   if (x.request.body === null) return;
   const d = evaluateRequest(set, { ...context(x), body: x.request.body });
+  const seen = new Set((x.policies?.matches ?? []).map((m) => JSON.stringify(m)));
+  merge(x, outcomeOf(d), d.matches.filter((m) => !seen.has(JSON.stringify(m))), d.stored);
   if (d.kind === 'deny') throw denied(d);
   if (d.kind !== 'modify') return;
-  x.request.body = { ...d.body, model: x.request.body['model'] };
-  x.request.raw = null;
+  x.request.body = d.body;
+  x.request.raw = JSON.stringify(d.body);
+  const model = d.body['model'];
+  if (typeof model === 'string') x.request.model = model;
 }
 
 /** The post-response policies that treat this call's answer, for the cache key ('' for none). */

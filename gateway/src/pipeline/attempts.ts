@@ -1,0 +1,215 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Price } from '@watchllm/providers';
+import type { CompiledPolicySet } from '@watchllm/policies';
+import type { Deps } from '../deps.ts';
+import { clientClosedError, GatewayError } from '../errors.ts';
+import { durations, type Exchange } from '../exchange.ts';
+import { passHeaders } from '../http/headers.ts';
+import type { ConfiguredProvider } from '../registry.ts';
+import type { KeyRecord } from '../stores/index.ts';
+import type { CachePlan } from './cache.ts';
+import { AttemptFailed } from './fallback.ts';
+import { forward } from './forward.ts';
+import { identify, type PresentedCredentials } from './identify.ts';
+import { checkKeyScope } from './key-scope.ts';
+import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
+import { recheckRequestPolicies } from './policies.ts';
+import { priceOf, strictBudget } from './price.ts';
+import { route } from './route.ts';
+
+/** What the call holds that its end (settle, cache fill) needs, kept current across attempts. */
+export interface CallState {
+  reservation: Reservation | null;
+  price: Price | null;
+  cachePlan: CachePlan | null;
+  capture: string[] | null;
+}
+
+export interface AttemptsInput {
+  req: IncomingMessage;
+  /** the first model's provider and the credential it takes */
+  target: ConfiguredProvider;
+  apiKey: string | undefined;
+  /** the models to try after it (fallback.ts) */
+  chain: readonly string[];
+  creds: PresentedCredentials;
+  key: KeyRecord | null;
+  policies: CompiledPolicySet | null;
+  signal: AbortSignal;
+  headersTimeoutMs: number | null;
+}
+
+/** One model's try: the provider and the credential it takes. */
+interface Try {
+  cp: ConfiguredProvider;
+  apiKey: string | undefined;
+}
+
+/**
+ * Forwards the call to its model, and while that fails in a way another model may cure, to the next
+ * model of its chain (fallbacks). Every model that does not answer is noted in `x.attempts`, in
+ * order; when none answers, the client gets the last failure a fallback could have cured, as it
+ * would have without fallbacks, and the exchange describes that attempt.
+ */
+export async function forwardWithFallbacks(
+  deps: Deps,
+  x: Exchange,
+  res: ServerResponse,
+  input: AttemptsInput,
+  state: CallState,
+): Promise<void> {
+  const { chain, signal } = input;
+  const pass = passHeaders(input.req.headers);
+  // each fallback's policies start from the body as the first model's left it
+  const base = { body: x.request.body };
+  let attempt: Try = { cp: input.target, apiKey: input.apiKey };
+  let failed: { error: AttemptFailed; state: AttemptState } | null = null;
+  let spentMs = 0;
+  for (let next = 0; ; ) {
+    const candidate = next > 0;
+    try {
+      await forward(x, res, {
+        cp: attempt.cp,
+        policies: input.policies,
+        apiKey: attempt.apiKey,
+        passHeaders: pass,
+        upstream: deps.upstream,
+        signal,
+        capture: state.capture,
+        budget: deps.config.budgets.strict ? strictBudget(state.reservation, state.price, x) : null,
+        keepBody: deps.keepBodies && input.key?.storeBodies !== false,
+        log: deps.log,
+        fallible: next < chain.length,
+        candidate,
+        headersTimeoutMs: input.headersTimeoutMs,
+      });
+      return;
+    } catch (e) {
+      if (signal.aborted) throw e instanceof AttemptFailed ? clientClosedError() : e;
+      if (e instanceof AttemptFailed) {
+        x.attempts.push({ model: routeName(x), result: 'failed', provider: x.route?.provider ?? null, why: e.why });
+        if (e.retryable) failed = { error: e, state: saveState(x) };
+      } else if (candidate && e instanceof GatewayError && x.upstream.sentAt === null) {
+        // a fallback model this provider cannot take (a parameter it refuses): the next one
+        x.attempts.push({ model: routeName(x), result: 'skipped', provider: x.route?.provider ?? null, why: e.message });
+      } else {
+        throw e;
+      }
+    }
+    spentMs = durations(x).upstreamMs ?? spentMs;
+    // The attempt answered nothing: its reservation is given back whole.
+    if (state.reservation) settleReservation(deps.settles, state.reservation, x);
+    state.reservation = null;
+    // A fallback's answer is not cached under the first model's request.
+    state.cachePlan = null;
+    state.capture = null;
+    let prepared: (Try & { reservation: Reservation | null; price: Price | null }) | null = null;
+    while (prepared === null && next < chain.length) {
+      const model = chain[next++]!;
+      const before = saveState(x);
+      try {
+        prepared = await prepareFallback(deps, x, model, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, base, spentMs });
+      } catch (e) {
+        if (!(e instanceof GatewayError)) throw e;
+        const provider = x.route?.provider ?? null;
+        restoreState(x, before);
+        x.attempts.push({ model, result: 'skipped', provider, why: e.message });
+      }
+    }
+    if (prepared === null) {
+      if (signal.aborted) throw clientClosedError();
+      // Nothing left to try: the client gets the last failure a fallback could have cured.
+      if (!failed) throw new Error('fallback: no failed attempt to answer with');
+      const own = ownUpstreamMs(failed.state.upstream);
+      restoreState(x, failed.state);
+      x.upstream.earlierMs = Math.max(0, spentMs - own);
+      failed.error.answer();
+      return;
+    }
+    attempt = prepared;
+    state.reservation = prepared.reservation;
+    state.price = prepared.price;
+    x.responseHeaders['x-watchllm-fallback'] = routeName(x);
+  }
+}
+
+const routeName = (x: Exchange): string => (x.route ? `${x.route.provider}/${x.route.model}` : String(x.request.model));
+
+/** The attempt's own time with its provider, without earlier attempts'. */
+function ownUpstreamMs(u: Exchange['upstream']): number {
+  return u.sentAt === null ? 0 : Math.max(0, (u.endedAt ?? u.headersAt ?? u.sentAt) - u.sentAt);
+}
+
+/** What trying a model changes on the exchange, so a model that cannot be tried leaves no trace. */
+type AttemptState = Pick<Exchange, 'route' | 'upstream' | 'auth' | 'limits' | 'responseHeaders' | 'policies'> & {
+  model: string | null;
+  body: Exchange['request']['body'];
+  raw: Exchange['request']['raw'];
+};
+
+function saveState(x: Exchange): AttemptState {
+  return {
+    model: x.request.model,
+    body: x.request.body,
+    raw: x.request.raw,
+    route: x.route,
+    upstream: { ...x.upstream },
+    auth: { ...x.auth },
+    limits: x.limits,
+    policies: x.policies,
+    responseHeaders: { ...x.responseHeaders },
+  };
+}
+
+function restoreState(x: Exchange, s: AttemptState): void {
+  x.request.model = s.model;
+  x.request.body = s.body;
+  x.request.raw = s.raw;
+  x.route = s.route;
+  x.upstream = { ...s.upstream };
+  x.auth = { ...s.auth };
+  x.limits = s.limits;
+  x.policies = s.policies;
+  x.responseHeaders = { ...s.responseHeaders };
+}
+
+/**
+ * Readies the next model of a fallback chain through the checks a first model goes through: the
+ * request policies (from the body as the first model's left it; a `set_model` rewrite names the
+ * model to route), route (by the name alone: x-watchllm-provider chose the first model's
+ * provider), credentials, the gateway key's model scope, and limits and budgets (the call was
+ * already counted as a request: only per-model request limits count it again). A caller's own
+ * provider key is only ever sent to the provider it is for. Throws a GatewayError saying why the
+ * model cannot be tried.
+ */
+async function prepareFallback(
+  deps: Deps,
+  x: Exchange,
+  model: string,
+  ctx: {
+    creds: PresentedCredentials;
+    firstProvider: string;
+    policies: CompiledPolicySet | null;
+    base: { body: Exchange['request']['body'] };
+    spentMs: number;
+  },
+): Promise<Try & { reservation: Reservation | null; price: Price | null }> {
+  x.request.model = model;
+  // what is sent (and stored) names the model it is sent to
+  x.request.body = ctx.base.body === null ? null : { ...ctx.base.body, model };
+  x.request.raw = x.request.body === null ? null : JSON.stringify(x.request.body);
+  x.route = null;
+  x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null, earlierMs: ctx.spentMs };
+  if (ctx.policies) recheckRequestPolicies(x, ctx.policies);
+  const cp = route(x, {}, deps.registry);
+  if (ctx.creds.providerKey !== null && cp.provider.id !== ctx.firstProvider) {
+    throw GatewayError.invalid(`the caller's provider key is for '${ctx.firstProvider}', not '${cp.provider.id}'`);
+  }
+  const who = await identify(x, ctx.creds, cp, { keys: deps.stores.keys, byokAllowed: deps.config.byok.allowed, box: deps.stores.box });
+  checkKeyScope(x, who.key);
+  const price = priceOf(x, deps);
+  const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
+  plan.items = plan.items.filter((i) => i.kind !== 'requests' || i.scope === 'model');
+  const reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
+  return { cp, apiKey: who.providerKey, reservation, price };
+}
