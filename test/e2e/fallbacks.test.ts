@@ -272,6 +272,10 @@ describe('a fallback model under the policies and the accounting of a first mode
     expect(row['attempts']).toEqual(['openai/gpt-4o: upstream_timeout']);
     // the 250 ms given to gpt-4o are upstream time, not the gateway's own
     expect(Number(row['upstream_ms'])).toBeGreaterThanOrEqual(250);
+    const timing = r.headers.get('server-timing') ?? '';
+    const upstream = Number(/upstream;dur=([\d.]+)/.exec(timing)?.[1]);
+    expect(upstream).toBeGreaterThanOrEqual(250);
+    expect(Number(/gateway;dur=([\d.]+)/.exec(timing)?.[1])).toBeLessThan(upstream);
   });
 });
 

@@ -12,8 +12,10 @@ export function baseHeaders(x: Exchange, upstreamMs: number | null): Record<stri
 }
 
 export function upstreamMsSoFar(x: Exchange): number | null {
-  if (x.upstream.sentAt === null) return null;
-  return (x.upstream.endedAt ?? x.upstream.headersAt ?? performance.now()) - x.upstream.sentAt;
+  // earlier attempts (fallbacks) spent their time with providers too
+  const earlier = x.upstream.earlierMs ?? 0;
+  if (x.upstream.sentAt === null) return earlier > 0 ? earlier : null;
+  return earlier + (x.upstream.endedAt ?? x.upstream.headersAt ?? performance.now()) - x.upstream.sentAt;
 }
 
 /** Sends a complete body. Records what was sent on the exchange. */
