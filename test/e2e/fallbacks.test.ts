@@ -166,7 +166,7 @@ describe('what a fallback may not do', () => {
     expect(row).toMatchObject({ outcome: 'upstream_error', provider: 'openai', model: 'gpt-4o' });
     expect(row['attempts']).toEqual([
       expect.stringMatching(/^openai\/gpt-4o: HTTP 503/),
-      expect.stringMatching(/^claude-sonnet-4-5: skipped: the caller's provider key is for 'openai'/),
+      expect.stringMatching(/^anthropic\/claude-sonnet-4-5: skipped: the caller's provider key is for 'openai'/),
     ]);
     expect(JSON.stringify(row)).not.toContain('sk-callers-own-openai-key');
   });
@@ -339,7 +339,7 @@ describe('x-watchllm-fallbacks', () => {
     const row = await rowOf(requestIdOf(r.headers));
     expect(row['attempts']).toEqual([
       'anthropic/claude-sonnet-4-5: HTTP 529 overloaded_error',
-      expect.stringMatching(/^gpt-4o-mini: skipped: Provider 'openai' does not serve \/v1\/messages/),
+      expect.stringMatching(/^openai\/gpt-4o-mini: skipped: Provider 'openai' does not serve \/v1\/messages/),
     ]);
   });
 

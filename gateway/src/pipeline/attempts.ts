@@ -111,9 +111,10 @@ export async function forwardWithFallbacks(
         prepared = await prepareFallback(deps, x, model, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, base, spentMs });
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
-        const provider = x.route?.provider ?? null;
+        // named as routed when it got that far, else as the chain names it
+        const skipped = { model: x.route ? routeName(x) : model, provider: x.route?.provider ?? null };
         restoreState(x, before);
-        x.attempts.push({ model, result: 'skipped', provider, why: e.message });
+        x.attempts.push({ ...skipped, result: 'skipped', why: e.message });
       }
     }
     if (prepared === null) {
