@@ -172,6 +172,10 @@ export interface Attempt {
   provider: string | null;
   /** `HTTP 503 server_error`, `upstream_unreachable`, or why it was skipped */
   why: string;
+  /** a failed one's kind for metrics: the provider's status, `timeout` or `upstream_unreachable` */
+  kind?: string;
+  /** the failure the client got (when no model answered): the exchange itself describes it */
+  own?: boolean;
 }
 
 /** How an attempt reads in the event: `openai/gpt-4o: HTTP 503 server_error`, `x: skipped: ...`. */

@@ -49,7 +49,7 @@ export class Metrics {
   });
   private readonly upstreamErrors = new Counter({
     name: 'watchllm_upstream_errors_total',
-    help: 'Provider errors, timeouts, unreachable hosts and cut streams.',
+    help: 'Provider errors, timeouts, unreachable hosts and cut streams (those a fallback rescued too).',
     labelNames: ['provider', 'kind'] as const,
     registers: [this.registry],
   });
@@ -174,7 +174,11 @@ export class Metrics {
     if (x.outcome === 'upstream_error' || x.outcome === 'timeout' || x.outcome === 'upstream_unreachable') {
       this.upstreamErrors.inc({ provider, kind: upstreamErrorKind(x) });
     }
-    for (const a of x.attempts) this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
+    for (const a of x.attempts) {
+      this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
+      // a provider's failure counts whether or not a fallback rescued the call (the call's own is counted above)
+      if (a.result === 'failed' && a.kind && a.provider && !a.own) this.upstreamErrors.inc({ provider: a.provider, kind: a.kind });
+    }
     const u = x.response.usage;
     if (u && x.route && x.outcome !== 'cache_hit') {
       const model = this.modelLabel(x.route.model);

@@ -122,6 +122,9 @@ describe('fallbacks from watchllm.yaml', () => {
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toMatch(/^watchllm_fallbacks_total\{provider="groq",result="failed"\} 1$/m);
     expect(metrics).toMatch(/^watchllm_fallbacks_total\{provider="openai",result="failed"\} [2-9]$/m);
+    // a provider's failures count as its errors whether a fallback rescued the call or not, each once
+    expect(metrics).toMatch(/^watchllm_upstream_errors_total\{provider="groq",kind="upstream_unreachable"\} 1$/m);
+    expect(metrics).toMatch(/^watchllm_upstream_errors_total\{provider="anthropic",kind="503"\} 1$/m);
     const failed = await rowOf(String(apiErr.headers?.get('x-watchllm-request-id')));
     expect(failed).toMatchObject({ outcome: 'upstream_error', status_code: 503, provider: 'anthropic', model: 'claude-haiku-4-5' });
     // every model that did not answer, the one whose error the client got included

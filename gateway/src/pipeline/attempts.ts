@@ -63,7 +63,7 @@ export async function forwardWithFallbacks(
   // each fallback's policies start from the body as the first model's left it
   const base = { body: x.request.body };
   let attempt: Try = { cp: input.target, apiKey: input.apiKey };
-  let failed: { error: AttemptFailed; state: AttemptState } | null = null;
+  let failed: { error: AttemptFailed; state: AttemptState; index: number } | null = null;
   let spentMs = 0;
   for (let next = 0; ; ) {
     const candidate = next > 0;
@@ -87,8 +87,8 @@ export async function forwardWithFallbacks(
     } catch (e) {
       if (signal.aborted) throw e instanceof AttemptFailed ? clientClosedError() : e;
       if (e instanceof AttemptFailed) {
-        x.attempts.push({ model: routeName(x), result: 'failed', provider: x.route?.provider ?? null, why: e.why });
-        if (e.retryable) failed = { error: e, state: saveState(x) };
+        if (e.retryable) failed = { error: e, state: saveState(x), index: x.attempts.length };
+        x.attempts.push({ model: routeName(x), result: 'failed', provider: x.route?.provider ?? null, why: e.why, kind: e.kind });
       } else if (candidate && e instanceof GatewayError && x.upstream.sentAt === null) {
         // a fallback model this provider cannot take (a parameter it refuses): the next one
         x.attempts.push({ model: routeName(x), result: 'skipped', provider: x.route?.provider ?? null, why: e.message });
@@ -124,6 +124,7 @@ export async function forwardWithFallbacks(
       const own = ownUpstreamMs(failed.state.upstream);
       restoreState(x, failed.state);
       x.upstream.earlierMs = Math.max(0, spentMs - own);
+      x.attempts[failed.index]!.own = true;
       failed.error.answer();
       return;
     }

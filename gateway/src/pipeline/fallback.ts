@@ -41,6 +41,8 @@ export class AttemptFailed extends Error {
     readonly answer: () => void,
     /** a failure a fallback may cure (fallsBackOnStatus / fallsBackOnError), not a fallback model's own 4xx */
     readonly retryable: boolean,
+    /** for metrics: the provider's status, `timeout` or `upstream_unreachable` */
+    readonly kind: string,
   ) {
     super(why);
   }

@@ -106,6 +106,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
           throw e;
         },
         true,
+        e.outcome,
       );
     }
     throw e;
@@ -258,6 +259,6 @@ async function relayError(
     sendBody(res, x, info.status ?? status, body, headers);
   };
   const retryable = fallsBackOnStatus(status);
-  if ((attempt.fallible && retryable) || attempt.candidate) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer, retryable);
+  if ((attempt.fallible && retryable) || attempt.candidate) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer, retryable, String(status));
   answer();
 }
