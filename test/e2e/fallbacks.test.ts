@@ -149,6 +149,30 @@ describe('fallbacks from watchllm.yaml', () => {
     expect(Number(row['cost_usd'])).toBeGreaterThan(0);
   });
 
+  test('a prompt too long for the model moves to the next one (OpenAI context_length_exceeded, Anthropic "prompt is too long")', async () => {
+    s.fake.next({ contextWindow: 1 });
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'claude-sonnet-4-5, gpt-4.1' },
+      body: JSON.stringify(ask('gpt-4o-mini')),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-sonnet-4-5');
+    const row = await rowOf(requestIdOf(r.headers));
+    expect(row['attempts']).toEqual(['openai/gpt-4o-mini: HTTP 400 context_length_exceeded']);
+
+    s.fake.reset();
+    s.fake.next({ contextWindow: 1 });
+    const viaClaude = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'gpt-4.1' },
+      body: JSON.stringify(ask('claude-sonnet-4-5')),
+    });
+    expect(viaClaude.status).toBe(200);
+    expect(viaClaude.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4.1');
+    expect(paths()).toEqual(['/v1/messages 400', '/v1/chat/completions 200']);
+  });
+
   test('an error about the request itself (400, 401) is passed on as is, never tried elsewhere', async () => {
     s.fake.next({ status: 400, errorMessage: 'bad parameter', errorType: 'invalid_request_error' });
     const err = await gw.chat.completions.create(ask('gpt-4o')).catch((e: unknown) => e);

@@ -180,3 +180,14 @@ describe('anthropic errors', () => {
     expect(String(err)).toContain('Overloaded');
   });
 });
+
+describe('anthropic context window', () => {
+  test('a prompt beyond the scenario window is refused as Anthropic does: 400 "prompt is too long"', async () => {
+    fake.next({ contextWindow: 3 });
+    const err = (await client.messages
+      .create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'one two three four' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.BadRequestError>;
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 4 tokens > 3 maximum' } });
+  });
+});

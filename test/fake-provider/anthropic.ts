@@ -181,6 +181,12 @@ export async function messages(ctx: Ctx): Promise<void> {
     anthropicError(ctx, 400, refused, 'invalid_request_error');
     return;
   }
+  const window = ctx.scenario.contextWindow;
+  if (window !== undefined && promptWords(body) > window) {
+    // Anthropic's wording for a prompt over the model's window
+    anthropicError(ctx, 400, `prompt is too long: ${promptWords(body)} tokens > ${window} maximum`, 'invalid_request_error');
+    return;
+  }
   const thinking = isRecord(body.thinking) && body.thinking.type === 'enabled' ? FAKE_THINKING : null;
   const answer = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body));
   // Anthropic's output_tokens count the thinking too.

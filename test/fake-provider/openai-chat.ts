@@ -67,7 +67,19 @@ export async function chatCompletions(ctx: Ctx, flavour: Flavour): Promise<void>
   if (!checkStreamOptions(ctx, body, flavour)) return;
   const model = resolveModel(ctx, flavour);
   if (model === undefined) return;
-  const a = buildAnswer(ctx.scenario, model, messagesWords(messages), hasTools(body));
+  const window = ctx.scenario.contextWindow;
+  const asked = messagesWords(messages);
+  const maxOut = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : typeof body.max_tokens === 'number' ? body.max_tokens : 0;
+  if (window !== undefined && asked + maxOut > window) {
+    // OpenAI's wording for a prompt over the model's window
+    openaiError(
+      ctx, 400,
+      `This model's maximum context length is ${window} tokens. However, you requested ${asked + maxOut} tokens (${asked} in the messages, ${maxOut} in the completion). Please reduce the length of the messages or completion.`,
+      'invalid_request_error', 'context_length_exceeded', 'messages',
+    );
+    return;
+  }
+  const a = buildAnswer(ctx.scenario, model, asked, hasTools(body));
   const azure = flavour.kind === 'azure';
   const id = `chatcmpl-${ctx.nextId()}`;
   const callId = `call_${ctx.nextId()}`;

@@ -252,3 +252,16 @@ describe('azure', () => {
     expect(err instanceof OpenAI.APIError && err.code).toBe('DeploymentNotFound');
   });
 });
+
+describe('context window', () => {
+  test('a prompt plus max_tokens beyond the scenario window is refused with OpenAI\'s context_length_exceeded', async () => {
+    fake.next({ contextWindow: 5 });
+    const err = (await client.chat.completions.create({ model: 'gpt-4o', messages: user('one two three four'), max_tokens: 2 }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.code).toBe('context_length_exceeded');
+    expect(err.param).toBe('messages');
+    expect(err.message).toContain("maximum context length is 5 tokens");
+    fake.next({ contextWindow: 6 });
+    await expect(client.chat.completions.create({ model: 'gpt-4o', messages: user('one two three four'), max_tokens: 2 })).resolves.toBeTruthy();
+  });
+});

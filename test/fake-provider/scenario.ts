@@ -44,6 +44,12 @@ export interface Scenario {
   status?: number;
   errorType?: string;
   errorMessage?: string;
+  /**
+   * the model's context window in tokens (words here): a prompt plus max_tokens beyond it is refused
+   * with the provider's own context-length error (OpenAI `context_length_exceeded`, Anthropic
+   * "prompt is too long")
+   */
+  contextWindow?: number;
   /** seconds for `retry-after` on 429/503/529; default 1 */
   retryAfter?: number;
   /** delay before the response headers */
@@ -150,7 +156,7 @@ export function mergeScenarios(...layers: Array<Scenario | undefined>): Scenario
 }
 
 const NUMBER_FIELDS = [
-  'chunks', 'status', 'retryAfter', 'latencyMs', 'chunkDelayMs', 'dropAfterChunks', 'hangMs',
+  'chunks', 'status', 'retryAfter', 'latencyMs', 'chunkDelayMs', 'dropAfterChunks', 'hangMs', 'contextWindow',
 ] as const;
 const STRING_FIELDS = ['text', 'errorType', 'errorMessage'] as const;
 const USAGE_FIELDS = [

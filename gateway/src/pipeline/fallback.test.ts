@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { createExchange, type Exchange } from '../exchange.ts';
-import { compileFallbacks, fallbackChain, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
+import { compileFallbacks, contextTooLong, fallbackChain, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 
 const config = parseConfig(
   ['fallbacks:', '  gpt-4o: [claude-sonnet-4-5, gpt-4o, GPT-4o-mini, gpt-4o-mini]', '  "claude-*": [gpt-4o]'].join('\n'),
@@ -87,5 +87,15 @@ describe('fallbackChain and the routed name', () => {
 
   test('an empty header is no header: the config chain holds', () => {
     expect(fallbackChain(call('gpt-4o'), { 'x-watchllm-fallbacks': ' , ' }, compiled)).toEqual(['claude-sonnet-4-5', 'GPT-4o-mini']);
+  });
+});
+
+describe('contextTooLong', () => {
+  test("each provider's way of saying the prompt does not fit the model's window; other 400s are not", () => {
+    expect(contextTooLong(400, { code: 'context_length_exceeded', message: "This model's maximum context length is 128000 tokens." })).toBe(true);
+    expect(contextTooLong(400, { code: null, message: 'prompt is too long: 250000 tokens > 200000 maximum' })).toBe(true);
+    expect(contextTooLong(400, { code: 'INVALID_ARGUMENT', message: 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).' })).toBe(true);
+    expect(contextTooLong(400, { code: 'invalid_value', message: "Invalid value for 'temperature'." })).toBe(false);
+    expect(contextTooLong(413, { code: 'context_length_exceeded', message: '' })).toBe(false);
   });
 });

@@ -25,6 +25,17 @@ export function fallsBackOnStatus(status: number): boolean {
   return FALLBACK_STATUSES.has(status);
 }
 
+/**
+ * A 400 that says the prompt does not fit the model's context window: a model with a larger one
+ * may well take it (OpenAI's `context_length_exceeded`, Anthropic's "prompt is too long", Gemini's
+ * "input token count ... exceeds the maximum").
+ */
+export function contextTooLong(status: number, error: { code: string | null; message: string }): boolean {
+  if (status !== 400) return false;
+  if (error.code === 'context_length_exceeded') return true;
+  return /prompt is too long|maximum context length|input token count .* exceeds the maximum/i.test(error.message);
+}
+
 /** A failure of the gateway's own making around the upstream call that another provider may not share. */
 export function fallsBackOnError(e: unknown): e is GatewayError {
   return e instanceof GatewayError && (e.outcome === 'upstream_unreachable' || e.outcome === 'timeout');

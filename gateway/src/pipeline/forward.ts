@@ -9,7 +9,7 @@ import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Logger } from '../log.ts';
 import { logUnreachable, upstreamBodyError, type Upstream } from '../upstream.ts';
-import { AttemptFailed, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
+import { AttemptFailed, contextTooLong, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 import { respondJson } from './respond-json.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
@@ -258,7 +258,10 @@ async function relayError(
     x.response.body = body;
     sendBody(res, x, info.status ?? status, body, headers);
   };
-  const retryable = fallsBackOnStatus(status);
-  if ((attempt.fallible && retryable) || attempt.candidate) throw new AttemptFailed(`HTTP ${status} ${error.type}`.trim(), answer, retryable, String(status));
+  const tooLong = contextTooLong(status, info);
+  const retryable = fallsBackOnStatus(status) || tooLong;
+  if ((attempt.fallible && retryable) || attempt.candidate) {
+    throw new AttemptFailed(`HTTP ${status} ${tooLong ? 'context_length_exceeded' : error.type}`.trim(), answer, retryable, String(status));
+  }
   answer();
 }
