@@ -53,6 +53,13 @@ afterAll(() => s?.close());
 beforeEach(() => s.fake.reset());
 
 const ask = (model: string) => ({ model, messages: [{ role: 'user' as const, content: 'hello there' }] });
+/** A chat call with the gateway key and a fallback chain in the header (fetch: every header is the test's). */
+const withChain = (body: unknown, chain: string, more: Record<string, string> = {}) =>
+  fetch(`${s.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': chain, ...more },
+    body: JSON.stringify(body),
+  });
 const paths = () => s.fake.calls.map((c) => `${c.path} ${c.status}`);
 
 async function rowOf(id: string): Promise<Record<string, unknown>> {
@@ -137,11 +144,7 @@ describe('fallbacks from watchllm.yaml', () => {
 
   test('a second account of the same provider (declared with kind: openai) takes over on a 429, priced like OpenAI', async () => {
     s.fake.next({ status: 429, errorMessage: 'rate limit reached for this organization', retryAfter: 20 });
-    const r = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'openai-eu/gpt-4o' },
-      body: JSON.stringify(ask('gpt-4o')),
-    });
+    const r = await withChain(ask('gpt-4o'), 'openai-eu/gpt-4o');
     expect(r.status).toBe(200);
     expect(s.fake.calls.map((c) => c.headers['authorization'])).toEqual(['Bearer sk-held-openai', 'Bearer sk-second-account']);
     const row = await rowOf(requestIdOf(r.headers));
@@ -151,11 +154,7 @@ describe('fallbacks from watchllm.yaml', () => {
 
   test('a prompt too long for the model moves to the next one (OpenAI context_length_exceeded, Anthropic "prompt is too long")', async () => {
     s.fake.next({ contextWindow: 1 });
-    const r = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'claude-sonnet-4-5, gpt-4.1' },
-      body: JSON.stringify(ask('gpt-4o-mini')),
-    });
+    const r = await withChain(ask('gpt-4o-mini'), 'claude-sonnet-4-5, gpt-4.1');
     expect(r.status).toBe(200);
     expect(r.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-sonnet-4-5');
     const row = await rowOf(requestIdOf(r.headers));
@@ -163,11 +162,7 @@ describe('fallbacks from watchllm.yaml', () => {
 
     s.fake.reset();
     s.fake.next({ contextWindow: 1 });
-    const viaClaude = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'gpt-4.1' },
-      body: JSON.stringify(ask('claude-sonnet-4-5')),
-    });
+    const viaClaude = await withChain(ask('claude-sonnet-4-5'), 'gpt-4.1');
     expect(viaClaude.status).toBe(200);
     expect(viaClaude.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4.1');
     expect(paths()).toEqual(['/v1/messages 400', '/v1/chat/completions 200']);
@@ -228,12 +223,7 @@ describe('what a fallback may not do', () => {
 });
 
 describe('a fallback model under the policies and the accounting of a first model', () => {
-  const post = (body: unknown, chain: string, more: Record<string, string> = {}) =>
-    fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': chain, ...more },
-      body: JSON.stringify(body),
-    });
+  const post = withChain;
 
   test("a storage policy selecting the fallback model holds: the call's bodies are not stored", async () => {
     s.fake.next({ status: 503, errorMessage: 'overloaded' });
@@ -307,12 +297,7 @@ describe('a fallback model under the policies and the accounting of a first mode
 });
 
 describe('x-watchllm-fallbacks', () => {
-  const post = (model: string, header: string, more: Record<string, string> = {}) =>
-    fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': header, ...more },
-      body: JSON.stringify(ask(model)),
-    });
+  const post = (model: string, header: string, more: Record<string, string> = {}) => withChain(ask(model), header, more);
 
   test('with x-watchllm-timeout-ms, a provider slow to answer is given up on in time and the next model answers', async () => {
     // the gateway's own upstream_timeout_ms (2000) would wait out this provider's 1.5 s
