@@ -8,6 +8,7 @@ import type { Registry } from './registry.ts';
 import type { Stores } from './stores/index.ts';
 import type { SettleBatcher } from './pipeline/settle-batch.ts';
 import type { CompiledFallbacks } from './pipeline/fallback.ts';
+import type { Balancer } from './pipeline/balance.ts';
 import type { Upstream } from './upstream.ts';
 import { GatewayShutdown } from './errors.ts';
 
@@ -23,6 +24,8 @@ export interface Deps {
   modelLimits: ReadonlyArray<{ pattern: RegExp; limits: { rpm?: number | undefined; tpm?: number | undefined; tpd?: number | undefined } }>;
   /** Fallback chains from config, globs compiled once. */
   fallbacks: CompiledFallbacks;
+  /** Load balancing from config, with each group's rotation. */
+  balancer: Balancer;
   upstream: Upstream;
   /** Policies in force, hot-reloaded from their file. */
   policies: PolicySource;

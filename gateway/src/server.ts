@@ -25,6 +25,7 @@ import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { compileModelLimits } from './pipeline/limits.ts';
 import { compileFallbacks } from './pipeline/fallback.ts';
+import { Balancer } from './pipeline/balance.ts';
 import { SettleBatcher } from './pipeline/settle-batch.ts';
 import { buildRegistry } from './registry.ts';
 import type { ReadinessCheck } from './routes/ops.ts';
@@ -128,6 +129,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     settles: new SettleBatcher(stores.limits, (e) => log.warn({ err: e }, 'settling limits failed')),
     modelLimits: compileModelLimits(config),
     fallbacks: compileFallbacks(config),
+    balancer: new Balancer(config),
     upstream: createUpstream({
       headersTimeoutMs: config.server.upstream_timeout_ms,
       bodyTimeoutMs: config.server.stream_idle_timeout_ms,

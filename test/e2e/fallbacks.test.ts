@@ -35,6 +35,10 @@ beforeAll(async () => {
       '  "gpt-4.1*": [gpt-4o-mini, claude-haiku-4-5]',
       '  llama-3.1-8b-instant: [gpt-4o-mini]',
       '  o3-mini: [claude-3-opus-latest, gpt-4o-mini]',
+      'balance:',
+      '  gpt-4-turbo:',
+      '    - { model: openai/gpt-4-turbo, weight: 3 }',
+      '    - { model: openai-eu/gpt-4-turbo, weight: 1 }',
       'policies:',
       '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
       '  - { name: private-haiku, match: { model: "claude-3-5-haiku*" }, stored: drop }',
@@ -377,5 +381,32 @@ describe("the README's fallback query", () => {
     expect(Number(byFirst('openai/gpt-4.1', 'anthropic')?.['answered'])).toBe(0);
     // calls without a fallback are not there
     expect(rows.every((r) => r['first_tried'] !== '')).toBe(true);
+  });
+});
+
+describe('load balancing (balance:)', () => {
+  const accounts = () => s.fake.calls.map((c) => (c.headers['authorization'] === 'Bearer sk-second-account' ? 'eu' : 'us'));
+
+  test('calls for a balanced model are spread over its targets by weight, recorded as the model asked for', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const { response } = await gw.chat.completions.create(ask('gpt-4-turbo')).withResponse();
+      ids.push(requestIdOf(response.headers));
+    }
+    expect(accounts()).toEqual(['us', 'us', 'eu', 'us', 'us', 'us', 'eu', 'us']);
+    const third = await rowOf(ids[2]!);
+    expect(third).toMatchObject({ model: 'gpt-4-turbo', provider: 'openai-eu', upstream_model: 'gpt-4-turbo', priced: true });
+  });
+
+  test('the target picked failing, the other one answers (the targets not picked are its fallbacks)', async () => {
+    s.fake.next({ status: 429, errorMessage: 'rate limit reached for this organization' });
+    const { response } = await gw.chat.completions.create(ask('gpt-4-turbo')).withResponse();
+    expect(response.headers.get('x-watchllm-fallback')).toBe('openai-eu/gpt-4-turbo');
+    expect(accounts()).toEqual(['us', 'eu']);
+  });
+
+  test('a call naming its provider (x-watchllm-provider) is not balanced', async () => {
+    for (let i = 0; i < 4; i++) await gw.chat.completions.create(ask('gpt-4-turbo'), { headers: { 'x-watchllm-provider': 'openai' } });
+    expect(accounts()).toEqual(['us', 'us', 'us', 'us']);
   });
 });

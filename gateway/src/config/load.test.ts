@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, loadLogLevel, parseConfig } from './load.ts';
+import { readFileSync } from 'node:fs';
 
 describe('parseConfig', () => {
   test('an empty file is a working config with the documented defaults', () => {
@@ -116,4 +117,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WATCHLLM_CONFIG: path })).toThrow(ConfigError);
     expect(() => loadConfig({ WATCHLLM_CONFIG: path })).toThrow(`WATCHLLM_CONFIG: cannot read ${path} (ENOENT)`);
   });
+});
+
+test("every yaml example in the README is a valid watchllm.yaml", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(blocks.length).toBeGreaterThanOrEqual(5);
+  for (const yaml of blocks) expect(() => parseConfig(yaml, {}), yaml.split('\n')[0]).not.toThrow();
 });

@@ -183,6 +183,16 @@ export const configSchema = z
         z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string().min(1).max(256)).min(1).max(5)),
       )
       .default({}),
+    /**
+     * Load balancing: calls for a model (as clients name it, or a glob) spread over targets by
+     * weight (smooth weighted round-robin); the targets not picked follow as fallbacks.
+     */
+    balance: z
+      .record(
+        z.string().min(1),
+        z.array(z.object({ model: z.string().min(1).max(256), weight: z.number().positive().default(1) }).strict()).min(2).max(10),
+      )
+      .default({}),
     /** Price overrides, USD per 1M tokens, keyed `provider/model`. Validated by the pricing module. */
     prices: z.record(z.string(), z.unknown()).default({}),
     /** Policies, validated by @watchllm/policies (see README). Hot-reloaded from their file. */

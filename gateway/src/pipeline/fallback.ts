@@ -73,7 +73,13 @@ export const FALLBACKS_HEADER = 'x-watchllm-fallbacks';
  * fallback) when the call sends one, else the first config entry matching the model as the client
  * named it or as it was routed (`gpt-4o`, `openai/gpt-4o`). The model itself is never tried twice.
  */
-export function fallbackChain(x: Exchange, headers: IncomingHttpHeaders, compiled: CompiledFallbacks): string[] {
+export function fallbackChain(
+  x: Exchange,
+  headers: IncomingHttpHeaders,
+  compiled: CompiledFallbacks,
+  /** a balanced call (balance.ts): the model the client asked for, and the targets not picked */
+  balanced?: { asked: string; rest: readonly string[] },
+): string[] {
   const model = x.request.model;
   if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens') return [];
   const raw = headers[FALLBACKS_HEADER];
@@ -90,10 +96,14 @@ export function fallbackChain(x: Exchange, headers: IncomingHttpHeaders, compile
     if (long !== undefined) throw GatewayError.invalid(`${FALLBACKS_HEADER} holds a model name longer than 256 characters.`, FALLBACKS_HEADER);
     chain = names;
   } else {
-    const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
-    chain = compiled.find((f) => f.pattern.test(model) || routed.some((r) => f.pattern.test(r)))?.models ?? [];
+    // a balanced call's chain is its other targets, then the config's for the model asked for
+    const names = balanced ? [balanced.asked] : [model, ...(x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [])];
+    const configured = compiled.find((f) => names.some((n) => f.pattern.test(n)))?.models ?? [];
+    chain = [...(balanced?.rest ?? []), ...configured];
   }
-  const seen = new Set([model, ...(x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [])].map((m) => m.toLowerCase()));
+  // never the model itself again (for a balanced call: the target picked, named as routed)
+  const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
+  const seen = new Set((balanced ? routed : [model, ...routed]).map((m) => m.toLowerCase()));
   return chain.filter((m) => {
     const k = m.toLowerCase();
     if (seen.has(k)) return false;

@@ -66,7 +66,15 @@ export async function handleExchange(
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
     else parseModelPath(x);
+    // Load balancing (balance.ts) picks the target before routing, unless the caller named the provider.
+    const asked = x.request.model;
+    const balanced = asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && one(req.headers['x-watchllm-provider']) === null
+      ? deps.balancer.pick(asked)
+      : null;
+    if (balanced) x.request.model = balanced.first;
     const cp = route(x, req.headers, deps.registry);
+    // recorded, checked and answered as the model the client asked for; routed to the target
+    if (balanced) x.request.model = asked;
     const who = await identify(x, creds, cp, {
       keys: deps.stores.keys,
       byokAllowed: deps.config.byok.allowed,
@@ -74,7 +82,7 @@ export async function handleExchange(
     });
     key = who.key;
     checkKeyScope(x, key);
-    const chain = fallbackChain(x, req.headers, deps.fallbacks);
+    const chain = fallbackChain(x, req.headers, deps.fallbacks, balanced && asked !== null ? { asked, rest: balanced.rest } : undefined);
     const headersTimeoutMs = requestedTimeout(req.headers, deps.config.server.upstream_timeout_ms);
 
     let target = cp;
