@@ -405,8 +405,17 @@ describe('load balancing (balance:)', () => {
     expect(accounts()).toEqual(['us', 'eu']);
   });
 
-  test('a call naming its provider (x-watchllm-provider) is not balanced', async () => {
+  test('a call naming its provider (x-watchllm-provider), or bringing its own provider key, is not balanced', async () => {
     for (let i = 0; i < 4; i++) await gw.chat.completions.create(ask('gpt-4-turbo'), { headers: { 'x-watchllm-provider': 'openai' } });
     expect(accounts()).toEqual(['us', 'us', 'us', 'us']);
+    s.fake.reset();
+    const byok = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-callers-own-key', maxRetries: 0 });
+    const providers: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { response } = await byok.chat.completions.create(ask('gpt-4-turbo')).withResponse();
+      providers.push((await rowOf(requestIdOf(response.headers)))['provider']);
+    }
+    expect(providers).toEqual(['openai', 'openai', 'openai', 'openai']);
+    expect(s.fake.calls.map((c) => c.headers['authorization'])).toEqual(Array(4).fill('Bearer sk-callers-own-key'));
   });
 });

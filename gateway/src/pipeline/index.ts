@@ -66,11 +66,12 @@ export async function handleExchange(
     readMeta(x, req.headers);
     if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
     else parseModelPath(x);
-    // Load balancing (balance.ts) picks the target before routing, unless the caller named the provider.
+    // Load balancing (balance.ts) picks the target before routing, unless the caller named the
+    // provider or brought its own provider key (that key is one account's, for one provider).
     const asked = x.request.model;
-    const balanced = asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && one(req.headers['x-watchllm-provider']) === null
-      ? deps.balancer.pick(asked)
-      : null;
+    const balanceable =
+      asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && creds.providerKey === null && one(req.headers['x-watchllm-provider']) === null;
+    const balanced = balanceable ? deps.balancer.pick(asked) : null;
     if (balanced) x.request.model = balanced.first;
     const cp = route(x, req.headers, deps.registry);
     // recorded, checked and answered as the model the client asked for; routed to the target
