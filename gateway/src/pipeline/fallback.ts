@@ -6,9 +6,10 @@ import type { Exchange } from '../exchange.ts';
 
 /**
  * Fallbacks: when a provider fails a call before anything reached the client, the gateway tries
- * the next model of the call's chain (config `fallbacks:`, or the `x-watchllm-fallbacks` header),
- * each through the same checks as a first attempt. This module holds the pure parts: which chain
- * applies, and which failures move on to the next model.
+ * the next model of the call's chain (a balanced call's other targets, then config `fallbacks:`;
+ * or the `x-watchllm-fallbacks` header), each through the same checks as a first attempt
+ * (attempts.ts). This module holds the pure parts: which chain applies, and which failures move on
+ * to the next model.
  */
 
 /** At most this many models after the first: each one may wait for a full upstream timeout. */
@@ -17,7 +18,8 @@ export const MAX_FALLBACKS = 5;
 /**
  * Provider answers that say "not now" rather than "not this request": rate limited, failing,
  * overloaded (529 is Anthropic's). Another model may well answer. A 4xx about the request itself
- * (400, 401, 404, 413, 422) would fail the same way elsewhere, or hide a bug: passed on as is.
+ * (400, 401, 404, 413, 422) would fail the same way elsewhere, or hide a bug: passed on as is, save
+ * a prompt too long for the model's window (contextTooLong).
  */
 const FALLBACK_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
 
@@ -36,7 +38,7 @@ export function contextTooLong(status: number, error: { code: string | null; mes
   return /prompt is too long|maximum context length|input token count .* exceeds the maximum/i.test(error.message);
 }
 
-/** A failure of the gateway's own making around the upstream call that another provider may not share. */
+/** A transport failure (the provider unreachable, or no response headers in time): another provider may well answer. */
 export function fallsBackOnError(e: unknown): e is GatewayError {
   return e instanceof GatewayError && (e.outcome === 'upstream_unreachable' || e.outcome === 'timeout');
 }
