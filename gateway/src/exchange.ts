@@ -237,17 +237,22 @@ export function durations(x: Exchange): {
   upstreamMs: number | null;
 } {
   const end = x.response.endedAt ?? x.upstream.endedAt ?? x.t0;
-  const earlier = x.upstream.earlierMs ?? 0;
   return {
     latencyMs: Math.max(0, end - x.t0),
     ttftMs: x.response.firstByteAt === null ? null : Math.max(0, x.response.firstByteAt - x.t0),
-    upstreamMs:
-      x.upstream.sentAt === null
-        ? earlier > 0
-          ? earlier
-          : null
-        : earlier + Math.max(0, (x.upstream.endedAt ?? x.upstream.headersAt ?? x.upstream.sentAt) - x.upstream.sentAt),
+    upstreamMs: upstreamMs(x.upstream),
   };
+}
+
+/** This attempt's time with its provider: from sending to its last timestamp (`now` while it runs); 0 before it is sent. */
+export function attemptUpstreamMs(u: Exchange['upstream'], now?: number): number {
+  return u.sentAt === null ? 0 : Math.max(0, (u.endedAt ?? u.headersAt ?? now ?? u.sentAt) - u.sentAt);
+}
+
+/** The call's time with providers: earlier attempts' (fallbacks) and this one's; null when none was called. */
+export function upstreamMs(u: Exchange['upstream'], now?: number): number | null {
+  const earlier = u.earlierMs ?? 0;
+  return u.sentAt === null && earlier === 0 ? null : earlier + attemptUpstreamMs(u, now);
 }
 
 /**

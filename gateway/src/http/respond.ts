@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { errorBody, type GatewayError } from '../errors.ts';
-import type { Exchange } from '../exchange.ts';
+import { upstreamMs, type Exchange } from '../exchange.ts';
 import { serverTiming } from './headers.ts';
 
 /** Headers every response carries, errors included. */
@@ -12,10 +12,7 @@ export function baseHeaders(x: Exchange, upstreamMs: number | null): Record<stri
 }
 
 export function upstreamMsSoFar(x: Exchange): number | null {
-  // earlier attempts (fallbacks) spent their time with providers too
-  const earlier = x.upstream.earlierMs ?? 0;
-  if (x.upstream.sentAt === null) return earlier > 0 ? earlier : null;
-  return earlier + (x.upstream.endedAt ?? x.upstream.headersAt ?? performance.now()) - x.upstream.sentAt;
+  return upstreamMs(x.upstream, performance.now());
 }
 
 /** Sends a complete body. Records what was sent on the exchange. */

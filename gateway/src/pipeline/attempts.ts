@@ -3,7 +3,7 @@ import type { Price } from '@watchllm/providers';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Deps } from '../deps.ts';
 import { clientClosedError, GatewayError } from '../errors.ts';
-import { durations, type Exchange } from '../exchange.ts';
+import { attemptUpstreamMs, upstreamMs, type Exchange } from '../exchange.ts';
 import { passHeaders } from '../http/headers.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { KeyRecord } from '../stores/index.ts';
@@ -45,6 +45,9 @@ interface Try {
   apiKey: string | undefined;
 }
 
+/** A fallback model ready to try: what it reserved and its price too. */
+type Prepared = Try & { reservation: Reservation | null; price: Price | null };
+
 /**
  * Forwards the call to its model, and while that fails in a way another model may cure, to the next
  * model of its chain (fallbacks). Every model that does not answer is noted in `x.attempts`, in
@@ -61,7 +64,7 @@ export async function forwardWithFallbacks(
   const { chain, signal } = input;
   const pass = passHeaders(input.req.headers);
   // each fallback's policies start from the body as the first model's left it
-  const base = { body: x.request.body };
+  const baseBody = x.request.body;
   let attempt: Try = { cp: input.target, apiKey: input.apiKey };
   let failed: { error: AttemptFailed; state: AttemptState; index: number } | null = null;
   let spentMs = 0;
@@ -96,19 +99,19 @@ export async function forwardWithFallbacks(
         throw e;
       }
     }
-    spentMs = durations(x).upstreamMs ?? spentMs;
+    spentMs = upstreamMs(x.upstream) ?? spentMs;
     // The attempt answered nothing: its reservation is given back whole.
     if (state.reservation) settleReservation(deps.settles, state.reservation, x);
     state.reservation = null;
     // A fallback's answer is not cached under the first model's request.
     state.cachePlan = null;
     state.capture = null;
-    let prepared: (Try & { reservation: Reservation | null; price: Price | null }) | null = null;
+    let prepared: Prepared | null = null;
     while (prepared === null && next < chain.length) {
       const model = chain[next++]!;
       const before = saveState(x);
       try {
-        prepared = await prepareFallback(deps, x, model, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, base, spentMs });
+        prepared = await prepareFallback(deps, x, model, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, baseBody, spentMs });
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
         // named as routed when it got that far, else as the chain names it
@@ -121,7 +124,7 @@ export async function forwardWithFallbacks(
       if (signal.aborted) throw clientClosedError();
       // Nothing left to try: the client gets the last failure a fallback could have cured.
       if (!failed) throw new Error('fallback: no failed attempt to answer with');
-      const own = ownUpstreamMs(failed.state.upstream);
+      const own = attemptUpstreamMs(failed.state.upstream);
       restoreState(x, failed.state);
       x.upstream.earlierMs = Math.max(0, spentMs - own);
       x.attempts[failed.index]!.own = true;
@@ -136,11 +139,6 @@ export async function forwardWithFallbacks(
 }
 
 const routeName = (x: Exchange): string => (x.route ? `${x.route.provider}/${x.route.model}` : String(x.request.model));
-
-/** The attempt's own time with its provider, without earlier attempts'. */
-function ownUpstreamMs(u: Exchange['upstream']): number {
-  return u.sentAt === null ? 0 : Math.max(0, (u.endedAt ?? u.headersAt ?? u.sentAt) - u.sentAt);
-}
 
 /** What trying a model changes on the exchange, so a model that cannot be tried leaves no trace. */
 type AttemptState = Pick<Exchange, 'route' | 'upstream' | 'auth' | 'limits' | 'responseHeaders' | 'policies'> & {
@@ -192,13 +190,13 @@ async function prepareFallback(
     creds: PresentedCredentials;
     firstProvider: string;
     policies: CompiledPolicySet | null;
-    base: { body: Exchange['request']['body'] };
+    baseBody: Exchange['request']['body'];
     spentMs: number;
   },
-): Promise<Try & { reservation: Reservation | null; price: Price | null }> {
+): Promise<Prepared> {
   x.request.model = model;
   // what is sent (and stored) names the model it is sent to
-  x.request.body = ctx.base.body === null ? null : { ...ctx.base.body, model };
+  x.request.body = ctx.baseBody === null ? null : { ...ctx.baseBody, model };
   x.request.raw = x.request.body === null ? null : JSON.stringify(x.request.body);
   x.route = null;
   x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null, earlierMs: ctx.spentMs };

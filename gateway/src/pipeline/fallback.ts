@@ -84,6 +84,7 @@ export function fallbackChain(
 ): string[] {
   const model = x.request.model;
   if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens') return [];
+  const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
   const raw = headers[FALLBACKS_HEADER];
   const header = Array.isArray(raw) ? raw.join(',') : raw;
   const names = header === undefined ? [] : header.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -99,12 +100,11 @@ export function fallbackChain(
     chain = names;
   } else {
     // a balanced call's chain is its other targets, then the config's for the model asked for
-    const names = balanced ? [balanced.asked] : [model, ...(x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [])];
+    const names = balanced ? [balanced.asked] : [model, ...routed];
     const configured = compiled.find((f) => names.some((n) => f.pattern.test(n)))?.models ?? [];
     chain = [...(balanced?.rest ?? []), ...configured];
   }
   // never the model itself again (for a balanced call: the target picked, named as routed)
-  const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
   const seen = new Set((balanced ? routed : [model, ...routed]).map((m) => m.toLowerCase()));
   return chain.filter((m) => {
     const k = m.toLowerCase();
