@@ -13,7 +13,7 @@ import { forward } from './forward.ts';
 import { identify, type PresentedCredentials } from './identify.ts';
 import { checkKeyScope } from './key-scope.ts';
 import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
-import { recheckRequestPolicies } from './policies.ts';
+import { applyRequestPolicies } from './policies.ts';
 import { priceOf, strictBudget } from './price.ts';
 import { route } from './route.ts';
 
@@ -200,7 +200,7 @@ async function prepareFallback(
   x.request.raw = x.request.body === null ? null : JSON.stringify(x.request.body);
   x.route = null;
   x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null, earlierMs: ctx.spentMs };
-  if (ctx.policies) recheckRequestPolicies(x, ctx.policies);
+  if (ctx.policies) applyRequestPolicies(x, ctx.policies);
   const cp = route(x, {}, deps.registry);
   if (ctx.creds.providerKey !== null && cp.provider.id !== ctx.firstProvider) {
     throw GatewayError.invalid(`the caller's provider key is for '${ctx.firstProvider}', not '${cp.provider.id}'`);

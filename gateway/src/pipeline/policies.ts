@@ -70,11 +70,17 @@ function denied(d: { policy: string; reason: string; status: 400 | 403 }): Gatew
 /**
  * Before the request leaves: deny (400/403 naming the policy, never the matched text), or send a
  * redacted / rewritten body. Returns true when a rewrite changed the model (the call must be re-routed).
+ *
+ * A fallback model goes through it again (attempts.ts), from the body as the first model's policies
+ * left it: a deny (a model deny list, say) rules that model out, a redaction or rewrite applies to
+ * what is sent to it, and what it matched and how bodies may be stored are recorded with the call;
+ * matches the call already recorded are not repeated.
  */
 export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boolean {
   if (x.request.body === null) return false;
   const d = evaluateRequest(set, { ...context(x), body: x.request.body });
-  record(x, d);
+  const seen = new Set((x.policies?.matches ?? []).map((m) => JSON.stringify(m)));
+  merge(x, outcomeOf(d), seen.size === 0 ? d.matches : d.matches.filter((m) => !seen.has(JSON.stringify(m))), d.stored);
   if (d.kind === 'deny') throw denied(d);
   if (d.kind !== 'modify') return false;
   x.request.body = d.body;
@@ -86,26 +92,6 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
     return true;
   }
   return false;
-}
-
-/**
- * A fallback model goes through the request policies as a first model does, from the body as the
- * first model's policies left it: a deny (a model deny list, say) rules it out, a redaction or
- * rewrite applies to what is sent (a `set_model` rewrite names the model to route), and what it
- * matched and how the bodies may be stored are recorded with the call (matches the first model's
- * evaluation already recorded are not repeated).
- */
-export function recheckRequestPolicies(x: Exchange, set: CompiledPolicySet): void {
-  if (x.request.body === null) return;
-  const d = evaluateRequest(set, { ...context(x), body: x.request.body });
-  const seen = new Set((x.policies?.matches ?? []).map((m) => JSON.stringify(m)));
-  merge(x, outcomeOf(d), d.matches.filter((m) => !seen.has(JSON.stringify(m))), d.stored);
-  if (d.kind === 'deny') throw denied(d);
-  if (d.kind !== 'modify') return;
-  x.request.body = d.body;
-  x.request.raw = JSON.stringify(d.body);
-  const model = d.body['model'];
-  if (typeof model === 'string') x.request.model = model;
 }
 
 /** The post-response policies that treat this call's answer, for the cache key ('' for none). */
