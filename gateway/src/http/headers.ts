@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '../errors.ts';
 import type { Exchange, TimingSegment } from '../exchange.ts';
 
 const PROPERTY_PREFIX = 'x-watchllm-property-';
@@ -44,6 +45,18 @@ export function one(v: string | string[] | undefined): string | null {
   const s = Array.isArray(v) ? v[0] : v;
   if (s === undefined || s === '') return null;
   return s.length > MAX_META_LENGTH ? s.slice(0, MAX_META_LENGTH) : s;
+}
+
+/**
+ * A header that must be a whole number from 1 to `max`: null when absent; anything else is a 400
+ * naming the header (`what` says the unit and range), not a setting silently ignored.
+ */
+export function wholeNumberHeader(h: IncomingHttpHeaders, name: string, max: number, what: string): number | null {
+  const raw = one(h[name]);
+  if (raw === null) return null;
+  const n = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (n >= 1 && n <= max) return n;
+  throw GatewayError.invalid(`${name} must be a whole number of ${what}.`, name);
 }
 
 /** Client headers that providers understand and that are forwarded; everything else stays here. */

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { one, passHeaders } from '../http/headers.ts';
+import { one, passHeaders, wholeNumberHeader } from '../http/headers.ts';
 import { nestsDeeper } from '../json.ts';
 import { sendBody } from '../http/respond.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
@@ -87,14 +87,7 @@ export function planCache(
  * not at all) while the client believes otherwise.
  */
 function requestedTtl(h: IncomingHttpHeaders): number | null {
-  const raw = one(h['x-watchllm-cache-ttl']);
-  if (raw === null) return null;
-  const ttl = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (ttl >= 1 && ttl <= MAX_CACHE_TTL_SECONDS) return ttl;
-  throw GatewayError.invalid(
-    `x-watchllm-cache-ttl must be a whole number of seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (30 days).`,
-    'x-watchllm-cache-ttl',
-  );
+  return wholeNumberHeader(h, 'x-watchllm-cache-ttl', MAX_CACHE_TTL_SECONDS, `seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (30 days)`);
 }
 
 /** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { azureStreamsUsage, TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { copyUpstreamHeaders, one } from '../http/headers.ts';
+import { copyUpstreamHeaders, wholeNumberHeader } from '../http/headers.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
@@ -55,11 +55,7 @@ export const TIMEOUT_HEADER = 'x-watchllm-timeout-ms';
  * else is a 400 naming the header.
  */
 export function requestedTimeout(h: IncomingHttpHeaders, maxMs: number): number | null {
-  const raw = one(h[TIMEOUT_HEADER]);
-  if (raw === null) return null;
-  const ms = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (ms >= 1 && ms <= maxMs) return ms;
-  throw GatewayError.invalid(`${TIMEOUT_HEADER} must be a whole number of milliseconds from 1 to ${maxMs} (the gateway's upstream_timeout_ms).`, TIMEOUT_HEADER);
+  return wholeNumberHeader(h, TIMEOUT_HEADER, maxMs, `milliseconds from 1 to ${maxMs} (the gateway's upstream_timeout_ms)`);
 }
 
 /** Builds the upstream request, sends it and hands the answer to the JSON or stream responder. */
