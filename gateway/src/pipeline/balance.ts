@@ -45,7 +45,6 @@ export class Balancer {
     g.current[best]! -= total;
     const rest = g.targets
       .filter((_, i) => i !== best)
-      .slice()
       .sort((a, b) => b.weight - a.weight)
       .map((t) => t.model);
     return { first: g.targets[best]!.model, rest };
