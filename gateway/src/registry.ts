@@ -20,8 +20,8 @@ export interface ConfiguredProvider {
   /** Hosts such as Ollama and vLLM that need no key. */
   keyless: boolean;
   /**
-   * Whose built-in prices apply: a provider declared with `kind: openai` (a second OpenAI account,
-   * say) bills like OpenAI; Azure like OpenAI; hosts of their own kind by their id.
+   * Whose built-in prices apply (priceFor's `billsAs`): a provider declared with `kind: openai` (a
+   * second OpenAI account, say) bills like OpenAI; hosts of their own kind by their id.
    */
   priceTable: string;
 }

@@ -12,10 +12,7 @@ import type { StreamBudget } from './respond-stream.ts';
 export function priceOf(x: Exchange, deps: Deps): Price | null {
   if (!x.route) return null;
   const { provider, model } = x.route;
-  const own = priceFor(provider, model, deps.prices);
-  if (own) return own;
-  const table = deps.registry.get(provider)?.priceTable;
-  return table && table !== provider ? priceFor(table, model, deps.prices) : null;
+  return priceFor(provider, model, deps.prices, deps.registry.get(provider)?.priceTable);
 }
 
 /**

@@ -90,6 +90,16 @@ describe('priceFor', () => {
   });
 });
 
+describe('priceFor billsAs', () => {
+  test('a provider under an id of its own bills as the provider it is declared like (Azure as OpenAI); its own overrides win', () => {
+    expect(priceFor('openai-eu', 'gpt-4o')).toBeNull();
+    expect(priceFor('openai-eu', 'gpt-4o', undefined, 'openai')).toEqual(priceFor('openai', 'gpt-4o'));
+    expect(priceFor('azure-eu', 'gpt-4o', undefined, 'azure')).toEqual(priceFor('openai', 'gpt-4o'));
+    const overrides = priceOverrideSchema.parse({ 'openai-eu/gpt-4o': { input: 1, output: 2 } });
+    expect(priceFor('openai-eu', 'gpt-4o', overrides, 'openai')).toMatchObject({ input: 1, output: 2 });
+  });
+});
+
 describe('priceOverrideSchema', () => {
   test.each([
     [{ 'gpt-4o': { input: 1, output: 1 } }, 'key without provider'],

@@ -48,8 +48,14 @@ export const priceOverrideSchema = z
 /** Parsed overrides (`priceOverrideSchema.parse(config.prices)`): lower-cased keys, table-shaped prices. */
 export type PriceOverrides = z.output<typeof priceOverrideSchema>;
 
-export function priceFor(provider: string, model: string, overrides?: PriceOverrides): Price | null {
-  const table = provider === 'azure' ? 'openai' : provider;
+/**
+ * The price of `model` at `provider`: an override keyed by the provider, or by its price table,
+ * else the built-in table. `billsAs` is the provider whose prices apply (a provider declared with
+ * `kind: openai` under an id of its own bills like OpenAI); by default the provider itself. Azure
+ * bills OpenAI's models at OpenAI's prices.
+ */
+export function priceFor(provider: string, model: string, overrides?: PriceOverrides, billsAs = provider): Price | null {
+  const table = billsAs === 'azure' ? 'openai' : billsAs;
   let name = model.toLowerCase();
   if (name.startsWith('models/')) name = name.slice('models/'.length);
   const stripped = name.replace(SNAPSHOT_SUFFIX, '');
