@@ -110,7 +110,7 @@ export interface Exchange {
     sentAt: number | null;
     headersAt: number | null;
     endedAt: number | null;
-    /** ms spent on the providers of earlier attempts (fallbacks), counted in upstream time */
+    /** ms spent on the providers of earlier tries (retries, fallbacks) and waiting between them: upstream time */
     earlierMs?: number;
   };
 
@@ -162,12 +162,15 @@ export interface Exchange {
   } | null;
 }
 
-/** A model of a fallback chain that did not answer. */
+/** A try of a model that did not answer: a model of a fallback chain, or a try that was retried. */
 export interface Attempt {
   /** `provider/model` when it was routed, else the name as the chain gives it */
   model: string;
-  /** `failed`: the provider was called and failed; `skipped`: it could not be tried */
-  result: 'failed' | 'skipped';
+  /**
+   * `failed`: the provider was called and failed; `retried`: failed, and the model was tried again
+   * after `waitMs`; `skipped`: it could not be tried
+   */
+  result: 'failed' | 'retried' | 'skipped';
   /** the provider when it was routed (for metrics) */
   provider: string | null;
   /** `HTTP 503 server_error`, `upstream_unreachable`, or why it was skipped */
@@ -176,11 +179,17 @@ export interface Attempt {
   kind?: string;
   /** the failure the client got (when no model answered): the exchange itself describes it */
   own?: boolean;
+  /** a retried one's wait before the next try, ms */
+  waitMs?: number;
 }
 
-/** How an attempt reads in the event: `openai/gpt-4o: HTTP 503 server_error`, `x: skipped: ...`. */
+/**
+ * How an attempt reads in the event: `openai/gpt-4o: HTTP 503 server_error`,
+ * `openai/gpt-4o: HTTP 429 rate_limit_exceeded (retried after 1000 ms)`, `x: skipped: ...`.
+ */
 export function attemptText(a: Attempt): string {
-  return a.result === 'skipped' ? `${a.model}: skipped: ${a.why}` : `${a.model}: ${a.why}`;
+  if (a.result === 'skipped') return `${a.model}: skipped: ${a.why}`;
+  return a.result === 'retried' ? `${a.model}: ${a.why} (retried after ${a.waitMs ?? 0} ms)` : `${a.model}: ${a.why}`;
 }
 
 export function createExchange(init: {

@@ -49,7 +49,7 @@ export class Metrics {
   });
   private readonly upstreamErrors = new Counter({
     name: 'watchllm_upstream_errors_total',
-    help: 'Provider errors, timeouts, unreachable hosts and cut streams (those a fallback rescued too).',
+    help: 'Provider errors, timeouts, unreachable hosts and cut streams (those a retry or fallback rescued too).',
     labelNames: ['provider', 'kind'] as const,
     registers: [this.registry],
   });
@@ -57,6 +57,12 @@ export class Metrics {
     name: 'watchllm_fallbacks_total',
     help: 'Models of fallback chains that did not answer: failed (the provider was called), or skipped.',
     labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'watchllm_retries_total',
+    help: 'Tries of a model that failed and were retried on the same model (retries).',
+    labelNames: ['provider'] as const,
     registers: [this.registry],
   });
   private readonly tokens = new Counter({
@@ -175,9 +181,10 @@ export class Metrics {
       this.upstreamErrors.inc({ provider, kind: upstreamErrorKind(x) });
     }
     for (const a of x.attempts) {
-      this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
-      // a provider's failure counts whether or not a fallback rescued the call (the call's own is counted above)
-      if (a.result === 'failed' && a.kind && a.provider && !a.own) this.upstreamErrors.inc({ provider: a.provider, kind: a.kind });
+      if (a.result === 'retried') this.retries.inc({ provider: a.provider ?? 'none' });
+      else this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
+      // a provider's failure counts whether or not a retry or fallback rescued the call (the call's own is counted above)
+      if (a.result !== 'skipped' && a.kind && a.provider && !a.own) this.upstreamErrors.inc({ provider: a.provider, kind: a.kind });
     }
     const u = x.response.usage;
     if (u && x.route && x.outcome !== 'cache_hit') {

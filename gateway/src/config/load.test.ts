@@ -9,6 +9,8 @@ describe('parseConfig', () => {
     expect(c.data_dir).toBe('./.watchllm');
     expect(c.default_provider).toBe('openai');
     expect(c.byok.allowed).toBe(true);
+    // no retries unless asked for: clients' SDKs retry on their own
+    expect(c.retries).toEqual({ attempts: 0, backoff_ms: 500, max_wait_ms: 10_000 });
   });
 
   test('env variables override the file', () => {
@@ -21,7 +23,9 @@ describe('parseConfig', () => {
       WATCHLLM_REDIS_URL: 'redis://r:6379',
       WATCHLLM_ADMIN_TOKEN: 'admin-token-0123456789',
       WATCHLLM_EVENTS: 'off',
+      WATCHLLM_RETRIES: '2',
     });
+    expect(c.retries.attempts).toBe(2);
     expect(c.server).toMatchObject({ port: 9100, host: '0.0.0.0', max_body_mb: 8 });
     expect(c.data_dir).toBe('/data');
     expect(c.events).toMatchObject({ enabled: false, clickhouse_url: 'http://u:p@ch:8123/watchllm' });
@@ -42,6 +46,7 @@ describe('parseConfig', () => {
       'WATCHLLM_ADMIN_TOKEN (admin_token): Too small',
     );
     expect(() => parseConfig('', { PORT: 'eighty' })).toThrow(/^PORT \(server\.port\): /);
+    expect(() => parseConfig('', { WATCHLLM_RETRIES: '9' })).toThrow(/^WATCHLLM_RETRIES \(retries\.attempts\): Too big/);
   });
 
   test('a YAML syntax error says what and where, once', () => {

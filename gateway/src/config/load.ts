@@ -180,6 +180,7 @@ const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly string[
   ['WATCHLLM_TRUST_PROXY', ['server', 'trust_proxy'], hops],
   ['WATCHLLM_UPSTREAM_TIMEOUT_MS', ['server', 'upstream_timeout_ms'], number],
   ['WATCHLLM_DRAIN_DELAY_MS', ['server', 'drain_delay_ms'], number],
+  ['WATCHLLM_RETRIES', ['retries', 'attempts'], number],
   ['WATCHLLM_DATA_DIR', ['data_dir']],
   ['WATCHLLM_REDIS_URL', ['redis_url']],
   ['WATCHLLM_REDIS_CLUSTER', ['redis_cluster'], flag],

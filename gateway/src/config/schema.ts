@@ -173,6 +173,21 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /**
+     * Retries of a model whose provider fails in a way that passes (unreachable, timed out, 429,
+     * 5xx, 529), before any fallback. Off by default: SDKs retry on their own.
+     */
+    retries: z
+      .object({
+        /** tries after the first, per model; x-watchllm-retries overrides it per call */
+        attempts: z.number().int().min(0).max(5).default(0),
+        /** the first wait, doubled on each retry of a model (with jitter) */
+        backoff_ms: z.number().int().min(0).max(60_000).default(500),
+        /** the longest wait, a provider's retry-after included; one asking for longer is not retried */
+        max_wait_ms: z.number().int().min(0).max(300_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * Models to try, in order, when a call's provider fails before answering (unreachable, timed
      * out, 429, 5xx): keyed by the model as clients name it (a glob may stand for several).
      */

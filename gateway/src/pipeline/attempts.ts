@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Price } from '@watchllm/providers';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Deps } from '../deps.ts';
@@ -15,6 +16,7 @@ import { checkKeyScope } from './key-scope.ts';
 import { limitItems, reserve, settleReservation, type Reservation } from './limits.ts';
 import { applyRequestPolicies } from './policies.ts';
 import { priceOf, strictBudget } from './price.ts';
+import { retryDelayMs } from './retry.ts';
 import { route } from './route.ts';
 
 /** What the call holds that its end (settle, cache fill) needs, kept current across attempts. */
@@ -37,6 +39,8 @@ export interface AttemptsInput {
   policies: CompiledPolicySet | null;
   signal: AbortSignal;
   headersTimeoutMs: number | null;
+  /** retries per model (retry.ts) */
+  retries: number;
 }
 
 /** One model's try: the provider and the credential it takes. */
@@ -49,10 +53,12 @@ interface Try {
 type Prepared = Try & { reservation: Reservation | null; price: Price | null };
 
 /**
- * Forwards the call to its model, and while that fails in a way another model may cure, to the next
- * model of its chain (fallbacks). Every model that does not answer is noted in `x.attempts`, in
- * order; when none answers, the client gets the last failure a fallback could have cured, as it
- * would have without fallbacks, and the exchange describes that attempt.
+ * Forwards the call to its model; while that fails in a way that passes, tries the model again after
+ * a wait (`input.retries` times at most, retry.ts), then the next model of its chain (fallbacks),
+ * with retries of its own. Every try that does not answer is noted in `x.attempts`, in order; when
+ * none answers, the client gets the last failure a retry or fallback could have cured, as it would
+ * have without them, and the exchange describes that try. A retry keeps the model's reservation
+ * (it is the same call to the same model); the waits count as upstream time.
  */
 export async function forwardWithFallbacks(
   deps: Deps,
@@ -68,6 +74,10 @@ export async function forwardWithFallbacks(
   let attempt: Try = { cp: input.target, apiKey: input.apiKey };
   let failed: { error: AttemptFailed; state: AttemptState; index: number } | null = null;
   let spentMs = 0;
+  // the exchange as the current model's first try found it, to start each retry from
+  let modelStart = saveState(x);
+  let tries = 0;
+  let retried = 0;
   for (let next = 0; ; ) {
     const candidate = next > 0;
     try {
@@ -82,7 +92,7 @@ export async function forwardWithFallbacks(
         budget: deps.config.budgets.strict ? strictBudget(state.reservation, state.price, x) : null,
         keepBody: deps.keepBodies && input.key?.storeBodies !== false,
         log: deps.log,
-        fallible: next < chain.length,
+        fallible: next < chain.length || tries < input.retries,
         candidate,
         headersTimeoutMs: input.headersTimeoutMs,
       });
@@ -91,7 +101,26 @@ export async function forwardWithFallbacks(
       if (signal.aborted) throw e instanceof AttemptFailed ? clientClosedError() : e;
       if (e instanceof AttemptFailed) {
         if (e.retryable) failed = { error: e, state: saveState(x), index: x.attempts.length };
-        x.attempts.push({ model: routeName(x), result: 'failed', provider: x.route?.provider ?? null, why: e.why, kind: e.kind });
+        const waitMs = tries < input.retries && e.retry.transient ? retryDelayMs(tries + 1, deps.config.retries, e.retry.afterMs) : null;
+        const provider = x.route?.provider ?? null;
+        if (waitMs !== null) {
+          x.attempts.push({ model: routeName(x), result: 'retried', provider, why: e.why, kind: e.kind, waitMs });
+          spentMs = (upstreamMs(x.upstream) ?? spentMs) + waitMs;
+          try {
+            await sleep(waitMs, undefined, { signal });
+          } catch (err) {
+            throw signal.aborted ? clientClosedError() : err;
+          }
+          tries++;
+          retried++;
+          restoreState(x, modelStart);
+          x.upstream.earlierMs = spentMs;
+          x.responseHeaders['x-watchllm-retries'] = String(retried);
+          continue;
+        }
+        // no retry left and no chain: the client gets this failure, as it would without retries
+        if (chain.length === 0 && e.retryable) return e.answer();
+        x.attempts.push({ model: routeName(x), result: 'failed', provider, why: e.why, kind: e.kind });
       } else if (candidate && e instanceof GatewayError && x.upstream.sentAt === null) {
         // a fallback model this provider cannot take (a parameter it refuses): the next one
         x.attempts.push({ model: routeName(x), result: 'skipped', provider: x.route?.provider ?? null, why: e.message });
@@ -135,6 +164,8 @@ export async function forwardWithFallbacks(
     state.reservation = prepared.reservation;
     state.price = prepared.price;
     x.responseHeaders['x-watchllm-fallback'] = routeName(x);
+    modelStart = saveState(x);
+    tries = 0;
   }
 }
 

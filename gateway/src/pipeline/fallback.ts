@@ -56,6 +56,11 @@ export class AttemptFailed extends Error {
     readonly retryable: boolean,
     /** for metrics: the provider's status, `timeout` or `upstream_unreachable` */
     readonly kind: string,
+    /**
+     * the same model may answer if tried again (a failure that passes: not a context window too
+     * small), and the wait its provider asked for in ms (retry.ts), null when it named none
+     */
+    readonly retry: { transient: boolean; afterMs: number | null } = { transient: false, afterMs: null },
   ) {
     super(why);
   }

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { logUnreachable, upstreamBodyError, type Upstream } from '../upstream.ts';
 import { AttemptFailed, contextTooLong, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 import { respondJson } from './respond-json.ts';
+import { providerRetryAfterMs } from './retry.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
 /** Largest upstream error body read; error bodies are small, anything bigger is cut. */
@@ -33,8 +34,8 @@ export interface ForwardInput {
   /** Where a provider that cannot be reached is reported (one line per call). */
   log: Logger;
   /**
-   * Another model follows if this one fails: a failure a fallback may cure (fallback.ts) is then
-   * thrown as AttemptFailed, with nothing sent to the client.
+   * A retry of this model or another model follows if this one fails: a failure a retry or a
+   * fallback may cure (fallback.ts) is then thrown as AttemptFailed, with nothing sent to the client.
    */
   fallible: boolean;
   /**
@@ -103,6 +104,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
         },
         true,
         e.outcome,
+        { transient: true, afterMs: null },
       );
     }
     throw e;
@@ -257,7 +259,10 @@ async function relayError(
   const tooLong = contextTooLong(status, info);
   const retryable = fallsBackOnStatus(status) || tooLong;
   if ((attempt.fallible && retryable) || attempt.candidate) {
-    throw new AttemptFailed(`HTTP ${status} ${tooLong ? 'context_length_exceeded' : error.type}`.trim(), answer, retryable, String(status));
+    throw new AttemptFailed(`HTTP ${status} ${tooLong ? 'context_length_exceeded' : error.type}`.trim(), answer, retryable, String(status), {
+      transient: fallsBackOnStatus(status),
+      afterMs: providerRetryAfterMs(up.headers, parsed),
+    });
   }
   answer();
 }

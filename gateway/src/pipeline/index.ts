@@ -19,6 +19,7 @@ import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.t
 import { route } from './route.ts';
 import { fallbackChain } from './fallback.ts';
 import { forwardWithFallbacks, type CallState } from './attempts.ts';
+import { retriesFor } from './retry.ts';
 import { checkKeyScope } from './key-scope.ts';
 import { priceOf } from './price.ts';
 
@@ -85,6 +86,7 @@ export async function handleExchange(
     checkKeyScope(x, key);
     const chain = fallbackChain(x, req.headers, deps.fallbacks, balanced && asked !== null ? { asked, rest: balanced.rest } : undefined);
     const headersTimeoutMs = requestedTimeout(req.headers, deps.config.server.upstream_timeout_ms);
+    const retries = retriesFor(req.headers, deps.config.retries);
 
     let target = cp;
     if (policies) {
@@ -122,7 +124,7 @@ export async function handleExchange(
     // plan are then theirs, kept current in `call` for the end of the call.
     const call: CallState = { reservation, price, cachePlan, capture };
     try {
-      const input = { req, target, apiKey: who.providerKey, chain, creds, key, policies, signal: abort.signal, headersTimeoutMs };
+      const input = { req, target, apiKey: who.providerKey, chain, creds, key, policies, signal: abort.signal, headersTimeoutMs, retries };
       await forwardWithFallbacks(deps, x, res, input, call);
     } finally {
       ({ reservation, price, cachePlan, capture } = call);
