@@ -22,7 +22,7 @@ beforeAll(async () => {
   const closed = await freePort();
   s = await startStack({
     yaml: [
-      'retries: { attempts: 2, backoff_ms: 20, max_wait_ms: 2000 }',
+      'retries: { attempts: 2, max_per_call: 4, backoff_ms: 20, max_wait_ms: 2000 }',
       'keys:',
       `  - { name: app, project: acme, key: ${KEY} }`,
       `  - { name: limited, project: acme, key: ${LIMITED}, limits: { rpm: 2 } }`,
@@ -119,6 +119,18 @@ describe('retries from watchllm.yaml', () => {
     expect(x.attempts.map((a) => `${a.model} ${a.result}`)).toEqual(['openai/gpt-4o retried', 'openai/gpt-4o retried', 'openai/gpt-4o failed']);
   });
 
+  test('no model answering: the client gets the last failure that could have passed, and the header counts every retry', async () => {
+    // gpt-4o: 503, retried, 503, retried, 503; claude: 503, retried, then a 400 of its own
+    for (let i = 0; i < 3; i++) s.fake.next({ status: 503, retryAfter: 0 });
+    s.fake.next({ status: 503, retryAfter: 0, errorMessage: 'claude overloaded' });
+    s.fake.next({ status: 400, errorMessage: 'claude refuses' });
+    const response = await chat('gpt-4o');
+    expect(response.status).toBe(503);
+    expect(JSON.stringify(await response.json())).toContain('claude overloaded');
+    expect(response.headers.get('x-watchllm-retries')).toBe('3');
+    expect(s.fake.calls).toHaveLength(5);
+  });
+
   test('a fallback model gets retries of its own', async () => {
     for (let i = 0; i < 4; i++) s.fake.next({ status: 503, retryAfter: 0 });
     const response = await chat('gpt-4o');
@@ -172,6 +184,13 @@ describe('what is never retried', () => {
     expect((await lastEvent()).attempts).toEqual([]);
   });
 
+  test("OpenAI's 429 insufficient_quota does not pass with time: not retried", async () => {
+    s.fake.next({ status: 429, retryAfter: 0, errorType: 'insufficient_quota', errorMessage: 'You exceeded your current quota' });
+    const response = await chat('gpt-4o-mini');
+    expect(response.status).toBe(429);
+    expect(paths()).toEqual(['/v1/chat/completions 429']);
+  });
+
   test('a prompt too long for the window is not retried on the same model', async () => {
     s.fake.next({ contextWindow: 1 });
     const response = await chat('gpt-4o-mini');
@@ -195,11 +214,12 @@ describe('x-watchllm-retries', () => {
     expect(s.fake.calls).toHaveLength(5);
   });
 
-  test('a value out of range is a 400 naming the header, recorded, and nothing is sent', async () => {
+  test('a value above retries.max_per_call is a 400 naming the header, recorded, and nothing is sent', async () => {
     const before = s.events.length;
-    const response = await chat('gpt-4o-mini', { 'x-watchllm-retries': '6' });
+    // more than retries.max_per_call: the operator's bound holds
+    const response = await chat('gpt-4o-mini', { 'x-watchllm-retries': '5' });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-watchllm-retries', message: expect.stringContaining('0 to 5') } });
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-watchllm-retries', message: expect.stringContaining('0 to 4') } });
     expect(s.fake.calls).toHaveLength(0);
     const [x] = (await s.waitForEvents(before + 1)).slice(before);
     expect(x).toMatchObject({ outcome: 'invalid' });
@@ -237,7 +257,8 @@ describe('retries and the accounting of the call', () => {
     expect(await pending).toBeInstanceOf(Error);
     const [x] = (await s.waitForEvents(before + 1)).slice(before);
     expect(x?.outcome).toBe('client_closed');
-    expect(x?.attempts.map((a) => a.result)).toEqual(['retried']);
+    // the try failed and was not retried: the client left first
+    expect(x?.attempts.map((a) => a.result)).toEqual(['failed']);
     // it ended when the client left, not after the wait
     expect(durations(x!).latencyMs).toBeLessThan(2000);
     expect(s.fake.calls).toHaveLength(1);

@@ -59,3 +59,31 @@ describe('shutdown with a drain delay (server.drain_delay_ms)', () => {
     }
   });
 });
+
+describe('shutdown while a call waits to retry its provider', () => {
+  test('the client gets 503 gateway_shutdown (worth retrying elsewhere), not a client_closed', async () => {
+    const s = await startStack({ yaml: 'server:\n  shutdown_grace_ms: 200\nretries: { attempts: 2, max_wait_ms: 5000 }\n' });
+    try {
+      s.fake.next({ status: 503, retryAfter: 3 });
+      const answer = fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      // the first try failed: the call now waits the three seconds the provider asked for
+      for (let i = 0; i < 100 && s.fake.calls[0]?.status !== 503; i++) await new Promise((r) => setTimeout(r, 10));
+      const closing = s.gateway.close();
+      const r = await answer;
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({ error: { code: 'gateway_shutdown' } });
+      await closing;
+      const [x] = await s.waitForEvents(1);
+      expect(x!.error?.type).toBe('gateway_shutdown');
+      // the try that failed is listed; no retry was made
+      expect(x!.attempts.map((a) => a.result)).toEqual(['failed']);
+      expect(s.fake.calls).toHaveLength(1);
+    } finally {
+      await s.close().catch(() => {});
+    }
+  });
+});

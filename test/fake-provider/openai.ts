@@ -97,7 +97,8 @@ export function openaiGuard(ctx: Ctx, flavour: Flavour): boolean {
     if (flavour.kind === 'azure' && status === 429) {
       azureError(ctx, 429, '429', errorMessage ?? 'Requests to the ChatCompletions_Create Operation have exceeded call rate limit of your current pricing tier. Please retry after 1 second.');
     } else {
-      openaiError(ctx, status, errorMessage, errorType);
+      // a spent quota is a 429 whose type and code both say so, as OpenAI sends it
+      openaiError(ctx, status, errorMessage, errorType, errorType === 'insufficient_quota' ? 'insufficient_quota' : undefined);
     }
     return true;
   }

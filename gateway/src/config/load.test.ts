@@ -10,7 +10,7 @@ describe('parseConfig', () => {
     expect(c.default_provider).toBe('openai');
     expect(c.byok.allowed).toBe(true);
     // no retries unless asked for: clients' SDKs retry on their own
-    expect(c.retries).toEqual({ attempts: 0, backoff_ms: 500, max_wait_ms: 10_000 });
+    expect(c.retries).toEqual({ attempts: 0, max_per_call: 3, backoff_ms: 500, max_wait_ms: 10_000 });
   });
 
   test('env variables override the file', () => {

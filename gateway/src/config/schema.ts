@@ -180,6 +180,8 @@ export const configSchema = z
       .object({
         /** tries after the first, per model; x-watchllm-retries overrides it per call */
         attempts: z.number().int().min(0).max(5).default(0),
+        /** the most x-watchllm-retries may ask for */
+        max_per_call: z.number().int().min(0).max(5).default(3),
         /** the first wait, doubled on each retry of a model (with jitter) */
         backoff_ms: z.number().int().min(0).max(60_000).default(500),
         /** the longest wait, a provider's retry-after included; one asking for longer is not retried */

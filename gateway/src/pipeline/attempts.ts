@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Price } from '@watchllm/providers';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Deps } from '../deps.ts';
-import { clientClosedError, GatewayError } from '../errors.ts';
+import { clientClosedError, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
 import { attemptUpstreamMs, upstreamMs, type Exchange } from '../exchange.ts';
 import { passHeaders } from '../http/headers.ts';
 import type { ConfiguredProvider } from '../registry.ts';
@@ -98,19 +98,24 @@ export async function forwardWithFallbacks(
       });
       return;
     } catch (e) {
-      if (signal.aborted) throw e instanceof AttemptFailed ? clientClosedError() : e;
+      if (signal.aborted) throw e instanceof AttemptFailed ? abortedError(signal) : e;
       if (e instanceof AttemptFailed) {
         if (e.retryable) failed = { error: e, state: saveState(x), index: x.attempts.length };
         const waitMs = tries < input.retries && e.retry.transient ? retryDelayMs(tries + 1, deps.config.retries, e.retry.afterMs) : null;
         const provider = x.route?.provider ?? null;
         if (waitMs !== null) {
-          x.attempts.push({ model: routeName(x), result: 'retried', provider, why: e.why, kind: e.kind, waitMs });
-          spentMs = (upstreamMs(x.upstream) ?? spentMs) + waitMs;
+          const waitStart = performance.now();
           try {
             await sleep(waitMs, undefined, { signal });
           } catch (err) {
-            throw signal.aborted ? clientClosedError() : err;
+            if (!signal.aborted) throw err;
+            // the call ends here (client gone, or shutdown): no retry happened; what was waited is upstream time
+            x.upstream.earlierMs = (x.upstream.earlierMs ?? 0) + (performance.now() - waitStart);
+            x.attempts.push({ model: routeName(x), result: 'failed', provider, why: e.why, kind: e.kind });
+            throw abortedError(signal);
           }
+          x.attempts.push({ model: routeName(x), result: 'retried', provider, why: e.why, kind: e.kind, waitMs });
+          spentMs = (upstreamMs(x.upstream) ?? spentMs) + waitMs;
           tries++;
           retried++;
           restoreState(x, modelStart);
@@ -150,13 +155,15 @@ export async function forwardWithFallbacks(
       }
     }
     if (prepared === null) {
-      if (signal.aborted) throw clientClosedError();
+      if (signal.aborted) throw abortedError(signal);
       // Nothing left to try: the client gets the last failure a fallback could have cured.
       if (!failed) throw new Error('fallback: no failed attempt to answer with');
       const own = attemptUpstreamMs(failed.state.upstream);
       restoreState(x, failed.state);
       x.upstream.earlierMs = Math.max(0, spentMs - own);
       x.attempts[failed.index]!.own = true;
+      // the failure answered may be from before later retries: the header counts them all
+      if (retried > 0) x.responseHeaders['x-watchllm-retries'] = String(retried);
       failed.error.answer();
       return;
     }
@@ -168,6 +175,9 @@ export async function forwardWithFallbacks(
     tries = 0;
   }
 }
+
+/** Why a call whose signal fired ends: the gateway's shutdown (503, worth retrying elsewhere) or the client leaving. */
+const abortedError = (signal: AbortSignal): GatewayError => (isShutdownAbort(signal.reason) ? shutdownError() : clientClosedError());
 
 const routeName = (x: Exchange): string => (x.route ? `${x.route.provider}/${x.route.model}` : String(x.request.model));
 

@@ -260,7 +260,8 @@ async function relayError(
   const retryable = fallsBackOnStatus(status) || tooLong;
   if ((attempt.fallible && retryable) || attempt.candidate) {
     throw new AttemptFailed(`HTTP ${status} ${tooLong ? 'context_length_exceeded' : error.type}`.trim(), answer, retryable, String(status), {
-      transient: fallsBackOnStatus(status),
+      // OpenAI's 429 for a spent quota does not pass with time: another model, maybe; the same, no
+      transient: fallsBackOnStatus(status) && info.code !== 'insufficient_quota',
       afterMs: providerRetryAfterMs(up.headers, parsed),
     });
   }

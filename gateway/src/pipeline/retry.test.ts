@@ -1,18 +1,22 @@
 import { describe, expect, test } from 'vitest';
 import { GatewayError } from '../errors.ts';
-import { MAX_RETRIES, providerRetryAfterMs, retriesFor, retryDelayMs, type RetrySettings } from './retry.ts';
+import { providerRetryAfterMs, retriesFor, retryDelayMs, type RetrySettings } from './retry.ts';
 
-const settings: RetrySettings = { attempts: 2, backoff_ms: 500, max_wait_ms: 10_000 };
+const settings: RetrySettings = { attempts: 2, max_per_call: 3, backoff_ms: 500, max_wait_ms: 10_000 };
 
 describe('retriesFor', () => {
   test('the config holds unless the call sends x-watchllm-retries', () => {
     expect(retriesFor({}, settings)).toBe(2);
     expect(retriesFor({ 'x-watchllm-retries': '' }, settings)).toBe(2);
     expect(retriesFor({ 'x-watchllm-retries': '0' }, settings)).toBe(0);
-    expect(retriesFor({ 'x-watchllm-retries': ' 5 ' }, settings)).toBe(MAX_RETRIES);
+    expect(retriesFor({ 'x-watchllm-retries': ' 3 ' }, settings)).toBe(3);
+    // with retries off by default, a call may still ask for up to max_per_call
+    expect(retriesFor({ 'x-watchllm-retries': '3' }, { ...settings, attempts: 0 })).toBe(3);
+    // a config above max_per_call: the header may ask for as many
+    expect(retriesFor({ 'x-watchllm-retries': '5' }, { ...settings, attempts: 5 })).toBe(5);
   });
 
-  test.each(['6', '-1', '1.5', 'two', '10'])('%j is a 400 naming the header', (v) => {
+  test.each(['4', '6', '-1', '1.5', 'two', '10'])('%j is a 400 naming the header (max_per_call 3)', (v) => {
     let err: unknown;
     try {
       retriesFor({ 'x-watchllm-retries': v }, settings);
@@ -52,6 +56,13 @@ describe('providerRetryAfterMs', () => {
   test('none named, or nothing readable: null', () => {
     expect(providerRetryAfterMs({}, { error: { message: 'x' } })).toBeNull();
     expect(providerRetryAfterMs({ 'retry-after': 'soon' }, 'not json')).toBeNull();
+    // Date.parse would take these for dates long past (no wait at all)
+    for (const junk of ['-1', '2.', '+3']) expect(providerRetryAfterMs({ 'retry-after': junk }, null), junk).toBeNull();
+  });
+
+  test("Gemini's OpenAI-compatible endpoint: the error in an array", () => {
+    const body = [{ error: { code: 429, details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '34s' }] } }];
+    expect(providerRetryAfterMs({}, body)).toBe(34_000);
   });
 });
 

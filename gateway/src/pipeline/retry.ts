@@ -12,12 +12,12 @@ import { one } from '../http/headers.ts';
  */
 
 export const RETRIES_HEADER = 'x-watchllm-retries';
-/** At most this many retries per model: each one may wait for a full upstream timeout. */
-export const MAX_RETRIES = 5;
 
 export interface RetrySettings {
   /** retries per model after its first try; 0 = none */
   attempts: number;
+  /** the most a call may ask for with x-watchllm-retries */
+  max_per_call: number;
   /** the first wait; it doubles on each retry of a model (with jitter) */
   backoff_ms: number;
   /** the longest wait, a provider's retry-after included: one asking for longer is not retried */
@@ -25,16 +25,21 @@ export interface RetrySettings {
 }
 
 /**
- * Retries per model for this call: `x-watchllm-retries` (0 to 5) when the call sends it, else the
- * config's. Anything else in the header is a 400 naming it.
+ * Retries per model for this call: `x-watchllm-retries` when the call sends it (0 up to the
+ * config's `max_per_call`: a client cannot make a failing provider take more than the operator
+ * allows), else the config's `attempts`. Anything else in the header is a 400 naming it.
  */
 export function retriesFor(h: IncomingHttpHeaders, settings: RetrySettings): number {
   const raw = one(h[RETRIES_HEADER]);
   if (raw === null || raw.trim() === '') return settings.attempts;
   const text = raw.trim();
+  const max = Math.max(settings.attempts, settings.max_per_call);
   const n = /^\d$/.test(text) ? Number(text) : NaN;
-  if (n >= 0 && n <= MAX_RETRIES) return n;
-  throw GatewayError.invalid(`${RETRIES_HEADER} must be a whole number from 0 to ${MAX_RETRIES} (retries per model).`, RETRIES_HEADER);
+  if (n >= 0 && n <= max) return n;
+  throw GatewayError.invalid(
+    `${RETRIES_HEADER} must be a whole number from 0 to ${max} (retries per model; the gateway's retries.max_per_call).`,
+    RETRIES_HEADER,
+  );
 }
 
 /**
@@ -48,11 +53,13 @@ export function providerRetryAfterMs(headers: Record<string, string | string[] |
   const after = headerText(headers['retry-after']);
   if (after !== null) {
     if (/^\d+(\.\d+)?$/.test(after)) return Math.ceil(Number(after) * 1000);
-    const at = Date.parse(after);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
+    // only an HTTP date (IMF-fixdate): Date.parse takes junk like "-1" or "2." as dates long past
+    if (HTTP_DATE.test(after)) return Math.max(0, Date.parse(after) - now);
   }
   return geminiRetryDelayMs(body);
 }
+
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 function headerText(v: string | string[] | undefined): string | null {
   const s = Array.isArray(v) ? v[0] : v;
@@ -60,7 +67,9 @@ function headerText(v: string | string[] | undefined): string | null {
 }
 
 function geminiRetryDelayMs(body: unknown): number | null {
-  const details = (body as { error?: { details?: unknown } } | null)?.error?.details;
+  // Gemini's OpenAI-compatible endpoint wraps its error in an array
+  const error = (Array.isArray(body) ? body[0] : body) as { error?: { details?: unknown } } | null | undefined;
+  const details = error?.error?.details;
   if (!Array.isArray(details)) return null;
   for (const d of details) {
     const delay = (d as { retryDelay?: unknown } | null)?.retryDelay;
