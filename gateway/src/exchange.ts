@@ -68,6 +68,10 @@ export interface Exchange {
   meta: {
     user: string | null;
     session: string | null;
+    /** `x-watchllm-trace-id`, else the trace of a W3C `traceparent` */
+    traceId: string | null;
+    /** the calling span: `traceparent`'s parent-id */
+    spanId: string | null;
     properties: Record<string, string>;
   };
 
@@ -212,7 +216,7 @@ export function createExchange(init: {
     method: init.method,
     path: init.path,
     client: { ip: init.ip, userAgent: init.userAgent },
-    meta: { user: null, session: null, properties: {} },
+    meta: { user: null, session: null, traceId: null, spanId: null, properties: {} },
     auth: { mode: 'none', providerKeyFingerprint: null, keyId: null, keyName: null, project: null },
     request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false },
     route: null,

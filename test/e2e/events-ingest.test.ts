@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
 import { eventsOf, requestIdOf } from './events-support.ts';
+import { get, linkedRequestIds, signIn, testId } from '../console/support.ts';
 
 /**
  * POST /v1/events through the real gateway into embedded chDB: what an app reports about itself,
@@ -14,6 +15,7 @@ import { eventsOf, requestIdOf } from './events-support.ts';
 
 const KEY = 'wl_ingest_0123456789abcdefghij';
 const SESSION = 'sess-ingest-42';
+const ADMIN = 'admin-token-ingest-0123456789';
 let s: Stack;
 let callId: string;
 
@@ -21,7 +23,7 @@ beforeAll(async () => {
   s = await startStack({
     clickhouse: true,
     yaml: `keys:\n  - name: app\n    project: acme\n    key: ${KEY}\n`,
-    env: { WATCHLLM_OPENAI_API_KEY: 'sk-held-by-gateway-ingest' },
+    env: { WATCHLLM_OPENAI_API_KEY: 'sk-held-by-gateway-ingest', WATCHLLM_ADMIN_TOKEN: ADMIN },
   });
   const openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
   const { response } = await openai.chat.completions
@@ -190,5 +192,51 @@ describe('POST /v1/events body size', () => {
     // the 8 MB limit plus what socket buffers hold; buffering all 64 MB first answered 400
     expect(r.sent).toBeLessThan(32 * MB);
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});
+
+/**
+ * An app instrumented with OpenTelemetry sends `traceparent` on its calls: the call is recorded in
+ * that trace, so what the app reports with the same trace_id joins it, in SQL, the query API and
+ * the console.
+ */
+describe('calls and reported events in one trace', () => {
+  const TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const SPAN = 'b7ad6b7169203331';
+
+  test('traceparent puts the call in the trace; the trace joins it to the events the app reports', async () => {
+    const openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const { response } = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'rank these' }] }, { headers: { traceparent: `00-${TRACE}-${SPAN}-01` } })
+      .withResponse();
+    const id = requestIdOf(response.headers);
+    const events = [
+      { type: 'agent_step', name: 'rank', trace_id: TRACE, span_id: 'a1b2c3d4e5f60718' },
+      { type: 'score', name: 'relevance', value: 1, trace_id: TRACE },
+    ];
+    expect(await ingest({ events })).toEqual({ status: 202, body: { accepted: 2 } });
+
+    const joined = await query<{ request_id: string; span_id: string; type: string }>(
+      `SELECT r.request_id AS request_id, r.span_id AS span_id, e.type AS type
+       FROM watchllm.requests AS r INNER JOIN watchllm.events AS e ON e.trace_id = r.trace_id
+       WHERE r.trace_id = {trace:String} ORDER BY type`,
+      { trace: TRACE },
+    );
+    expect(joined).toEqual([
+      { request_id: id, span_id: SPAN, type: 'agent_step' },
+      { request_id: id, span_id: SPAN, type: 'score' },
+    ]);
+
+    const api = await fetch(`${s.url}/admin/requests?trace_id=${TRACE}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(((await api.json()) as { rows: Array<{ request_id: string; trace_id: string }> }).rows.map((r) => [r.request_id, r.trace_id])).toEqual([[id, TRACE]]);
+
+    const cookie = await signIn(s.url, ADMIN);
+    const page = await get(`${s.url}/console/requests/${id}`, cookie);
+    expect(testId(page.html, 'trace')).toContain(TRACE);
+    // the events of the trace are listed on the call's page, though none names the call
+    expect(page.html).toContain('relevance');
+    expect(page.html).toContain('agent_step');
+    const list = await get(`${s.url}/console/requests?range=all&trace_id=${TRACE}`, cookie);
+    expect(linkedRequestIds(list.html)).toEqual([id]);
   });
 });

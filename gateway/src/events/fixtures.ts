@@ -21,7 +21,14 @@ export function exchangeFixture(n: number, at = Date.UTC(2026, 0, 15, 12, 0, 0))
   x.request.model = 'gpt-4o-mini';
   x.route = { provider: 'openai', model: 'gpt-4o-mini' };
   x.auth = { mode: 'gateway_key', providerKeyFingerprint: 'fp_abcd', keyId: 'key_1', keyName: 'ci', project: 'proj_a' };
-  x.meta = { user: `user_${n % 3}`, session: 'sess_1', properties: { env: n % 2 === 0 ? 'prod' : 'dev' } };
+  x.meta = {
+    user: `user_${n % 3}`,
+    session: 'sess_1',
+    // what OpenTelemetry's traceparent gives: a 32-hex trace shared by a few calls, a 16-hex span each
+    traceId: (Math.floor(n / 4) + 1).toString(16).padStart(32, '0'),
+    spanId: (n + 1).toString(16).padStart(16, '0'),
+    properties: { env: n % 2 === 0 ? 'prod' : 'dev' },
+  };
   x.upstream = { status: 200, sentAt: 1001, headersAt: 1050, endedAt: 1100 };
   x.response.status = 200;
   x.response.firstByteAt = 1051;

@@ -56,6 +56,8 @@ const listFilters = {
   key_id: z.string().min(1).optional(),
   user: z.string().min(1).optional(),
   session: z.string().min(1).optional(),
+  /** the trace (`x-watchllm-trace-id` or traceparent's), as reported events carry it in trace_id */
+  trace_id: z.string().min(1).optional(),
   /** `name=value`, repeatable (all must match) */
   property: z.array(property).max(10).optional(),
   /** case-insensitive substring of the request or response body */
@@ -131,6 +133,7 @@ export async function listRequests(
   eq('key_id', 'String', filters.key_id);
   eq('user', 'String', filters.user);
   eq('session', 'String', filters.session);
+  eq('trace_id', 'String', filters.trace_id);
   for (const [i, p] of (filters.property ?? []).entries()) {
     where.push(`properties[{pk${i}:String}] = {pv${i}:String}`);
     params[`pk${i}`] = p.name;

@@ -14,6 +14,10 @@ export interface RequestRow {
   attempts: string[];
   user: string;
   session: string;
+  /** `x-watchllm-trace-id`, else a W3C traceparent's trace id; '' without */
+  trace_id: string;
+  /** the calling span (traceparent's parent-id); '' without */
+  span_id: string;
   properties: Record<string, string>;
   surface: string;
   endpoint: string;
@@ -64,7 +68,7 @@ export const REQUEST_COLUMNS = [
   'response_body', 'client_ip', 'user_agent',
   // Append only: spooled lines hold values in this order, and a line written before a column
   // was added is inserted with the columns it has (see insertLines).
-  'limit_refused', 'budget_soft', 'key_name', 'attempts',
+  'limit_refused', 'budget_soft', 'key_name', 'attempts', 'trace_id', 'span_id',
 ] as const satisfies readonly (keyof RequestRow)[];
 
 // A column added to RequestRow but not to REQUEST_COLUMNS fails to compile here.
@@ -166,6 +170,8 @@ export function toRow(x: Exchange, opts: RowOptions): RequestRow {
     attempts: x.attempts.map((a) => attemptText(a).slice(0, MAX_ERROR_CHARS)),
     user: x.meta.user ?? '',
     session: x.meta.session ?? '',
+    trace_id: x.meta.traceId ?? '',
+    span_id: x.meta.spanId ?? '',
     properties: x.meta.properties,
     surface: x.surface,
     endpoint: x.endpoint,

@@ -181,6 +181,17 @@ export const migrations: readonly Migration[] = [
       `ALTER TABLE {db}.requests ADD COLUMN IF NOT EXISTS attempts Array(String) AFTER upstream_model`,
     ],
   },
+  {
+    version: 7,
+    name: 'requests: trace and calling span',
+    statements: [
+      // what links a call to the spans and events its app reports (events.trace_id / span_id)
+      `ALTER TABLE {db}.requests
+        ADD COLUMN IF NOT EXISTS trace_id String AFTER session,
+        ADD COLUMN IF NOT EXISTS span_id String AFTER trace_id`,
+      `ALTER TABLE {db}.requests ADD INDEX IF NOT EXISTS idx_trace_id trace_id TYPE bloom_filter GRANULARITY 4`,
+    ],
+  },
 ];
 
 /** Tables that follow the retention setting (rollups are small and kept). */

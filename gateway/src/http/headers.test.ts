@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createExchange } from '../exchange.ts';
-import { clientIp, readMeta, utf8 } from './headers.ts';
+import { clientIp, readMeta, traceParent, utf8 } from './headers.ts';
 
 /** What Node's HTTP parser hands over for a header sent as UTF-8 bytes: one char per byte (latin1). */
 const asReceived = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -18,7 +18,7 @@ describe('readMeta: metadata headers in UTF-8', () => {
       'x-watchllm-session': asReceived('会话-1'),
       'x-watchllm-property-team': asReceived('Ünïcode 🚀'),
     });
-    expect(m).toEqual({ user: 'José é€', session: '会话-1', properties: { team: 'Ünïcode 🚀' } });
+    expect(m).toEqual({ user: 'José é€', session: '会话-1', traceId: null, spanId: null, properties: { team: 'Ünïcode 🚀' } });
   });
 
   test('a value that is not valid UTF-8 is kept as the latin1 the client sent', () => {
@@ -34,6 +34,36 @@ describe('readMeta: metadata headers in UTF-8', () => {
     const m = meta({ 'x-watchllm-user': asReceived('é'.repeat(300)), 'x-watchllm-session': asReceived('a' + '🚀'.repeat(200)) });
     expect(m.user).toBe('é'.repeat(256));
     expect(m.session).toBe('a' + '🚀'.repeat(127));
+  });
+});
+
+describe('trace: traceparent (W3C Trace Context) and x-watchllm-trace-id', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const SPAN = '00f067aa0ba902b7';
+
+  test("OpenTelemetry's traceparent gives the trace and the calling span", () => {
+    expect(meta({ traceparent: `00-${TRACE}-${SPAN}-01` })).toMatchObject({ traceId: TRACE, spanId: SPAN });
+    // sampled or not, it is the same trace
+    expect(traceParent(`00-${TRACE}-${SPAN}-00`)).toEqual({ traceId: TRACE, spanId: SPAN });
+    // a later version may append fields; version 00 may not
+    expect(traceParent(`01-${TRACE}-${SPAN}-01-extra`)).toEqual({ traceId: TRACE, spanId: SPAN });
+  });
+
+  test.each([
+    ['upper-case hex', `00-${TRACE.toUpperCase()}-${SPAN}-01`],
+    ['an all-zero trace id', `00-${'0'.repeat(32)}-${SPAN}-01`],
+    ['an all-zero span id', `00-${TRACE}-${'0'.repeat(16)}-01`],
+    ['version ff', `ff-${TRACE}-${SPAN}-01`],
+    ['fields after version 00', `00-${TRACE}-${SPAN}-01-extra`],
+    ['a short trace id', `00-${TRACE.slice(1)}-${SPAN}-01`],
+    ['no flags', `00-${TRACE}-${SPAN}`],
+  ])('%s is ignored, as the spec asks: no trace recorded', (_, value) => {
+    expect(meta({ traceparent: value })).toMatchObject({ traceId: null, spanId: null });
+  });
+
+  test('x-watchllm-trace-id names the trace in any form (an app without OpenTelemetry), ahead of traceparent', () => {
+    expect(meta({ 'x-watchllm-trace-id': 'agent-run-42' })).toMatchObject({ traceId: 'agent-run-42', spanId: null });
+    expect(meta({ 'x-watchllm-trace-id': 'agent-run-42', traceparent: `00-${TRACE}-${SPAN}-01` })).toMatchObject({ traceId: 'agent-run-42', spanId: SPAN });
   });
 });
 

@@ -13,12 +13,30 @@ const MAX_META_LENGTH = 256;
 export function readMeta(x: Exchange, h: IncomingHttpHeaders): void {
   x.meta.user = metaValue(h['x-watchllm-user']);
   x.meta.session = metaValue(h['x-watchllm-session']);
+  const parent = traceParent(one(h['traceparent']));
+  x.meta.traceId = metaValue(h['x-watchllm-trace-id']) ?? parent?.traceId ?? null;
+  x.meta.spanId = parent?.spanId ?? null;
   for (const name in h) {
     if (name.startsWith(PROPERTY_PREFIX)) {
       const v = metaValue(h[name]);
       if (v !== null) x.meta.properties[name.slice(PROPERTY_PREFIX.length)] = v;
     }
   }
+}
+
+/**
+ * The trace and the calling span of a W3C `traceparent` (https://www.w3.org/TR/trace-context/):
+ * `00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>`, what OpenTelemetry's HTTP instrumentation
+ * adds to an app's outgoing calls. Anything else, all-zero ids or version ff, is ignored, as the
+ * spec asks (the call is recorded without a trace). A later version may add fields after the flags.
+ */
+export function traceParent(v: string | null): { traceId: string; spanId: string } | null {
+  const m = v === null ? null : /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/.exec(v.trim());
+  if (!m) return null;
+  const [, version, traceId, spanId, more] = m as unknown as [string, string, string, string, string | undefined];
+  if (version === 'ff' || (version === '00' && more !== undefined)) return null;
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
+  return { traceId, spanId };
 }
 
 /** One metadata value: decoded before it is cut, so the cut never splits a UTF-8 sequence. */

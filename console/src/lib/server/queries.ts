@@ -258,6 +258,8 @@ export interface RequestFilters {
   key_id?: string;
   user?: string;
   session?: string;
+  /** the trace the call was made in (traceparent or x-watchllm-trace-id) */
+  trace_id?: string;
   /** a policy that matched the call (by name), enforced or in shadow */
   policy?: string;
   /** case-insensitive substring of the request or response body */
@@ -270,7 +272,7 @@ export const SINCE = 'since';
 /** The outcome filter's value for every failed or refused call. */
 export const ERRORS = 'errors';
 
-export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'policy', 'q'] as const;
+export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'trace_id', 'policy', 'q'] as const;
 
 /** Filters from a URL's query string; anything unusable is left out rather than failing the page. */
 export function parseFilters(search: URLSearchParams): RequestFilters {
@@ -417,6 +419,7 @@ export async function listRequests(
   }
   where.eq('user', 'String', f.user);
   where.eq('session', 'String', f.session);
+  where.eq('trace_id', 'String', f.trace_id);
   if (f.policy !== undefined) {
     where.clauses.push(`has(arrayMap(m -> JSONExtractString(m, 'policy'), JSONExtractArrayRaw(policy_matches)), {policy:String})`);
     where.params.policy = f.policy;
@@ -435,8 +438,11 @@ export interface RequestDetail extends RequestSummary {
   properties: Record<string, string>;
   surface: string;
   upstream_model: string;
-  /** fallbacks: the models tried before this one, `provider/model: why` (schema version 6; absent before) */
+  /** retries and fallbacks: the tries before this one, `provider/model: why` (schema version 6; absent before) */
   attempts?: string[];
+  /** the trace and calling span (schema version 7; absent before) */
+  trace_id?: string;
+  span_id?: string;
   error_type: string;
   policy_matches: string;
   limit_decision: string;
@@ -477,17 +483,22 @@ export interface AppEvent {
 const EVENT_COLUMNS = `event_id, ts, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
 
 /** One call, with its bodies and the events an app reported about it (POST /v1/events). */
+/**
+ * One call, and the events its app reported about it: by its request id, and when the call was made
+ * in a trace, every event of that trace.
+ */
 export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ request: RequestDetail; events: AppEvent[] } | null> {
-  const [found, events] = await Promise.all([
-    rows<RequestDetail>(ctx, `SELECT * FROM ${ctx.database}.requests WHERE request_id = {id:String} LIMIT 1`, { id }),
-    rows<AppEvent>(
-      ctx,
-      `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events WHERE request_id = {id:String} ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT 200`,
-      { id },
-    ),
-  ]);
-  const request = found[0];
-  return request ? { request, events } : null;
+  const [request] = await rows<RequestDetail>(ctx, `SELECT * FROM ${ctx.database}.requests WHERE request_id = {id:String} LIMIT 1`, { id });
+  if (!request) return null;
+  const trace = request.trace_id ?? '';
+  const events = await rows<AppEvent>(
+    ctx,
+    `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events
+     WHERE request_id = {id:String} ${trace ? 'OR trace_id = {trace:String}' : ''}
+     ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT 200`,
+    trace ? { id, trace } : { id },
+  );
+  return { request, events };
 }
 
 export interface EventFilters {
