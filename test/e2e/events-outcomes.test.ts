@@ -71,6 +71,9 @@ async function rejected(p: Promise<unknown>): Promise<{ status: number; headers:
   throw new Error('expected the call to fail');
 }
 
+/** x-watchllm-cost-usd as the client got it, for some of the calls */
+const costHeaders = new Map<string, string | null>();
+
 const dataDir = mkdtempSync(join(tmpdir(), 'watchllm-events-outcomes-'));
 
 beforeAll(async () => {
@@ -101,6 +104,7 @@ beforeAll(async () => {
     const { response } = await openai.chat.completions
       .create(ask('gpt-4o-mini', 'Say hello to me'), { headers: { 'x-watchllm-user': 'alice', 'x-watchllm-property-team': 'search' } })
       .withResponse();
+    costHeaders.set('success JSON', response.headers.get('x-watchllm-cost-usd'));
     calls.set('success JSON', { id: requestIdOf(response.headers), want: { status: 200, outcome: 'success', model: 'gpt-4o-mini', provider: 'openai', prompt: 4, completion: 4, cost: mini(4, 4), usage: 'provider', stream: false } });
   }
   {
@@ -109,6 +113,7 @@ beforeAll(async () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('one two three four');
+    costHeaders.set('success stream', response.headers.get('x-watchllm-cost-usd'));
     calls.set('success stream', { id: requestIdOf(response.headers), want: { status: 200, outcome: 'success', model: 'gpt-4o-mini', provider: 'openai', prompt: 3, completion: 4, cost: mini(3, 4), usage: 'provider', stream: true } });
   }
   {
@@ -116,10 +121,12 @@ beforeAll(async () => {
       .create({ model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] })
       .withResponse();
     // claude-sonnet-4-5: $3 in, $15 out per 1M tokens
+    costHeaders.set('anthropic SDK message', response.headers.get('x-watchllm-cost-usd'));
     calls.set('anthropic SDK message', { id: requestIdOf(response.headers), want: { status: 200, outcome: 'success', model: 'claude-sonnet-4-5', provider: 'anthropic', prompt: 2, completion: 4, cost: (2 * 3 + 4 * 15) / 1e6, usage: 'provider', stream: false } });
   }
   {
     const { response } = await openai.chat.completions.create(ask('mistral/some-unpriced-model', 'hello unpriced')).withResponse();
+    costHeaders.set('unpriced model', response.headers.get('x-watchllm-cost-usd'));
     calls.set('unpriced model', { id: requestIdOf(response.headers), want: { status: 200, outcome: 'success', model: 'mistral/some-unpriced-model', provider: 'mistral', prompt: 2, completion: 4, cost: null, usage: 'provider', stream: false } });
   }
   const invalid: Array<[string, string | Uint8Array, number, string]> = [
@@ -138,6 +145,7 @@ beforeAll(async () => {
     s.fake.next({ status: 500, errorMessage: 'boom' });
     const r = await rejected(openai.chat.completions.create(ask('gpt-4o-mini', 'x')));
     expect(r.status).toBe(500);
+    costHeaders.set('upstream 500', r.headers.get('x-watchllm-cost-usd'));
     calls.set('upstream 500', { id: requestIdOf(r.headers), want: { ...none, status: 500, outcome: 'upstream_error', model: 'gpt-4o-mini', provider: 'openai' } });
   }
   {
@@ -189,6 +197,7 @@ beforeAll(async () => {
     const second = await openai.chat.completions.create(ask('gpt-4o-mini', 'cache me please'), cached).withResponse();
     expect(second.response.headers.get('x-watchllm-cache')).toBe('hit');
     // a hit costs nothing; the provider's usage is kept and the avoided cost is in cost_saved_usd
+    costHeaders.set('cache hit', second.response.headers.get('x-watchllm-cost-usd'));
     calls.set('cache hit', { id: requestIdOf(second.response.headers), want: { status: 200, outcome: 'cache_hit', model: 'gpt-4o-mini', provider: 'openai', prompt: 3, completion: 4, cost: 0, usage: 'provider', stream: false } });
   }
   rows = await storedRows(s.gateway);
@@ -223,6 +232,19 @@ describe('watchllm.requests after one call of every kind', () => {
       expect(r.cost_usd).toBeCloseTo(want.cost, 12);
     }
     expect(r.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('x-watchllm-cost-usd', () => {
+  test('a complete priced answer tells its cost, as the row records it; streams, unpriced models and failures do not', () => {
+    for (const kind of ['success JSON', 'anthropic SDK message']) {
+      const header = costHeaders.get(kind);
+      expect(header, kind).toMatch(/^0\.\d+$/);
+      expect(Number(header)).toBeCloseTo(row(kind).cost_usd!, 10);
+      expect(Number(header)).toBeCloseTo(calls.get(kind)!.want.cost!, 10);
+    }
+    expect(costHeaders.get('cache hit')).toBe('0');
+    for (const kind of ['success stream', 'unpriced model', 'upstream 500']) expect(costHeaders.get(kind), kind).toBeNull();
   });
 });
 

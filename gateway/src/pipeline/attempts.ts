@@ -95,6 +95,7 @@ export async function forwardWithFallbacks(
         fallible: next < chain.length || tries < input.retries,
         candidate,
         headersTimeoutMs: input.headersTimeoutMs,
+        price: state.price,
       });
       return;
     } catch (e) {

@@ -7,6 +7,7 @@ import type { Exchange } from '../exchange.ts';
 import { one, passHeaders, wholeNumberHeader } from '../http/headers.ts';
 import { nestsDeeper } from '../json.ts';
 import { sendBody } from '../http/respond.ts';
+import { COST_HEADER } from './respond-json.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
 
 /** Largest answer kept in the cache. */
@@ -121,6 +122,7 @@ export function serveCached(x: Exchange, res: ServerResponse, hit: CachedRespons
   x.cache = { status: 'hit', ...(x.cache?.key ? { key: x.cache.key } : {}), savedUsd: price && hit.usage ? costUsd(price, hit.usage) : null };
   x.costUsd = 0;
   x.responseHeaders['x-watchllm-cache'] = 'hit';
+  x.responseHeaders[COST_HEADER] = '0';
   if (body !== null) {
     x.response.body = body;
     sendBody(res, x, hit.status, body, { ...hit.headers, 'content-type': 'application/json' });

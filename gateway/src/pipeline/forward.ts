@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { azureStreamsUsage, TranslationError, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
+import { azureStreamsUsage, TranslationError, type Price, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { copyUpstreamHeaders, wholeNumberHeader } from '../http/headers.ts';
@@ -45,6 +45,8 @@ export interface ForwardInput {
   candidate: boolean;
   /** This call's wait for the provider's response headers, when x-watchllm-timeout-ms shortens it. */
   headersTimeoutMs: number | null;
+  /** The routed model's price (null: unpriced), for the cost header of a complete answer. */
+  price: Price | null;
 }
 
 export const TIMEOUT_HEADER = 'x-watchllm-timeout-ms';
@@ -185,7 +187,7 @@ async function respond(
   if (contentType.startsWith('text/event-stream')) {
     return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies, budget: input.budget, keepBody: input.keepBody });
   }
-  return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies });
+  return respondJson(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies, price: input.price });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { anthropicUsage, usageFromOpenai, type TranslateContext } from '@watchllm/providers';
+import { anthropicUsage, costUsd, usageFromOpenai, type Price, type TranslateContext } from '@watchllm/providers';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
@@ -22,6 +22,8 @@ export async function respondJson(
     headers: Record<string, string>;
     contentType: string;
     policies: CompiledPolicySet | null;
+    /** the routed model's price: a priced answer carries its cost in `x-watchllm-cost-usd` */
+    price: Price | null;
   },
 ): Promise<void> {
   const chunks: Buffer[] = [];
@@ -61,7 +63,19 @@ export async function respondJson(
     if (checked !== out) text = JSON.stringify(checked);
   }
   x.response.body = typeof text === 'string' ? text : text.toString('utf8');
+  // what the event will record (finish.ts prices the same usage at the same price)
+  if (opts.price && x.response.usage && x.response.usageSource === 'provider') {
+    x.responseHeaders[COST_HEADER] = usdText(costUsd(opts.price, x.response.usage));
+  }
   sendBody(res, x, 200, text, { ...opts.headers, 'content-type': 'application/json' });
+}
+
+export const COST_HEADER = 'x-watchllm-cost-usd';
+
+/** USD as plain decimal text to the 1e-10 (never `1e-7`): `0.00001234`, `0`. */
+export function usdText(usd: number): string {
+  const fixed = usd.toFixed(10);
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }
 
 function readUsage(x: Exchange, out: unknown, unreported: boolean): void {
