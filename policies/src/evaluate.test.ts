@@ -198,3 +198,35 @@ test('evaluation never constructs a RegExp', () => {
   }
   expect(constructed).toBe(0);
 });
+
+describe('a call routed under another name (load balancing, aliases): model rules see both names', () => {
+  const routedTo = (asked: string, routed: string): RequestInput => ({ ...chat(asked, 'hello'), routed });
+
+  test('deny_models catches the model the call reaches, and the reason names both', () => {
+    const set = compile([{ name: 'no-opus', deny_models: ['claude-3-opus*'], action: 'deny' }]);
+    const d = evaluateRequest(set, routedTo('smart', 'anthropic/claude-3-opus-latest'));
+    expect(d).toMatchObject({ kind: 'deny', policy: 'no-opus', status: 403 });
+    if (d.kind === 'deny') expect(d.reason).toContain('"smart" (routed to "anthropic/claude-3-opus-latest")');
+    // the asked name alone is denied as before
+    expect(evaluateRequest(set, chat('claude-3-opus-latest', 'hello')).kind).toBe('deny');
+    expect(evaluateRequest(set, routedTo('smart', 'openai/gpt-4o')).kind).toBe('allow');
+  });
+
+  test('allow_models lets a call through when either name is allowed', () => {
+    const set = compile([{ name: 'only-gpt', allow_models: ['gpt-*'], action: 'deny' }]);
+    expect(evaluateRequest(set, routedTo('fast', 'openai/gpt-4o-mini')).kind).toBe('allow');
+    expect(evaluateRequest(set, routedTo('fast', 'anthropic/claude-haiku-4-5')).kind).toBe('deny');
+  });
+
+  test('match.model selects by either name; a set_model rewrite leaves the old route behind', () => {
+    const set = compile([
+      { name: 'haiku-to-sonnet', match: { model: 'claude-haiku*' }, action: 'rewrite', rewrite: { set_model: 'claude-sonnet-4-5' } },
+      { name: 'flag-haiku', match: { model: 'claude-haiku*' }, deny_models: ['*'], action: 'flag' },
+    ]);
+    const d = evaluateRequest(set, routedTo('fast', 'anthropic/claude-haiku-4-5'));
+    expect(d.kind).toBe('modify');
+    if (d.kind === 'modify') expect(d.body['model']).toBe('claude-sonnet-4-5');
+    // selected by the routed name; after the rewrite the call is claude-sonnet-4-5, which the second no longer selects
+    expect(d.matches.map((m) => m.policy)).toEqual(['haiku-to-sonnet']);
+  });
+});

@@ -17,6 +17,7 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
   const view: RequestView = {
     endpoint: input.endpoint,
     model: input.model,
+    routed: input.routed,
     body: input.body as Record<string, unknown>,
     meta: input.meta,
   };
@@ -27,7 +28,7 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
   let stored: StoredMode = 'keep';
 
   for (const p of set.policies) {
-    if (!selects(p, { endpoint: view.endpoint, model: view.model, meta: view.meta })) continue;
+    if (!selects(p, { endpoint: view.endpoint, model: view.model, routed: view.routed, meta: view.meta })) continue;
     if (p.mode === 'enforce') stored = stricter(stored, p.stored);
     if (!p.pre || p.action === null) continue;
     const live = p.mode === 'enforce' && denied === null;
@@ -70,6 +71,8 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
       if (p.setModel !== null) {
         view.body = { ...view.body, model: p.setModel };
         view.model = p.setModel;
+        // the gateway routes the new name afresh
+        view.routed = undefined;
       }
     }
   }

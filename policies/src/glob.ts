@@ -28,3 +28,8 @@ export function modelMatches(globs: readonly RegExp[], model: string): boolean {
   const slash = model.lastIndexOf('/');
   return slash !== -1 && anyGlob(globs, model.slice(slash + 1));
 }
+
+/** Whether the globs match the call's model by either of its names: as asked, or as routed. */
+export function callModelMatches(globs: readonly RegExp[], call: { model: string; routed?: string | undefined }): boolean {
+  return modelMatches(globs, call.model) || (call.routed !== undefined && modelMatches(globs, call.routed));
+}

@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from './compile.ts';
-import { modelMatches } from './glob.ts';
+import { callModelMatches } from './glob.ts';
 import type { EndpointName, RuleName } from './schema.ts';
 import { metaValue } from './select.ts';
 import { forEachText, REQUEST_ROOTS } from './text.ts';
@@ -18,6 +18,8 @@ export interface Violation {
 export interface RequestView {
   endpoint: EndpointName;
   model: string;
+  /** where the call is routed (CallContext.routed); cleared when a rewrite names another model */
+  routed?: string | undefined;
   body: Record<string, unknown>;
   meta: CallMeta;
 }
@@ -36,16 +38,24 @@ const HEADER_OF: Record<string, string> = {
   key: 'a gateway key',
 };
 
+/** `gpt-4o` and `openai/gpt-4o` name one model: the message says "routed to" only for another. */
+function sameModel(asked: string, routed: string): boolean {
+  const a = asked.toLowerCase();
+  const r = routed.toLowerCase();
+  return a === r || r.endsWith(`/${a}`);
+}
+
 /** Request-shape rules of one policy, in a fixed order (models, metadata, params, sizes). */
 export function requestViolations(p: CompiledPolicy, req: RequestView): Violation[] {
   const out: Violation[] = [];
-  const { body, model } = req;
-  const shownModel = JSON.stringify(model.slice(0, 100));
-  if (p.allowModels !== null && !modelMatches(p.allowModels, model)) {
+  const { body, model, routed } = req;
+  const other = routed !== undefined && !sameModel(model, routed);
+  const shownModel = JSON.stringify(model.slice(0, 100)) + (other ? ` (routed to ${JSON.stringify(routed.slice(0, 100))})` : '');
+  if (p.allowModels !== null && !callModelMatches(p.allowModels, req)) {
     const reason = `model ${shownModel} is not in the allowed models`;
     out.push({ rule: 'allow_models', count: 1, status: 403, reason });
   }
-  if (p.denyModels !== null && modelMatches(p.denyModels, model)) {
+  if (p.denyModels !== null && callModelMatches(p.denyModels, req)) {
     out.push({ rule: 'deny_models', count: 1, status: 403, reason: `model ${shownModel} is not allowed` });
   }
   const missing = p.requireMetadata.filter((f) => {

@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from './compile.ts';
-import { anyGlob, modelMatches } from './glob.ts';
+import { anyGlob, callModelMatches } from './glob.ts';
 import type { MetadataFieldName, StoredMode } from './schema.ts';
 import type { CallContext, CallMeta } from './types.ts';
 
@@ -9,7 +9,7 @@ export function selects(p: CompiledPolicy, ctx: CallContext): boolean {
   if (s === null) return true;
   const m = ctx.meta;
   if (s.endpoint !== null && !s.endpoint.has(ctx.endpoint)) return false;
-  if (s.model !== null && !modelMatches(s.model, ctx.model)) return false;
+  if (s.model !== null && !callModelMatches(s.model, ctx)) return false;
   if (!field(s.project, m.project)) return false;
   if (!field(s.key, m.keyId)) return false;
   if (!field(s.user, m.user)) return false;

@@ -13,6 +13,12 @@ export interface CallContext {
   endpoint: EndpointName;
   /** The model as the client asked for it (a `provider/` prefix is fine). */
   model: string;
+  /**
+   * Where the call is routed, `provider/model`, when the gateway knows: model rules see both names,
+   * so a load-balanced or aliased name cannot carry a call past a rule about the model it reaches
+   * (deny: either name; allow: either name; `match.model`: either name).
+   */
+  routed?: string | undefined;
   meta: CallMeta;
 }
 

@@ -26,6 +26,8 @@ function context(x: Exchange): CallContext {
     // Counting tokens sends the same messages to the provider: the same rules apply.
     endpoint: (x.endpoint === 'count_tokens' ? 'messages' : x.endpoint) as EndpointName,
     model: x.request.model ?? '',
+    // a balanced call's target, or whatever routing made of the name: model rules see both
+    routed: x.route && x.route.model !== '' ? `${x.route.provider}/${x.route.model}` : undefined,
     meta: {
       project: x.auth.project,
       keyId: x.auth.keyId,
