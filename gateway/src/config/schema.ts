@@ -201,6 +201,11 @@ export const configSchema = z
       )
       .default({}),
     /**
+     * Names clients may send for a model (`fast: anthropic/claude-haiku-4-5`): routed as the model,
+     * recorded as the name. Matched in any case.
+     */
+    aliases: z.record(z.string().min(1).max(256), z.string().min(1).max(256)).default({}),
+    /**
      * Load balancing: calls for a model (as clients name it, or a glob) spread over targets by
      * weight (smooth weighted round-robin); the targets not picked follow as fallbacks.
      */

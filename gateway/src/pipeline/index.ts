@@ -73,10 +73,12 @@ export async function handleExchange(
     const balanceable =
       asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && creds.providerKey === null && one(req.headers['x-watchllm-provider']) === null;
     const balanced = balanceable ? deps.balancer.pick(asked) : null;
-    if (balanced) x.request.model = balanced.first;
+    // an alias (config `aliases:`) is routed as the model it stands for
+    const routeAs = balanced?.first ?? (asked !== null && endpoint !== 'models' ? deps.balancer.alias(asked) : null);
+    if (routeAs !== null) x.request.model = routeAs;
     const cp = route(x, req.headers, deps.registry);
     // recorded, checked and answered as the model the client asked for; routed to the target
-    if (balanced) x.request.model = asked;
+    if (routeAs !== null) x.request.model = asked;
     const who = await identify(x, creds, cp, {
       keys: deps.stores.keys,
       byokAllowed: deps.config.byok.allowed,
