@@ -47,7 +47,7 @@ describe('the official openai SDK, with only baseURL changed', () => {
       { headers: { 'x-watchllm-user': 'alice', 'x-watchllm-session': 's-1', 'x-watchllm-property-team': 'search' } },
     );
     const x = (await s.waitForEvents(1))[0]!;
-    expect(x.meta).toEqual({ user: 'alice', session: 's-1', properties: { team: 'search' } });
+    expect(x.meta).toEqual({ user: 'alice', session: 's-1', traceId: null, spanId: null, properties: { team: 'search' } });
     const sent = Object.keys(s.fake.calls[0]!.headers);
     expect(sent.filter((h) => h.startsWith('x-watchllm'))).toEqual([]);
   });
