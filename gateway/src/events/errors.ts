@@ -7,6 +7,7 @@
 const PERMANENT = new Set([
   6, // CANNOT_PARSE_TEXT
   16, // NO_SUCH_COLUMN_IN_TABLE
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE (a lone UTF-16 surrogate)
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   38, // CANNOT_PARSE_DATE
@@ -17,7 +18,9 @@ const PERMANENT = new Set([
   70, // CANNOT_CONVERT_TYPE
   72, // CANNOT_PARSE_NUMBER
   117, // INCORRECT_DATA
+  131, // TOO_LARGE_STRING_SIZE
   349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+  691, // UNKNOWN_ELEMENT_OF_ENUM
 ]);
 
 /** The server's numeric error code, if the error came from ClickHouse rather than the network. */

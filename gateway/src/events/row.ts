@@ -82,8 +82,20 @@ void everyColumnListed;
  * CPU per row), and the keys are not repeated on the wire or in the spool.
  */
 export function encodeRequestRow(row: RequestRow): string {
-  return JSON.stringify(REQUEST_COLUMNS.map((c) => row[c]));
+  return wellFormedLine(JSON.stringify(REQUEST_COLUMNS.map((c) => row[c])));
 }
+
+/**
+ * JSON.stringify writes a lone UTF-16 surrogate (a client's `"\ud800"`, or a string cut between the
+ * halves of a pair) as that escape, and ClickHouse refuses the escape (code 25), failing the whole
+ * batch it is in. Such escapes become U+FFFD, in values and keys alike; an escaped backslash before
+ * `u` is text, left alone. One scan for lines without any (nearly all).
+ */
+export function wellFormedLine(line: string): string {
+  return line.includes('\\ud') ? line.replace(LONE_SURROGATE, '$1\\ufffd') : line;
+}
+// JSON.stringify escapes lone surrogates in lower case and never a well-formed pair
+const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
 export interface RowOptions {
   /** false drops both bodies (globally or per key). */

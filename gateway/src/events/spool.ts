@@ -206,10 +206,22 @@ export class Spool {
     }
   }
 
-  /** Keep a batch ClickHouse refuses for good (bad data) for a human, out of the replay queue. */
-  async reject(batch: SpooledBatch): Promise<void> {
+  /**
+   * Keep a batch ClickHouse refuses for good (bad data) for a human, out of the replay queue: whole,
+   * or only `lines`, those refused when the rest went in.
+   */
+  async reject(batch: SpooledBatch, lines?: Buffer): Promise<void> {
+    const from = join(this.dir, this.#claims.get(batch) ?? batch.file);
+    const to = join(this.dir, 'rejected', batch.file);
     try {
-      await rename(join(this.dir, this.#claims.get(batch) ?? batch.file), join(this.dir, 'rejected', batch.file));
+      if (lines === undefined) {
+        await rename(from, to);
+      } else {
+        // only the lines ClickHouse refused (the rest of the batch went in)
+        await writeFile(`${to}.tmp`, lines);
+        await rename(`${to}.tmp`, to);
+        await rm(from, { force: true });
+      }
     } catch (err) {
       if (!missing(err)) throw err;
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -281,6 +281,39 @@ describe('createEventWriter', () => {
     expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 1, failed: 1, dropped: 0 });
     expect(readdirSync(join(dataDir, 'spool', 'rejected'))).toHaveLength(1);
     expect((await rows()).map((r) => r.request_id)).toEqual(['req_000001']);
+  });
+
+  test('one bad row among good ones: the good rows go in, only the bad one is set aside', async () => {
+    const dataDir = tempDir();
+    const writer = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    const good = (i: number) => ({ event_id: `salvage-${i}`, ts: '2026-01-15 12:00:00.000', type: 'custom', name: `n${i}` });
+    writer.recordEvents([good(1), good(2), { event_id: 'salvage-bad', ts: 'not a time' }, good(3), good(4), good(5)]);
+    await writer.flush();
+    await writer.close();
+    const rs = await client.query({ query: "SELECT event_id FROM watchllm.events WHERE startsWith(event_id, 'salvage-') ORDER BY event_id", format: 'JSONEachRow' });
+    expect((await rs.json<{ event_id: string }>()).map((r) => r.event_id)).toEqual(['salvage-1', 'salvage-2', 'salvage-3', 'salvage-4', 'salvage-5']);
+    const rejected = readdirSync(join(dataDir, 'spool', 'rejected'));
+    expect(rejected).toHaveLength(1);
+    expect(readFileSync(join(dataDir, 'spool', 'rejected', rejected[0]!), 'utf8')).toBe('{"event_id":"salvage-bad","ts":"not a time"}\n');
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 5 });
+  });
+
+  test('a lone UTF-16 surrogate from a client is stored as U+FFFD; it never holds back the batch', async () => {
+    const dataDir = tempDir();
+    const writer = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    const x = exchangeFixture(1);
+    x.request.model = 'gpt-\ud800';
+    x.meta.properties = { ['team\udc00']: 'a\ud83d' };
+    writer.record(x);
+    writer.record(exchangeFixture(2));
+    writer.recordEvents([{ event_id: 'lone-surrogate', ts: '2026-01-15 12:00:00.000', type: 'custom', name: '\ud800', properties: { ['\udbff']: 'v' } }]);
+    await writer.close();
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, failed: 0, inserted: 3 });
+    expect(readdirSync(join(dataDir, 'spool', 'rejected'))).toEqual([]);
+    const rs = await client.query({ query: "SELECT model, properties FROM watchllm.requests WHERE request_id = 'req_000001'", format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual([{ model: 'gpt-\ufffd', properties: { ['team\ufffd']: 'a\ufffd' } }]);
+    const ev = await client.query({ query: "SELECT name, properties FROM watchllm.events WHERE event_id = 'lone-surrogate'", format: 'JSONEachRow' });
+    expect(await ev.json()).toEqual([{ name: '\ufffd', properties: { ['\ufffd']: 'v' } }]);
   });
 
   test('metrics expose queue depth, spooled rows and the counters', async () => {

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { insertLines, table as qualified } from './client.ts';
 import { isPermanent } from './errors.ts';
 import { LineQueue, type LineBatch } from './line-queue.ts';
-import { encodeRequestRow, REQUEST_COLUMNS, toRow, type RowOptions } from './row.ts';
+import { encodeRequestRow, REQUEST_COLUMNS, toRow, wellFormedLine, type RowOptions } from './row.ts';
 import { Spool } from './spool.ts';
 
 export { registerWriterMetrics } from './metrics.ts';
@@ -230,6 +230,43 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     });
   }
 
+  /**
+   * A batch ClickHouse refused as bad data, inserted again in halves, and those in halves, down to
+   * single rows, so one bad row does not keep the others out. Each part's deduplication token is the
+   * batch's with the part's line range: the parts are the same on every try, so a salvage cut short
+   * (an outage, a restart) and done again stores no row twice. Resolves with the rows refused alone;
+   * rejects on anything but a refusal of the data (the caller retries later).
+   */
+  async function salvage(name: WriterTable, token: string, body: Buffer): Promise<{ rows: number; body: Buffer }> {
+    const lines: Buffer[] = [];
+    for (let start = 0; start < body.length; ) {
+      const end = body.indexOf(0x0a, start);
+      const stop = end < 0 ? body.length : end + 1;
+      if (stop - start > 1) lines.push(body.subarray(start, stop));
+      start = stop;
+    }
+    const bad: Buffer[] = [];
+    const part = async (from: number, to: number): Promise<void> => {
+      try {
+        await insert(name, `${token}:${from}-${to}`, Buffer.concat(lines.slice(from, to)));
+      } catch (err) {
+        if (!isPermanent(err)) throw err;
+        if (to - from === 1) return void bad.push(lines[from]!);
+        const mid = (from + to) >>> 1;
+        await part(from, mid);
+        await part(mid, to);
+      }
+    };
+    // the whole batch was refused already
+    if (lines.length === 1) bad.push(lines[0]!);
+    else {
+      const mid = lines.length >>> 1;
+      await part(0, mid);
+      await part(mid, lines.length);
+    }
+    return { rows: bad.length, body: Buffer.concat(bad) };
+  }
+
   async function withRetries(fn: () => Promise<void>): Promise<unknown> {
     let delay = retryDelayMs;
     for (let attempt = 1; ; attempt++) {
@@ -305,8 +342,22 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
         await insert(name, head.token, body);
       } catch (err) {
         if (body !== null && isPermanent(err)) {
-          logger.error({ component: 'events', err, file: head.file }, 'ClickHouse refused a spooled batch; moved to spool/rejected/');
-          await spool.reject(head);
+          // bad data: the rows ClickHouse takes go in, the rows it refuses alone are set aside
+          let bad: { rows: number; body: Buffer };
+          try {
+            bad = await salvage(name, head.token, body);
+          } catch {
+            await spool.release(head);
+            nextProbeAt = Date.now() + probeDelay;
+            probeDelay = Math.min(MAX_PROBE_DELAY_MS, probeDelay * 2);
+            return;
+          }
+          counts.inserted += head.rows - bad.rows;
+          logger.error(
+            { component: 'events', err, file: head.file, refused: bad.rows, inserted: head.rows - bad.rows },
+            'ClickHouse refused rows of a spooled batch; those rows moved to spool/rejected/, the rest stored',
+          );
+          await spool.reject(head, bad.body);
           continue;
         }
         await spool.release(head);
@@ -389,7 +440,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     recordEvents(rows) {
       let n = 0;
       for (const row of rows) {
-        if (!enqueue('events', JSON.stringify(row))) break;
+        if (!enqueue('events', wellFormedLine(JSON.stringify(row)))) break;
         n++;
       }
       // the rest of the batch is refused too: a caller retrying it keeps the rows in order
