@@ -9,7 +9,7 @@ import {
   chatUsage, inputWords, messagesWords, openaiError, openaiGuard, requestHeaders, resolveModel, type Flavour,
 } from './openai.ts';
 import { argumentPieces } from './scenario.ts';
-import { DONE_FRAME, SSE_HEADERS, dataFrame, streamFrames, withMidStreamError, type Frame } from './sse.ts';
+import { DONE_FRAME, SSE_HEADERS, dataFrame, pythonSpaced, streamFrames, withMidStreamError, type Frame } from './sse.ts';
 
 const FINGERPRINT = 'fp_fake0001';
 const SAFE = { filtered: false, severity: 'safe' };
@@ -133,7 +133,7 @@ export async function chatCompletions(ctx: Ctx, flavour: Flavour): Promise<void>
 function play(ctx: Ctx, frames: Frame[]): Promise<void> {
   const mid = ctx.scenario.midStreamError;
   const out = mid ? withMidStreamError(frames, mid.afterChunks, streamErrorFrames(ctx)) : frames;
-  return streamFrames(ctx, { ...SSE_HEADERS, ...requestHeaders(ctx) }, out);
+  return streamFrames(ctx, { ...SSE_HEADERS, ...requestHeaders(ctx) }, ctx.scenario.spacedJson ? pythonSpaced(out) : out);
 }
 
 /** Legacy text completions (https://platform.openai.com/docs/api-reference/completions). */

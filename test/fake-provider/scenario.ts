@@ -62,6 +62,11 @@ export interface Scenario {
   hangMs?: number;
   /** leave usage out (OpenAI-format and Gemini; Anthropic always reports usage) */
   omitUsage?: boolean;
+  /**
+   * write OpenAI-format stream chunks as Python's json.dumps does (`{"id": "x", "usage": null}`),
+   * as some OpenAI-compatible hosts do; OpenAI itself writes compact JSON
+   */
+  spacedJson?: boolean;
   usage?: UsageOverride;
   /** `length` makes the answer stop as truncated (finish_reason length / max_tokens / MAX_TOKENS) */
   finishReason?: 'stop' | 'length';
@@ -180,7 +185,7 @@ export function parseScenario(json: string): Scenario {
   }
   if (!isRecord(raw)) throw new Error('x-fake-scenario: expected a JSON object');
   const known = new Set<string>([
-    ...NUMBER_FIELDS, ...STRING_FIELDS, 'toolCall', 'omitUsage', 'usage', 'finishReason', 'midStreamError',
+    ...NUMBER_FIELDS, ...STRING_FIELDS, 'toolCall', 'omitUsage', 'spacedJson', 'usage', 'finishReason', 'midStreamError',
   ]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new Error(`x-fake-scenario: unknown field ${k}`);
   for (const k of NUMBER_FIELDS) {
@@ -189,8 +194,8 @@ export function parseScenario(json: string): Scenario {
   for (const k of STRING_FIELDS) {
     if (raw[k] !== undefined && typeof raw[k] !== 'string') throw new Error(`x-fake-scenario: ${k} must be a string`);
   }
-  if (raw.omitUsage !== undefined && typeof raw.omitUsage !== 'boolean') {
-    throw new Error('x-fake-scenario: omitUsage must be a boolean');
+  for (const k of ['omitUsage', 'spacedJson'] as const) {
+    if (raw[k] !== undefined && typeof raw[k] !== 'boolean') throw new Error(`x-fake-scenario: ${k} must be a boolean`);
   }
   if (raw.finishReason !== undefined && raw.finishReason !== 'stop' && raw.finishReason !== 'length') {
     throw new Error('x-fake-scenario: finishReason must be "stop" or "length"');

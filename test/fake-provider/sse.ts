@@ -22,6 +22,24 @@ export function eventFrame(event: string, payload: unknown, content = false): Fr
 
 export const DONE_FRAME: Frame = { data: 'data: [DONE]\n\n', content: false };
 
+/** JSON as Python's json.dumps writes it by default: `": "` and `", "` between members and items. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const members = Object.entries(v).filter(([, x]) => x !== undefined);
+    return `{${members.map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** `data:` frames rewritten with pythonJson, as an OpenAI-compatible host on Python may send them. */
+export function pythonSpaced(frames: Frame[]): Frame[] {
+  return frames.map((f) => {
+    const m = /^data: (\{.*\})\n\n$/s.exec(f.data);
+    return m ? { ...f, data: `data: ${pythonJson(JSON.parse(m[1]!))}\n\n` } : f;
+  });
+}
+
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',

@@ -199,12 +199,12 @@ export async function respondStream(
         if (end === 0) continue;
         const complete = buf.subarray(0, end);
         // The gateway's usage chunk is in here: send the re-framed events without it instead.
-        framing = complete.includes(USAGE_ONLY);
         const text = decoder.decode(complete, { stream: true });
+        framing = complete.includes(USAGE_ONLY) || (!complete.includes(CHOICES_COMPACT) && USAGE_ONLY_SPACED.test(text));
         parser.feed(text);
         // With include_usage on, the provider adds "usage":null to every chunk; the client did not ask
         // for usage, so its chunks come as they would without the gateway.
-        const payload: Buffer | string = framing ? withoutUsageNull(out) : text.includes(USAGE_NULL) ? withoutUsageNull(text) : complete;
+        const payload: Buffer | string = framing ? withoutUsageNull(out) : text.includes('"usage"') ? withoutUsageNull(text) : complete;
         out = '';
         x.response.firstByteAt ??= performance.now();
         bytes += payload.length;
@@ -360,13 +360,19 @@ const LOGPROBS = '"logprobs":{';
 
 /** OpenAI's `usage` member of every chunk once include_usage is on (compact JSON, last member). */
 const USAGE_NULL = ',"usage":null';
+/** The same written with spaces (Python's json.dumps), or as the first member. */
+const USAGE_NULL_SPACED = /,\s*"usage"\s*:\s*null(?=\s*[},])|(?<=\{\s*)"usage"\s*:\s*null\s*,\s*/g;
 
 function withoutUsageNull(s: string): string {
-  return s.replaceAll(USAGE_NULL, '');
+  const t = s.replaceAll(USAGE_NULL, '');
+  return t.includes('"usage"') ? t.replace(USAGE_NULL_SPACED, '') : t;
 }
 
 /** How the usage-only chunk starts its choices: `"choices":[]` (no choice has an empty array otherwise). */
 const USAGE_ONLY = Buffer.from('"choices":[]');
+/** The same in JSON written with spaces, for the hosts that write it so. */
+const USAGE_ONLY_SPACED = /"choices"\s*:\s*\[\s*\]/;
+const CHOICES_COMPACT = Buffer.from('"choices":[');
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
 

@@ -26,6 +26,8 @@ function textKey(unit: number, part: number, kind: number): number {
 
 /** Text kept for a fallback token estimate; beyond this the estimate scales from what was kept. */
 const MAX_TEXT_CHARS = 2_000_000;
+/** A chunk in compact JSON: its first member's value follows the colon directly (`{"id":"…`). */
+const COMPACT_START = /^\{"[^"\\]*":[^\s]/;
 
 /** Events that carry usage, a finish reason or the end of the stream; everything else only carries text. */
 const STATE_EVENTS: Readonly<Record<ClientStreamFormat, ReadonlySet<string>>> = {
@@ -116,6 +118,9 @@ export class StreamTap {
   /** A cheap test on the raw event: does it need parsing now? */
   private carriesState(event: string | undefined, data: string): boolean {
     if (this.format === 'openai-chat') {
+      // The tests below read compact JSON (OpenAI's, and most hosts'). A host that writes JSON with
+      // spaces (Python's json.dumps) or across lines has each event parsed instead.
+      if (!COMPACT_START.test(data)) return true;
       // `"usage":null` rides on every chunk once include_usage is on; only an object is usage.
       return data.includes('"usage":{') || data.includes('"finish_reason":"') || data.startsWith('{"error"');
     }
