@@ -64,6 +64,38 @@ describe('Gemini through the OpenAI SDK', () => {
     expect(x).toMatchObject({ outcome: 'success', response: { usageSource: 'provider', finishReason: 'stop' } });
   });
 
+  /** The data of each SSE event the client got, for a streamed Gemini call that asked for usage. */
+  async function streamData(): Promise<string[]> {
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-provider-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-2.5-flash', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'count' }] }),
+    });
+    return (await r.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+  }
+
+  test("an error in the stream is the last thing the client gets; what was streamed is estimated, not recorded as 0 tokens", async () => {
+    s.fake.next({ text: 'one two three four', chunks: 4, midStreamError: { afterChunks: 2 } });
+    const data = await streamData();
+    // no usage chunk made up after the error
+    expect(JSON.parse(data.at(-1)!)).toHaveProperty('error');
+    expect(data.some((d) => d.includes('"usage":{'))).toBe(false);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.outcome).toBe('upstream_error');
+    expect(x.response.usageSource).toBe('estimate');
+    expect(x.response.usage?.completionTokens).toBeGreaterThan(0);
+  });
+
+  test('a stream that ends before its last chunk gets the cut error (not a usage chunk and silence); the output is estimated', async () => {
+    s.fake.next({ text: 'one two three four', chunks: 4, endAfterChunks: 2 });
+    const data = await streamData();
+    expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { code: 'upstream_stream_cut' } });
+    expect(data.some((d) => d.includes('"usage":{'))).toBe(false);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.response.usageSource).toBe('estimate');
+    expect(x.response.usage?.completionTokens).toBeGreaterThan(0);
+  });
+
   test('an answer without usageMetadata is counted by estimate, not recorded as zero tokens from the provider', async () => {
     s.fake.next({ omitUsage: true, text: 'alpha beta gamma' });
     const r = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'say three words' }] });

@@ -58,6 +58,11 @@ export interface Scenario {
   chunkDelayMs?: number;
   /** destroy the socket after N content deltas, without the terminating event */
   dropAfterChunks?: number;
+  /**
+   * end the response cleanly after N content deltas, without the rest (no finish, usage or end
+   * event): a stream cut short by something in between that closes it properly
+   */
+  endAfterChunks?: number;
   /** extra delay before the headers (to exercise timeouts) */
   hangMs?: number;
   /** leave usage out (OpenAI-format and Gemini; Anthropic always reports usage) */
@@ -161,7 +166,7 @@ export function mergeScenarios(...layers: Array<Scenario | undefined>): Scenario
 }
 
 const NUMBER_FIELDS = [
-  'chunks', 'status', 'retryAfter', 'latencyMs', 'chunkDelayMs', 'dropAfterChunks', 'hangMs', 'contextWindow',
+  'chunks', 'status', 'retryAfter', 'latencyMs', 'chunkDelayMs', 'dropAfterChunks', 'endAfterChunks', 'hangMs', 'contextWindow',
 ] as const;
 const STRING_FIELDS = ['text', 'errorType', 'errorMessage'] as const;
 const USAGE_FIELDS = [

@@ -64,14 +64,27 @@ export function withMidStreamError(frames: Frame[], afterChunks: number, errorFr
   return [...out, ...errorFrames];
 }
 
+/** The frames up to the Nth content frame (the preamble before the first one included). */
+function untilContent(frames: Frame[], n: number): Frame[] {
+  const out: Frame[] = [];
+  let content = 0;
+  for (const f of frames) {
+    if (content >= n && (f.content || content > 0)) break;
+    out.push(f);
+    if (f.content) content++;
+  }
+  return out;
+}
+
 /**
  * Writes status, headers and frames. With no pacing and no drop the body goes out in one write
  * (the benchmark path). `dropAfterChunks: N` destroys the socket once N content frames are on the
  * wire and before anything else is written (for N = 0: before the first content frame).
  */
-export async function streamFrames(ctx: Ctx, headers: Record<string, string>, frames: Frame[]): Promise<void> {
+export async function streamFrames(ctx: Ctx, headers: Record<string, string>, all: Frame[]): Promise<void> {
   if (ctx.closed) return;
   const { res, scenario } = ctx;
+  const frames = scenario.endAfterChunks === undefined ? all : untilContent(all, scenario.endAfterChunks);
   const delay = scenario.chunkDelayMs ?? 0;
   const drop = scenario.dropAfterChunks;
   ctx.call.status = 200;

@@ -252,8 +252,10 @@ export async function respondStream(
       if (out.length > 0) {
         x.response.firstByteAt ??= performance.now();
         bytes += out.length;
-        // The last events and the end of the response in one write.
-        res.end(out);
+        // The last events and the end of the response in one write; a stream that stopped short
+        // stays open for the error that says so (below).
+        if (tap.terminal) res.end(out);
+        else res.write(out);
       }
     }
   } catch (e) {

@@ -27,6 +27,12 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
   const nextId = toolCallIds(ctx);
   const choices = new Map<number, ChoiceState>();
   let usage: GeminiUsage | undefined;
+  /** An error event was sent: nothing may follow it. */
+  let failed = false;
+  const error = (e: unknown): SseOut[] => {
+    failed = true;
+    return [{ data: { error: e } }];
+  };
 
   /** One choice per chunk; chatChunk adds `usage: null` when the client asked for usage. */
   const chunk = (index: number, d: ChunkDelta, finishReason: FinishReason | null = null): SseOut => ({
@@ -52,14 +58,14 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
       try {
         json = JSON.parse(event.data);
       } catch {
-        return [{ data: { error: { message: 'Malformed event in the Gemini stream', type: 'api_error', code: null, param: null } } }];
+        return error({ message: 'Malformed event in the Gemini stream', type: 'api_error', code: null, param: null });
       }
       if (json !== null && typeof json === 'object' && 'error' in json) {
-        return [{ data: { error: geminiErrorToInfo(500, json) } }];
+        return error(geminiErrorToInfo(500, json));
       }
       const parsed = GeminiResponseSchema.safeParse(json);
       if (!parsed.success) {
-        return [{ data: { error: { message: 'Unexpected event in the Gemini stream', type: 'api_error', code: null, param: null } } }];
+        return error({ message: 'Unexpected event in the Gemini stream', type: 'api_error', code: null, param: null });
       }
       const res = parsed.data;
       if (res.usageMetadata) usage = res.usageMetadata;
@@ -95,8 +101,14 @@ export function createGeminiStreamTranslator(ctx: TranslateContext): StreamTrans
       return out;
     },
 
+    /**
+     * The usage chunk, once every choice finished: the chunks before the last carry the prompt's
+     * count only, so a stream that failed or stopped short has no usage of its own to report (the
+     * gateway then estimates what was streamed), and nothing follows an error event.
+     */
     finish(): SseOut[] {
-      if (!ctx.includeUsage || !usage) return [];
+      if (!ctx.includeUsage || !usage || failed) return [];
+      if (choices.size === 0 || [...choices.values()].some((s) => !s.finished)) return [];
       return [{ data: chatChunk(ctx, [], toOpenaiUsage(usage)) }];
     },
   };
