@@ -96,6 +96,13 @@ describe('Gemini through the OpenAI SDK', () => {
     expect(x.response.usage?.completionTokens).toBeGreaterThan(0);
   });
 
+  test("Gemini's 429 names its wait in the body (RetryInfo): the OpenAI SDK gets it as retry-after", async () => {
+    s.fake.next({ status: 429, retryAfter: 7 });
+    const err = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('7');
+  });
+
   test('an answer without usageMetadata is counted by estimate, not recorded as zero tokens from the provider', async () => {
     s.fake.next({ omitUsage: true, text: 'alpha beta gamma' });
     const r = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'say three words' }] });

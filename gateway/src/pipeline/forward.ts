@@ -256,7 +256,9 @@ async function relayError(
     }
     const body = JSON.stringify(errorBody(err, x.surface));
     x.response.body = body;
-    sendBody(res, x, info.status ?? status, body, headers);
+    // A wait the provider named in its body (Gemini's RetryInfo) becomes the header clients' SDKs read.
+    const wait = headers['retry-after'] === undefined ? providerRetryAfterMs({}, parsed) : null;
+    sendBody(res, x, info.status ?? status, body, wait === null ? headers : { ...headers, 'retry-after': String(Math.ceil(wait / 1000)) });
   };
   const tooLong = contextTooLong(status, info);
   const retryable = fallsBackOnStatus(status) || tooLong;
