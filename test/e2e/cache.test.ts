@@ -88,6 +88,9 @@ describe.each(['memory', 'redis', 'redis cluster'] as const)('exact cache with t
     expect(hit!.cache).toMatchObject({ status: 'hit', savedUsd: expect.any(Number) });
     expect(hit!.cache!.savedUsd).toBeGreaterThan(0);
     expect(hit!.response.usage).toEqual(s.events[0]!.response.usage);
+    // the hit is recorded with the answer's finish reason, as the original was
+    expect(s.events[0]!.response.finishReason).toBe('tool_calls');
+    expect(hit!.response.finishReason).toBe('tool_calls');
   });
 
   test('a non-streamed request is served from a cached stream, with the same text, tool call and usage', async () => {

@@ -118,6 +118,7 @@ export function serveCached(x: Exchange, res: ServerResponse, hit: CachedRespons
   x.outcome = 'cache_hit';
   x.response.usage = hit.usage;
   x.response.usageSource = hit.usage ? 'provider' : 'none';
+  x.response.finishReason = hit.finishReason ?? null;
   // A hit costs nothing; what the provider call would have cost is recorded as saved.
   x.cache = { status: 'hit', ...(x.cache?.key ? { key: x.cache.key } : {}), savedUsd: price && hit.usage ? costUsd(price, hit.usage) : null };
   x.costUsd = 0;
@@ -160,7 +161,7 @@ export async function fillCache(
   if (x.outcome !== 'success' || x.response.status !== 200 || x.route === null) return;
   const size = captured.body?.length ?? captured.events?.reduce((n, e) => n + e.length, 0) ?? 0;
   if (size === 0 || size > MAX_CACHED_BYTES) return;
-  const common = { status: 200, headers: {}, usage: x.response.usage, model: x.route.model, createdAt: Date.now() };
+  const common = { status: 200, headers: {}, usage: x.response.usage, model: x.route.model, finishReason: x.response.finishReason, createdAt: Date.now() };
   const value: CachedResponse = captured.events ? { ...common, events: captured.events } : { ...common, body: captured.body! };
   await store.set(plan.key, value, plan.ttlSeconds);
 }

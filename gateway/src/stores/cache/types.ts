@@ -16,6 +16,8 @@ const common = {
   usage: usageSchema.nullable(),
   /** The model that answered (as the provider named it). */
   model: z.string(),
+  /** Why the original answer ended (`stop`, `tool_calls`, `end_turn`...), recorded again on a hit; absent in entries stored before it was kept. */
+  finishReason: z.string().nullable().optional(),
   /** ms since epoch when the original answer was stored. */
   createdAt: z.number(),
 };
