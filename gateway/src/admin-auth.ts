@@ -18,7 +18,7 @@ function digest(value: string): Buffer {
  * @example
  * const app = new Hono();
  * app.use('/admin/*', adminAuth(process.env.WATCHLLM_ADMIN_TOKEN));
- * app.route('/', adminKeyRoutes({ keys }));
+ * app.route('/', adminKeyRoutes({ keys, providers: registry.ids }));
  */
 export function adminAuth(token: string | undefined): MiddlewareHandler {
   const expected = token ? digest(token) : null;

@@ -41,7 +41,7 @@ export function createApp(
   app.route('/', opsRoutes({ metrics: deps.metrics, checks: opts.checks, draining: opts.draining }));
 
   app.use('/admin/*', adminAuth(deps.config.admin_token));
-  app.route('/', adminKeyRoutes({ keys: deps.stores.keys }));
+  app.route('/', adminKeyRoutes({ keys: deps.stores.keys, providers: deps.registry.ids }));
   if (opts.events) {
     app.use('/v1/events', ingestIdentity(deps));
     app.route('/', eventRoutes({ client: opts.events.client, writer: opts.events.writer, identify: (c) => c.get('identity') }));

@@ -30,7 +30,7 @@ beforeAll(async () => {
     rotate: (...a) => keys.rotate(...a),
     close: () => keys.close(),
   };
-  app.route('/', adminKeyRoutes({ keys: proxy, now: () => T0 }));
+  app.route('/', adminKeyRoutes({ keys: proxy, providers: new Set(['openai']), now: () => T0 }));
   server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });

@@ -63,6 +63,19 @@ describe('gateway keys through the admin API, shared by two gateway processes', 
     expect(openaiError(r).type).toBe('authentication_error');
   });
 
+  test('POST /admin/keys refuses providerKeys under an id the gateway does not know (OpenAI is not openai), naming the known ids', async () => {
+    const r = await post(`${a.url}/admin/keys`, { project: 'acme', name: 'typo', providerKeys: { OpenAI: 'sk-tenant' } }, admin);
+    expect(r.status).toBe(400);
+    expect(openaiError(r)).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'unknown_provider',
+      param: 'providerKeys.OpenAI',
+      message: expect.stringMatching(/^providerKeys\.OpenAI: Unknown provider 'OpenAI'\. Known providers: .*\banthropic\b.*\bopenai\b/),
+    });
+    const listed = ((await (await fetch(`${b.url}/admin/keys?project=acme`, { headers: admin })).json()) as { data: Array<{ name: string }> }).data;
+    expect(listed.map((k) => k.name)).not.toContain('typo');
+  });
+
   test('a key created on A works on B through the openai SDK, and the provider sees the key the gateway holds', async () => {
     const { key } = await createKey(a, { project: 'acme', name: 'sdk' });
     const client = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: key, maxRetries: 0 });

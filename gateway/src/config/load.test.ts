@@ -46,6 +46,15 @@ describe('parseConfig', () => {
       'WATCHLLM_ADMIN_TOKEN (admin_token): Too small',
     );
     expect(() => parseConfig('', { PORT: 'eighty' })).toThrow(/^PORT \(server\.port\): /);
+    // a token with whitespace could never be presented: `Authorization: Bearer <token>` ends at a space
+    for (const token of ['correct horse battery staple', ' leading-space-token-0123', 'trailing-space-token-0123 ', 'tab\tseparated-token-0123', 'token-0123456789\n']) {
+      expect(() => parseConfig('', { WATCHLLM_ADMIN_TOKEN: token }), JSON.stringify(token)).toThrow(
+        /^WATCHLLM_ADMIN_TOKEN \(admin_token\): must not contain whitespace/,
+      );
+    }
+    expect(() => parseConfig('admin_token: "two words, long enough"\n', {}, 'w.yaml')).toThrow(/^w\.yaml:1:\d+: admin_token: must not contain whitespace/);
+    // the message never shows the token
+    expect(() => parseConfig('', { WATCHLLM_ADMIN_TOKEN: 'secret words here 0123' })).toThrow(/^(?![\s\S]*secret words)[\s\S]*whitespace/);
     expect(() => parseConfig('', { WATCHLLM_RETRIES: '9' })).toThrow(/^WATCHLLM_RETRIES \(retries\.attempts\): Too big/);
   });
 

@@ -99,7 +99,16 @@ export const configSchema = z
     /** Calls that bring their own provider key without a gateway key. */
     byok: z.object({ allowed: z.boolean().default(true) }).strict().prefault({}),
     keys: z.array(gatewayKeyConfigSchema).default([]),
-    admin_token: z.string().min(16).optional(),
+    /**
+     * The admin API reads it from `Authorization: Bearer <token>`, a token without whitespace
+     * (RFC 6750 §2.1), and the console trims what is typed: a token with whitespace could never
+     * sign in, so it is refused at start rather than at the first call.
+     */
+    admin_token: z
+      .string()
+      .min(16)
+      .regex(/^\S*$/, 'must not contain whitespace (spaces, tabs or line breaks): the admin API reads it from `Authorization: Bearer <token>`')
+      .optional(),
     /** Key material for encrypting provider credentials stored with gateway keys (AES-256-GCM). */
     secret: z.string().min(16).optional(),
     events: z

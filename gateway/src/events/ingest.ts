@@ -1,5 +1,6 @@
-import { orderedId } from './ordered-id.ts';
 import { z } from 'zod';
+import { MAX_BODY_DEPTH, nestsDeeper } from '../json.ts';
+import { orderedId } from './ordered-id.ts';
 import { capBody, toClickHouseTime } from './row.ts';
 import { unknownKeys } from './unknown-keys.ts';
 
@@ -13,8 +14,12 @@ const id = z.string().min(1).max(256);
 const properties = z.record(z.string().max(256), z.string().max(4096)).refine((p) => Object.keys(p).length <= 64, {
   message: 'at most 64 properties',
 });
-/** Free-form JSON the app attaches (inputs, outputs, arguments); stored as JSON text. */
-const json = z.unknown();
+/**
+ * Free-form JSON the app attaches (inputs, outputs, arguments); stored as JSON text. Nested no
+ * deeper than the proxy takes a body: JSON.parse reads any depth, but JSON.stringify (toEventRow)
+ * overflows the stack some thousands of levels down, which answered 500.
+ */
+const json = z.unknown().refine((v) => !nestsDeeper(v, MAX_BODY_DEPTH), { message: `nests more than ${MAX_BODY_DEPTH} levels deep` });
 
 /**
  * Event times accepted: from 1970 to before 2100. ClickHouse rejects a year it cannot parse at

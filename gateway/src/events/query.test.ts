@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClickHouse, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
-import { aggregate, getRequest, listFiltersSchema, listRequests } from './query.ts';
+import { ZodError } from 'zod';
+import { aggregate, decodeCursor, encodeCursor, getRequest, listFiltersSchema, listRequests } from './query.ts';
 import { createEventWriter } from './writer.ts';
 
 let dir: string;
@@ -105,10 +106,21 @@ describe('listRequests', () => {
     await expect(listRequests(client, listFiltersSchema.parse({}), 'bm90LWEtY3Vyc29y')).rejects.toThrow();
   });
 
+  test('a cursor names a real row time: the shape alone is not enough', () => {
+    expect(decodeCursor(encodeCursor('2026-01-15 12:00:01.000', 'req_1'))).toEqual({ ts: '2026-01-15 12:00:01.000', id: 'req_1' });
+    for (const ts of ['9999-99-99 99:99:99', '0000-00-00 00:00:00', '2026-02-30 00:00:00.000', '2026-01-01 24:00:00', '2300-01-01 00:00:00', '2026-01-01 00:00:00.1234']) {
+      expect(() => decodeCursor(encodeCursor(ts, 'req_1')), ts).toThrow(ZodError);
+    }
+  });
+
   test.each([
     [{ limit: '201' }, 'limit'],
     [{ from: 'yesterday' }, 'from'],
     [{ property: ['no-equals-sign'] }, 'property'],
+    [{ status_code: '' }, 'status_code'],
+    [{ status_code: '0x1F4' }, 'status_code'],
+    [{ limit: '1e2' }, 'limit'],
+    [{ from: '' }, 'from'],
   ] as const)('rejects bad filter %j at %s', (input, path) => {
     const r = listFiltersSchema.safeParse(input);
     expect(r.success).toBe(false);

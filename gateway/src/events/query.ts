@@ -11,7 +11,18 @@ import { CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, isClickHouseTime, toCli
  * https://clickhouse.com/docs/interfaces/cli#cli-queries-with-parameters
  */
 
-const time = z.union([z.iso.datetime({ offset: true, local: true }), z.iso.date(), z.coerce.number().int().nonnegative()]);
+/**
+ * A whole number as a query string writes it: decimal digits only. z.coerce.number read '' and ' '
+ * as 0, '0x1F4' as 500 and '1e2' as 100. Callers in code may pass a number.
+ */
+const digits = (expected: string) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: `expected ${expected} in decimal digits` })
+    .pipe(z.number().int().nonnegative());
+
+const time = z.union([z.iso.datetime({ offset: true, local: true }), z.iso.date(), digits('epoch ms')], {
+  error: 'expected an ISO 8601 time, or epoch ms in decimal digits',
+});
 
 /**
  * Epoch ms of an ISO 8601 time; without an offset it is UTC, like every time this API shows (and
@@ -51,7 +62,7 @@ const listFilters = {
   project: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
   provider: z.string().min(1).optional(),
-  status_code: z.coerce.number().int().min(0).max(999).optional(),
+  status_code: digits('an HTTP status code').pipe(z.number().max(999)).optional(),
   outcome: z.string().min(1).optional(),
   key_id: z.string().min(1).optional(),
   user: z.string().min(1).optional(),
@@ -62,7 +73,7 @@ const listFilters = {
   property: z.array(property).max(10).optional(),
   /** case-insensitive substring of the request or response body */
   q: z.string().min(1).max(500).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: digits('a count').pipe(z.number().min(1).max(200)).default(50),
 };
 
 /** Filters of `/admin/requests`; any other parameter is a 400 naming it, not a filter silently ignored. */
@@ -81,7 +92,20 @@ export interface RequestPage {
   nextCursor: string | null;
 }
 
-const cursorSchema = z.tuple([z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/), z.string()]);
+/**
+ * A row's `ts` as ClickHouse writes a DateTime64(3) (`2026-11-26 21:59:53.925`, UTC), naming a real
+ * time it holds: `9999-99-99 99:99:99` has the shape but is no time.
+ */
+function isRowTime(ts: string): boolean {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d{1,3})?$/.exec(ts);
+  if (!m) return false;
+  const iso = `${m[1]}T${m[2]}`;
+  const ms = Date.parse(`${iso}${m[3] ?? ''}Z`);
+  // Date.parse rolls some impossible dates over (2026-02-30 is March 2nd): the time must read back as written
+  return isClickHouseTime(ms) && new Date(ms).toISOString().startsWith(iso);
+}
+
+const cursorSchema = z.tuple([z.string().refine(isRowTime), z.string()]);
 
 export function encodeCursor(ts: string, requestId: string): string {
   return Buffer.from(JSON.stringify([ts, requestId])).toString('base64url');

@@ -6,9 +6,11 @@ import { createClickHouse, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
 import type { EventRow } from './ingest.ts';
+import { encodeCursor } from './query.ts';
 import { eventRoutes, MAX_INGEST_BODY_BYTES } from './routes.ts';
 import { createEventWriter, type EventWriter } from './writer.ts';
 import { countingBody } from '../../../test/support/bodies.ts';
+import { MAX_BODY_DEPTH } from '../json.ts';
 
 let dir: string;
 let client: ClickHouseClient;
@@ -83,10 +85,44 @@ describe('GET /admin/requests', () => {
     ['endpoint=chat', 'endpoint'],
     ['surface=openai', 'surface'],
     ['limt=5', 'limt'],
+    // numbers are decimal digits: these were read as 0, 0, 500, 200, 100, 16, epoch 0 and 1000
+    ['status_code=', 'status_code'],
+    ['status_code=%20', 'status_code'],
+    ['status_code=0x1F4', 'status_code'],
+    ['status_code=2e2', 'status_code'],
+    ['limit=1e2', 'limit'],
+    ['limit=0x10', 'limit'],
+    ['limit=', 'limit'],
+    ['from=', 'from'],
+    ['from=%20', 'from'],
+    ['to=', 'to'],
+    ['from=1e3', 'from'],
+    ['from=-1', 'from'],
+    // cursors in the right shape naming no real time: were passed on to ClickHouse
+    [`cursor=${encodeCursor('9999-99-99 99:99:99', 'x')}`, 'cursor'],
+    [`cursor=${encodeCursor('0000-00-00 00:00:00', 'x')}`, 'cursor'],
+    [`cursor=${encodeCursor('2026-02-30 00:00:00.000', 'x')}`, 'cursor'],
+    [`cursor=${encodeCursor('2026-01-01 00:00:00.1234567890123', 'x')}`, 'cursor'],
   ] as const)('answers a bad %s with an OpenAI-style 400 naming %s', async (qs, param) => {
     const res = await app().request(`/admin/requests?${qs}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param, message: expect.stringContaining(param) } });
+  });
+
+test('takes decimal numbers, epoch ms and ISO 8601 times as README documents', async () => {
+    const ids = async (qs: string) => {
+      const res = await app().request(`/admin/requests?${qs}`);
+      expect(res.status, qs).toBe(200);
+      return ((await res.json()) as { rows: { request_id: string }[] }).rows.map((r) => r.request_id);
+    };
+    const all = await ids('');
+    expect(all).toHaveLength(5);
+    expect(await ids('status_code=200&limit=050')).toEqual(all);
+    expect(await ids(`from=${T0}&to=${NOW}`)).toEqual(all);
+    for (const from of ['2026-01-15', '2026-01-15T12:00:00', '2026-01-15T12:00:00Z', '2026-01-15T13:00:00%2B01:00']) {
+      expect(await ids(`from=${from}&to=${NOW}`), from).toEqual(all);
+    }
+    expect(await ids(`from=${NOW}`)).toEqual([]);
   });
 });
 
@@ -134,7 +170,13 @@ describe('GET /admin/stats', () => {
     ['from=9000000000000000', 'from'],
     ['to=9000000000000000', 'to'],
     ['from=0000-01-01', 'from'],
-  ] as const)('400s a time out of range (%s) naming %s', async (qs, param) => {
+    // an empty or loosely numeric time: `to=` was epoch 0, an empty answer
+    ['to=', 'to'],
+    ['from=', 'from'],
+    ['from=%20', 'from'],
+    ['to=0x10', 'to'],
+    ['to=1e400', 'to'],
+  ] as const)('400s a time out of range or not a time (%s) naming %s', async (qs, param) => {
     const res = await app().request(`/admin/stats?${qs}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param, message: expect.stringContaining(param) } });
@@ -311,6 +353,44 @@ describe('POST /v1/events: event times', () => {
       error: { type: 'invalid_request_error', param: 'events.1.ts', message: expect.stringMatching(/^events\.1\.ts: .*1970.*2099/) },
     });
     expect(writer.rows).toEqual([]);
+  });
+});
+
+describe('POST /v1/events: nesting', () => {
+  /** JSON text of arrays nested `depth` levels deep. */
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const send = (writer: ReturnType<typeof keepingWriter>, event: string) =>
+    eventRoutes({ client, writer, now: () => NOW }).request('/v1/events', {
+      method: 'POST',
+      body: `{"events":[{"type":"custom","name":"fine"},${event}]}`,
+    });
+
+  test.each([
+    ['data', 513, `{"type":"custom","name":"deep","data":${nested(513)}}`],
+    // deep enough to overflow JSON.stringify's stack: it was a 500 internal_error
+    ['data', 20_000, `{"type":"custom","name":"deep","data":${nested(20_000)}}`],
+    ['arguments', 200_000, `{"type":"tool_call","name":"deep","arguments":${nested(200_000)}}`],
+    ['output', 20_000, `{"type":"agent_step","name":"deep","output":{"a":${nested(20_000)}}}`],
+  ] as const)('refuses %s nested %i levels deep with a 400 naming it (the proxy\'s limit), and queues nothing', async (field, _depth, event) => {
+    const writer = keepingWriter();
+    const res = await send(writer, event);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: {
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        param: `events.1.${field}`,
+        message: `events.1.${field}: nests more than ${MAX_BODY_DEPTH} levels deep`,
+      },
+    });
+    expect(writer.rows).toEqual([]);
+  });
+
+  test(`stores JSON nested exactly ${MAX_BODY_DEPTH} levels deep`, async () => {
+    const writer = keepingWriter();
+    const res = await send(writer, `{"type":"custom","name":"deep","data":${nested(MAX_BODY_DEPTH)}}`);
+    expect(res.status).toBe(202);
+    expect(writer.rows.map((r) => r.payload)).toEqual(['{}', `{"data":${nested(MAX_BODY_DEPTH)}}`]);
   });
 });
 

@@ -7,7 +7,7 @@ import { readBody } from '../http/body.ts';
 import { clientIp, one, readMeta } from '../http/headers.ts';
 import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
-import { nestsDeeper } from '../json.ts';
+import { MAX_BODY_DEPTH, nestsDeeper } from '../json.ts';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
@@ -178,8 +178,6 @@ async function afterResponse(
   }
 }
 
-/** Nesting no real request reaches (tool schemas nest a few dozen levels). */
-const MAX_BODY_DEPTH = 512;
 
 /**
  * A body nested so deep that re-serialising it (routing, translation, policies) overflowed the stack:

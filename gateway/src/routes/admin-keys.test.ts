@@ -10,12 +10,14 @@ const TOKEN = 'admin-token-0123456789';
 const T0 = Date.UTC(2030, 0, 2, 3, 4, 5);
 const auth = { authorization: `Bearer ${TOKEN}` };
 const CONTRACT_BODY = { project: 'acme', name: 'ci', limits: { rpm: 100, tpm: 50000 }, budget: { usd: 50, period: 'month' } };
+/** The gateway's provider ids (its registry's), which `providerKeys` may name. */
+const PROVIDERS: ReadonlySet<string> = new Set(['openai', 'anthropic', 'groq']);
 
 /** The app as the gateway mounts it: admin auth in front of the key routes. */
 function adminApp(keys: KeyStore, now = () => T0): Hono {
   const app = new Hono();
   app.use('/admin/*', adminAuth(TOKEN));
-  app.route('/', adminKeyRoutes({ keys, now }));
+  app.route('/', adminKeyRoutes({ keys, providers: PROVIDERS, now }));
   return app;
 }
 
@@ -77,6 +79,26 @@ describe('POST /admin/keys', () => {
       message: expect.stringContaining('WATCHLLM_SECRET'),
     });
     expect(await keys.list()).toEqual([]);
+  });
+
+  test.each(['OpenAI', 'open-ai', 'mistral'])('refuses a provider credential under %s, an id the gateway has no provider for, listing the known ids', async (id) => {
+    const keys = createMemoryKeyStore({ box: createSecretBox('test-secret') });
+    const res = await post(adminApp(keys), '/admin/keys', { project: 'acme', providerKeys: { openai: 'sk-live-abc', [id]: 'sk-live-def' } });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toEqual({
+      type: 'invalid_request_error',
+      code: 'unknown_provider',
+      param: `providerKeys.${id}`,
+      message: `providerKeys.${id}: Unknown provider '${id}'. Known providers: anthropic, groq, openai.`,
+    });
+    // Nothing stored: such a key's calls would have gone out on the operator's credential.
+    expect(await keys.list()).toEqual([]);
+  });
+
+  test('names an unknown provider id even when WATCHLLM_SECRET is not set', async () => {
+    const res = await post(adminApp(createMemoryKeyStore()), '/admin/keys', { project: 'acme', providerKeys: { OpenAI: 'sk-live-abc' } });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: 'unknown_provider', param: 'providerKeys.OpenAI' });
   });
 
   test.each([

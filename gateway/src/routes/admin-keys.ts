@@ -1,3 +1,4 @@
+import { unknownProviderMessage } from '@watchllm/providers';
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.ts';
@@ -6,6 +7,8 @@ import { createKeyBodySchema, type KeyRecord, type KeyStore, publicKeyView, Stor
 
 export interface AdminKeyRoutesDeps {
   keys: KeyStore;
+  /** The provider ids `providerKeys` may name: the gateway's registry (`registry.ids`). */
+  providers: ReadonlySet<string>;
   /** ms since epoch (injectable for tests). */
   now?: () => number;
 }
@@ -33,6 +36,17 @@ function invalid(error: z.ZodError): GatewayError {
   return GatewayError.invalid(`${param ? `${param}: ` : ''}${issue.message}`, param || null);
 }
 
+/**
+ * A credential under an id the gateway has no provider for would never be used: calls would go out
+ * on the operator's credential instead, silently. Ids match exactly (`OpenAI` is not `openai`).
+ */
+function unknownProviderKey(providerKeys: Readonly<Record<string, string>> | undefined, known: ReadonlySet<string>): GatewayError | null {
+  const id = Object.keys(providerKeys ?? {}).find((p) => !known.has(p));
+  if (id === undefined) return null;
+  const param = `providerKeys.${id}`;
+  return GatewayError.invalid(`${param}: ${unknownProviderMessage(id, known)}`, param, 'unknown_provider');
+}
+
 /** The answer to create and rotate: `id` and `key` first, as scripts read it (`{"id":"…","key":"wl_…",…}`). */
 function withKey(record: KeyRecord, key: string) {
   const { id, ...view } = publicKeyView(record);
@@ -54,10 +68,10 @@ function storeFailure(e: unknown): GatewayError {
  *
  * @example
  * app.use('/admin/*', adminAuth(config.admin_token));
- * app.route('/', adminKeyRoutes({ keys: stores.keys }));
+ * app.route('/', adminKeyRoutes({ keys: stores.keys, providers: registry.ids }));
  */
 export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
-  const { keys, now = Date.now } = deps;
+  const { keys, providers, now = Date.now } = deps;
   const app = new Hono();
 
   app.post('/admin/keys', adminBodyLimit, async function createKeyRoute(c) {
@@ -70,6 +84,8 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
     const parsed = createKeyBodySchema.safeParse(body);
     if (!parsed.success) return failWith(c, invalid(parsed.error));
     const input = parsed.data;
+    const unknown = unknownProviderKey(input.providerKeys, providers);
+    if (unknown) return failWith(c, unknown);
     try {
       const { record, key } = await keys.create(input, now());
       return c.json(withKey(record, key), 201);

@@ -41,4 +41,24 @@ describe('where to go after signing in', () => {
       expect(safeNext(bad, '/console'), String(bad)).toBe('/console/');
     }
   });
+
+  test.each([
+    ['CR LF (a header injection)', '/console/\r\nx-injected: 1'],
+    ['a lone LF', '/console/\nx'],
+    ['NUL', '/console/\u0000'],
+    ['a tab', '/console/\tx'],
+    ['DEL', '/console/\u007f'],
+    ['a space', '/console/a b'],
+    ['a character a header cannot carry', '/console/\u65e5'],
+  ])('%s falls back to the console home, so the redirect can be sent', (_title, next) => {
+    const to = safeNext(next, '/console');
+    expect(to).toBe('/console/');
+    // what SvelteKit's redirect() checks before answering: it threw, and the sign-in answered 500
+    expect(() => new Headers({ location: to })).not.toThrow();
+  });
+
+  test('the paths the console sends to sign-in (percent-encoded) pass as they are', () => {
+    const next = new URL('http://x/console/requests/r%C3%A9q?user=o%27brien&q=a%20b').pathname + '?user=o%27brien&q=a%20b';
+    expect(safeNext(next, '/console')).toBe(next);
+  });
 });

@@ -50,10 +50,13 @@ export function sessionValid(token: string, value: string | undefined, now = Dat
 
 /**
  * Where to go after signing in: only a path inside the console, so a crafted link cannot send a
- * user who just typed the admin token to another site.
+ * user who just typed the admin token to another site. Only visible ASCII (RFC 3986 §2): the
+ * paths the console sends here are percent-encoded; control characters, spaces and other text are
+ * no such path, and CR/LF, NUL or characters past Latin-1 cannot even be sent in a Location
+ * header (redirect() threw, and the sign-in answered 500).
  */
 export function safeNext(next: string | null, base: string): string {
   if (!next || !next.startsWith(`${base}/`) && next !== base) return `${base}/`;
-  if (next.startsWith('//') || next.includes('\\')) return `${base}/`;
+  if (next.startsWith('//') || next.includes('\\') || !/^[\x21-\x7e]+$/.test(next)) return `${base}/`;
   return next;
 }

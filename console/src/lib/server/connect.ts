@@ -19,6 +19,8 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
  */
 export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): ConsoleContext {
   const adminToken = env['WATCHLLM_ADMIN_TOKEN'] || undefined;
+  // as the gateway's config says: a token with whitespace could never be sent as a bearer
+  if (adminToken !== undefined && /\s/.test(adminToken)) throw new Error('WATCHLLM_ADMIN_TOKEN must not contain whitespace (spaces, tabs or line breaks)');
   const url = env['WATCHLLM_CLICKHOUSE_URL'];
   if (url) {
     const u = new URL(url);

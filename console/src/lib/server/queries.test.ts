@@ -55,4 +55,31 @@ describe('list filters', () => {
     expect(parseFilters(new URLSearchParams('range=1h&from=1764115200000')).from).toBeUndefined();
     expect(parseFilters(new URLSearchParams('range=since&from=nope'))).toEqual({ range: '24h' });
   });
+
+  test.each([
+    // past what a Date holds: chTime threw "Invalid time value" and the page answered 500
+    '9007199254740991',
+    // past what the event store holds (DateTime64(3): years 1900 to 2299)
+    '99999999999999',
+    String(Date.UTC(2300, 0, 1)),
+    // not decimal digits: Number() read these as 0, 16 and 1000
+    '',
+    '%20',
+    '0x10',
+    '1e3',
+    '-1',
+  ])('range=since with an unusable from=%s is left out, like any unusable filter', (from) => {
+    const f = parseFilters(new URLSearchParams(`range=since&from=${from}`));
+    expect(f).toEqual({ range: '24h' });
+  });
+
+  test('the last millisecond the event store holds is a usable from', () => {
+    const last = Date.UTC(2300, 0, 1) - 1;
+    expect(parseFilters(new URLSearchParams(`range=since&from=${last}`))).toEqual({ range: 'all', from: last });
+    expect(chTime(last)).toBe('2299-12-31 23:59:59.999');
+  });
+
+  test.each(['1e2', '0x1F4', '%20', '-0', '200.0'])('a status_code that is not plain decimal digits (%s) is left out', (v) => {
+    expect(parseFilters(new URLSearchParams(`status_code=${v}`)).status_code).toBeUndefined();
+  });
 });

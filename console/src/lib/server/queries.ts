@@ -274,13 +274,24 @@ export const ERRORS = 'errors';
 
 export const FILTER_NAMES = ['project', 'model', 'provider', 'outcome', 'status_code', 'key_id', 'user', 'session', 'trace_id', 'policy', 'q'] as const;
 
+/**
+ * The last time the event store holds: `ts` is a DateTime64(3), years 1900 to 2299. A later `from`
+ * selects nothing at best, and past what a Date holds chTime throws (the page answered 500).
+ */
+const LAST_STORED_MS = Date.UTC(2300, 0, 1) - 1;
+
+/** Plain decimal digits as a number; null for anything else (Number() reads '' as 0, '0x10' as 16, '1e3' as 1000). */
+function decimal(v: string | null): number | null {
+  return v !== null && /^\d{1,16}$/.test(v) ? Number(v) : null;
+}
+
 /** Filters from a URL's query string; anything unusable is left out rather than failing the page. */
 export function parseFilters(search: URLSearchParams): RequestFilters {
   const range = search.get('range');
   const f: RequestFilters = { range: range === 'all' ? 'all' : parseRange(range) };
   // `range=since&from=<epoch ms>`: the calls behind one of the overview's numbers
-  const from = Number(search.get('from') ?? NaN);
-  if (range === SINCE && Number.isSafeInteger(from) && from >= 0) {
+  const from = decimal(search.get('from'));
+  if (range === SINCE && from !== null && from <= LAST_STORED_MS) {
     f.range = 'all';
     f.from = from;
   }
@@ -288,8 +299,8 @@ export function parseFilters(search: URLSearchParams): RequestFilters {
     const v = filterValue(search.get(name));
     if (v === undefined || (v === '' && name === 'q')) continue;
     if (name === 'status_code') {
-      const n = Number(v);
-      if (v !== '' && Number.isInteger(n) && n >= 0 && n <= 999) f.status_code = n;
+      const n = decimal(v);
+      if (n !== null && n <= 999) f.status_code = n;
     } else {
       f[name] = v;
     }
