@@ -223,10 +223,13 @@ describe('calls and reported events in one trace', () => {
       { type: 'score', name: 'relevance', value: 1, trace_id: TRACE },
     ];
     expect(await ingest({ events })).toEqual({ status: 202, body: { accepted: 2 } });
+    // another tenant (here a provider key of its own) naming this trace and this call
+    const spoof = [{ type: 'custom', name: 'spoofed-by-another-tenant', trace_id: TRACE, request_id: id }];
+    expect(await ingest({ events: spoof }, 'sk-another-tenant-0123456789')).toEqual({ status: 202, body: { accepted: 1 } });
 
     const joined = await query<{ request_id: string; span_id: string; type: string }>(
       `SELECT r.request_id AS request_id, r.span_id AS span_id, e.type AS type
-       FROM watchllm.requests AS r INNER JOIN watchllm.events AS e ON e.trace_id = r.trace_id
+       FROM watchllm.requests AS r INNER JOIN watchllm.events AS e ON e.trace_id = r.trace_id AND e.project = r.project
        WHERE r.trace_id = {trace:String} ORDER BY type`,
       { trace: TRACE },
     );
@@ -244,6 +247,8 @@ describe('calls and reported events in one trace', () => {
     // the events of the trace are listed on the call's page, though none names the call
     expect(page.html).toContain('relevance');
     expect(page.html).toContain('agent_step');
+    // only the call's own project's events are shown with it
+    expect(page.html).not.toContain('spoofed-by-another-tenant');
     const list = await get(`${s.url}/console/requests?range=all&trace_id=${TRACE}`, cookie);
     expect(linkedRequestIds(list.html)).toEqual([id]);
   });

@@ -496,18 +496,26 @@ const EVENT_COLUMNS = `event_id, ts, type, name, trace_id, span_id, parent_id, s
 /** One call, with its bodies and the events an app reported about it (POST /v1/events). */
 /**
  * One call, and the events its app reported about it: by its request id, and when the call was made
- * in a trace, every event of that trace.
+ * in a trace, every event of that trace. Only events reported by the call's owner count (its
+ * project, or without one the provider key it was made with): anyone may report events naming any
+ * request or trace id, and another tenant's must not show up on this call.
  */
 export async function getRequest(ctx: ConsoleContext, id: string): Promise<{ request: RequestDetail; events: AppEvent[] } | null> {
   const [request] = await rows<RequestDetail>(ctx, `SELECT * FROM ${ctx.database}.requests WHERE request_id = {id:String} LIMIT 1`, { id });
   if (!request) return null;
   const trace = request.trace_id ?? '';
+  const owner = request.project
+    ? { clause: 'project = {project:String}', params: { project: request.project } }
+    : request.key_fingerprint
+      ? { clause: "project = '' AND key_id = {byok:String}", params: { byok: `${BYOK}${request.key_fingerprint}` } }
+      : null;
+  if (owner === null) return { request, events: [] };
   const events = await rows<AppEvent>(
     ctx,
     `SELECT ${EVENT_COLUMNS} FROM ${ctx.database}.events
-     WHERE request_id = {id:String} ${trace ? 'OR trace_id = {trace:String}' : ''}
+     WHERE (request_id = {id:String} ${trace ? 'OR trace_id = {trace:String}' : ''}) AND ${owner.clause}
      ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT 200`,
-    trace ? { id, trace } : { id },
+    { id, ...(trace ? { trace } : {}), ...owner.params },
   );
   return { request, events };
 }
