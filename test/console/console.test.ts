@@ -239,9 +239,11 @@ describe('requests', () => {
       format: 'JSONEachRow',
     });
     const tokens = (await rs.json<{ t: number }>())[0]!.t;
-    expect(rows[0]![3]).toBe('3');
-    expect(rows[0]![5]).toBe(String(tokens));
-    expect(rows[0]![7]).toBe('alice');
+    // session, project, last call, first call, calls, errors, tokens, cost, users
+    expect(rows[0]![1]).toBe('');
+    expect(rows[0]![4]).toBe('3');
+    expect(rows[0]![6]).toBe(String(tokens));
+    expect(rows[0]![8]).toBe('alice');
     expect(tableRows((await get(`${s.url}/console/sessions?range=1h&user=nobody`, cookie)).html, 'sessions')[0]![0]).toContain('No sessions');
   });
 
@@ -408,5 +410,36 @@ describe('pagination', () => {
     expect(pages).toBe(2);
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual([...more].sort());
+  });
+});
+
+describe('sessions of two projects under one id', () => {
+  test('are two sessions: listed apart, each page with its own calls and events only', async () => {
+    const { client, writer } = eventsOf(s.gateway);
+    // two tenants' apps both call their conversation `shared-sess`
+    await client.command({
+      query: `INSERT INTO watchllm.requests (request_id, ts, project, session, outcome, model, provider, prompt_tokens, completion_tokens, cost_usd, priced)
+        SELECT concat('shared-', p, '-', toString(number)), now64(3) - toIntervalSecond(30 - number), p, 'shared-sess', 'success', 'gpt-4o-mini', 'openai', 10, 5, 0.001, true
+        FROM numbers(2) ARRAY JOIN ['acme', 'globex'] AS p`,
+      clickhouse_settings: { insert_deduplication_token: `shared-sessions-${Date.now()}` },
+    });
+    await client.command({
+      query: `INSERT INTO watchllm.events (event_id, ts, project, type, name, session) VALUES ('shared-ev-globex', now64(3), 'globex', 'custom', 'globex-only-step', 'shared-sess')`,
+      clickhouse_settings: { insert_deduplication_token: `shared-events-${Date.now()}` },
+    });
+    await writer.flush();
+    const list = await get(`${s.url}/console/sessions?range=1h`, cookie);
+    const rows = tableRows(list.html, 'sessions').filter((r) => r[0] === 'shared-sess');
+    expect(rows.map((r) => [r[1], r[4]])).toEqual(expect.arrayContaining([['acme', '2'], ['globex', '2']]));
+    expect(rows).toHaveLength(2);
+    expect(list.html).toContain('href="/console/sessions/shared-sess?project=acme"');
+
+    const acme = await get(`${s.url}/console/sessions/shared-sess?project=acme`, cookie);
+    expect(testId(acme.html, 'session-totals')).toMatch(/^2 calls · 30 tokens · .* · 0 reported events$/);
+    expect(linkedRequestIds(acme.html).sort()).toEqual(['shared-acme-0', 'shared-acme-1']);
+    expect(acme.html).not.toContain('globex-only-step');
+    const globex = await get(`${s.url}/console/sessions/shared-sess?project=globex`, cookie);
+    expect(testId(globex.html, 'session-totals')).toMatch(/ · 1 reported events$/);
+    expect(globex.html).toContain('globex-only-step');
   });
 });

@@ -685,6 +685,8 @@ export async function policyActivity(ctx: ConsoleContext, range: Range, now = Da
 
 export interface SessionSummary {
   session: string;
+  /** a session is a project's: two projects' `s-1` are two sessions ('' for calls without a project) */
+  project: string;
   calls: number;
   errors: number;
   tokens: number;
@@ -706,11 +708,11 @@ export async function listSessions(ctx: ConsoleContext, range: Range, opts: { us
   }
   return rows<SessionSummary>(
     ctx,
-    `SELECT session, count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()},
+    `SELECT session, project, count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()},
        toString(min(ts)) AS first_ts, toString(max(ts)) AS last_ts,
        arraySort(groupUniqArray(5)(user)) AS users, arraySort(groupUniqArray(5)(model)) AS models
      FROM ${ctx.database}.requests WHERE ${where}
-     GROUP BY session ORDER BY max(ts) DESC, session LIMIT 200`,
+     GROUP BY project, session ORDER BY max(ts) DESC, session, project LIMIT 200`,
     params,
   );
 }
@@ -727,28 +729,31 @@ export interface SessionView {
 }
 
 /** A session's calls and reported events in time order (the first TIMELINE_LIMIT of each), and its totals. */
-export async function sessionTimeline(ctx: ConsoleContext, session: string): Promise<SessionView> {
+export async function sessionTimeline(ctx: ConsoleContext, session: string, project?: string): Promise<SessionView> {
   const db = ctx.database;
+  // a project's session: its calls and the events its keys reported (all projects' without one)
+  const scope = project === undefined ? '' : ' AND project = {project:String}';
+  const p = project === undefined ? {} : { project };
   const [calls, events, totals, eventCount] = await Promise.all([
     rows<RequestSummary>(
       ctx,
-      `SELECT ${SUMMARY} FROM ${db}.requests WHERE session = {session:String}
+      `SELECT ${SUMMARY} FROM ${db}.requests WHERE session = {session:String}${scope}
        ORDER BY ts, request_id LIMIT 1 BY request_id LIMIT {limit:UInt32}`,
-      { session, limit: TIMELINE_LIMIT },
+      { session, limit: TIMELINE_LIMIT, ...p },
     ),
     rows<AppEvent>(
       ctx,
-      `SELECT ${EVENT_COLUMNS} FROM ${db}.events WHERE session = {session:String}
+      `SELECT ${EVENT_COLUMNS} FROM ${db}.events WHERE session = {session:String}${scope}
        ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT {limit:UInt32}`,
-      { session, limit: TIMELINE_LIMIT },
+      { session, limit: TIMELINE_LIMIT, ...p },
     ),
     rows<Omit<SessionView['totals'], 'events'>>(
       ctx,
       `SELECT count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()}
-       FROM ${db}.requests WHERE session = {session:String}`,
-      { session },
+       FROM ${db}.requests WHERE session = {session:String}${scope}`,
+      { session, ...p },
     ),
-    rows<{ events: number }>(ctx, `SELECT uniqExact(event_id) AS events FROM ${db}.events WHERE session = {session:String}`, { session }),
+    rows<{ events: number }>(ctx, `SELECT uniqExact(event_id) AS events FROM ${db}.events WHERE session = {session:String}${scope}`, { session, ...p }),
   ]);
   const items: TimelineItem[] = [
     ...calls.map((r) => ({ kind: 'request' as const, ...r })),
