@@ -185,6 +185,8 @@ export interface Attempt {
   own?: boolean;
   /** a retried one's wait before the next try, ms */
   waitMs?: number;
+  /** failed, and a retry was due, but the call ended during the wait (client gone, shutdown) */
+  abandoned?: boolean;
 }
 
 /**
@@ -193,6 +195,7 @@ export interface Attempt {
  */
 export function attemptText(a: Attempt): string {
   if (a.result === 'skipped') return `${a.model}: skipped: ${a.why}`;
+  if (a.abandoned) return `${a.model}: ${a.why} (retry abandoned: the call ended during the wait)`;
   return a.result === 'retried' ? `${a.model}: ${a.why} (retried after ${a.waitMs ?? 0} ms)` : `${a.model}: ${a.why}`;
 }
 

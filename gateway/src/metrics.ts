@@ -182,7 +182,8 @@ export class Metrics {
     }
     for (const a of x.attempts) {
       if (a.result === 'retried') this.retries.inc({ provider: a.provider ?? 'none' });
-      else this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
+      // a try abandoned during a retry's wait moved on to no other model
+      else if (!a.abandoned) this.fallbacks.inc({ provider: a.provider ?? 'none', result: a.result });
       // a provider's failure counts whether or not a retry or fallback rescued the call (the call's own is counted above)
       if (a.result !== 'skipped' && a.kind && a.provider && !a.own) this.upstreamErrors.inc({ provider: a.provider, kind: a.kind });
     }

@@ -31,6 +31,8 @@ export interface Registry {
   ids: ReadonlySet<string>;
   defaultProvider: string;
   patterns: ReadonlyArray<{ provider: string; pattern: RegExp }>;
+  /** Config `aliases:`, names lower-cased: a name clients send -> the model it stands for. */
+  aliases: ReadonlyMap<string, string>;
 }
 
 const BUILTIN: ReadonlyArray<{ provider: Provider; baseUrl: string | null; keyless?: boolean }> = [
@@ -84,7 +86,8 @@ export function buildRegistry(config: Config): Registry {
   if (!map.has(config.default_provider)) {
     throw new Error(`default_provider '${config.default_provider}' is not a configured provider`);
   }
-  return { get: (id) => map.get(id), ids: new Set(map.keys()), defaultProvider: config.default_provider, patterns };
+  const aliases = new Map(Object.entries(config.aliases).map(([name, model]) => [name.toLowerCase(), model]));
+  return { get: (id) => map.get(id), ids: new Set(map.keys()), defaultProvider: config.default_provider, patterns, aliases };
 }
 
 function targetOf(baseUrl: string, c: Config['providers'][string] | undefined): ProviderTarget {

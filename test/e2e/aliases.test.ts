@@ -10,6 +10,7 @@ import { startStack, type Stack } from './harness.ts';
 
 const KEY = 'wl_aliases_0123456789abcdefghijk';
 const GPT_ONLY = 'wl_aliases_gpt_only_0123456789ab';
+const FAST_ONLY = 'wl_aliases_fast_only_0123456789a';
 
 let s: Stack;
 let gw: OpenAI;
@@ -21,11 +22,19 @@ beforeAll(async () => {
       '  fast: anthropic/claude-haiku-4-5',
       '  Default-Chat: gpt-4o-mini',
       '  smart: claude-3-opus-latest',
+      'fallbacks:',
+      '  gpt-4o: [fast]',
+      '  "gpt-4.1": [gpt-4o-mini, claude-sonnet-4-5]',
+      'balance:',
+      '  team: [{ model: fast }, { model: default-chat }]',
       'keys:',
       `  - { name: app, project: acme, key: ${KEY} }`,
       `  - { name: gpt-only, project: acme, key: ${GPT_ONLY}, allowed_models: ["gpt-*"] }`,
+      `  - { name: fast-only, project: acme, key: ${FAST_ONLY}, allowed_models: ["fast"] }`,
       'policies:',
       '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
+      '  - { name: legacy-to-fast, match: { model: "legacy-chat" }, action: rewrite, rewrite: { set_model: fast } }',
+      '  - { name: downgrade-41, match: { model: "gpt-4.1" }, action: rewrite, rewrite: { set_model: gpt-4o-mini } }',
     ].join('\n'),
     env: { WATCHLLM_OPENAI_API_KEY: 'sk-held-openai', WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held' },
   });
@@ -84,5 +93,59 @@ describe('aliases', () => {
     await gw.chat.completions.create(ask('gpt-4o'));
     expect(s.fake.calls.map((c) => String(c.body?.['model']))).toEqual(['gpt-4o']);
     expect((await lastEvent()).request.model).toBe('gpt-4o');
+  });
+});
+
+describe('an alias wherever a model is named', () => {
+  const calls = () => s.fake.calls.map((c) => `${c.path} ${String(c.body?.['model'])} ${c.status}`);
+
+  test('in a fallback chain (config or header): the fallback goes to the model the alias stands for, recorded as the alias', async () => {
+    s.fake.next({ status: 503 });
+    const { response } = await gw.chat.completions.create(ask('gpt-4o')).withResponse();
+    expect(response.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-haiku-4-5');
+    expect(calls()).toEqual(['/v1/chat/completions gpt-4o 503', '/v1/messages claude-haiku-4-5 200']);
+    expect((await lastEvent()).request.model).toBe('fast');
+
+    s.fake.reset();
+    s.fake.next({ status: 503 });
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-watchllm-fallbacks': 'FAST' },
+      body: JSON.stringify(ask('gpt-4o-mini')),
+    });
+    expect(r.status).toBe(200);
+    expect(calls()).toEqual(['/v1/chat/completions gpt-4o-mini 503', '/v1/messages claude-haiku-4-5 200']);
+  });
+
+  test('as a balance target, and in a policy set_model', async () => {
+    await gw.chat.completions.create(ask('team'));
+    await gw.chat.completions.create(ask('team'));
+    expect(calls().sort()).toEqual(['/v1/chat/completions gpt-4o-mini 200', '/v1/messages claude-haiku-4-5 200']);
+    s.fake.reset();
+    await gw.chat.completions.create(ask('legacy-chat'));
+    expect(calls()).toEqual(['/v1/messages claude-haiku-4-5 200']);
+  });
+
+  test('a key allowed an alias may call it', async () => {
+    const fast = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: FAST_ONLY, maxRetries: 0 });
+    expect((await fast.chat.completions.create(ask('fast'))).choices).toHaveLength(1);
+  });
+
+  test('an alias this surface cannot reach is refused under its own name', async () => {
+    const r = await fetch(`${s.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'default-chat', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain("model 'default-chat'");
+    expect((await lastEvent()).request.model).toBe('default-chat');
+  });
+
+  test('a model a policy rewrote the call to is not tried again as its fallback', async () => {
+    s.fake.next({ status: 503 });
+    const r = await gw.chat.completions.create(ask('gpt-4.1'));
+    expect(r.model).toBe('claude-sonnet-4-5');
+    expect(calls()).toEqual(['/v1/chat/completions gpt-4o-mini 503', '/v1/messages claude-sonnet-4-5 200']);
   });
 });

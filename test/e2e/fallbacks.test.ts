@@ -4,6 +4,7 @@
  * the same checks, with one event per call that lists what was tried. A failure about the request
  * itself is never retried elsewhere, and a caller's own provider key never leaves its provider.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { freePort } from '../support/ports.ts';
@@ -39,12 +40,14 @@ beforeAll(async () => {
       '  gpt-4-turbo:',
       '    - { model: openai/gpt-4-turbo, weight: 3 }',
       '    - { model: openai-eu/gpt-4-turbo, weight: 1 }',
+      '  mixed-model: [{ model: openai/gpt-4o-mini }, { model: anthropic/claude-haiku-4-5 }]',
       'policies:',
       '  - { name: no-opus, deny_models: ["claude-3-opus*"], action: deny }',
       '  - { name: private-haiku, match: { model: "claude-3-5-haiku*" }, stored: drop }',
       '  - { name: clamp-nano, match: { model: "gpt-4.1-nano" }, action: rewrite, rewrite: { clamp_max_tokens: 50 } }',
       '  - { name: sonnet-37-to-haiku, match: { model: "claude-3-7-sonnet*" }, action: rewrite, rewrite: { set_model: claude-haiku-4-5 } }',
       '  - { name: mask-mail-o1, match: { model: "o1*" }, detect: [email], action: redact }',
+      '  - { name: mask-mail-turbo, match: { model: "gpt-4-turbo" }, detect: [email], action: redact }',
       'providers:',
       `  groq: { base_url: "http://127.0.0.1:${closed}/v1", models: ["llama-*"] }`,
       `  openai-eu: { kind: openai, base_url: "${fakeUrl}/v1", api_key: sk-second-account }`,
@@ -211,7 +214,7 @@ describe('what a fallback may not do', () => {
     expect(response.headers.get('x-watchllm-fallback')).toBe('openai/gpt-4o-mini');
     expect(s.fake.calls.map((c) => c.body?.['model'])).toEqual(['o3-mini', 'gpt-4o-mini']);
     const row = await rowOf(requestIdOf(response.headers));
-    expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/o3-mini: HTTP 503/), expect.stringMatching(/^claude-3-opus-latest: skipped: .*no-opus/)]);
+    expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/o3-mini: HTTP 503/), expect.stringMatching(/^anthropic\/claude-3-opus-latest: skipped: .*no-opus/)]);
     expect(row).toMatchObject({ outcome: 'success', model: 'gpt-4o-mini' });
   });
 
@@ -403,6 +406,24 @@ describe('load balancing (balance:)', () => {
     const { response } = await gw.chat.completions.create(ask('gpt-4-turbo')).withResponse();
     expect(response.headers.get('x-watchllm-fallback')).toBe('openai-eu/gpt-4-turbo');
     expect(accounts()).toEqual(['us', 'eu']);
+  });
+
+  test('the other target answering, the call is still recorded and checked as the name asked: its answer policies apply', async () => {
+    s.fake.next({ status: 503 });
+    s.fake.next({ text: 'write to jane@example.com today' });
+    const { data, response } = await gw.chat.completions.create(ask('gpt-4-turbo')).withResponse();
+    expect(response.headers.get('x-watchllm-fallback')).toMatch(/gpt-4-turbo$/);
+    expect(data.choices[0]?.message.content).toBe('write to [EMAIL_1] today');
+    expect(await rowOf(requestIdOf(response.headers))).toMatchObject({ model: 'gpt-4-turbo', policy_outcome: 'redacted' });
+  });
+
+  test('on the Anthropic API, a target it cannot reach (an OpenAI model) is skipped for one it can', async () => {
+    const anthropic = new Anthropic({ baseURL: s.url, apiKey: KEY, maxRetries: 0 });
+    for (let i = 0; i < 3; i++) {
+      const m = await anthropic.messages.create({ model: 'mixed-model', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+      expect(m.content[0]?.type).toBe('text');
+    }
+    expect(s.fake.calls.map((c) => `${c.path} ${String(c.body?.['model'])}`)).toEqual(Array(3).fill('/v1/messages claude-haiku-4-5'));
   });
 
   test('a call naming its provider (x-watchllm-provider), or bringing its own provider key, is not balanced', async () => {

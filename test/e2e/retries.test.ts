@@ -41,6 +41,10 @@ beforeEach(() => s.fake.reset());
 
 const ask = (model: string) => ({ model, messages: [{ role: 'user' as const, content: 'hello there' }] });
 const paths = () => s.fake.calls.map((c) => `${c.path} ${c.status}`);
+const fallbacksFailed = async (): Promise<number> => {
+  const m = /^watchllm_fallbacks_total\{provider="openai",result="failed"\} (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text());
+  return m ? Number(m[1]) : 0;
+};
 const lastEvent = async () => (await s.waitForEvents(s.events.length))[s.events.length - 1]!;
 /** A chat call over fetch, so that every header is the test's. */
 const chat = (model: string, headers: Record<string, string> = {}, key = KEY) =>
@@ -243,6 +247,7 @@ describe('retries and the accounting of the call', () => {
   test('a client that goes away during the wait ends the call there: no retry is sent', async () => {
     s.fake.next({ status: 503, retryAfter: 2 });
     const before = s.events.length;
+    const fallbacksBefore = await fallbacksFailed();
     const aborted = new AbortController();
     const pending = fetch(`${s.url}/v1/chat/completions`, {
       method: 'POST',
@@ -257,8 +262,10 @@ describe('retries and the accounting of the call', () => {
     expect(await pending).toBeInstanceOf(Error);
     const [x] = (await s.waitForEvents(before + 1)).slice(before);
     expect(x?.outcome).toBe('client_closed');
-    // the try failed and was not retried: the client left first
+    // the try failed and was not retried: the client left first; no fallback either
     expect(x?.attempts.map((a) => a.result)).toEqual(['failed']);
+    expect(attemptText(x!.attempts[0]!)).toMatch(/retry abandoned/);
+    expect(await fallbacksFailed()).toBe(fallbacksBefore);
     // it ended when the client left, not after the wait
     expect(durations(x!).latencyMs).toBeLessThan(2000);
     expect(s.fake.calls).toHaveLength(1);

@@ -14,8 +14,10 @@ export function readMeta(x: Exchange, h: IncomingHttpHeaders): void {
   x.meta.user = metaValue(h['x-watchllm-user']);
   x.meta.session = metaValue(h['x-watchllm-session']);
   const parent = traceParent(one(h['traceparent']));
-  x.meta.traceId = metaValue(h['x-watchllm-trace-id']) ?? parent?.traceId ?? null;
-  x.meta.spanId = parent?.spanId ?? null;
+  const own = metaValue(h['x-watchllm-trace-id']);
+  x.meta.traceId = own ?? parent?.traceId ?? null;
+  // a span of another trace than the one recorded would link the call to the wrong place
+  x.meta.spanId = parent && (own === null || own === parent.traceId) ? parent.spanId : null;
   for (const name in h) {
     if (name.startsWith(PROPERTY_PREFIX)) {
       const v = metaValue(h[name]);

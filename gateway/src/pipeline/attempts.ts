@@ -41,6 +41,8 @@ export interface AttemptsInput {
   headersTimeoutMs: number | null;
   /** retries per model (retry.ts) */
   retries: number;
+  /** a balanced call: the model the client asked for, which its other targets are recorded and checked as */
+  balanced: { asked: string; targets: ReadonlySet<string> } | null;
 }
 
 /** One model's try: the provider and the credential it takes. */
@@ -112,7 +114,7 @@ export async function forwardWithFallbacks(
             if (!signal.aborted) throw err;
             // the call ends here (client gone, or shutdown): no retry happened; what was waited is upstream time
             x.upstream.earlierMs = (x.upstream.earlierMs ?? 0) + (performance.now() - waitStart);
-            x.attempts.push({ model: routeName(x), result: 'failed', provider, why: e.why, kind: e.kind });
+            x.attempts.push({ model: routeName(x), result: 'failed', provider, why: e.why, kind: e.kind, abandoned: true });
             throw abortedError(signal);
           }
           x.attempts.push({ model: routeName(x), result: 'retried', provider, why: e.why, kind: e.kind, waitMs });
@@ -146,7 +148,8 @@ export async function forwardWithFallbacks(
       const model = chain[next++]!;
       const before = saveState(x);
       try {
-        prepared = await prepareFallback(deps, x, model, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, baseBody, spentMs });
+        const recordAs = input.balanced?.targets.has(model) ? input.balanced.asked : model;
+        prepared = await prepareFallback(deps, x, model, recordAs, { creds: input.creds, firstProvider: input.target.provider.id, policies: input.policies, baseBody, spentMs });
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
         // named as routed when it got that far, else as the chain names it
@@ -216,18 +219,20 @@ function restoreState(x: Exchange, s: AttemptState): void {
 }
 
 /**
- * Readies the next model of a fallback chain through the checks a first model goes through: the
- * request policies (from the body as the first model's left it; a `set_model` rewrite names the
- * model to route), route (by the name alone: x-watchllm-provider chose the first model's
- * provider), credentials, the gateway key's model scope, and limits and budgets (the call was
- * already counted as a request: only per-model request limits count it again). A caller's own
- * provider key is only ever sent to the provider it is for. Throws a GatewayError saying why the
- * model cannot be tried.
+ * Readies the next model of a fallback chain through the checks a first model goes through: route
+ * (by the name alone: x-watchllm-provider chose the first model's provider), the request policies
+ * (from the body as the first model's left it, seeing the model's name and where it is routed; a
+ * `set_model` rewrite names the model to route instead), credentials, the gateway key's model scope,
+ * and limits and budgets (the call was already counted as a request: only per-model request limits
+ * count it again). A caller's own provider key is only ever sent to the provider it is for. A
+ * balanced call's other target is recorded and checked as the name the client asked for
+ * (`recordAs`), like the first. Throws a GatewayError saying why the model cannot be tried.
  */
 async function prepareFallback(
   deps: Deps,
   x: Exchange,
   model: string,
+  recordAs: string,
   ctx: {
     creds: PresentedCredentials;
     firstProvider: string;
@@ -242,8 +247,9 @@ async function prepareFallback(
   x.request.raw = x.request.body === null ? null : JSON.stringify(x.request.body);
   x.route = null;
   x.upstream = { status: null, sentAt: null, headersAt: null, endedAt: null, earlierMs: ctx.spentMs };
-  if (ctx.policies) applyRequestPolicies(x, ctx.policies);
-  const cp = route(x, {}, deps.registry);
+  let cp = route(x, {}, deps.registry);
+  x.request.model = recordAs;
+  if (ctx.policies && applyRequestPolicies(x, ctx.policies)) cp = route(x, {}, deps.registry);
   if (ctx.creds.providerKey !== null && cp.provider.id !== ctx.firstProvider) {
     throw GatewayError.invalid(`the caller's provider key is for '${ctx.firstProvider}', not '${cp.provider.id}'`);
   }

@@ -22,24 +22,13 @@ interface Group {
 
 export class Balancer {
   private readonly groups: Group[];
-  private readonly aliases: Map<string, string>;
 
-  constructor(config: Pick<Config, 'balance' | 'aliases'>) {
+  constructor(config: Pick<Config, 'balance'>) {
     this.groups = Object.entries(config.balance).map(([glob, targets]) => ({
       pattern: compileGlob(glob),
       targets,
       current: targets.map(() => 0),
     }));
-    this.aliases = new Map(Object.entries(config.aliases).map(([name, model]) => [name.toLowerCase(), model]));
-  }
-
-  /**
-   * The model an alias stands for (config `aliases:`, any case), or null. Unlike a balanced name it
-   * applies to every call, a caller's own provider key included: it is a routing rule, like a
-   * provider's `models:` globs (the key goes to the provider the alias names).
-   */
-  alias(name: string): string | null {
-    return this.aliases.get(name.toLowerCase()) ?? null;
   }
 
   /** The target for a call for `model`, or null when no balance entry matches it. */

@@ -75,6 +75,12 @@ export function compileFallbacks(config: Config): CompiledFallbacks {
 
 export const FALLBACKS_HEADER = 'x-watchllm-fallbacks';
 
+/** The chain without the model the call now has (after a policy rewrote it): never tried twice. */
+export function exceptCurrent(chain: readonly string[], x: Exchange): string[] {
+  const current = new Set([x.request.model ?? '', ...(x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [])].map((m) => m.toLowerCase()));
+  return chain.filter((m) => !current.has(m.toLowerCase()));
+}
+
 /**
  * The models to try after the first, in order: the header's (comma-separated; `none` for no
  * fallback) when the call sends one, else the first config entry matching the model as the client

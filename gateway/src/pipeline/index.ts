@@ -9,6 +9,7 @@ import { sendError } from '../http/respond.ts';
 import type { Deps } from '../deps.ts';
 import { MAX_BODY_DEPTH, nestsDeeper } from '../json.ts';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
+import type { ConfiguredProvider } from '../registry.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
 import { settle } from './finish.ts';
 import { requestedTimeout } from './forward.ts';
@@ -17,11 +18,38 @@ import { limitItems, requestsOnly, reserve, settleReservation, type Reservation 
 import { parseModelPath, parseRequest } from './parse.ts';
 import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
 import { route } from './route.ts';
-import { fallbackChain } from './fallback.ts';
+import { exceptCurrent, fallbackChain } from './fallback.ts';
 import { forwardWithFallbacks, type CallState } from './attempts.ts';
 import { retriesFor } from './retry.ts';
 import { checkKeyScope } from './key-scope.ts';
 import { priceOf } from './price.ts';
+
+/**
+ * Routes a balanced call to the first of its targets this surface can reach (an OpenAI model on the
+ * Anthropic API is not), noting the ones skipped; the others are left for its fallback chain. The
+ * exchange keeps the model the client asked for.
+ */
+function routeBalanced(
+  x: Exchange,
+  headers: IncomingMessage['headers'],
+  deps: Deps,
+  asked: string,
+  targets: readonly string[],
+): { cp: ConfiguredProvider; rest: string[] } {
+  for (let i = 0; ; i++) {
+    x.request.model = targets[i]!;
+    try {
+      const cp = route(x, headers, deps.registry);
+      return { cp, rest: targets.slice(i + 1) };
+    } catch (e) {
+      if (!(e instanceof GatewayError) || i === targets.length - 1) throw e;
+      x.attempts.push({ model: targets[i]!, result: 'skipped', provider: x.route?.provider ?? null, why: e.message });
+      x.route = null;
+    } finally {
+      x.request.model = asked;
+    }
+  }
+}
 
 /**
  * One call, start to end. The stages run in this order (DESIGN.md):
@@ -73,12 +101,8 @@ export async function handleExchange(
     const balanceable =
       asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && creds.providerKey === null && one(req.headers['x-watchllm-provider']) === null;
     const balanced = balanceable ? deps.balancer.pick(asked) : null;
-    // an alias (config `aliases:`) is routed as the model it stands for
-    const routeAs = balanced?.first ?? (asked !== null && endpoint !== 'models' ? deps.balancer.alias(asked) : null);
-    if (routeAs !== null) x.request.model = routeAs;
-    const cp = route(x, req.headers, deps.registry);
     // recorded, checked and answered as the model the client asked for; routed to the target
-    if (routeAs !== null) x.request.model = asked;
+    const { cp, rest } = balanced ? routeBalanced(x, req.headers, deps, asked!, [balanced.first, ...balanced.rest]) : { cp: route(x, req.headers, deps.registry), rest: [] };
     const who = await identify(x, creds, cp, {
       keys: deps.stores.keys,
       byokAllowed: deps.config.byok.allowed,
@@ -86,14 +110,18 @@ export async function handleExchange(
     });
     key = who.key;
     checkKeyScope(x, key);
-    const chain = fallbackChain(x, req.headers, deps.fallbacks, balanced && asked !== null ? { asked, rest: balanced.rest } : undefined);
+    let chain = fallbackChain(x, req.headers, deps.fallbacks, balanced && asked !== null ? { asked, rest } : undefined);
     const headersTimeoutMs = requestedTimeout(req.headers, deps.config.server.upstream_timeout_ms);
     const retries = retriesFor(req.headers, deps.config.retries);
 
     let target = cp;
     if (policies) {
       const tp = performance.now();
-      if (applyRequestPolicies(x, policies)) target = route(x, req.headers, deps.registry);
+      if (applyRequestPolicies(x, policies)) {
+        target = route(x, req.headers, deps.registry);
+        // rewritten to a model of its chain: it is not tried twice
+        chain = exceptCurrent(chain, x);
+      }
       x.timings.push({ name: 'policy', dur: performance.now() - tp });
     }
 
@@ -126,7 +154,7 @@ export async function handleExchange(
     // plan are then theirs, kept current in `call` for the end of the call.
     const call: CallState = { reservation, price, cachePlan, capture };
     try {
-      const input = { req, target, apiKey: who.providerKey, chain, creds, key, policies, signal: abort.signal, headersTimeoutMs, retries };
+      const input = { req, target, apiKey: who.providerKey, chain, creds, key, policies, signal: abort.signal, headersTimeoutMs, retries, balanced: balanced ? { asked: asked!, targets: new Set(rest) } : null };
       await forwardWithFallbacks(deps, x, res, input, call);
     } finally {
       ({ reservation, price, cachePlan, capture } = call);

@@ -26,9 +26,12 @@ export function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
   if (x.endpoint === 'models' && x.route.model === '') return;
   const model = x.route.model;
   const full = `${x.route.provider}/${model}`;
+  // the name the client sent counts too: an alias or a balanced name is the operator's, so a key
+  // allowed `fast` may call it (whatever it is routed to), as policies' allow_models see both names
+  const asked = x.request.model;
   const ok = key.allowedModels.some((g) => {
     const re = allowedModelPattern(g);
-    return re.test(model) || re.test(full);
+    return re.test(model) || re.test(full) || (asked !== null && re.test(asked));
   });
   if (!ok) {
     throw new GatewayError({

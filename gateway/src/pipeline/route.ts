@@ -15,10 +15,15 @@ const ENDPOINT_PATHS = {
   count_tokens: '/v1/messages/count_tokens',
 } as const;
 
-/** Picks the provider and the upstream model name. Never from a URL in the request (no SSRF). */
+/**
+ * Picks the provider and the upstream model name. Never from a URL in the request (no SSRF). An
+ * alias (config `aliases:`) is routed as the model it stands for, wherever the name comes from (the
+ * client, a fallback chain, a balance target, a policy's set_model); the exchange keeps the name.
+ */
 export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): ConfiguredProvider {
   const header = one(h['x-watchllm-provider']);
-  const model = x.request.model;
+  const asked = x.request.model;
+  const model = asked !== null && x.endpoint !== 'models' ? (registry.aliases.get(asked.toLowerCase()) ?? asked) : asked;
   let providerId: string;
   let upstreamModel: string;
   if (model === null) {
@@ -46,7 +51,7 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
       type: 'invalid_request_error',
       code: 'unsupported_endpoint',
       param: 'model',
-      message: `Provider '${providerId}' does not serve ${path}${how}${model ? ` (model '${model}')` : ''}${advice}.`,
+      message: `Provider '${providerId}' does not serve ${path}${how}${asked ? ` (model '${asked}')` : ''}${advice}.`,
     });
   if (!cp.provider.endpoints.has(x.endpoint)) throw unsupported('', '');
   // Models answers are translated to the OpenAI surface only: an Anthropic client cannot read another API's.
