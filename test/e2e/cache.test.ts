@@ -193,6 +193,11 @@ describe('exact cache and post-response policies', () => {
     detect: [email]
     action: redact
     stage: post
+  - name: flag-mail-for-carol
+    match: { user: [carol] }
+    detect: [email]
+    action: flag
+    stage: post
 `;
   let s: Stack;
   beforeAll(async () => {
@@ -220,5 +225,23 @@ describe('exact cache and post-response policies', () => {
     expect(await ask('alice', false)).toEqual({ text: 'Write to [EMAIL_1] today.', cache: 'hit' });
     expect(await ask('bob', true)).toEqual({ text: 'Write to jane.doe@example.com today.', cache: 'hit' });
     expect(s.fake.calls).toHaveLength(2);
+  });
+
+  test('a hit is checked by the answer policies that only watch (flag): what they find is recorded, as for the miss', async () => {
+    s.fake.setDefault({ text: 'Mail carol@example.com back.' });
+    const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-tenant-two', maxRetries: 0 });
+    const body = fresh();
+    const headers = { 'x-watchllm-cache': 'on', 'x-watchllm-user': 'carol' };
+    const before = s.events.length;
+    await c.chat.completions.create(body, { headers });
+    const streamed = await c.chat.completions.create({ ...body, stream: true }, { headers }).withResponse();
+    for await (const _ of streamed.data) void _;
+    await c.chat.completions.create(body, { headers });
+    const [miss, streamHit, jsonHit] = (await s.waitForEvents(before + 3)).slice(before);
+    expect([miss!.outcome, streamHit!.outcome, jsonHit!.outcome]).toEqual(['success', 'cache_hit', 'cache_hit']);
+    for (const x of [miss!, streamHit!, jsonHit!]) {
+      expect(x.policies?.outcome).toBe('flagged');
+      expect(x.policies?.matches).toEqual([expect.objectContaining({ policy: 'flag-mail-for-carol', detector: 'email' })]);
+    }
   });
 });

@@ -5,7 +5,9 @@ import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } fr
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one, passHeaders, wholeNumberHeader } from '../http/headers.ts';
-import { nestsDeeper } from '../json.ts';
+import { nestsDeeper, parseJson } from '../json.ts';
+import { answerText } from '../answer-text.ts';
+import { StreamTap } from '../stream/tap.ts';
 import { sendBody } from '../http/respond.ts';
 import { COST_HEADER } from './respond-json.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
@@ -91,8 +93,18 @@ function requestedTtl(h: IncomingHttpHeaders): number | null {
   return wholeNumberHeader(h, 'x-watchllm-cache-ttl', MAX_CACHE_TTL_SECONDS, `seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (30 days)`);
 }
 
-/** Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss). */
-export function serveCached(x: Exchange, res: ServerResponse, hit: CachedResponse, price: Price | null): boolean {
+/**
+ * Serves a stored answer in the shape the client asked for; false when it cannot (then it is a miss).
+ * `onAnswer` gets the answer's text before it is sent, for the answer policies to record what they
+ * find in it (flags, shadow rules: the cache key only covers the policies that change answers).
+ */
+export function serveCached(
+  x: Exchange,
+  res: ServerResponse,
+  hit: CachedResponse,
+  price: Price | null,
+  onAnswer: ((text: string) => void) | null = null,
+): boolean {
   const chat = x.surface === 'openai' && x.endpoint === 'chat';
   let body: string | null = null;
   let sse: string | null = null;
@@ -115,6 +127,7 @@ export function serveCached(x: Exchange, res: ServerResponse, hit: CachedRespons
   }
   if (body === null && sse === null) return false;
 
+  onAnswer?.(cachedAnswerText(x, hit));
   x.outcome = 'cache_hit';
   x.response.usage = hit.usage;
   x.response.usageSource = hit.usage ? 'provider' : 'none';
@@ -149,6 +162,14 @@ function replayEvents(x: Exchange, events: readonly string[]): string {
     }
   }
   return x.surface === 'openai' && x.endpoint !== 'responses' ? out + 'data: [DONE]\n\n' : out;
+}
+
+/** The text of a stored answer, as the tap reads it from a stream or answer-text.ts from a body. */
+function cachedAnswerText(x: Exchange, hit: CachedResponse): string {
+  if (hit.body !== undefined) return answerText(parseJson(hit.body));
+  const tap = new StreamTap(x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat');
+  for (const data of hit.events) tap.observe(undefined, data);
+  return tap.answerText();
 }
 
 /** Stores a successful answer (never errors, never cut streams). */

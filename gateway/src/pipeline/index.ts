@@ -16,7 +16,7 @@ import { requestedTimeout } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
 import { parseModelPath, parseRequest } from './parse.ts';
-import { answerPolicies, applyRequestPolicies, applyStorage } from './policies.ts';
+import { answerPolicies, applyRequestPolicies, applyStorage, recordAnswerPolicies } from './policies.ts';
 import { route } from './route.ts';
 import { exceptCurrent, fallbackChain } from './fallback.ts';
 import { forwardWithFallbacks, type CallState } from './attempts.ts';
@@ -139,7 +139,7 @@ export async function handleExchange(
     const t = performance.now();
     if (hit) {
       await reserve(x, deps.stores.limits, requestsOnly(plan), deps.config.budgets.soft_threshold, deps.settles);
-      if (serveCached(x, res, hit, price)) return;
+      if (serveCached(x, res, hit, price, policies ? (text) => recordAnswerPolicies(x, policies, text) : null)) return;
       // Stored in a shape this call cannot be served from: a miss after all, checked in full.
       plan.items = plan.items.filter((i) => i.kind !== 'requests');
     }

@@ -117,6 +117,17 @@ export function checkJsonAnswer(x: Exchange, set: CompiledPolicySet, out: unknow
 }
 
 /**
+ * A stored answer served from the cache: what the answer policies find in its text is recorded
+ * (an enforced flag, a rule in shadow mode). Nothing is changed or refused: the policies that change
+ * answers are part of the cache key, so the stored answer already went through them.
+ */
+export function recordAnswerPolicies(x: Exchange, set: CompiledPolicySet, text: string): void {
+  const d = evaluateResponse(set, { ...context(x), text });
+  // a match that would deny or mask (it cannot, normally) changed nothing here: at most a flag
+  if (d.matches.length > 0) merge(x, d.kind === 'allow' ? outcomeOf(d) : 'flagged', d.matches, d.stored);
+}
+
+/**
  * Logprobs repeat the answer token by token (`jane`, `@exa`, `mple.com`), beside text a policy
  * masked or checked: an answer an enforced redact or deny policy treats goes out without them
  * (chat and completions `logprobs: null`, Responses output_text `logprobs: []`, the types each
