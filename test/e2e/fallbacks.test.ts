@@ -17,6 +17,7 @@ import { FALLBACKS_LAST_DAY } from './readme-sql.ts';
 const KEY = 'wl_fallbacks_0123456789abcdefghij';
 const LIMITED = 'wl_fallbacks_limited_0123456789abc';
 const SCOPED = 'wl_fallbacks_scoped_0123456789abcd';
+const LIMITED_5 = 'wl_fallbacks_limited5_0123456789a';
 const ADMIN = 'admin-token-fallbacks-0123456789';
 
 let s: Stack;
@@ -30,7 +31,10 @@ beforeAll(async () => {
       'keys:',
       `  - { name: app, project: acme, key: ${KEY} }`,
       `  - { name: limited, project: acme, key: ${LIMITED}, limits: { rpm: 2 } }`,
+      `  - { name: limited-5, project: acme, key: ${LIMITED_5}, limits: { rpm: 5 } }`,
       `  - { name: scoped, project: acme, key: ${SCOPED}, allowed_models: ["gpt-*"] }`,
+      'limits:',
+      '  models: { "claude-sonnet*": { rpm: 1000 } }',
       'fallbacks:',
       '  gpt-4o: [claude-sonnet-4-5]',
       '  "gpt-4.1*": [gpt-4o-mini, claude-haiku-4-5]',
@@ -216,6 +220,14 @@ describe('what a fallback may not do', () => {
     const row = await rowOf(requestIdOf(response.headers));
     expect(row['attempts']).toEqual([expect.stringMatching(/^openai\/o3-mini: HTTP 503/), expect.stringMatching(/^anthropic\/claude-3-opus-latest: skipped: .*no-opus/)]);
     expect(row).toMatchObject({ outcome: 'success', model: 'gpt-4o-mini' });
+  });
+
+  test("after a fallback the request headers still describe the key's limit, the one the client will hit first", async () => {
+    const limited = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: LIMITED_5, maxRetries: 0 });
+    s.fake.next({ status: 503, errorMessage: 'overloaded' });
+    const { response } = await limited.chat.completions.create(ask('gpt-4o')).withResponse();
+    expect(response.headers.get('x-watchllm-fallback')).toBe('anthropic/claude-sonnet-4-5');
+    expect([response.headers.get('x-ratelimit-limit-requests'), response.headers.get('x-ratelimit-remaining-requests')]).toEqual(['5', '4']);
   });
 
   test('a call with a fallback counts once against request limits', async () => {

@@ -183,6 +183,8 @@ export async function forwardWithFallbacks(
 /** Why a call whose signal fired ends: the gateway's shutdown (503, worth retrying elsewhere) or the client leaving. */
 const abortedError = (signal: AbortSignal): GatewayError => (isShutdownAbort(signal.reason) ? shutdownError() : clientClosedError());
 
+const REQUEST_HEADERS = ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'] as const;
+
 const routeName = (x: Exchange): string => (x.route ? `${x.route.provider}/${x.route.model}` : String(x.request.model));
 
 /** What trying a model changes on the exchange, so a model that cannot be tried leaves no trace. */
@@ -258,6 +260,13 @@ async function prepareFallback(
   const price = priceOf(x, deps);
   const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
   plan.items = plan.items.filter((i) => i.kind !== 'requests' || i.scope === 'model');
+  const counted = REQUEST_HEADERS.map((h) => x.responseHeaders[h]);
   const reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
+  // The first model counted the call against its key's, user's and project's request limits: the
+  // request headers keep the tightest of those unless this model's own is tighter.
+  const before = counted[1] === undefined ? NaN : Number(counted[1]);
+  if (!(Number(x.responseHeaders[REQUEST_HEADERS[1]] ?? NaN) < before) && counted[1] !== undefined) {
+    REQUEST_HEADERS.forEach((h, i) => (x.responseHeaders[h] = counted[i]!));
+  }
   return { cp, apiKey: who.providerKey, reservation, price };
 }
