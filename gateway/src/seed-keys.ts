@@ -4,7 +4,10 @@ import type { KeyStore } from './stores/index.ts';
 
 /**
  * Puts the keys declared in watchllm.yaml into the key store (by hash: the file may hold the key or
- * only its sha256). Their ids derive from the hash, so every replica seeds the same records.
+ * only its sha256). Their ids derive from the hash, so every replica seeds the same records. Run at
+ * every start and Redis reconnect: a record already there keeps its revocation (`KeyStore.put`),
+ * so a key revoked through the admin API stays revoked on every replica; its settings follow the
+ * file. Changing the key in the file declares a new record (a new id), which is live at once.
  */
 export async function seedConfigKeys(store: KeyStore, keys: Config['keys']): Promise<void> {
   for (const k of keys) {

@@ -166,3 +166,57 @@ describe('a gateway started while Redis is down', () => {
     }
   });
 });
+
+describe('a call admitted uncounted during an outage (fail_mode open) that ends once Redis is back', () => {
+  // Output costs $1000 per 1M tokens (input free): a call costs completion tokens / 1000 dollars.
+  const settleYaml = `
+limits:
+  fail_mode: open
+  key: { tpd: 100000 }
+budgets:
+  user: { usd: 0.35, period: day }
+prices:
+  openai/gpt-4o-mini: { input: 0, output: 1000 }
+`;
+  const headers = { authorization: 'Bearer sk-failmode-settle', 'x-watchllm-user': 'alice' };
+  const chat = (s: Stack, maxTokens: number, stream = false): Promise<Reply> =>
+    post(`${s.url}/v1/chat/completions`, { model: 'gpt-4o-mini', stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] }, headers);
+
+  test('is charged its real tokens and cost (it reserved nothing), and takes nothing back from other calls', async () => {
+    const r = await startRedis();
+    const s = await startStack({ yaml: settleYaml, env: { WATCHLLM_REDIS_URL: r.url } });
+    try {
+      await r.stop();
+      // A long stream, admitted uncounted; its worst case would be 300 tokens / $0.30, it really uses 210 / $0.20.
+      // 20 chunks 300 ms apart: the stream outlasts the reconnection (ioredis' back-off is at most 1 s).
+      s.fake.next({ usage: { promptTokens: 10, completionTokens: 200 }, chunks: 20, chunkDelayMs: 300 });
+      const degraded = chat(s, 300, true);
+      await r.restart();
+      // Probes that use nothing real (they settle back to 0) until the gateway counts again.
+      s.fake.setDefault({ usage: { promptTokens: 0, completionTokens: 0 } });
+      await until(() => chat(s, 1), (x) => x.headers.get('x-ratelimit-remaining-tokens') !== null, { timeoutMs: 5000 });
+      const streamed = await degraded;
+      expect(streamed.status).toBe(200);
+      await until(async () => s.events.find((e) => e.request.stream), (e) => e !== undefined);
+      expect(s.events.find((e) => e.request.stream)).toMatchObject({ outcome: 'success', limits: { decision: 'degraded' } });
+
+      // The stream's 210 tokens are charged to the day once it settles (before the fix its unmade
+      // reservation was taken back instead: -90 tokens, clamped at 0, so nothing was charged).
+      const probe = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] });
+      const probeEstimate = Math.ceil(Buffer.byteLength(probe) / 4) + 1;
+      const counted = await until(
+        () => post(`${s.url}/v1/chat/completions`, probe, headers),
+        (x) => x.headers.get('x-ratelimit-remaining-tokens') === String(100000 - 210 - probeEstimate),
+      );
+      expect(counted.status).toBe(200);
+      // And its $0.20: $0.15 is left of $0.35, so a call that may cost $0.20 does not fit.
+      const refused = await chat(s, 200);
+      expect(refused.status).toBe(402);
+      expect(openaiError(refused)).toMatchObject({ code: 'budget_exceeded' });
+      expect(openaiError(refused).message).toContain('$0.1500 left');
+    } finally {
+      await s.close();
+      await r.stop();
+    }
+  });
+});

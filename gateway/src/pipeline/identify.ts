@@ -69,6 +69,13 @@ export async function identify(
     x.auth.project = key.project;
   }
 
+  if (key === null && !opts.byokAllowed) {
+    // Without BYOK every call presents a gateway key, whatever else it sends or omits: a keyless
+    // host needs no provider key, so nothing else would stop an anonymous caller reaching it
+    // with no per-key limit.
+    throw gatewayKeyRequired();
+  }
+
   let providerKey = creds.providerKey ?? undefined;
   if (providerKey === undefined && key !== null) {
     // The key's own credential for this provider first, then the one the gateway holds.
@@ -86,20 +93,19 @@ export async function identify(
           : 'No API key provided. Send your provider key as a Bearer token (or x-api-key), or a WatchLLM gateway key.',
     });
   }
-  if (x.auth.mode !== 'gateway_key' && providerKey !== undefined) {
-    if (!opts.byokAllowed) {
-      throw new GatewayError({
-        status: 401,
-        type: 'authentication_error',
-        code: 'gateway_key_required',
-        outcome: 'unauthorized',
-        message: 'This gateway requires a WatchLLM gateway key (x-watchllm-key or a wl_ bearer).',
-      });
-    }
-    x.auth.mode = 'byok';
-  }
+  if (x.auth.mode !== 'gateway_key' && providerKey !== undefined) x.auth.mode = 'byok';
   if (providerKey !== undefined) x.auth.providerKeyFingerprint = fingerprint(providerKey);
   return { providerKey, key };
+}
+
+function gatewayKeyRequired(): GatewayError {
+  return new GatewayError({
+    status: 401,
+    type: 'authentication_error',
+    code: 'gateway_key_required',
+    outcome: 'unauthorized',
+    message: 'This gateway requires a WatchLLM gateway key (x-watchllm-key or a wl_ bearer).',
+  });
 }
 
 export function envName(id: string): string {

@@ -3,6 +3,7 @@ import type { Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange, LimitRef } from '../exchange.ts';
+import { estimatePromptTokens } from '../usage/prompt-estimate.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
   budgetsOverThreshold,
@@ -43,8 +44,10 @@ export function compileModelLimits(config: Config): Array<{ pattern: RegExp; lim
 
 /**
  * Every limit and budget that applies to this call, with what the call reserves:
- * 1 request; a token estimate (prompt bytes / 4 + the requested max output, settled later);
- * and for budgets the most the call can cost (unpriced models reserve $0: they cannot be budgeted).
+ * 1 request; a token estimate (prompt bytes / 4, inline images at a fixed allowance, see
+ * `estimatePromptTokens`, + the requested max output, settled later); and for budgets the most the
+ * call can cost (unpriced models reserve $0: they cannot be budgeted). Listing a model and counting
+ * tokens generate nothing and cost nothing: they count as a request only.
  */
 export function limitItems(
   x: Exchange,
@@ -53,22 +56,26 @@ export function limitItems(
   models: ReadonlyArray<{ pattern: RegExp; limits: LimitSet }>,
   price: Price | null,
 ): LimitPlan {
+  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens';
   const body = x.request.body ?? {};
   const maxOut = num(body['max_completion_tokens']) ?? num(body['max_tokens']) ?? num(body['max_output_tokens']);
-  const promptEstimate = Math.ceil(x.request.bytes / 4);
-  const tokens = promptEstimate + (maxOut ?? 0);
+  // `n` answers (chat, completions) may each use the whole output allowance
+  const choices = x.endpoint === 'chat' || x.endpoint === 'completions' ? Math.max(1, Math.floor(num(body['n']) ?? 1)) : 1;
+  const promptEstimate = generates ? estimatePromptTokens(x.request.body, x.request.bytes) : 0;
+  const tokens = generates ? promptEstimate + (maxOut ?? 0) * choices : 0;
   const promptUsd = price ? (promptEstimate * price.input) / 1e6 : 0;
-  const usd = price ? promptUsd + ((maxOut ?? config.budgets.default_max_tokens) * price.output) / 1e6 : 0;
+  const usd = price && generates ? promptUsd + ((maxOut ?? config.budgets.default_max_tokens) * choices * price.output) / 1e6 : 0;
 
   const items: LimitItem[] = [];
   const add = (scope: LimitItem['scope'], id: string, set: LimitSet | undefined) => {
     if (!set) return;
     if (set.rpm) items.push({ scope, id, kind: 'requests', window: 'minute', limit: set.rpm, cost: 1 });
+    if (!generates) return;
     if (set.tpm) items.push({ scope, id, kind: 'tokens', window: 'minute', limit: set.tpm, cost: tokens });
     if (set.tpd) items.push({ scope, id, kind: 'tokens', window: 'day', limit: set.tpd, cost: tokens });
   };
   const budget = (scope: LimitItem['scope'], id: string, b: Budget | undefined) => {
-    if (b) items.push({ scope, id, kind: 'usd', window: b.period, limit: b.usd, cost: usd });
+    if (b && generates) items.push({ scope, id, kind: 'usd', window: b.period, limit: b.usd, cost: usd });
   };
 
   const byok = x.auth.providerKeyFingerprint ? `byok:${x.auth.providerKeyFingerprint}` : null;
@@ -149,13 +156,25 @@ export async function reserve(
     x.limits = { decision: 'denied', refused: limitRef(r.item) };
     throw refusal(r.item, r.used, r.retryAfterMs, now + r.resetMs, x.responseHeaders);
   }
-  const soft = budgetsOverThreshold(result, softThreshold).map((s) => ({ ...limitRef(s.item), ratio: s.used / s.item.limit }));
-  x.limits = { decision: result.degraded ? 'degraded' : 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
+  if (result.degraded) {
+    // Admitted uncounted (limits store down, fail_mode open): nothing was reserved, so the call
+    // settles its whole real usage (real - 0) once the store is back. Settling real - the plan's
+    // worst case would subtract from counters that never held it: other calls' real spend.
+    x.limits = { decision: 'degraded' };
+    return { now, items: plan.items.map((i) => ({ ...i, cost: 0 })), tokens: 0, usd: 0, promptUsd: 0, headroomUsd: Infinity };
+  }
+  // what was spent (or reserved by others) when the call came, as budgetsOverThreshold judges it
+  const soft = budgetsOverThreshold(result, softThreshold).map((s) => ({ ...limitRef(s.item), ratio: (s.used - s.item.cost) / s.item.limit }));
+  x.limits = { decision: 'allowed', ...(soft.length ? { softThreshold: soft } : {}) };
   const headroomUsd = Math.min(Infinity, ...result.items.filter((s) => s.item.kind === 'usd').map((s) => s.remaining));
   return { now, ...plan, headroomUsd };
 }
 
-/** Replaces the reservation with what the call really used (cache hits and failures use nothing). */
+/**
+ * Replaces the reservation with what the call really used (cache hits and failures use nothing):
+ * each item is settled by real - reserved (its `cost`; 0 for a call admitted uncounted, which then
+ * is charged in full and gives nothing back).
+ */
 export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exchange): void {
   const served = x.outcome !== 'cache_hit';
   const u = served ? x.response.usage : null;
@@ -180,11 +199,22 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
   const where = `${item.scope} '${item.id}'`;
   let message: string;
   if (unit === null) {
-    message = tooLarge
-      ? `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ${where}: ` +
-        `${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`
-      : `Budget exhausted for ${where}: ${usd(item.limit)} per ${item.window}, ${usd(used, 4)} used. ` +
-        `It resets at ${new Date(resetAt).toISOString()}.`;
+    const resets = new Date(resetAt).toISOString();
+    // `used` counts what is spent and what calls in flight reserved (given back as they settle).
+    const left = item.limit - used;
+    if (tooLarge) {
+      message =
+        `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ${where}: ` +
+        `${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`;
+    } else if (left <= EPSILON_USD) {
+      message = `Budget exhausted for ${where}: ${usd(item.limit)} per ${item.window}, ${usd(used, 4)} used. It resets at ${resets}.`;
+    } else {
+      // Room is left, but not this call's worst case: say so, or the client would believe the budget spent.
+      message =
+        `This call's maximum cost does not fit in what is left of the budget of ${where} (${usd(item.limit)} per ${item.window}): ` +
+        `${usd(left, 4)} left, this call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens). ` +
+        `Lower max_tokens, or wait until ${resets}, when the budget resets.`;
+    }
   } else {
     message = tooLarge
       ? `Request too large for ${where} on ${unit} per ${item.window}: limit ${item.limit}, requested ${item.cost}. ` +
@@ -201,6 +231,9 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
     message,
   });
 }
+
+/** Float tolerance of USD sums (as the stores': 0.1 + 0.2 fills a $0.30 budget). */
+const EPSILON_USD = 1e-9;
 
 /**
  * Dollars with `digits` decimals (cents for limits, 4 for amounts spent), and enough more for an

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminAuth } from '../admin-auth.ts';
 import { createMemoryKeyStore, createRedisKeyStore, createSecretBox, type KeyStore, StoreUnavailableError } from '../stores/index.ts';
 import { redisFixture, type RedisFixture } from '../stores/testing.ts';
+import { seedConfigKeys } from '../seed-keys.ts';
 import { adminKeyRoutes, MAX_ADMIN_BODY_BYTES } from './admin-keys.ts';
 import { countingBody } from '../../../test/support/bodies.ts';
 
@@ -256,6 +257,25 @@ describe('DELETE /admin/keys/:id and POST /admin/keys/:id/rotate', () => {
     const res = await post(app, `/admin/keys/${id}/rotate`, '');
     expect(res.status).toBe(status);
     expect((await json(res)).error).toMatchObject({ code });
+  });
+
+  test('refuses to rotate a key declared in watchllm.yaml (409 naming the file); the key keeps working; it can be revoked', async () => {
+    const keys = createMemoryKeyStore();
+    const key = 'wl_declared_in_yaml_0123456789';
+    await seedConfigKeys(keys, [{ name: 'ci', project: 'acme', key }]);
+    const [declared] = await keys.list();
+    const app = adminApp(keys);
+    const res = await post(app, `/admin/keys/${declared!.id}/rotate`, '');
+    expect(res.status).toBe(409);
+    const err = (await json(res)).error as Json;
+    expect(err).toMatchObject({ type: 'invalid_request_error', code: 'key_declared_in_config' });
+    expect(err.message).toContain('declared in watchllm.yaml');
+    expect((await keys.lookup(key))?.id).toBe(declared!.id);
+    // an unknown cfg_ id is still a 404
+    expect((await post(app, '/admin/keys/cfg_000000000000/rotate', '')).status).toBe(404);
+
+    expect((await app.request(`/admin/keys/${declared!.id}`, { method: 'DELETE', headers: auth })).status).toBe(200);
+    expect(await keys.lookup(key)).toBeNull();
   });
 });
 

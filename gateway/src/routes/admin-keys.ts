@@ -23,6 +23,20 @@ function notFound(id: string): GatewayError {
   return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'key_not_found', message: `No gateway key with id ${id}.` });
 }
 
+/** Ids of the keys declared in watchllm.yaml (seed-keys.ts). */
+const DECLARED_PREFIX = 'cfg_';
+
+function declaredInConfig(id: string): GatewayError {
+  return new GatewayError({
+    status: 409,
+    type: 'invalid_request_error',
+    code: 'key_declared_in_config',
+    message:
+      `Gateway key ${id} is declared in watchllm.yaml and cannot be rotated through the admin API: ` +
+      'put a new key (or its key_sha256) in watchllm.yaml instead, and revoke this one with DELETE /admin/keys/' + id + '.',
+  });
+}
+
 /**
  * A zod failure as OpenAI's 400: the first issue, with its path as `param` (`limits.rpm`). For an
  * unknown field the path is the parent's, so the field itself is appended (`limits.rmp`).
@@ -141,6 +155,11 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
   app.post('/admin/keys/:id/rotate', async function rotateKeyRoute(c) {
     const id = c.req.param('id');
     try {
+      // A declared key's secret is the one in watchllm.yaml: a rotated secret would contradict the
+      // file (and every replica reading it). It is rotated by declaring a new key there.
+      if (id.startsWith(DECLARED_PREFIX)) {
+        return failWith(c, (await keys.get(id)) ? declaredInConfig(id) : notFound(id));
+      }
       const issued = await keys.rotate(id, now());
       if (issued) return c.json(withKey(issued.record, issued.key), 201);
       // The store answers null for both; tell the caller which, since only one is worth a retry elsewhere.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { withFile } from './file.ts';
+import { hashKey } from './material.ts';
 import { createMemoryKeyStore } from './memory.ts';
 
 describe('the in-process key store kept in a file', () => {
@@ -30,5 +31,18 @@ describe('the in-process key store kept in a file', () => {
     const ids = (JSON.parse(readFileSync(path, 'utf8')) as Array<{ id: string }>).map((r) => r.id);
     expect(ids.some((id) => id.startsWith('cfg_'))).toBe(false);
     expect(ids).toHaveLength(1);
+  });
+
+  test('a key from watchllm.yaml revoked through the admin API stays revoked after a restart and a new seeding', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.json');
+    const declared = { id: 'cfg_abc', project: 'p', name: 'n', keyHash: hashKey('wl_declared_key_0123456789'), createdAt: 0, revokedAt: null };
+    const first = await withFile(createMemoryKeyStore(), path);
+    await first.put(declared);
+    await first.revoke('cfg_abc', 5);
+
+    const second = await withFile(createMemoryKeyStore(), path);
+    await second.put(declared); // seeding at start
+    expect(await second.lookup('wl_declared_key_0123456789')).toBeNull();
+    expect((await second.get('cfg_abc'))?.revokedAt).toBe(5);
   });
 });

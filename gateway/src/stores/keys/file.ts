@@ -5,12 +5,15 @@ import { keyRecordSchema, type KeyRecord, type KeyStore } from './types.ts';
 /**
  * The in-process key store, kept in a JSON file (hashes and ciphertexts only, like Redis holds them)
  * so keys created through the admin API survive a restart of a one-process gateway. Keys declared in
- * watchllm.yaml (`cfg_` ids) are not written: the file they come from is their source.
+ * watchllm.yaml (`cfg_` ids) are written only once revoked: the file they come from is the source
+ * of the rest, and a revocation made through the admin API must outlive the restart (loaded before
+ * the configured keys are seeded, it keeps a declared key revoked: see `KeyStore.put`). A key
+ * dropped from watchllm.yaml is then gone, as it should be, unless revoked (then listed, revoked).
  */
 export async function withFile(store: KeyStore, path: string): Promise<KeyStore> {
   for (const record of load(path)) await store.put(record);
   const save = async () => {
-    const records = (await store.list()).filter((r) => !r.id.startsWith('cfg_'));
+    const records = (await store.list()).filter((r) => !r.id.startsWith('cfg_') || r.revokedAt !== null);
     mkdirSync(dirname(path), { recursive: true });
     // Write then rename: a crash mid-write never leaves a half file behind.
     writeFileSync(`${path}.tmp`, JSON.stringify(records), { mode: 0o600 });

@@ -107,6 +107,28 @@ describe.each(targets)('KeyStore ($name)', ({ name, replicas }) => {
     expect((await a.get(record.id))?.keyHash).toBe(hashKey('wl_declared'));
   });
 
+  test('put of a declared key again (another start, a Redis reconnect) keeps a revocation, and its settings follow the declaration', async () => {
+    const declared = { id: 'cfg_declared', project: 'acme', name: 'yaml', keyHash: hashKey('wl_declared_key_0123456789'), createdAt: 0, revokedAt: null, limits: { rpm: 5 } };
+    await a.put(declared);
+    expect((await b.lookup('wl_declared_key_0123456789'))?.id).toBe('cfg_declared');
+    await b.revoke('cfg_declared', T0);
+    await a.put({ ...declared, limits: { rpm: 7 } });
+    expect(await a.lookup('wl_declared_key_0123456789')).toBeNull();
+    expect(await b.lookup('wl_declared_key_0123456789')).toBeNull();
+    expect(await a.get('cfg_declared')).toMatchObject({ revokedAt: T0, limits: { rpm: 7 }, keyHash: declared.keyHash });
+    expect((await a.list()).filter((r) => r.id === 'cfg_declared')).toHaveLength(1);
+  });
+
+  test('put of a declared key keeps a secret rotated before (records of older versions)', async () => {
+    const { record } = await a.create({ project: 'acme', name: 'yaml' }, T0);
+    const declared = { ...record, keyHash: hashKey('wl_declared_key_0123456789') };
+    await a.put(declared);
+    const rotated = await b.rotate(record.id, T0 + 1);
+    await a.put(declared);
+    expect(await a.lookup('wl_declared_key_0123456789')).toBeNull();
+    expect((await b.lookup(rotated!.key))?.id).toBe(record.id);
+  });
+
   test('provider keys without WATCHLLM_SECRET are refused', async () => {
     const store = name === 'memory' ? createMemoryKeyStore() : createRedisKeyStore(redis.replicaA);
     await expect(store.create(body, T0)).rejects.toThrow(/WATCHLLM_SECRET/);

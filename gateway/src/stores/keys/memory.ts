@@ -1,6 +1,6 @@
 import type { SecretBox } from './crypto.ts';
 import { hashKey, isGatewayKey } from './material.ts';
-import { issueKey, rotateKey } from './record.ts';
+import { declaredRecord, issueKey, rotateKey } from './record.ts';
 import type { KeyRecord, KeyStore } from './types.ts';
 
 export interface KeyStoreOptions {
@@ -20,8 +20,9 @@ export function createMemoryKeyStore({ box }: KeyStoreOptions = {}): KeyStore {
       idByHash.set(issued.record.keyHash, issued.record.id);
       return issued;
     },
-    async put(record) {
-      const old = byId.get(record.id);
+    async put(declared) {
+      const old = byId.get(declared.id);
+      const record = declaredRecord(old ?? null, declared);
       if (old) idByHash.delete(old.keyHash);
       byId.set(record.id, record);
       if (record.revokedAt === null) idByHash.set(record.keyHash, record.id);

@@ -35,6 +35,28 @@ export function rotateKey(record: KeyRecord, now: number): IssuedKey {
   return { record: { ...record, keyHash: hashKey(key), rotatedAt: now }, key };
 }
 
+/**
+ * What `KeyStore.put` stores for a declared `record` when `existing` has its id. The lifecycle of
+ * a key is the key store's: a revocation or rotation made through the admin API outlives the
+ * re-seeding of watchllm.yaml at every start and Redis reconnect, and settings (project, name,
+ * limits, budget...) come from the declaration. Changing the key itself in watchllm.yaml gives it
+ * another id (ids of declared keys derive from the hash), so a new declared key is always new here.
+ * An existing record with another hash that was never rotated is another key under the same id
+ * (a 48-bit prefix collision, or a test putting a new hash): the declaration replaces it.
+ */
+export function declaredRecord(existing: KeyRecord | null, record: KeyRecord): KeyRecord {
+  if (!existing) return record;
+  const rotated = existing.rotatedAt !== undefined && existing.rotatedAt !== null;
+  if (existing.keyHash !== record.keyHash && !rotated) return record;
+  return {
+    ...record,
+    keyHash: existing.keyHash,
+    createdAt: existing.createdAt,
+    revokedAt: existing.revokedAt,
+    ...(existing.rotatedAt !== undefined ? { rotatedAt: existing.rotatedAt } : {}),
+  };
+}
+
 /** The key's own credential for `provider`, decrypted now (at use); null when it has none. */
 export function providerKeyFor(record: KeyRecord, provider: string, box: SecretBox): string | null {
   const ciphertext = record.providerKeys?.[provider];

@@ -1,7 +1,7 @@
-import { tagged, type RedisClient } from '../redis.ts';
+import { luaScript, tagged, type RedisClient } from '../redis.ts';
 import { hashKey, isGatewayKey } from './material.ts';
 import type { KeyStoreOptions } from './memory.ts';
-import { issueKey, rotateKey } from './record.ts';
+import { declaredRecord, issueKey, rotateKey } from './record.ts';
 import { type KeyRecord, keyRecordSchema, type KeyStore } from './types.ts';
 
 const RECORD_PREFIX = 'wl:key:'; // wl:key:<id> -> record JSON
@@ -21,6 +21,24 @@ export interface RedisKeyStoreOptions extends KeyStoreOptions {
 }
 
 const MAX_CACHED = 10_000;
+
+/**
+ * Compare-and-set of a record and its index: writes ARGV[2] only if the record is still ARGV[1]
+ * ('' = absent), so a declaration computed from a read never overwrites a revocation made since.
+ * KEYS: record, id set, old hash index, new hash index (all under one hash tag on a cluster).
+ * ARGV: expected, record JSON, id, '1' when the key is valid (its hash indexed).
+ */
+const putIfUnchanged = luaScript(`
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+if KEYS[3] ~= KEYS[4] then redis.call('DEL', KEYS[3]) end
+if ARGV[4] == '1' then redis.call('SET', KEYS[4], ARGV[3]) else redis.call('DEL', KEYS[4]) end
+return 1
+`);
+/** A put that lost its compare-and-set that many times in a row gives up (never seen in practice). */
+const PUT_ATTEMPTS = 5;
 
 /**
  * Keys shared by every replica. Writes go through MULTI so the record and its index agree; on a
@@ -56,9 +74,21 @@ export function createRedisKeyStore(client: RedisClient, opts: RedisKeyStoreOpti
       await write(issued.record, null);
       return issued;
     },
-    async put(record) {
-      const old = await read(record.id);
-      await write(record, old?.keyHash ?? null);
+    async put(declared) {
+      for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
+        const raw = await client.get(RECORD + declared.id);
+        const old = parse(raw);
+        const record = declaredRecord(old, declared);
+        const oldHash = old?.keyHash ?? record.keyHash;
+        const keys = [RECORD + record.id, INDEX, BY_HASH + oldHash, BY_HASH + record.keyHash];
+        const args = [raw ?? '', JSON.stringify(record), record.id, record.revokedAt === null ? '1' : '0'];
+        if (Number(await putIfUnchanged.run(client, keys, args)) === 1) {
+          cache.delete(oldHash);
+          cache.delete(record.keyHash);
+          return;
+        }
+      }
+      throw new Error(`key ${declared.id} kept changing while it was being declared; not written`);
     },
     async list(filter = {}) {
       const ids = (await client.smembers(INDEX)).sort();

@@ -74,8 +74,11 @@ export interface KeyStore {
   /** Throws when `providerKeys` is given and the store has no secret box (WATCHLLM_SECRET unset). */
   create(input: CreateKeyInput, now: number): Promise<IssuedKey>;
   /**
-   * Store a record as is (keys declared in watchllm.yaml, whose hash comes from config);
-   * replaces the record with the same id and moves its hash index.
+   * Declare a record (a key from watchllm.yaml, whose hash comes from config; also a record read
+   * back from the key file). A new id is stored as given. An existing record of the same key keeps
+   * its revocation, rotated hash and creation time and takes everything else from `record` (see
+   * `declaredRecord`): seeding again at every start and Redis reconnect never brings back a key
+   * revoked through the admin API. Atomic against a concurrent revoke.
    */
   put(record: KeyRecord): Promise<void>;
   list(filter?: { project?: string }): Promise<KeyRecord[]>;
