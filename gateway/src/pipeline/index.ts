@@ -206,7 +206,6 @@ async function afterResponse(
   }
 }
 
-
 /**
  * A body nested so deep that re-serialising it (routing, translation, policies) overflowed the stack:
  * the client's request, not a gateway failure, so a 400 rather than a 500 logged as a bug. Checked
