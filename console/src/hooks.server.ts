@@ -15,8 +15,8 @@ export const handle: Handle = async ({ event, resolve }) => {
   if (!signIn && !(ctx.adminToken && sessionValid(ctx.adminToken, event.cookies.get(SESSION_COOKIE)))) {
     const next = path === base || path === `${base}/` ? '' : `?next=${encodeURIComponent(path + event.url.search)}`;
     // Returned, not thrown with redirect(): for a URL SvelteKit cannot decode it calls this hook from
-    // inside its own error handling, where a thrown redirect escapes as an unhandled rejection and
-    // takes the whole process (the gateway with it) down.
+    // inside its own error handling, where a thrown redirect escapes as an unhandled rejection (the
+    // gateway logs those and carries on, process-guards.ts, but the visitor would get no redirect).
     return new Response(null, { status: 303, headers: { location: `${base}/login${next}`, 'cache-control': 'no-store' } });
   }
   const response = await resolve(event);

@@ -7,6 +7,7 @@ import { parseConfig } from './config/load.ts';
 import type { ClickHouseClient, EventWriter } from './events/index.ts';
 import { nullSink } from './exchange.ts';
 import { createGateway, type Gateway } from './server.ts';
+import { StoreUnavailableError } from './stores/index.ts';
 
 /**
  * The hono app as server.ts mounts it, with the event store stubbed out: the answers of /v1/events and
@@ -70,6 +71,27 @@ describe('x-watchllm-request-id on every answer of the app', () => {
       expect(logged.at(-1)).toMatchObject({ requestId: id, path: '/v1/events' });
     } finally {
       recordEvents = (rows) => rows.length;
+    }
+  });
+});
+
+describe('a key store outage behind /v1/events', () => {
+  test('a gateway key that cannot be looked up gets 503 keys_unavailable with retry-after, not a 500', async () => {
+    const keys = g.deps.stores.keys;
+    const lookup = keys.lookup;
+    keys.lookup = async () => {
+      throw new StoreUnavailableError('keys', new Error('Command timed out'));
+    };
+    const before = logged.length;
+    try {
+      const r = await ingest('{"events":[{"type":"custom","name":"x"}]}');
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(await r.json()).toMatchObject({ error: { code: 'keys_unavailable' } });
+      // an outage, not a bug: no "unhandled route error" line
+      expect(logged.length).toBe(before);
+    } finally {
+      keys.lookup = lookup;
     }
   });
 });

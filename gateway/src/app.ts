@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
 import { adminAuth } from './admin-auth.ts';
 import type { Deps } from './deps.ts';
-import { errorBody, GatewayError } from './errors.ts';
+import { errorBody, GatewayError, toGatewayError } from './errors.ts';
 import { eventRoutes, type ClickHouseClient, type EventWriter } from './events/index.ts';
 import { ingestIdentity, type IngestIdentity } from './ingest-auth.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
@@ -72,8 +72,10 @@ export function createApp(
     return c.json(errorBody(err, surface), 404);
   });
   app.onError((e, c) => {
-    deps.log.error({ err: e, path: c.req.path, requestId: c.get('requestId') }, 'unhandled route error');
-    const err = e instanceof GatewayError ? e : new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Internal gateway error.' });
+    // A store outage (the key store behind /v1/events or the admin API) is a 503 to retry, not a bug.
+    const err = toGatewayError(e);
+    if (err.code === 'internal_error') deps.log.error({ err: e, path: c.req.path, requestId: c.get('requestId') }, 'unhandled route error');
+    for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
     return c.json(errorBody(err, 'openai'), err.status as 500);
   });
   return app;

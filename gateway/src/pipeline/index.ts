@@ -52,7 +52,7 @@ function routeBalanced(
 }
 
 /**
- * One call, start to end. The stages run in this order (DESIGN.md):
+ * One call, start to end. The stages run in this order (docs/ARCHITECTURE.md):
  *   parse -> route -> identify -> key scope -> policies -> cache lookup -> limits & budget reserve
  *   -> forward (upstream call, stream tap, respond) -> settle (tokens, cost, limits, cache fill)
  *   -> record (one event, always)
