@@ -5,6 +5,7 @@ import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../erro
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
+import { carriesUsage, stripUsage } from '../stream/strip-usage.ts';
 import { StreamTap, type ClientStreamFormat, type OnText } from '../stream/tap.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
 import { estimateUsage } from '../usage/estimate.ts';
@@ -198,13 +199,15 @@ export async function respondStream(
         pending = end < buf.length ? buf.subarray(end) : null;
         if (end === 0) continue;
         const complete = buf.subarray(0, end);
-        // The gateway's usage chunk is in here: send the re-framed events without it instead.
         const text = decoder.decode(complete, { stream: true });
-        framing = complete.includes(USAGE_ONLY) || (!complete.includes(CHOICES_COMPACT) && USAGE_ONLY_SPACED.test(text));
+        // The usage the gateway asked for (the usage-only chunk, and "usage":null on every other
+        // chunk) is not the client's: cut out of the provider's bytes (strip-usage.ts), or, for a
+        // host that writes JSON with spaces, the parsed events are re-framed without it.
+        const spaced = !complete.includes(CHOICES_COMPACT) && text.includes('"usage"');
+        framing = spaced && USAGE_ONLY_SPACED.test(text);
         parser.feed(text);
-        // With include_usage on, the provider adds "usage":null to every chunk; the client did not ask
-        // for usage, so its chunks come as they would without the gateway.
-        const payload: Buffer | string = framing ? withoutUsageNull(out) : text.includes('"usage"') ? withoutUsageNull(text) : complete;
+        const payload: Buffer | string = spaced ? withoutUsageNull(framing ? out : text) : carriesUsage(complete) ? stripUsage(complete) : complete;
+        framing = false;
         out = '';
         x.response.firstByteAt ??= performance.now();
         bytes += payload.length;
@@ -370,9 +373,7 @@ function withoutUsageNull(s: string): string {
   return t.includes('"usage"') ? t.replace(USAGE_NULL_SPACED, '') : t;
 }
 
-/** How the usage-only chunk starts its choices: `"choices":[]` (no choice has an empty array otherwise). */
-const USAGE_ONLY = Buffer.from('"choices":[]');
-/** The same in JSON written with spaces, for the hosts that write it so. */
+/** How the usage-only chunk starts its choices in JSON written with spaces, for the hosts that write it so. */
 const USAGE_ONLY_SPACED = /"choices"\s*:\s*\[\s*\]/;
 const CHOICES_COMPACT = Buffer.from('"choices":[');
 const LF2 = Buffer.from('\n\n');

@@ -26,8 +26,15 @@ function textKey(unit: number, part: number, kind: number): number {
 
 /** Text kept for a fallback token estimate; beyond this the estimate scales from what was kept. */
 const MAX_TEXT_CHARS = 2_000_000;
-/** A chunk in compact JSON: its first member's value follows the colon directly (`{"id":"…`). */
-const COMPACT_START = /^\{"[^"\\]*":[^\s]/;
+/**
+ * A chunk in compact JSON: its first member's value follows the colon directly (`{"id":"…`), where
+ * JSON written with spaces or across lines has a space or a line break (`{"id": "…`, `{\n  "id"…`).
+ */
+function compact(data: string): boolean {
+  const colon = data.indexOf('":');
+  const next = colon === -1 ? 32 : data.charCodeAt(colon + 2);
+  return data.charCodeAt(0) === 123 && next !== 32 && next !== 10 && next !== 13 && next !== 9;
+}
 
 /** Events that carry usage, a finish reason or the end of the stream; everything else only carries text. */
 const STATE_EVENTS: Readonly<Record<ClientStreamFormat, ReadonlySet<string>>> = {
@@ -120,7 +127,7 @@ export class StreamTap {
     if (this.format === 'openai-chat') {
       // The tests below read compact JSON (OpenAI's, and most hosts'). A host that writes JSON with
       // spaces (Python's json.dumps) or across lines has each event parsed instead.
-      if (!COMPACT_START.test(data)) return true;
+      if (!compact(data)) return true;
       // `"usage":null` rides on every chunk once include_usage is on; only an object is usage.
       return data.includes('"usage":{') || data.includes('"finish_reason":"') || data.startsWith('{"error"');
     }

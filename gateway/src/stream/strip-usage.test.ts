@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest';
+import { carriesUsage, stripUsage } from './strip-usage.ts';
+
+const chunk = (content: string | null, finish: string | null = null) =>
+  JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }], usage: null });
+const usage = JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
+const sse = (datas: string[], eol = '\n') => Buffer.from(datas.map((d) => `data: ${d}${eol}${eol}`).join(''));
+/** What a client that did not ask for usage gets from the provider without the gateway. */
+const withoutUsage = (d: string) => d.replace(',"usage":null', '');
+
+describe('stripUsage', () => {
+  test.each(['\n', '\r\n'])('the usage-only event and every "usage":null leave; the rest is byte for byte the provider\'s (eol %j)', (eol) => {
+    const events = sse([chunk('Hello'), chunk(' world'), chunk(null, 'stop'), usage, '[DONE]'], eol);
+    expect(carriesUsage(events)).toBe(true);
+    expect(stripUsage(events).toString()).toBe(sse([chunk('Hello'), chunk(' world'), chunk(null, 'stop')].map(withoutUsage).concat('[DONE]'), eol).toString());
+  });
+
+  test('text that only looks like usage inside an answer is the answer: JSON escapes its quotes', () => {
+    const tricky = chunk('a literal ,"usage":null and "choices":[] in the text');
+    const events = sse([tricky]);
+    expect(stripUsage(events).toString()).toBe(sse([withoutUsage(tricky)]).toString());
+    expect(stripUsage(events).toString()).toContain('a literal ,\\"usage\\":null and \\"choices\\":[] in the text');
+  });
+
+  test('the usage-only event alone, or first in the bytes, leaves whole', () => {
+    expect(stripUsage(sse([usage])).length).toBe(0);
+    expect(stripUsage(sse([usage, '[DONE]'])).toString()).toBe('data: [DONE]\n\n');
+  });
+
+  test('nothing to cut: the same buffer back', () => {
+    const events = sse(['{"id":"c1","choices":[{"index":0,"delta":{"content":"x"}}]}']);
+    expect(carriesUsage(events)).toBe(false);
+    expect(stripUsage(events)).toBe(events);
+  });
+});

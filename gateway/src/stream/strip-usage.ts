@@ -1,0 +1,59 @@
+/**
+ * The usage the gateway asked an OpenAI-format stream for (`stream_options.include_usage`) on
+ * behalf of a client that did not: cut out of the provider's bytes as they pass, so the client gets
+ * the chunks it would have got without the gateway. Works on compact JSON (OpenAI's, and most
+ * hosts'), where `"choices":[]` starts only the usage-only chunk and `,"usage":null` only ends a
+ * chunk: inside a JSON string those quotes would be escaped. The bytes are never decoded and
+ * encoded again. Pure.
+ */
+
+const USAGE_ONLY = Buffer.from('"choices":[]');
+const USAGE_NULL = Buffer.from(',"usage":null');
+const LF2 = Buffer.from('\n\n');
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/** Whether `events` (complete SSE events) hold anything stripUsage removes. */
+export function carriesUsage(events: Buffer): boolean {
+  return events.includes(USAGE_NULL) || events.includes(USAGE_ONLY);
+}
+
+/**
+ * `events` (complete SSE events, compact JSON) without the usage-only event and without the
+ * `,"usage":null` member of the others. Returns `events` itself when there is nothing to cut.
+ */
+export function stripUsage(events: Buffer): Buffer {
+  const cuts: Array<[number, number]> = [];
+  for (let at = events.indexOf(USAGE_ONLY); at !== -1; ) {
+    const end = eventEnd(events, at);
+    cuts.push([eventStart(events, at), end]);
+    at = events.indexOf(USAGE_ONLY, end);
+  }
+  for (let at = events.indexOf(USAGE_NULL); at !== -1; at = events.indexOf(USAGE_NULL, at + USAGE_NULL.length)) {
+    if (!cuts.some(([s, e]) => at >= s && at < e)) cuts.push([at, at + USAGE_NULL.length]);
+  }
+  if (cuts.length === 0) return events;
+  cuts.sort((a, b) => a[0] - b[0]);
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const [s, e] of cuts) {
+    if (s > from) parts.push(events.subarray(from, s));
+    from = Math.max(from, e);
+  }
+  if (from < events.length) parts.push(events.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** Where the event holding `at` starts: after the blank line before it, or at 0. */
+function eventStart(b: Buffer, at: number): number {
+  const lf = b.lastIndexOf(LF2, at);
+  const crlf = b.lastIndexOf(CRLF2, at);
+  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
+}
+
+/** Where the event holding `at` ends: after its blank line, or at the end of `b`. */
+function eventEnd(b: Buffer, at: number): number {
+  const lf = b.indexOf(LF2, at);
+  const crlf = b.indexOf(CRLF2, at);
+  const ends = [lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 4].filter((n) => n !== -1);
+  return ends.length === 0 ? b.length : Math.min(...ends);
+}
