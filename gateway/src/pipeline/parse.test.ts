@@ -2,7 +2,7 @@ import type { Endpoint, Surface } from '@watchllm/providers';
 import { describe, expect, test } from 'vitest';
 import { GatewayError } from '../errors.ts';
 import { createExchange } from '../exchange.ts';
-import { parseRequest } from './parse.ts';
+import { parseModelPath, parseRequest } from './parse.ts';
 
 function refusal(surface: Surface, endpoint: Endpoint, body: unknown): GatewayError {
   const x = createExchange({ id: 'r1', surface, endpoint, method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
@@ -52,5 +52,31 @@ describe('Anthropic surface: what is wrong, in Anthropic words', () => {
 
   test('count_tokens names messages that are not a list', () => {
     expect(refusal('anthropic', 'count_tokens', { model: 'claude-sonnet-4-5', messages: {} })).toMatchObject({ message: 'messages: Input should be a valid list' });
+  });
+});
+
+describe('what a bad request cannot do', () => {
+  const exchange = () => createExchange({ id: 'r', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/v1/chat/completions', ip: null, userAgent: null, now: 0, t0: 0 });
+
+  test("a body that is not JSON: the error says where, never the body's text (it may hold a secret)", () => {
+    const x = exchange();
+    let err: unknown;
+    try {
+      parseRequest(x, Buffer.from('jane.doe@example.com is my address, not JSON'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).code).toBe('invalid_json');
+    expect((err as GatewayError).message).not.toContain('jane');
+  });
+
+  test('a model name over 256 characters is refused (model globs must stay fast), and recorded cut', () => {
+    const x = exchange();
+    const model = 'claude'.repeat(10_000);
+    expect(() => parseRequest(x, Buffer.from(JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })))).toThrow(/at most 256 characters/);
+    expect(x.request.model).toHaveLength(256);
+    const y = createExchange({ id: 'r', surface: 'openai', endpoint: 'models', method: 'GET', path: `/v1/models/${model}`, ip: null, userAgent: null, now: 0, t0: 0 });
+    expect(() => parseModelPath(y)).toThrow(/at most 256 characters/);
   });
 });

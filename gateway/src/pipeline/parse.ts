@@ -8,8 +8,15 @@ import type { Exchange } from '../exchange.ts';
  * parameters work on day one. (Providers validate the rest and their errors reach the client as they are.)
  * The messages of what fails are worded per surface by `problem` below.
  */
+/**
+ * Model names are short (the longest real ones, fine-tune ids and Bedrock ARNs, stay well under
+ * 200 characters); a longer one is refused, not routed: model globs (routing, limits, policies) are
+ * regexes with `.*`, which a crafted name of many kilobytes would make slow.
+ */
+export const MAX_MODEL_CHARS = 256;
+
 const base = z.looseObject({
-  model: z.string().min(1, 'model must not be empty'),
+  model: z.string().min(1, 'model must not be empty').max(MAX_MODEL_CHARS, `model must be at most ${MAX_MODEL_CHARS} characters`),
   stream: z.boolean().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 });
@@ -47,6 +54,10 @@ export function parseModelPath(x: Exchange): void {
   }
   // `..` would be a path segment upstream (URL parsing resolves it), not a model.
   if (model === '.' || model === '..') throw GatewayError.invalid(`'${model}' is not a model.`, 'model', 'invalid_request');
+  if (model.length > MAX_MODEL_CHARS) {
+    x.request.model = model.slice(0, MAX_MODEL_CHARS);
+    throw GatewayError.invalid(`model must be at most ${MAX_MODEL_CHARS} characters`, 'model', 'invalid_request');
+  }
   x.request.model = model;
 }
 
@@ -60,7 +71,10 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    const detail = e instanceof SyntaxError ? ` (${e.message})` : '';
+    // Where, never what: the parser's message quotes the body, which may hold a secret (and the
+    // error message is stored with the call even when its policies drop bodies).
+    const at = e instanceof SyntaxError ? /at position (\d+)/.exec(e.message)?.[1] : undefined;
+    const detail = at === undefined ? '' : ` (at position ${at})`;
     throw GatewayError.invalid(
       `We could not parse the JSON body of your request${detail}. Send a valid JSON object with Content-Type: application/json.`,
       null,
@@ -72,7 +86,7 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   }
   const result = SCHEMAS[x.endpoint].safeParse(json);
   if (!result.success) {
-    if (typeof (json as { model?: unknown }).model === 'string') x.request.model = (json as { model: string }).model;
+    if (typeof (json as { model?: unknown }).model === 'string') x.request.model = (json as { model: string }).model.slice(0, MAX_MODEL_CHARS);
     const p = problem(result.error.issues[0]!, json as Record<string, unknown>, x.surface);
     throw GatewayError.invalid(p.message, p.param, p.code);
   }
