@@ -150,6 +150,11 @@ describe('post-response policies on streams', () => {
     for await (const chunk of stream) pieces.push(chunk.choices[0]?.text ?? '');
     expect(pieces.join('')).toBe(MASKED);
     for (const p of pieces) for (const f of FRAGMENTS) expect(p).not.toContain(f);
+    // recorded as what happened: the text was masked (applied), not merely flagged
+    const row = (await storedRows()).filter((r) => r['endpoint'] === 'completions').sort((a, b) => String(a['ts']).localeCompare(String(b['ts']))).at(-1)!;
+    expect(row['policy_outcome']).toBe('redacted');
+    expect(row['policy_matches']).toContain('"applied":true');
+    expect(row['policy_matches']).not.toContain('"applied":false');
   });
 
   test('an Anthropic stream, native and translated for the openai SDK, is masked the same way', async () => {

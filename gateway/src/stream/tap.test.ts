@@ -51,6 +51,16 @@ describe('StreamTap', () => {
     expect(seen.filter(([, , answer]) => answer).map(([d]) => d)).toEqual(['a', 'b']);
   });
 
+  test('reasoning_content and a different reasoning are both read (each a text of its own); a completion is answer text', () => {
+    const seen: Array<[string, number, boolean]> = [];
+    const tap = new StreamTap('openai-chat', (d, key, answer) => seen.push([d, key, answer]));
+    tap.observe(undefined, chunk({ reasoning_content: 'think', reasoning: 'other jane@example.com' }));
+    tap.observe(undefined, JSON.stringify({ choices: [{ index: 0, text: 'completed' }] }));
+    expect(seen.map(([d]) => d)).toEqual(['think', 'other jane@example.com', 'completed']);
+    expect(seen[0]![1]).not.toBe(seen[1]![1]);
+    expect(seen[2]![2]).toBe(true);
+  });
+
   test('Responses reasoning (summaries and text) and refusals are read as text of their own', () => {
     const seen: Array<[string, number, boolean]> = [];
     const tap = new StreamTap('openai-responses', (d, key, answer) => seen.push([d, key, answer]));

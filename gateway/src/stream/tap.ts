@@ -199,9 +199,12 @@ export class StreamTap {
         if (delta) {
           keep(delta['content'], textKey(choice, 0, TEXT.answer), true);
           // `reasoning_content` (DeepSeek, vLLM, the gateway's Anthropic translation) or `reasoning`
-          // (OpenRouter, Groq): some providers send both, with the same text.
+          // (OpenRouter, Groq): some providers send both, most with the same text; a different one
+          // is a text of its own.
           const rc = delta['reasoning_content'];
-          keep(typeof rc === 'string' ? rc : delta['reasoning'], textKey(choice, 0, TEXT.reasoning));
+          const r = delta['reasoning'];
+          keep(typeof rc === 'string' ? rc : r, textKey(choice, 0, TEXT.reasoning));
+          if (typeof rc === 'string' && typeof r === 'string' && r !== rc) keep(r, textKey(choice, 1, TEXT.reasoning));
           keep(delta['refusal'], textKey(choice, 0, TEXT.refusal));
           const calls = delta['tool_calls'];
           if (Array.isArray(calls)) {
@@ -210,7 +213,7 @@ export class StreamTap {
               keep(t?.function?.arguments, textKey(choice, n + 1, TEXT.tool));
             });
           }
-        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion));
+        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion), true); // a completion's text is its answer
       }
     } else if (this.format === 'openai-responses') {
       const type = event ?? o['type'];
