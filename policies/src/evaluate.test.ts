@@ -230,3 +230,38 @@ describe('a call routed under another name (load balancing, aliases): model rule
     expect(d.matches.map((m) => m.policy)).toEqual(['haiku-to-sonnet']);
   });
 });
+
+describe('request text outside messages', () => {
+  test("chat `prediction.content` (a string or text parts) is redacted like the prompt", () => {
+    const body = {
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'rewrite the file' }],
+      prediction: { type: 'content', content: `config: ${OPENAI_KEY} owner ${EMAIL}` },
+    };
+    const d = evaluateRequest(readme, { endpoint: 'chat', model: 'gpt-4o', meta, body });
+    expect(d.kind === 'modify' && d.body.prediction).toEqual({ type: 'content', content: 'config: [API_KEY_1] owner [EMAIL_1]' });
+    const parts = { ...body, prediction: { type: 'content', content: [{ type: 'text', text: EMAIL }] } };
+    const p = evaluateRequest(readme, { endpoint: 'chat', model: 'gpt-4o', meta, body: parts });
+    expect(p.kind === 'modify' && p.body.prediction).toEqual({ type: 'content', content: [{ type: 'text', text: '[EMAIL_1]' }] });
+  });
+
+  test('Responses `prompt.variables` are redacted whatever they are named (`name`, `data`, `id`, `url`, `type`)', () => {
+    const variables = { name: EMAIL, data: OPENAI_KEY, id: EMAIL, url: EMAIL, type: EMAIL, customer: { type: 'input_text', text: EMAIL } };
+    const body = { model: 'gpt-4o', prompt: { id: 'pmpt_1', version: '2', variables }, input: 'hi' };
+    const d = evaluateRequest(readme, { endpoint: 'responses', model: 'gpt-4o', meta, body });
+    expect(d.kind === 'modify' && d.body.prompt).toEqual({
+      id: 'pmpt_1',
+      version: '2',
+      variables: { name: '[EMAIL_1]', data: '[API_KEY_1]', id: '[EMAIL_1]', url: '[EMAIL_1]', type: '[EMAIL_1]', customer: { type: 'input_text', text: '[EMAIL_1]' } },
+    });
+  });
+
+  test('max_prompt_chars counts the prediction and the prompt variables', () => {
+    const set = compile([{ name: 'small', max_prompt_chars: 50, action: 'deny' }]);
+    const long = 'x'.repeat(60);
+    const chatBody = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], prediction: { type: 'content', content: long } };
+    expect(evaluateRequest(set, { endpoint: 'chat', model: 'gpt-4o', meta, body: chatBody }).kind).toBe('deny');
+    const resp = { model: 'gpt-4o', prompt: { id: 'pmpt_1', variables: { name: long } }, input: 'hi' };
+    expect(evaluateRequest(set, { endpoint: 'responses', model: 'gpt-4o', meta, body: resp }).kind).toBe('deny');
+  });
+});

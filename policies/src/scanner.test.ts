@@ -1,6 +1,30 @@
 import { describe, expect, test } from 'vitest';
 import { compile, EMAIL, meta, OPENAI_KEY } from './fixtures.test-helper.ts';
+import type { CompiledPolicySet } from './compile.ts';
+import { scanDetector } from './detectors/scan.ts';
 import { createResponseScanner } from './scanner.ts';
+
+/** `set` with every detector wrapped to record the length of each text it reads. */
+function counting(set: CompiledPolicySet, reads: number[]): CompiledPolicySet {
+  return {
+    ...set,
+    policies: set.policies.map((p) => ({
+      ...p,
+      content: p.content.map((c) => ({
+        ...c,
+        detector: {
+          ...c.detector,
+          scan: (text: string, push: (start: number, end: number) => void) => {
+            reads.push(text.length);
+            const hits: Parameters<typeof scanDetector>[2] = [];
+            scanDetector(c.detector, text, hits, 0);
+            for (const h of hits) push(h.start, h.end);
+          },
+        },
+      })),
+    })),
+  };
+}
 
 const ctx = { endpoint: 'chat', model: 'gpt-4o', meta } as const;
 
@@ -92,5 +116,68 @@ describe('createResponseScanner', () => {
     const s = createResponseScanner(set, ctx);
     s.push(`${EMAIL} `.repeat(20));
     expect(s.finish()).toEqual({ cut: false, matches: [] });
+  });
+
+  // Timing is not tested; the work is: what each check reads is the new text plus a bounded
+  // overlap (it was the last kilobyte of the answer, on every token).
+  test.each([
+    ['IPv6-like', '1:'],
+    ['base64-like', 'aB3+xY9/'],
+    ['one long word', 'a'],
+    ['prose', 'hello world this is prose '],
+  ] as const)('reads a bounded overlap per check on %s text in 4-character chunks', (_title, unit) => {
+    const reads: number[] = [];
+    const set = counting(compile([{ name: 'all', detect: ['email', 'phone', 'credit_card', 'iban', 'ip_address', 'api_key'], action: 'redact' }]), reads);
+    const s = createResponseScanner(set, ctx, { redacted: true });
+    const text = unit.repeat(Math.ceil(20_000 / unit.length));
+    for (const c of chunks(text, 4)) {
+      s.push(c);
+      s.check();
+    }
+    s.finish();
+    expect(Math.max(...reads)).toBeLessThanOrEqual(4 + 128 + 8);
+  });
+
+  const JWT =
+    'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImFiYzEyMyJ9.eyJ' +
+    'zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ'.repeat(5) +
+    '.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+  test.each([1, 4, 7])('cuts a JSON Web Token longer than the overlap as soon as it matches (chunks of %i)', (size) => {
+    const set = compile([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]);
+    const s = createResponseScanner(set, ctx);
+    const text = `${'word '.repeat(50)}token ${JWT} end`;
+    const at = text.indexOf(JWT) + JWT.length - JWT.split('.')[2]!.length + 8;
+    let cutAt = -1;
+    let sent = 0;
+    for (const c of chunks(text, size)) {
+      sent += c.length;
+      if (s.push(c).cut || s.check().cut) {
+        cutAt = sent;
+        break;
+      }
+    }
+    expect(cutAt).toBeGreaterThanOrEqual(at);
+    expect(cutAt).toBeLessThan(at + size);
+  });
+
+  test.each([1, 4])('counts a long key and a long token once, whatever their length (chunks of %i)', (size) => {
+    const set = compile([{ name: 'watch', detect: ['api_key', 'email'], action: 'flag' }]);
+    const s = createResponseScanner(set, ctx);
+    const key = `sk-${'Ab3dEf6hIj9k'.repeat(40)}`;
+    const text = `a ${key} b ${JWT}, ${EMAIL} ${'x'.repeat(300)} ${JWT}`;
+    for (const c of chunks(text, size)) s.push(c);
+    expect(s.finish().matches).toEqual([
+      { policy: 'watch', rule: 'detect', action: 'flag', mode: 'enforce', detector: 'api_key', count: 3, applied: true },
+      { policy: 'watch', rule: 'detect', action: 'flag', mode: 'enforce', detector: 'email', count: 1, applied: true },
+    ]);
+  });
+
+  test('a run of digits longer than the overlap is no card, though its last 16 digits would be', () => {
+    const set = compile([{ name: 'no-cards', detect: ['credit_card'], action: 'deny', stage: 'post' }]);
+    const s = createResponseScanner(set, ctx);
+    // 4111111111111111 is Luhn-valid; glued to the digits before it, it is not a card
+    for (const c of chunks(`${'9'.repeat(200)}4111111111111111 `, 4)) expect(s.push(c).cut || s.check().cut).toBe(false);
+    expect(s.finish().cut).toBe(false);
   });
 });

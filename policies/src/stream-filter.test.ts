@@ -154,4 +154,29 @@ describe('createStreamFilters', () => {
     expect(sent).toBe('key: [PRIVATE_KEY_1] done');
     for (const piece of out) expect(piece).not.toContain('MIIEvQ');
   });
+
+  const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  test.each([
+    ['a credentials file', `aws_secret_access_key = ${AWS_SECRET}\n`],
+    ['AWS CLI JSON output', `{"SecretAccessKey": "${AWS_SECRET}"}`],
+    ['YAML', `secret_access_key: '${AWS_SECRET}'`],
+    ['a spaced label', `secret access key = ${AWS_SECRET}\n`],
+  ] as const)('an AWS secret key after its label (%s) never leaves, wherever the stream splits', (_title, text) => {
+    const set = compile([{ name: 'mask', detect: ['api_key'], action: 'redact', stage: 'post' }]);
+    for (let i = 1; i < text.length; i++) {
+      for (const size of [0, 1, 3]) {
+        const f = createStreamFilters(set, ctx)!.text(0);
+        const pieces = size === 0 ? [text.slice(0, i), text.slice(i)] : [text.slice(0, i), ...chunks(text.slice(i), size)];
+        const sent = pieces.map((p) => f.push(p)).join('') + f.end();
+        expect(sent, `split at ${i}`).not.toContain('wJalrXUt');
+        expect(sent).toContain('[API_KEY_1]');
+      }
+    }
+  });
+
+  test('a held AWS label lets go once what follows is no value', () => {
+    expect(holdFrom('the secret ')).toBe('the '.length);
+    expect(holdFrom('the secret sauce ')).toBe('the secret sauce '.length);
+    expect(holdFrom('aws_secret_access_key = ')).toBe('aws_'.length);
+  });
 });

@@ -101,7 +101,7 @@ function textFilter(
       for (const h of findHits(scanners, held)) {
         // never split a match; one reaching the end may still grow
         if (h.end > at || h.end === held.length) {
-          at = Math.min(at, h.start);
+          at = Math.min(at, labelStart(held, h.start));
           break;
         }
       }
@@ -115,6 +115,34 @@ function textFilter(
 }
 
 const PEM_END = /-----END [A-Z0-9 ]*-----/;
+/**
+ * The end of a text that an AWS secret access key may still follow (the `awsSecretKey` detector):
+ * its label, whole or begun, spaced or not, then what may come between it and the value (`"SecretAccessKey": "`,
+ * `aws_secret_access_key = `) and a value not yet complete. Released on its own, the label would
+ * leave the value alone, which matches nothing.
+ */
+const AWS_LABEL_TAIL = new RegExp(
+  `(?<![A-Za-z0-9])${begun('secret', `[_ .-]?(?:${begun('access', `[_ .-]?(?:${begun('key', `["']?\\s*(?:[:=]>?\\s*["']?[A-Za-z0-9/+]{0,40})?`)})?`)})?`)}$`,
+  'i',
+);
+/** `word` begun (`a`, `ac`, … `access`), and when whole, optionally followed by `then`. */
+function begun(word: string, then: string): string {
+  let src = `(?:${then})?`;
+  for (let i = word.length - 1; i >= 0; i--) src = i === word.length - 1 ? `${word[i]}${src}` : `${word[i]}(?:${src})?`;
+  return src;
+}
+
+/** A label just before an AWS secret key's value: the value matches only with it. */
+const AWS_LABEL_BEFORE = /(?<![A-Za-z0-9])secret[_ .-]?access[_ .-]?key["']?\s*[:=]>?\s*["']?$/i;
+
+/** Where a hit starting at `start` must be held from: its label when it is a labelled value, so the two leave together. */
+function labelStart(text: string, start: number): number {
+  const m = AWS_LABEL_BEFORE.exec(text.slice(Math.max(0, start - AWS_LABEL_REACH), start));
+  return m === null ? start : start - m[0].length;
+}
+
+/** How far back the label is looked for: `secret_access_key" : "` and the 40 characters of the value (complete, it still needs its label to match). */
+const AWS_LABEL_REACH = 96;
 const GROUP_OPENING = /^[+(]+$/;
 
 /**
@@ -129,6 +157,8 @@ export function holdFrom(text: string): number {
   const begin = text.lastIndexOf('-----BEGIN');
   if (begin !== -1 && !PEM_END.test(text.slice(begin))) return Math.max(begin, text.length - MAX_PENDING);
   if (text.length - at > MAX_WORD) return escapeSafeCut(text, text.length - KEEP);
+  const label = AWS_LABEL_TAIL.exec(text.slice(Math.max(0, text.length - AWS_LABEL_REACH)));
+  if (label !== null) at = Math.min(at, text.length - label[0].length);
   // The word in progress may continue groups before it only if it is empty or could be a group
   // (or the `+` / `(` that opens one).
   if (at < text.length && !isGroup(text, at, text.length) && !GROUP_OPENING.test(text.slice(at))) return at;

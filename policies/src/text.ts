@@ -7,7 +7,7 @@
  */
 
 /** Top-level request fields that hold prompt text. */
-export const REQUEST_ROOTS: readonly string[] = ['messages', 'system', 'prompt', 'input', 'instructions', 'suffix'];
+export const REQUEST_ROOTS: readonly string[] = ['messages', 'system', 'prompt', 'input', 'instructions', 'suffix', 'prediction'];
 
 /** Top-level response fields that hold answer text (chat/completions, Anthropic, responses). */
 export const RESPONSE_ROOTS: readonly string[] = ['choices', 'content', 'output', 'output_text', 'completion'];
@@ -25,10 +25,15 @@ const DATA_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use']);
 /**
  * How a key of a wire object is walked: skipped (structure, binary), walked as data (every string
  * in it is text, whatever its keys are called: a tool call's `input` may well have a `url` or a
- * `name`), or walked as wire shape. An Anthropic text document (`source: {type: "text", data}`)
- * carries its text in `data`, which elsewhere is base64.
+ * `name`), walked as named values (the Responses API's `prompt.variables`: the caller names them,
+ * `name` or `data` as well as anything, and each value is a string or a content part), or walked
+ * as wire shape. An Anthropic text document (`source: {type: "text", data}`) carries its text in
+ * `data`, which elsewhere is base64.
  */
-function keyMode(obj: Record<string, unknown>, k: string): 'skip' | 'data' | 'wire' {
+type Mode = 'skip' | 'data' | 'wire' | 'named';
+
+function keyMode(obj: Record<string, unknown>, k: string): Mode {
+  if (k === 'variables') return 'named';
   if (k === 'input' && DATA_INPUT_BLOCKS.has(obj['type'] as string)) return 'data';
   if (k === 'source') {
     const source = obj[k];
@@ -47,7 +52,7 @@ export function forEachText(body: Record<string, unknown>, roots: readonly strin
   }
 }
 
-function visit(v: unknown, fn: (s: string) => void, depth: number, data = false): void {
+function visit(v: unknown, fn: (s: string) => void, depth: number, data = false, named = false): void {
   if (typeof v === 'string') return fn(v);
   if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return;
   if (Array.isArray(v)) {
@@ -55,8 +60,8 @@ function visit(v: unknown, fn: (s: string) => void, depth: number, data = false)
     return;
   }
   for (const [k, item] of Object.entries(v)) {
-    const mode = data ? 'data' : keyMode(v as Record<string, unknown>, k);
-    if (mode !== 'skip') visit(item, fn, depth + 1, mode === 'data');
+    const mode = data ? 'data' : named ? 'wire' : keyMode(v as Record<string, unknown>, k);
+    if (mode !== 'skip') visit(item, fn, depth + 1, mode === 'data', mode === 'named');
   }
 }
 
@@ -83,7 +88,7 @@ export function mapText(
   return out;
 }
 
-function map(v: unknown, fn: (s: string) => string, depth: number, data = false): unknown {
+function map(v: unknown, fn: (s: string) => string, depth: number, data = false, named = false): unknown {
   if (typeof v === 'string') return fn(v);
   if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return v;
   if (Array.isArray(v)) {
@@ -99,9 +104,9 @@ function map(v: unknown, fn: (s: string) => string, depth: number, data = false)
   }
   let copy: Record<string, unknown> | null = null;
   for (const [k, item] of Object.entries(v)) {
-    const mode = data ? 'data' : keyMode(v as Record<string, unknown>, k);
+    const mode = data ? 'data' : named ? 'wire' : keyMode(v as Record<string, unknown>, k);
     if (mode === 'skip') continue;
-    const after = map(item, fn, depth + 1, mode === 'data');
+    const after = map(item, fn, depth + 1, mode === 'data', mode === 'named');
     if (after !== item) {
       copy ??= { ...(v as Record<string, unknown>) };
       copy[k] = after;

@@ -3,32 +3,20 @@
  * provider key, so a caller sending no credentials at all must be refused too, before the host is
  * called, or it would reach it anonymously and under no per-key limit.
  */
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
 import { openaiError, post } from './processes.ts';
+import { startKeylessHost } from '../support/keyless-host.ts';
 
 const KEY = 'wl_byok_required_tenant_0123456789';
-let upstream: Server;
-let hits = 0;
+let host: Awaited<ReturnType<typeof startKeylessHost>>;
+const hits = () => host.seen.length;
 const stacks = new Map<'off' | 'on', Stack>();
 const stack = (which: 'off' | 'on'): Stack => stacks.get(which)!;
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    hits++;
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        id: 'cmpl-1', object: 'chat.completion', created: 1, model: 'meta-llama/Llama-3-8B',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'hi from vllm' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
-      }));
-    });
-  });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`;
+  host = await startKeylessHost();
+  const url = host.url;
   for (const allowed of [false, true]) {
     stacks.set(allowed ? 'on' : 'off', await startStack({
       yaml: [
@@ -45,18 +33,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([...stacks.values()].map((s) => s.close()));
-  await new Promise<void>((r) => upstream.close(() => r()));
+  await host.close();
 });
 
 const llama = { model: 'meta-llama/Llama-3-8B', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('byok.allowed: false with a keyless host', () => {
   test('a call without any credentials is refused with 401 gateway_key_required and never reaches the host', async () => {
-    const before = hits;
+    const before = hits();
     const r = await post(`${stack('off').url}/v1/chat/completions`, llama);
     expect(r.status).toBe(401);
     expect(openaiError(r)).toMatchObject({ type: 'authentication_error', code: 'gateway_key_required' });
-    expect(hits).toBe(before);
+    expect(hits()).toBe(before);
     const [x] = (await stack('off').waitForEvents(1)).slice(-1);
     expect(x).toMatchObject({ outcome: 'unauthorized', auth: { mode: 'none' } });
   });

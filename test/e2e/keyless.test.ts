@@ -1,7 +1,8 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './harness.ts';
+import { startKeylessHost } from '../support/keyless-host.ts';
 
 /**
  * A self-hosted OpenAI-compatible host that takes calls without a key (vLLM without --api-key,
@@ -10,25 +11,14 @@ import { startStack, type Stack } from './harness.ts';
  * the gateway holds no key.
  */
 const KEY = 'wl_keyless_tenant_0123456789abcdef';
-let upstream: Server;
+let host: Awaited<ReturnType<typeof startKeylessHost>>;
 let s: Stack;
-const seen: IncomingHttpHeaders[] = [];
+let seen: IncomingHttpHeaders[];
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    seen.push(req.headers);
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        id: 'cmpl-1', object: 'chat.completion', created: 1, model: 'meta-llama/Llama-3-8B',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'hi from vllm' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
-      }));
-    });
-  });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`;
+  host = await startKeylessHost();
+  seen = host.seen;
+  const url = host.url;
   s = await startStack({
     yaml: [
       'providers:',
@@ -41,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s.close();
-  await new Promise<void>((r) => upstream.close(() => r()));
+  await host.close();
 });
 
 describe('keyless hosts', () => {

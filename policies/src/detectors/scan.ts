@@ -33,17 +33,32 @@ export function scanRegex(
 
 export function scanDetector(d: Detector, text: string, out: Hit[], rank: number): void {
   if (d.mayContain !== undefined && !d.mayContain(text)) return;
+  if (d.scan !== undefined) return d.scan(text, (start, end) => void out.push({ start, end, label: d.label, source: d.id, rank }));
   if (d.anchor !== undefined) return scanAnchored(d, d.anchor, text, out, rank);
   scanRegex(d.re, text, out, d.label, d.id, rank, d.validate, d.valueGroup);
 }
 
 function scanAnchored(d: Detector, a: NonNullable<Detector['anchor']>, text: string, out: Hit[], rank: number): void {
   let from = 0;
+  // The run of `back` characters before `at` is tracked as the scan moves forward, so each
+  // character is classified once (backing up from every literal would read up to `max`
+  // characters per literal: `1:1:1:…` has one every other character).
+  let pos = 0;
+  /** Where the run of `back` characters ending at `pos` starts; -1: before what was classified. */
+  let runStart = 0;
   for (let at = text.indexOf(a.literal); at !== -1; at = text.indexOf(a.literal, from)) {
-    let start = at;
-    while (start > 0 && at - start < a.max && a.back(text.charCodeAt(start - 1))) start--;
-    a.sticky.lastIndex = start;
-    const m = a.sticky.exec(text);
+    if (pos < at - a.max - 1) {
+      pos = at - a.max - 1;
+      runStart = -1;
+    }
+    for (; pos < at; pos++) if (!a.back(text.charCodeAt(pos))) runStart = pos + 1;
+    // A run longer than `max` cannot hold a match start: it would follow a `back` character.
+    const start = runStart === -1 || at - runStart > a.max ? -1 : runStart;
+    let m: RegExpExecArray | null = null;
+    if (start !== -1) {
+      a.sticky.lastIndex = start;
+      m = a.sticky.exec(text);
+    }
     if (m !== null && m[0].length > 0 && (d.validate === undefined || d.validate(m[0]))) {
       out.push({ start, end: start + m[0].length, label: d.label, source: d.id, rank });
       from = start + m[0].length;

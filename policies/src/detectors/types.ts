@@ -16,6 +16,8 @@ export interface Detector {
    * For classes built around one literal (`@` in an e-mail): find it with `indexOf`, back up
    * over `back` characters (at most `max`) to where a match could start, and run `sticky` (the
    * same pattern with the `y` flag) only there. Far cheaper than a regex scan of the whole text.
+   * The pattern must not match right after a `back` character (its lookbehind rejects them): a
+   * run of them longer than `max` is skipped.
    */
   readonly anchor?: { literal: string; back: (code: number) => boolean; max: number; sticky: RegExp };
   /**
@@ -23,6 +25,11 @@ export interface Detector {
    * is a hit (`aws_secret_access_key = [API_KEY_1]`).
    */
   readonly valueGroup?: boolean;
+  /**
+   * A scan of its own, used instead of `re` (and `validate`) when the shape needs more than one
+   * regex to be found in linear time (PEM blocks: a BEGIN line paired with the next END line).
+   */
+  readonly scan?: (text: string, push: (start: number, end: number) => void) => void;
   /** Rejects a candidate the regex found (e.g. a Luhn-invalid card number). */
   readonly validate?: (candidate: string) => boolean;
 }
