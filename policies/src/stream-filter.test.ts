@@ -180,3 +180,116 @@ describe('createStreamFilters', () => {
     expect(holdFrom('aws_secret_access_key = ')).toBe('aws_'.length);
   });
 });
+
+describe('long words', () => {
+  const b64url = (n: number, seed: number): string => {
+    const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let s = '';
+    for (let i = 0; i < n; i++) s += abc[(i * 7 + seed * 13 + ((i * i) % 11)) % 64];
+    return s;
+  };
+  // a ~450-character JWT: header, payload and signature, base64url
+  const JWT = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ${b64url(300, 1)}.${b64url(110, 2)}`;
+  const keys = compile([{ name: 'mask', detect: ['api_key'], action: 'redact', stage: 'post' }]);
+
+  test.each(['plain', 'JSON'] as const)('a long JWT (%s) leaves only as its placeholder, wherever the stream splits', (form) => {
+    expect(JWT.length).toBeGreaterThan(440);
+    const text = form === 'plain' ? `Bearer ${JWT} was the token.` : JSON.stringify({ auth: `x\n${JWT}`, n: 1 });
+    const expected = form === 'plain' ? 'Bearer [API_KEY_1] was the token.' : JSON.stringify({ auth: 'x\n[API_KEY_1]', n: 1 });
+    for (let i = 1; i < text.length; i += 3) {
+      for (const size of [0, 1, 7, 64]) {
+        const f = createStreamFilters(keys, ctx)!.text(0);
+        const pieces = size === 0 ? [text.slice(0, i), text.slice(i)] : [text.slice(0, i), ...chunks(text.slice(i), size)];
+        const out = pieces.map((p) => f.push(p));
+        out.push(f.end());
+        expect(out.join(''), `split at ${i}, then ${size}`).toBe(expected);
+        for (const piece of out) expect(piece, `split at ${i}, then ${size}`).not.toContain('eyJ');
+      }
+    }
+  });
+
+  test('ordinary long words are still let out, but for their tail', () => {
+    const url = `https://example.com/${'path/'.repeat(196)}end`;
+    const data = b64url(1000, 3); // base64 that is no JWT
+    const notJwt = `eyJ${b64url(2000, 4)}`; // a JWT header only: held up to the bound, then let out
+    expect(url.length).toBeGreaterThan(1000);
+    for (const word of [url, data, `x.${data}`, `eyJhbGc.eyJ1.sig.${data}`]) {
+      expect(holdFrom(`see ${word}`), word.slice(0, 20)).toBe(`see ${word}`.length - 64);
+    }
+    const f = createStreamFilters(keys, ctx)!.text(0);
+    const { out, sent } = run(f, `${url} ${data} done`, 5);
+    expect(sent).toBe(`${url} ${data} done`);
+    // nothing waits for the end: at most a word's tail of 64 characters is held at any time
+    let sentSoFar = 0;
+    const g = createStreamFilters(keys, ctx)!.text(0);
+    const text = `${url}${data}`;
+    for (const c of chunks(text, 5)) {
+      sentSoFar += g.push(c).length;
+    }
+    expect(text.length - sentSoFar).toBeLessThan(64 + 256 + 5);
+    expect(out.length).toBeGreaterThan(1);
+    // a JWT-shaped run is held, but not beyond a few kilobytes
+    expect(holdFrom(`see ${notJwt.slice(0, 1500)}`)).toBe(4);
+    expect(holdFrom(`see ${notJwt}.eyJ${b64url(7000, 5)}`)).toBe(`see ${notJwt}.`.length);
+    expect(holdFrom(`see ${notJwt}${b64url(7000, 5)}`)).toBe(`see ${notJwt}`.length + 7000 - 64);
+  });
+});
+
+describe('IBANs in groups', () => {
+  const ibans = compile([{ name: 'mask', detect: ['iban', 'phone'], action: 'redact', stage: 'post' }]);
+  test.each([
+    'gb82 west 1234 5698 7654 32',
+    'nl91 abna 0417 1643 00',
+    'de89 3704 0044 0532 0130 00',
+    'GB82 WEST 1234 5698 7654 32',
+    'NL91 ABNA 0417 1643 00',
+  ])('%s leaves only as its placeholder, wherever the stream splits', (iban) => {
+    const text = `Pay to ${iban} today please.`;
+    for (let i = 1; i < text.length; i++) {
+      for (const size of [0, 1, 2, 5]) {
+        const f = createStreamFilters(ibans, ctx)!.text(0);
+        const pieces = size === 0 ? [text.slice(0, i), text.slice(i)] : [text.slice(0, i), ...chunks(text.slice(i), size)];
+        const out = pieces.map((p) => f.push(p));
+        out.push(f.end());
+        expect(out.join(''), `split at ${i}, then ${size}`).toBe('Pay to [IBAN_1] today please.');
+      }
+    }
+  });
+
+  test('lower-case prose is not held as groups', () => {
+    expect(holdFrom('we paid the west wing ')).toBe('we paid the west wing '.length);
+    expect(holdFrom('In 2024 we grew')).toBe('In 2024 we '.length);
+    expect(holdFrom('iban gb82 west 12')).toBe('iban '.length);
+    expect(holdFrom('iban gb82 west ')).toBe('iban '.length);
+  });
+});
+
+describe('numbers in the newer written forms', () => {
+  const all = compile([{ name: 'mask', detect: ['credit_card', 'phone', 'iban'], action: 'redact', stage: 'post' }]);
+  test.each([
+    ['4111.1111.1111.1111', 'CREDIT_CARD'],
+    ['4111  1111  1111  1111', 'CREDIT_CARD'],
+    ['4111\u00a01111\u00a01111\u00a01111', 'CREDIT_CARD'],
+    ['415 555 2671', 'PHONE'],
+    ['1-800-555-0199', 'PHONE'],
+    ['0044 20 7946 0958', 'PHONE'],
+    ['DE89-3704-0044-0532-0130-00', 'IBAN'],
+  ])('%s leaves only as its placeholder, wherever the stream splits', (secret, label) => {
+    const text = `Use ${secret} today.`;
+    for (let i = 1; i < text.length; i++) {
+      for (const size of [0, 1, 3]) {
+        const f = createStreamFilters(all, ctx)!.text(0);
+        const pieces = size === 0 ? [text.slice(0, i), text.slice(i)] : [text.slice(0, i), ...chunks(text.slice(i), size)];
+        const out = pieces.map((p) => f.push(p));
+        out.push(f.end());
+        expect(out.join(''), `split at ${i}, then ${size}`).toBe(`Use [${label}_1] today.`);
+      }
+    }
+  });
+
+  test('a ZIP+4 code is no phone number', () => {
+    const f = createStreamFilters(all, ctx)!.text(0);
+    const { sent } = run(f, 'Boston, MA 02134-1234, USA', 2);
+    expect(sent).toBe('Boston, MA 02134-1234, USA');
+  });
+});

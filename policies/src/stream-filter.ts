@@ -10,9 +10,14 @@ import type { CallContext } from './types.ts';
  * characters and 8 spaces) is the longest built-in shape written in groups.
  */
 const MAX_GROUPS = 48;
-/** A word without spaces longer than this is let out but for its last KEEP characters. */
+/**
+ * A word without spaces longer than this is let out but for its last KEEP characters, unless it
+ * may still become a token a detector matches (a JWT in progress): that is held while it is at most
+ * MAX_TOKEN long (as far back as the stream scanner follows an open token, scanner.ts).
+ */
 const MAX_WORD = 256;
 const KEEP = 64;
+const MAX_TOKEN = 8192;
 /** How long a match that reaches the end of the text may hold the stream (a PEM block). */
 const MAX_PENDING = 20_000;
 /** Held text longer than this is rescanned every RESCAN new characters only. */
@@ -40,9 +45,10 @@ export interface StreamFilters {
 /**
  * Text already sent cannot be taken back, so in a stream an enforced post-response `redact` or
  * `deny` policy needs the gateway to hold back whatever could still become a match:
- * - the word in progress (e-mail addresses, keys and tokens have no spaces), and the groups of a
- *   number just before it when it may continue them (`4111 1111 1111 11`, `+44 20 7946 09`,
- *   `GB82 WEST 12`);
+ * - the word in progress (e-mail addresses, keys and tokens have no spaces; a word longer than
+ *   MAX_WORD only while it may still become a JWT, up to MAX_TOKEN), and the groups of a number
+ *   just before it when it may continue them (`4111 1111 1111 11`, `+44 20 7946 09`,
+ *   `GB82 WEST 12`, `gb82 west 12`);
  * - a PEM block, from its BEGIN line until its END line;
  * - a match that reaches the end of the text so far, as it may still grow (a PEM block, up to
  *   MAX_PENDING characters).
@@ -144,6 +150,14 @@ function labelStart(text: string, start: number): number {
 /** How far back the label is looked for: `secret_access_key" : "` and the 40 characters of the value (complete, it still needs its label to match). */
 const AWS_LABEL_REACH = 96;
 const GROUP_OPENING = /^[+(]+$/;
+/**
+ * The end of a text that an IBAN written in groups may still complete (the `iban` detector): its
+ * country code and check digits, then groups of four, the last one begun. Covers lower case, which
+ * the digit groups before the word in progress do not: `west` is a group only in an IBAN.
+ */
+const IBAN_TAIL = /(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){0,7}(?: ?[A-Za-z0-9]{0,4})?$/;
+/** How far back an IBAN in progress is looked for: 34 characters and 8 spaces, and one before for the lookbehind. */
+const IBAN_REACH = 48;
 
 /**
  * Where the text that could still become part of a match starts. Words end at spaces and line
@@ -156,24 +170,59 @@ export function holdFrom(text: string): number {
   // A PEM block is held from its BEGIN line to the end of its END line: its header is words, its body lines.
   const begin = text.lastIndexOf('-----BEGIN');
   if (begin !== -1 && !PEM_END.test(text.slice(begin))) return Math.max(begin, text.length - MAX_PENDING);
-  if (text.length - at > MAX_WORD) return escapeSafeCut(text, text.length - KEEP);
+  if (text.length - at > MAX_WORD) {
+    const token = openJwt(text, at, Math.max(at, text.length - MAX_TOKEN));
+    return escapeSafeCut(text, token !== -1 && token < text.length - KEEP ? token : text.length - KEEP);
+  }
   const label = AWS_LABEL_TAIL.exec(text.slice(Math.max(0, text.length - AWS_LABEL_REACH)));
   if (label !== null) at = Math.min(at, text.length - label[0].length);
+  // An IBAN begun, in any case (`gb82 west 12`: lower-case groups are no groups otherwise, prose is).
+  const ibanTail = IBAN_TAIL.exec(text.slice(Math.max(0, text.length - IBAN_REACH)));
+  if (ibanTail !== null) at = Math.min(at, text.length - ibanTail[0].length);
   // The word in progress may continue groups before it only if it is empty or could be a group
   // (or the `+` / `(` that opens one).
   if (at < text.length && !isGroup(text, at, text.length) && !GROUP_OPENING.test(text.slice(at))) return at;
   const floor = Math.max(0, at - MAX_GROUPS);
   let groups = at;
   while (groups > floor && isSpace(text.charCodeAt(groups - 1))) {
+    // Groups are apart by a space, or two (`4111  1111  1111  1111`).
+    const end = groups > 1 && isSpace(text.charCodeAt(groups - 2)) ? groups - 2 : groups - 1;
     // A group is the tail of its word that a number can be made of: in `{"iban":"DE89 3704` it is
     // `DE89`, however long the key before it; the run of groups ends there.
-    let start = groups - 1;
+    let start = end;
     while (start > 0 && !breaksBefore(text, start) && groupChar(text.charCodeAt(start - 1))) start--;
-    if (start === groups - 1 || start < floor || !isGroup(text, start, groups - 1)) break;
+    if (start === end || start < floor || !isGroup(text, start, end)) break;
     groups = start;
   }
   return groups;
 }
+
+/** Base64url and the dot: what a JSON Web Token is made of. */
+function jwtChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
+}
+
+/**
+ * A JSON Web Token in progress at the end of `text` (the `api_key` detector's `eyJ….eyJ….sig`):
+ * the run of its characters ending the text, from a start at or after `from` (in the word that
+ * starts at `wordStart`, after a space or an escape) where a token may begin (`eyJ`, after no base64url character), with at most its two dots so far and its second
+ * segment begun like one (`eyJ`). Returns where it starts, or -1.
+ */
+function openJwt(text: string, wordStart: number, from: number): number {
+  let run = text.length;
+  while (run > from && jwtChar(text.charCodeAt(run - 1))) run--;
+  // A run cut by the bound may not start a token there: it would be longer than the bound.
+  const runStarts = run === 0 || run === wordStart || !jwtChar(text.charCodeAt(run - 1)) || text.charCodeAt(run - 1) === 46;
+  // A token starts at the run's start or right after a dot, and has at most two dots: the
+  // candidates are after each of the last three dots, or the run's start when it has fewer.
+  const starts: number[] = [];
+  for (let i = text.length - 1; i >= run && starts.length < 3; i--) if (text.charCodeAt(i) === 46) starts.push(i + 1);
+  if (starts.length < 3 && runStarts) starts.push(run);
+  for (let k = starts.length - 1; k >= 0; k--) if (JWT_OPEN.test(text.slice(starts[k]!))) return starts[k]!;
+  return -1;
+}
+/** The shape of a JWT begun: header, then a payload begun with `eyJ`, then a signature begun. */
+const JWT_OPEN = /^eyJ[\w-]*(?:\.(?:e|ey|eyJ[\w-]*(?:\.[\w-]*)?)?)?$/;
 
 /** Letters, digits and what numbers are written with: `+ ( ) . -`. */
 function groupChar(c: number): boolean {

@@ -3,7 +3,7 @@ import type { Detector } from './types.ts';
 
 /**
  * IBANs (ISO 13616): country code, two check digits, up to 30 alphanumerics, written compact or
- * in groups of four separated by single spaces. Valid only when the length is 15-34 and the
+ * in groups of four separated by single spaces or dashes (one kind). Valid only when the length is 15-34 and the
  * mod-97 check gives 1, so a typo'd or invented number is not reported.
  *
  * Written in lower case too (`de89 3704 0044 0532 0130 00`), but then only with the country code
@@ -13,10 +13,12 @@ import type { Detector } from './types.ts';
 export const iban: Detector = {
   id: 'iban',
   label: 'IBAN',
-  re: /(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![\w])/g,
+  re: /(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?![\w]|-[A-Za-z0-9])/g,
   mayContain: hasDigit,
   validate: (candidate) => {
-    const compact = candidate.replaceAll(' ', '');
+    // one kind of separator: `DE89 3704-0044 …` is no IBAN as written
+    if (candidate.includes(' ') && candidate.includes('-')) return false;
+    const compact = candidate.replaceAll(' ', '').replaceAll('-', '');
     if (!HAS_LOWER.test(compact)) return ibanValid(compact);
     return !HAS_UPPER.test(compact) && COUNTRIES.has(compact.slice(0, 2)) && ibanValid(compact.toUpperCase());
   },

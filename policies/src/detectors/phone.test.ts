@@ -17,6 +17,10 @@ describe('phone detector', () => {
     ['German mobile, subscriber number in one group', 'call +49 151 12345678.', ['+49 151 12345678']],
     ['Dutch mobile', '+31 6 12345678', ['+31 6 12345678']],
     ['UK with the trunk 0 in parentheses', 'tel +44 (0)20 7946 0958', ['+44 (0)20 7946 0958']],
+    ['North American spaced', 'call 415 555 2671 now', ['415 555 2671']],
+    ['North American with the country code', 'call 1-800-555-0199.', ['1-800-555-0199']],
+    ['North American with the country code and parentheses', '1 (800) 555-0199', ['1 (800) 555-0199']],
+    ['international with the 00 prefix', 'tel 0044 20 7946 0958', ['0044 20 7946 0958']],
   ] as const)('finds %s', (_title, text, expected) => {
     expect(found(phone, text)).toEqual(expected);
   });
@@ -32,6 +36,9 @@ describe('phone detector', () => {
     ['a US SSN', '123-45-6789'],
     ['a too-short international number', '+1234'],
     ['an IBAN', 'DE89 3704 0044 0532 0130 00'],
+    ['a US ZIP+4 code', 'Boston, MA 02134-1234'],
+    ['a spaced run with a 1 exchange code', 'ids 415 155 2671'],
+    ['00 and too few digits', 'ref 0044 1234'],
   ] as const)('ignores %s', (_title, text) => {
     expect(found(phone, text)).toEqual([]);
   });
