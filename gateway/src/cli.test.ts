@@ -105,6 +105,9 @@ describe('watchllm keys create', () => {
     ['an unknown flag', ['keys', 'create', '--project', 'acme', '--rmp', '5'], "Unknown option '--rmp'"],
     ['an unknown command', ['keys', 'delete', 'key_1'], 'unknown keys command "delete"'],
     ['revoke without an id', ['keys', 'revoke'], 'needs a key id'],
+    ['an rpm in exponent form', ['keys', 'create', '--project', 'acme', '--rpm', '1e3'], '--rpm must be a positive integer'],
+    ['a tpm in hex', ['keys', 'create', '--project', 'acme', '--tpm', '0x10'], '--tpm must be a positive integer'],
+    ['a URL without its scheme', ['keys', 'list', '--url', '127.0.0.1:8787'], 'must be an http(s) URL'],
   ] as const)('exits 2 with the usage for %s, calling nothing', async (_title, argv, message) => {
     const out = await cli([...argv]);
     expect(out.code).toBe(2);

@@ -115,7 +115,8 @@ function oneId(rest: string[], command: string): string {
 
 function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  // plain digits only: Number() would take 1e3 or 0x10 for a number the user did not write
+  const n = /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive integer, got "${value}"`);
   return n;
 }
@@ -125,6 +126,8 @@ type Api = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => 
 /** One admin API call: JSON in and out; an error answer becomes an Error carrying the API's message. */
 function adminClient(values: Values, io: CliIo): Api {
   const base = (values.url ?? io.env.WATCHLLM_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  // a URL without its scheme is a usage mistake (exit 2), not a gateway that is down
+  if (!/^https?:\/\/[^/]/i.test(base)) throw new UsageError(`--url (or WATCHLLM_URL) must be an http(s) URL such as ${DEFAULT_URL}, got "${base}"`);
   const token = io.env.WATCHLLM_ADMIN_TOKEN;
   return async (method, path, body) => {
     if (!token) throw new Error('WATCHLLM_ADMIN_TOKEN is not set: export the admin token the gateway was started with.');
@@ -265,7 +268,9 @@ function str(v: unknown): string {
 }
 
 /** ms since epoch as `2030-01-02 03:04:05Z` (UTC: the same on every admin's machine). */
+/** A key's creation time; keys declared in watchllm.yaml have none (0): `declared`. */
 function date(v: unknown): string {
+  if (v === 0) return 'declared';
   return typeof v === 'number' ? `${new Date(v).toISOString().slice(0, 19).replace('T', ' ')}Z` : '-';
 }
 

@@ -213,7 +213,8 @@ describe('requests', () => {
     expect(testId(page.html, 'request-body')).toContain('hello number 1');
     expect(testId(page.html, 'response-body')).toContain(JSON.parse(row!.response_body).choices[0].message.content);
     expect(tableRows(page.html, 'properties')).toEqual([['env', 'prod']]);
-    expect(page.html).toContain('href="/console/sessions/sess-1"');
+    // the session of the call's project (here none: a BYOK call), not every project's sess-1
+    expect(page.html).toContain('href="/console/sessions/sess-1?project="');
   });
 
   test("a failed call's page shows the error the client got", async () => {
@@ -438,6 +439,9 @@ describe('sessions of two projects under one id', () => {
     expect(testId(acme.html, 'session-totals')).toMatch(/^2 calls · 30 tokens · .* · 0 reported events$/);
     expect(linkedRequestIds(acme.html).sort()).toEqual(['shared-acme-0', 'shared-acme-1']);
     expect(acme.html).not.toContain('globex-only-step');
+    // calls without a project are a session of their own too
+    expect(testId((await get(`${s.url}/console/sessions/sess-1?project=`, cookie)).html, 'session-totals')).toMatch(/^3 calls /);
+    expect(testId((await get(`${s.url}/console/sessions/shared-sess?project=`, cookie)).html, 'error-message')).toContain('Nothing recorded');
     const globex = await get(`${s.url}/console/sessions/shared-sess?project=globex`, cookie);
     expect(testId(globex.html, 'session-totals')).toMatch(/ · 1 reported events$/);
     expect(globex.html).toContain('globex-only-step');

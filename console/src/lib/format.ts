@@ -25,6 +25,8 @@ export function usd(n: number | null, priced = true): string {
   if (n === null || !priced) return 'unpriced';
   if (n === 0) return '$0';
   const abs = Math.abs(n);
+  // a real cost below what six decimals show is not $0.000000
+  if (abs < 0.000001) return n > 0 ? '<$0.000001' : '>-$0.000001';
   const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
   return `$${n.toFixed(digits)}`;
 }

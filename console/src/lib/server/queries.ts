@@ -425,6 +425,9 @@ export async function listRequests(
     // a call without a gateway key, by the fingerprint of the provider key it brought
     where.clauses.push(`key_id = '' AND key_fingerprint = {key_fingerprint:String}`);
     where.params.key_fingerprint = f.key_id.slice(BYOK.length);
+  } else if (f.key_id === '') {
+    // (none): no gateway key and no provider key either, as the usage page's row counts them
+    where.clauses.push(`key_id = '' AND key_fingerprint = ''`);
   } else {
     where.eq('key_id', 'String', f.key_id);
   }
@@ -476,6 +479,8 @@ export interface RequestDetail extends RequestSummary {
 export interface AppEvent {
   event_id: string;
   ts: string;
+  /** the project of the key that reported it ('' for a provider key) */
+  project: string;
   type: string;
   name: string;
   trace_id: string;
@@ -491,7 +496,7 @@ export interface AppEvent {
   payload: string;
 }
 
-const EVENT_COLUMNS = `event_id, ts, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
+const EVENT_COLUMNS = `event_id, ts, project, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
 
 /** One call, with its bodies and the events an app reported about it (POST /v1/events). */
 /**
