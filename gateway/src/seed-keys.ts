@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from './config/schema.ts';
-import type { KeyStore } from './stores/index.ts';
+import { DECLARED_KEY_PREFIX, type KeyStore } from './stores/index.ts';
 
 /**
  * Puts the keys declared in watchllm.yaml into the key store (by hash: the file may hold the key or
@@ -13,7 +13,7 @@ export async function seedConfigKeys(store: KeyStore, keys: Config['keys']): Pro
   for (const k of keys) {
     const keyHash = k.key_sha256 ?? createHash('sha256').update(k.key!).digest('hex');
     await store.put({
-      id: `cfg_${keyHash.slice(0, 12)}`,
+      id: `${DECLARED_KEY_PREFIX}${keyHash.slice(0, 12)}`,
       project: k.project,
       name: k.name,
       keyHash,

@@ -264,8 +264,8 @@ async function prepareFallback(
   const reservation = await reserve(x, deps.stores.limits, plan, deps.config.budgets.soft_threshold, deps.settles);
   // The first model counted the call against its key's, user's and project's request limits: the
   // request headers keep the tightest of those unless this model's own is tighter.
-  const before = counted[1] === undefined ? NaN : Number(counted[1]);
-  if (!(Number(x.responseHeaders[REQUEST_HEADERS[1]] ?? NaN) < before) && counted[1] !== undefined) {
+  const remaining = x.responseHeaders[REQUEST_HEADERS[1]];
+  if (counted[1] !== undefined && !(remaining !== undefined && Number(remaining) < Number(counted[1]))) {
     REQUEST_HEADERS.forEach((h, i) => (x.responseHeaders[h] = counted[i]!));
   }
   return { cp, apiKey: who.providerKey, reservation, price };

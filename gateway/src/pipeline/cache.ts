@@ -7,7 +7,7 @@ import type { Exchange } from '../exchange.ts';
 import { one, passHeaders, wholeNumberHeader } from '../http/headers.ts';
 import { nestsDeeper, parseJson } from '../json.ts';
 import { answerText } from '../answer-text.ts';
-import { StreamTap } from '../stream/tap.ts';
+import { clientStreamFormat, StreamTap } from '../stream/tap.ts';
 import { sendBody } from '../http/respond.ts';
 import { COST_HEADER } from './respond-json.ts';
 import { cacheKey, isCacheable, type CachedResponse, type CacheStore, type KeyRecord } from '../stores/index.ts';
@@ -167,7 +167,7 @@ function replayEvents(x: Exchange, events: readonly string[]): string {
 /** The text of a stored answer, as the tap reads it from a stream or answer-text.ts from a body. */
 function cachedAnswerText(x: Exchange, hit: CachedResponse): string {
   if (hit.body !== undefined) return answerText(parseJson(hit.body));
-  const tap = new StreamTap(x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat');
+  const tap = new StreamTap(clientStreamFormat(x.surface, x.endpoint));
   for (const data of hit.events) tap.observe(undefined, data);
   return tap.answerText();
 }

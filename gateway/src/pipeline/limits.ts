@@ -7,6 +7,7 @@ import { estimatePromptTokens } from '../usage/prompt-estimate.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
   budgetsOverThreshold,
+  EPSILON,
   rateLimitHeaders,
   StoreUnavailableError,
   type KeyRecord,
@@ -206,7 +207,7 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
       message =
         `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ${where}: ` +
         `${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`;
-    } else if (left <= EPSILON_USD) {
+    } else if (left <= EPSILON) {
       message = `Budget exhausted for ${where}: ${usd(item.limit)} per ${item.window}, ${usd(used, 4)} used. It resets at ${resets}.`;
     } else {
       // Room is left, but not this call's worst case: say so, or the client would believe the budget spent.
@@ -231,9 +232,6 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
     message,
   });
 }
-
-/** Float tolerance of USD sums (as the stores': 0.1 + 0.2 fills a $0.30 budget). */
-const EPSILON_USD = 1e-9;
 
 /**
  * Dollars with `digits` decimals (cents for limits, 4 for amounts spent), and enough more for an

@@ -5,8 +5,8 @@ import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../erro
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
-import { carriesUsage, stripUsage } from '../stream/strip-usage.ts';
-import { StreamTap, type ClientStreamFormat, type OnText } from '../stream/tap.ts';
+import { carriesUsage, eventStart, stripUsage } from '../stream/strip-usage.ts';
+import { clientStreamFormat, StreamTap, type OnText } from '../stream/tap.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { streamGuard } from './policies.ts';
@@ -59,8 +59,7 @@ export async function respondStream(
   body: AsyncIterable<Buffer>,
   opts: StreamOptions,
 ): Promise<void> {
-  const format: ClientStreamFormat =
-    x.surface === 'anthropic' ? 'anthropic' : x.endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
+  const format = clientStreamFormat(x.surface, x.endpoint);
   const guard = opts.policies ? streamGuard(x, opts.policies) : null;
   // Enforced redact/deny policies: the answer text is held back while it could still become a match.
   const rewriter = guard?.filters ? new StreamTextRewriter(guard.filters) : null;
@@ -195,7 +194,8 @@ export async function respondStream(
         if (wait) await wait;
       } else if (filterBytes) {
         const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-        const end = completeEvents(buf);
+        // bytes up to the end of the last complete event (an SSE event ends with a blank line)
+        const end = eventStart(buf, buf.length);
         pending = end < buf.length ? buf.subarray(end) : null;
         if (end === 0) continue;
         const complete = buf.subarray(0, end);
@@ -376,15 +376,6 @@ function withoutUsageNull(s: string): string {
 /** How the usage-only chunk starts its choices in JSON written with spaces, for the hosts that write it so. */
 const USAGE_ONLY_SPACED = /"choices"\s*:\s*\[\s*\]/;
 const CHOICES_COMPACT = Buffer.from('"choices":[');
-const LF2 = Buffer.from('\n\n');
-const CRLF2 = Buffer.from('\r\n\r\n');
-
-/** Bytes up to the end of the last complete event (an SSE event ends with a blank line). */
-function completeEvents(buf: Buffer): number {
-  const lf = buf.lastIndexOf(LF2);
-  const crlf = buf.lastIndexOf(CRLF2);
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
-}
 
 /** The usage-only chunk OpenAI sends last when include_usage is on: `choices: []` and a usage object. */
 function isUsageOnly(json: unknown): boolean {

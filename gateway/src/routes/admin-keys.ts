@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { failWith, limitBody } from '../http/hono-errors.ts';
-import { createKeyBodySchema, type KeyRecord, type KeyStore, publicKeyView, StoreUnavailableError } from '../stores/index.ts';
+import { createKeyBodySchema, DECLARED_KEY_PREFIX, type KeyRecord, type KeyStore, publicKeyView, StoreUnavailableError } from '../stores/index.ts';
 
 export interface AdminKeyRoutesDeps {
   keys: KeyStore;
@@ -22,9 +22,6 @@ const adminBodyLimit = limitBody(MAX_ADMIN_BODY_BYTES, `Request body exceeds the
 function notFound(id: string): GatewayError {
   return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'key_not_found', message: `No gateway key with id ${id}.` });
 }
-
-/** Ids of the keys declared in watchllm.yaml (seed-keys.ts). */
-const DECLARED_PREFIX = 'cfg_';
 
 function declaredInConfig(id: string): GatewayError {
   return new GatewayError({
@@ -157,7 +154,7 @@ export function adminKeyRoutes(deps: AdminKeyRoutesDeps): Hono {
     try {
       // A declared key's secret is the one in watchllm.yaml: a rotated secret would contradict the
       // file (and every replica reading it). It is rotated by declaring a new key there.
-      if (id.startsWith(DECLARED_PREFIX)) {
+      if (id.startsWith(DECLARED_KEY_PREFIX)) {
         return failWith(c, (await keys.get(id)) ? declaredInConfig(id) : notFound(id));
       }
       const issued = await keys.rotate(id, now());

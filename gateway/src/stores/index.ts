@@ -25,7 +25,7 @@ export * from './limits/types.ts';
 export { budgetsOverThreshold, formatDuration, rateLimitHeaders, retryAfterSeconds } from './limits/headers.ts';
 export { createMemoryLimitStore } from './limits/memory.ts';
 export { createRedisLimitStore } from './limits/redis.ts';
-export { windowSpec, type WindowSpec } from './limits/windows.ts';
+export { EPSILON, windowSpec, type WindowSpec } from './limits/windows.ts';
 
 export { type CachedResponse, cachedResponseSchema, type CacheStore } from './cache/types.ts';
 export { cacheKey, type CacheKeyInput, type CacheableOptions, canonicalJson, isCacheable } from './cache/key.ts';
@@ -34,7 +34,7 @@ export { createRedisCacheStore } from './cache/redis.ts';
 
 export * from './keys/types.ts';
 export { createSecretBox, type SecretBox, SecretBoxError } from './keys/crypto.ts';
-export { generateKey, hashKey, isGatewayKey, KEY_PREFIX } from './keys/material.ts';
+export { DECLARED_KEY_PREFIX, generateKey, hashKey, isGatewayKey, KEY_PREFIX } from './keys/material.ts';
 export { issueKey, parseBudgetFlag, providerKeyFor, publicKeyView, rotateKey } from './keys/record.ts';
 export { createMemoryKeyStore, type KeyStoreOptions } from './keys/memory.ts';
 export { createRedisKeyStore, type RedisKeyStoreOptions } from './keys/redis.ts';

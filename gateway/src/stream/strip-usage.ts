@@ -43,8 +43,11 @@ export function stripUsage(events: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Where the event holding `at` starts: after the blank line before it, or at 0. */
-function eventStart(b: Buffer, at: number): number {
+/**
+ * Where the event holding `at` starts: after the last blank line at or before it, or at 0. At the
+ * end of the bytes, where the complete events end.
+ */
+export function eventStart(b: Buffer, at: number): number {
   const lf = b.lastIndexOf(LF2, at);
   const crlf = b.lastIndexOf(CRLF2, at);
   return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);

@@ -4,6 +4,11 @@ import { parseJson } from '../json.ts';
 /** The stream format the client receives. */
 export type ClientStreamFormat = 'openai-chat' | 'openai-responses' | 'anthropic';
 
+/** The stream format a client of this surface and endpoint reads. */
+export function clientStreamFormat(surface: string, endpoint: string): ClientStreamFormat {
+  return surface === 'anthropic' ? 'anthropic' : endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
+}
+
 /**
  * A piece of a stream's text as it passes: `key` says which text it continues (textKey), `answer`
  * whether it is answer text, which the stream filters rewrite (reasoning, refusals and tool

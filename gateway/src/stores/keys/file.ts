@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DECLARED_KEY_PREFIX } from './material.ts';
 import { keyRecordSchema, type KeyRecord, type KeyStore } from './types.ts';
 
 /**
@@ -13,7 +14,7 @@ import { keyRecordSchema, type KeyRecord, type KeyStore } from './types.ts';
 export async function withFile(store: KeyStore, path: string): Promise<KeyStore> {
   for (const record of load(path)) await store.put(record);
   const save = async () => {
-    const records = (await store.list()).filter((r) => !r.id.startsWith('cfg_') || r.revokedAt !== null);
+    const records = (await store.list()).filter((r) => !r.id.startsWith(DECLARED_KEY_PREFIX) || r.revokedAt !== null);
     mkdirSync(dirname(path), { recursive: true });
     // Write then rename: a crash mid-write never leaves a half file behind.
     writeFileSync(`${path}.tmp`, JSON.stringify(records), { mode: 0o600 });

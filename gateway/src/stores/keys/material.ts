@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const KEY_PREFIX = 'wl_';
+/** Ids of the keys declared in watchllm.yaml (seed-keys.ts); created keys have other ids. */
+export const DECLARED_KEY_PREFIX = 'cfg_';
 /** 32 random bytes in base62 need 43 characters (62^43 > 2^256). */
 const KEY_CHARS = 43;
 /**
