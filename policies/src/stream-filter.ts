@@ -1,6 +1,7 @@
 import type { CompiledPolicy, CompiledPolicySet } from './compile.ts';
 import { applyHits, findHits, Placeholders } from './redact.ts';
 import { breaksBefore, escapeSafeCut, EscapeViews } from './escapes.ts';
+import { AWS_SECRET_LABEL } from './detectors/api-key.ts';
 import { isSpace } from './detectors/scan.ts';
 import { selects, treatsAnswers } from './select.ts';
 import type { CallContext } from './types.ts';
@@ -139,7 +140,7 @@ function begun(word: string, then: string): string {
 }
 
 /** A label just before an AWS secret key's value: the value matches only with it. */
-const AWS_LABEL_BEFORE = /(?<![A-Za-z0-9])secret[_ .-]?access[_ .-]?key["']?\s*[:=]>?\s*["']?$/i;
+const AWS_LABEL_BEFORE = new RegExp(`(?<![A-Za-z0-9])${AWS_SECRET_LABEL}$`, 'i');
 
 /** Where a hit starting at `start` must be held from: its label when it is a labelled value, so the two leave together. */
 function labelStart(text: string, start: number): number {

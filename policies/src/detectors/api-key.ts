@@ -40,10 +40,13 @@ export const apiKey: Detector = {
  * after their label (`aws_secret_access_key = …`, `AWS_SECRET_ACCESS_KEY=…`, `"SecretAccessKey":
  * "…"`); a bare 40-character run is as likely a hash or an id. The label stays, the value is the hit.
  */
+/** The label before an AWS secret key's value, up to the value (stream-filter.ts holds it with the value). */
+export const AWS_SECRET_LABEL = String.raw`secret[_ .-]?access[_ .-]?key["']?\s*[:=]>?\s*["']?`;
+
 export const awsSecretKey: Detector = {
   id: 'api_key',
   label: 'API_KEY',
-  re: /secret[_ .-]?access[_ .-]?key["']?\s*[:=]>?\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+  re: new RegExp(`${AWS_SECRET_LABEL}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, 'gi'),
   mayContain: (text) => text.includes('ccess') || text.includes('CCESS'),
   valueGroup: true,
 };
