@@ -22,7 +22,7 @@ export function evaluateRequest(set: CompiledPolicySet, input: RequestInput): De
     meta: input.meta,
   };
   const matches: RuleMatch[] = [];
-  const placeholders = new Placeholders();
+  const placeholders = input.placeholders ?? new Placeholders();
   const views = new EscapeViews();
   let denied: DenyDecision | null = null;
   let stored: StoredMode = 'keep';

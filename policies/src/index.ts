@@ -24,6 +24,7 @@ export type { CompiledPolicySet } from './compile.ts';
 export { DETECTOR_NAMES, type DetectorName } from './detectors/index.ts';
 export { evaluateRequest } from './evaluate.ts';
 export { evaluateResponse, redactText } from './response.ts';
+export { Placeholders } from './redact.ts';
 export { createResponseScanner, type ResponseScanner, type ScanResult, type ScanStep } from './scanner.ts';
 export { compileGlob } from './glob.ts';
 export { answerPolicyTag } from './select.ts';

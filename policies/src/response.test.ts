@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { compile, EMAIL, meta, OPENAI_KEY, README_EXAMPLE } from './fixtures.test-helper.ts';
+import { evaluateRequest } from './evaluate.ts';
+import { Placeholders } from './redact.ts';
 import { evaluateResponse, redactText } from './response.ts';
+import { createStreamFilters } from './stream-filter.ts';
 
 const ctx = { endpoint: 'chat', model: 'gpt-4o', meta } as const;
 
@@ -18,6 +21,20 @@ describe('evaluateResponse', () => {
       stored: 'keep',
     });
     expect(body.choices[0]?.message.content).toBe(text);
+  });
+
+  test("numbers the answer's placeholders on from the request's when the call's are passed", () => {
+    const set = compile(README_EXAMPLE);
+    const placeholders = new Placeholders();
+    const req = evaluateRequest(set, { ...ctx, body: { model: 'gpt-4o', messages: [{ role: 'user', content: `ask ${EMAIL}` }] }, placeholders });
+    expect(JSON.stringify(req)).toContain('ask [EMAIL_1]');
+    const text = `[EMAIL_1] said ${EMAIL} and ${'bob@example.org'}`;
+    expect(evaluateResponse(set, { ...ctx, text, placeholders })).toMatchObject({ text: '[EMAIL_1] said [EMAIL_1] and [EMAIL_2]' });
+    const filters = createStreamFilters(set, ctx, placeholders);
+    const f = filters!.text(0);
+    expect(f.push('cc carol@example.net ') + f.end()).toBe('cc [EMAIL_3] ');
+    // without them, each stage starts again at 1
+    expect(evaluateResponse(set, { ...ctx, text: 'bob@example.org' })).toMatchObject({ text: '[EMAIL_1]' });
   });
 
   test('redacts Anthropic content blocks', () => {

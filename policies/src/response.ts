@@ -15,7 +15,7 @@ import type { DenyDecision, ResponseDecision, ResponseInput, RuleMatch } from '.
  */
 export function evaluateResponse(set: CompiledPolicySet, input: ResponseInput): ResponseDecision {
   const matches: RuleMatch[] = [];
-  const placeholders = new Placeholders();
+  const placeholders = input.placeholders ?? new Placeholders();
   const views = new EscapeViews();
   let text = input.text;
   let body = (input.body ?? null) as Record<string, unknown> | null;

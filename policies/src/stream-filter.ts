@@ -54,20 +54,24 @@ export interface StreamFilters {
  * - a match that reaches the end of the text so far, as it may still grow (a PEM block, up to
  *   MAX_PENDING characters).
  * Everything before is let out, with the matches of `redact` policies replaced by placeholders
- * (`[EMAIL_1]`, the same value the same placeholder). A `deny` match is never let out: the stream
+ * (`[EMAIL_1]`, the same value the same placeholder, numbered on from the request's when the call's
+ * `placeholders` are given). A `deny` match is never let out: the stream
  * scanner (scanner.ts) sees the text first and the gateway ends the stream instead.
  *
  * A custom pattern that spans several words can still leave in part before it completes; the
  * built-in detectors cannot. Returns null when no such policy applies to the call: the stream then
  * passes untouched.
  */
-export function createStreamFilters(set: CompiledPolicySet, ctx: CallContext): StreamFilters | null {
+export function createStreamFilters(
+  set: CompiledPolicySet,
+  ctx: CallContext,
+  placeholders: Placeholders = new Placeholders(),
+): StreamFilters | null {
   // A post-stage policy always has content rules (compile.ts), so these all scan text.
   const live = set.policies.filter((p) => treatsAnswers(p) && selects(p, ctx));
   if (live.length === 0) return null;
   const redactors = live.filter((p) => p.action === 'redact');
   const scanners = live.flatMap((p) => p.content);
-  const placeholders = new Placeholders();
   const filters = new Map<number, StreamTextFilter>();
   return {
     redacts: redactors.length > 0,

@@ -1,3 +1,4 @@
+import type { Placeholders } from './redact.ts';
 import type { EndpointName, PolicyAction, PolicyMode, RuleName, StoredMode } from './schema.ts';
 
 /** Caller metadata, from the gateway key and `x-watchllm-*` headers. */
@@ -25,6 +26,12 @@ export interface CallContext {
 export interface RequestInput extends CallContext {
   /** The parsed JSON body in the client surface's shape. Never mutated. */
   body: Readonly<Record<string, unknown>>;
+  /**
+   * The call's placeholders, shared with its answer (evaluateResponse, createStreamFilters): an
+   * address the prompt sent as `[EMAIL_1]` is `[EMAIL_1]` in the answer too, and another one
+   * there is `[EMAIL_2]`, never a second `[EMAIL_1]`. A fresh set when omitted.
+   */
+  placeholders?: Placeholders;
 }
 
 export interface ResponseInput extends CallContext {
@@ -32,6 +39,8 @@ export interface ResponseInput extends CallContext {
   text: string;
   /** The parsed response body, when there is one to rewrite (non-streamed answers). */
   body?: Readonly<Record<string, unknown>>;
+  /** The call's placeholders, as the request's policies left them (see RequestInput). */
+  placeholders?: Placeholders;
 }
 
 /**

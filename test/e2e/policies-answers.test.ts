@@ -19,7 +19,7 @@ const POLICIES = `policies:
   - name: mask-mail
     detect: [email]
     action: redact
-    stage: post
+    stage: both
 `;
 
 /** What the scripted provider answers next: a JSON body, or SSE events (`data` as JSON). */
@@ -212,6 +212,23 @@ describe('logprobs do not carry what a policy masked', () => {
     const { text } = await call('responses', { sse: [...deltas, done, ...responsesEnd] });
     expect(text).toContain('[EMAIL_1]');
     expect(text).not.toContain('jane');
+  });
+});
+
+describe("an answer's placeholders go on from the prompt's", () => {
+  // The model saw the prompt's address as [EMAIL_1]; a new address in its answer must not take that name.
+  const prompt = { messages: [{ role: 'user', content: `Reply to ${EMAIL}` }] };
+  const said = 'I wrote to [EMAIL_1] and cc bob@example.org';
+
+  test('complete chat', async () => {
+    const { text } = await call('chat', answer({ content: said }), prompt);
+    expect((JSON.parse(text) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('I wrote to [EMAIL_1] and cc [EMAIL_2]');
+  });
+
+  test('streamed chat', async () => {
+    const { text } = await call('chat', { sse: [chunk(0, { content: said.slice(0, 20) }), chunk(0, { content: said.slice(20) }), ...chatEnd(1)] }, prompt);
+    const sent = text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content?: string } }> });
+    expect(sent.flatMap((c) => c.choices).map((c) => c.delta.content ?? '').join('')).toBe('I wrote to [EMAIL_1] and cc [EMAIL_2]');
   });
 });
 

@@ -5,6 +5,7 @@ import {
   evaluateRequest,
   evaluateResponse,
   outcomeOf,
+  Placeholders,
   redactText,
   type CallContext,
   type CompiledPolicySet,
@@ -36,6 +37,18 @@ function context(x: Exchange): CallContext {
       properties: x.meta.properties,
     },
   };
+}
+
+/**
+ * Each call's placeholders, shared by its request and answer policies: what the prompt sent as
+ * `[EMAIL_1]` keeps that name in the answer, and a new address there becomes `[EMAIL_2]`.
+ */
+const callPlaceholders = new WeakMap<Exchange, Placeholders>();
+
+function placeholdersOf(x: Exchange): Placeholders {
+  let p = callPlaceholders.get(x);
+  if (p === undefined) callPlaceholders.set(x, (p = new Placeholders()));
+  return p;
 }
 
 const RANK = { allowed: 0, flagged: 1, redacted: 2, denied: 3 } as const;
@@ -80,7 +93,7 @@ function denied(d: { policy: string; reason: string; status: 400 | 403 }): Gatew
  */
 export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boolean {
   if (x.request.body === null) return false;
-  const d = evaluateRequest(set, { ...context(x), body: x.request.body });
+  const d = evaluateRequest(set, { ...context(x), body: x.request.body, placeholders: placeholdersOf(x) });
   const seen = new Set((x.policies?.matches ?? []).map((m) => JSON.stringify(m)));
   merge(x, outcomeOf(d), seen.size === 0 ? d.matches : d.matches.filter((m) => !seen.has(JSON.stringify(m))), d.stored);
   if (d.kind === 'deny') throw denied(d);
@@ -109,7 +122,7 @@ export function answerPolicies(x: Exchange, set: CompiledPolicySet | null): stri
 export function checkJsonAnswer(x: Exchange, set: CompiledPolicySet, out: unknown): unknown {
   const body = out !== null && typeof out === 'object' ? (out as Record<string, unknown>) : undefined;
   const ctx = context(x);
-  const d = evaluateResponse(set, { ...ctx, text: answerText(out), ...(body ? { body } : {}) });
+  const d = evaluateResponse(set, { ...ctx, text: answerText(out), ...(body ? { body } : {}), placeholders: placeholdersOf(x) });
   record(x, d);
   if (d.kind === 'deny') throw denied(d);
   const checked = d.kind === 'modify' && d.body ? d.body : out;
@@ -189,7 +202,7 @@ export interface StreamGuard {
 export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
   if (!set.policies.some((p) => p.post && p.action !== null)) return null;
   const ctx = context(x);
-  const filters = createStreamFilters(set, ctx);
+  const filters = createStreamFilters(set, ctx, placeholdersOf(x));
   const scanners = new Map<number, ResponseScanner>();
   /** Scanners given text since the last check. */
   const dirty = new Set<ResponseScanner>();
