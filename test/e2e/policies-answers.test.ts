@@ -232,6 +232,49 @@ describe("an answer's placeholders go on from the prompt's", () => {
   });
 });
 
+describe('a stream masks every text of the answer, as a complete answer does', () => {
+  test('chat: tool-call arguments and reasoning', async () => {
+    const call0 = { index: 0, id: 'call_1', type: 'function', function: { name: 'send', arguments: '{"to":"ja' } };
+    const events = [
+      chunk(0, { reasoning_content: `Mail ${EMAIL} ` }),
+      chunk(0, { tool_calls: [call0] }),
+      chunk(0, { tool_calls: [{ index: 0, function: { arguments: 'ne@example.com"}' } }] }),
+      { data: { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
+      { data: '[DONE]' },
+    ];
+    const { status, text } = await call('chat', { sse: events });
+    expect(status).toBe(200);
+    expect(text).not.toContain('jane');
+    const deltas = text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ delta: Record<string, unknown> }> }).choices[0]!.delta);
+    const args = deltas.flatMap((d) => (d['tool_calls'] as Array<{ function: { arguments: string } }> | undefined) ?? []).map((t) => t.function.arguments).join('');
+    expect(JSON.parse(args)).toEqual({ to: '[EMAIL_1]' });
+    expect(deltas.map((d) => d['reasoning_content'] ?? '').join('')).toBe('Mail [EMAIL_1] ');
+    const [x] = await s.waitForEvents(1);
+    expect(x).toMatchObject({ outcome: 'success', policies: { outcome: 'redacted' } });
+  });
+
+  test("Anthropic: a tool_use block's input JSON", async () => {
+    const ev = (data: Record<string, unknown>) => ({ event: data['type'] as string, data });
+    const events = [
+      ev({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } }),
+      ev({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'send', input: {} } }),
+      ev({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"to": "jane@exam' } }),
+      ev({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: 'ple.com"}' } }),
+      ev({ type: 'content_block_stop', index: 0 }),
+      ev({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } }),
+      ev({ type: 'message_stop' }),
+    ];
+    const { status, text } = await call('messages', { sse: events });
+    expect(status).toBe(200);
+    expect(text).not.toContain('jane');
+    const json = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as { type: string; delta?: { partial_json?: string } });
+    const input = json.filter((e) => e.type === 'content_block_delta').map((e) => e.delta?.partial_json ?? '').join('');
+    expect(JSON.parse(input)).toEqual({ to: '[EMAIL_1]' });
+    // the held rest comes before the block's stop
+    expect(json.map((e) => e.type).slice(-4)).toEqual(['content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  });
+});
+
 test('a streamed redaction is recorded as redacted, as a complete one is', async () => {
   const { text } = await call('chat', { sse: [chunk(0, { content: `Mail ${EMAIL} ` }), chunk(0, { content: 'today' }), ...chatEnd(1)] });
   expect(text).toContain('[EMAIL_1]');

@@ -24,26 +24,27 @@ describe('streamGuard', () => {
     const b = 'I cannot share that.';
     let cut: string | null = null;
     for (let i = 0; i < a.length && cut === null; i++) {
-      guard.push(a[i]!, 0, true);
-      if (i < b.length) guard.push(b[i]!, 8, true);
+      guard.push(a[i]!, 0);
+      if (i < b.length) guard.push(b[i]!, 8);
       cut = guard.check();
     }
     expect(cut).toContain('no-keys');
   });
 
-  test('a streamed redaction is recorded as redacted; a match in text the filters do not rewrite (reasoning) as flagged', () => {
+  test('a streamed redaction is recorded as redacted, in the answer and in reasoning alike; a shadow one as flagged', () => {
     const set = compiled([{ name: 'mask', detect: ['email'], action: 'redact', stage: 'post' }]);
-    const answer = exchange();
-    const g = streamGuard(answer, set)!;
-    g.push('mail jane@example.com now', 0, true);
-    g.finish();
-    expect(answer.policies).toMatchObject({ outcome: 'redacted', matches: [{ policy: 'mask', applied: true, count: 1 }] });
-
-    const reasoning = exchange();
-    const r = streamGuard(reasoning, set)!;
-    r.push('mail jane@example.com now', 1, false);
-    r.finish();
-    expect(reasoning.policies).toMatchObject({ outcome: 'flagged', matches: [{ policy: 'mask', applied: false, count: 1 }] });
+    for (const key of [0, 1]) {
+      const x = exchange();
+      const g = streamGuard(x, set)!;
+      g.push('mail jane@example.com now', key);
+      g.finish();
+      expect(x.policies).toMatchObject({ outcome: 'redacted', matches: [{ policy: 'mask', applied: true, count: 1 }] });
+    }
+    const shadow = exchange();
+    const s = streamGuard(shadow, compiled([{ name: 'mask', detect: ['email'], action: 'redact', stage: 'post', mode: 'shadow' }]))!;
+    s.push('mail jane@example.com now', 0);
+    s.finish();
+    expect(shadow.policies).toMatchObject({ outcome: 'flagged', matches: [{ policy: 'mask', applied: false, count: 1 }] });
   });
 });
 

@@ -180,16 +180,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Watches a stream's texts as they go out; `check` says when a deny policy wants it cut. */
 export interface StreamGuard {
-  /**
-   * A piece of text `key` (a choice, a content block, a reasoning summary: see StreamTap's OnText);
-   * `answer` when the filters rewrite it (reasoning, refusals and tool arguments pass as they come).
-   */
-  push(delta: string, key: number, answer: boolean): void;
+  /** A piece of text `key` (a choice, a content block, a reasoning summary: see StreamTap's OnText). */
+  push(delta: string, key: number): void;
   /** Before forwarding what was pushed: the reason to cut the stream, or null. */
   check(): string | null;
   finish(): void;
   /**
-   * Set when an enforced redact or deny policy applies: the answer text then goes out through these
+   * Set when an enforced redact or deny policy applies: every text of the answer then goes out through these
    * (held back while it could still become a match).
    */
   filters: StreamFilters | null;
@@ -209,11 +206,11 @@ export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | 
   let cut: string | null = null;
   return {
     filters,
-    push(delta, key, answer) {
+    push(delta, key) {
       let scanner = scanners.get(key);
       if (!scanner) {
-        // A `redact` match counts as applied only in text the filters rewrote.
-        scanner = createResponseScanner(set, ctx, { redacted: answer && (filters?.redacts ?? false) });
+        // A `redact` match counts as applied only when the filters rewrite the text.
+        scanner = createResponseScanner(set, ctx, { redacted: filters?.redacts ?? false });
         scanners.set(key, scanner);
       }
       scanner.push(delta);

@@ -81,8 +81,8 @@ export async function respondStream(
   const budget = opts.budget;
   const onText: OnText | null =
     guard || budget
-      ? (delta, key, answer) => {
-          guard?.push(delta, key, answer);
+      ? (delta, key) => {
+          guard?.push(delta, key);
           outChars += delta.length;
         }
       : null;

@@ -9,15 +9,11 @@ export function clientStreamFormat(surface: string, endpoint: string): ClientStr
   return surface === 'anthropic' ? 'anthropic' : endpoint === 'responses' ? 'openai-responses' : 'openai-chat';
 }
 
-/**
- * A piece of a stream's text as it passes: `key` says which text it continues (textKey), `answer`
- * whether it is answer text, which the stream filters rewrite (reasoning, refusals and tool
- * arguments are scanned, not rewritten).
- */
-export type OnText = (delta: string, key: number, answer: boolean) => void;
+/** A piece of a stream's text as it passes: `key` says which text it continues (textKey). */
+export type OnText = (delta: string, key: number) => void;
 
 /** The kinds of text a stream carries (the last part of a textKey). */
-const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, completion: 5 } as const;
+export const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, completion: 5 } as const;
 
 /**
  * One number per text of a stream, so that each is scanned on its own: a choice (OpenAI chat), an
@@ -25,7 +21,7 @@ const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, complet
  * part, a summary part); the kind of text. Texts are never glued together: choice 0 and choice 1
  * interleaved in one buffer would hide a secret in either. Choice 0's content is key 0.
  */
-function textKey(unit: number, part: number, kind: number): number {
+export function textKey(unit: number, part: number, kind: number): number {
   return (unit * 4096 + part) * 8 + kind;
 }
 
@@ -123,7 +119,7 @@ export class StreamTap {
     if (span === undefined) return undefined;
     this.events++;
     if (this.chunkIdentity === null) this.chunkIdentity = chunkIdentityOf(data);
-    if (span.text.length > 0) this.keepText(span.text, 0, true);
+    if (span.text.length > 0) this.keepText(span.text, 0);
     return span;
   }
 
@@ -188,11 +184,11 @@ export class StreamTap {
 
   /**
    * The texts an event carries, in each format, each with its key (which text of the stream it
-   * continues: see textKey) and whether it is answer text (what the stream filters rewrite).
+   * continues: see textKey).
    */
   private extractText(event: string | undefined, o: Record<string, unknown>, sink: OnText): void {
-    const keep = (v: unknown, key: number, answer = false) => {
-      if (typeof v === 'string' && v.length > 0) sink(v, key, answer);
+    const keep = (v: unknown, key: number) => {
+      if (typeof v === 'string' && v.length > 0) sink(v, key);
     };
     if (this.format === 'openai-chat') {
       const choices = o['choices'];
@@ -202,7 +198,7 @@ export class StreamTap {
         const choice = typeof c?.['index'] === 'number' ? c['index'] : at;
         const delta = c?.['delta'] as Record<string, unknown> | undefined;
         if (delta) {
-          keep(delta['content'], textKey(choice, 0, TEXT.answer), true);
+          keep(delta['content'], textKey(choice, 0, TEXT.answer));
           // `reasoning_content` (DeepSeek, vLLM, the gateway's Anthropic translation) or `reasoning`
           // (OpenRouter, Groq): some providers send both, most with the same text; a different one
           // is a text of its own.
@@ -218,13 +214,13 @@ export class StreamTap {
               keep(t?.function?.arguments, textKey(choice, n + 1, TEXT.tool));
             });
           }
-        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion), true); // a completion's text is its answer
+        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion)); // a completion's text is its answer
       }
     } else if (this.format === 'openai-responses') {
       const type = event ?? o['type'];
       const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
       const part = typeof o['content_index'] === 'number' ? o['content_index'] : 0;
-      if (type === 'response.output_text.delta') keep(o['delta'], textKey(output, part, TEXT.answer), true);
+      if (type === 'response.output_text.delta') keep(o['delta'], textKey(output, part, TEXT.answer));
       else if (type === 'response.refusal.delta') keep(o['delta'], textKey(output, part, TEXT.refusal));
       else if (type === 'response.reasoning_text.delta') keep(o['delta'], textKey(output, part, TEXT.reasoning));
       else if (type === 'response.reasoning_summary_text.delta') {
@@ -234,7 +230,7 @@ export class StreamTap {
     } else if ((event ?? o['type']) === 'content_block_delta') {
       const block = typeof o['index'] === 'number' ? o['index'] : 0;
       const d = o['delta'] as Record<string, unknown> | undefined;
-      if (typeof d?.['text'] === 'string') keep(d['text'], textKey(block, 0, TEXT.answer), true);
+      if (typeof d?.['text'] === 'string') keep(d['text'], textKey(block, 0, TEXT.answer));
       else if (typeof d?.['partial_json'] === 'string') keep(d['partial_json'], textKey(block, 0, TEXT.tool));
       else keep(d?.['thinking'], textKey(block, 0, TEXT.reasoning));
     }
@@ -288,8 +284,8 @@ export class StreamTap {
     }
   }
 
-  private readonly keepText: OnText = (v, key, answer) => {
-    this.onText?.(v, key, answer);
+  private readonly keepText: OnText = (v, key) => {
+    this.onText?.(v, key);
     if (this.textChars > MAX_TEXT_CHARS) return;
     this.text.push(v);
     this.textChars += v.length;

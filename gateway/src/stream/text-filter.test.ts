@@ -55,10 +55,73 @@ describe('StreamTextRewriter', () => {
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '[EMAIL_1]' } },
       { type: 'content_block_stop', index: 0 },
     ]);
-    // tool input is not answer text
-    expect(r.anthropicEvent({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":' } })).toBeNull();
-    expect(r.anthropicEvent({ type: 'content_block_stop', index: 1 })).toBeNull();
+    // a tool call's input and thinking are masked too, each block on its own; only answer text is the stored answer
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"to": "bob@exa' } })).toEqual([
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"to": ' } },
+    ]);
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 2, delta: { type: 'thinking_delta', thinking: 'ask jane@example.com first' } })).toEqual([
+      { type: 'content_block_delta', index: 2, delta: { type: 'thinking_delta', thinking: 'ask [EMAIL_1] ' } },
+    ]);
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'mple.org"}' } })).toEqual([
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '' } },
+    ]);
+    expect(r.anthropicEvent({ type: 'content_block_stop', index: 1 })).toEqual([
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '"[EMAIL_2]"}' } },
+      { type: 'content_block_stop', index: 1 },
+    ]);
+    expect(r.anthropicEvent({ type: 'content_block_delta', index: 2, delta: { type: 'signature_delta', signature: 'c2ln' } })).toBeNull();
+    expect(r.anthropicEvent({ type: 'content_block_stop', index: 2 })).toEqual([
+      { type: 'content_block_delta', index: 2, delta: { type: 'thinking_delta', thinking: 'first' } },
+      { type: 'content_block_stop', index: 2 },
+    ]);
     expect(r.sent.join('')).toBe('to [EMAIL_1]');
+  });
+});
+
+describe('StreamTextRewriter on the other texts of a chat choice', () => {
+  test('reasoning, refusals and each tool call\'s arguments are masked, and the finish chunk carries what each held', () => {
+    const r = rewriter();
+    const a = chunk([{ index: 0, delta: { reasoning_content: 'ask jane@example.com', reasoning: 'ask jane@example.com' } }]);
+    expect(r.chatChunk(a)).toBe(true);
+    expect(a.choices).toEqual([{ index: 0, delta: { reasoning_content: 'ask ', reasoning: 'ask ' } }]);
+    const calls = chunk([
+      { index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'send', arguments: '{"to": "bob@exa' } }] } },
+    ]);
+    r.chatChunk(calls);
+    expect(calls.choices[0]).toEqual({ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'send', arguments: '{"to": ' } }] } });
+    const more = chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: 'mple.org"}' } }, { index: 1, function: { arguments: '{}' } }] } }]);
+    r.chatChunk(more);
+    const refusal = chunk([{ index: 0, delta: { refusal: 'no, jane@example.com' } }]);
+    r.chatChunk(refusal);
+    expect(refusal.choices[0]).toEqual({ index: 0, delta: { refusal: 'no, ' } });
+    const end = chunk([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]);
+    expect(r.chatChunk(end)).toBe(true);
+    expect(end.choices[0]).toEqual({
+      index: 0,
+      delta: {
+        reasoning_content: '[EMAIL_1]',
+        reasoning: '[EMAIL_1]',
+        tool_calls: [
+          { index: 0, function: { arguments: '"[EMAIL_2]"}' } },
+          { index: 1, function: { arguments: '{}' } },
+        ],
+        refusal: '[EMAIL_1]',
+      },
+      finish_reason: 'tool_calls',
+    });
+    // nothing of it is the stored answer
+    expect(r.sent).toEqual([]);
+  });
+
+  test('a stream that ends without a finish reason gets each held text in a last chunk; a completions stream a text_completion one', () => {
+    const r = rewriter();
+    r.chatChunk(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":"jane@example.com"}' } }] } }]));
+    r.chatChunk({ object: 'text_completion', choices: [{ index: 1, text: 'to bob@example.org', finish_reason: null }] });
+    const ctx = { id: 'x', created: 1, model: 'm' };
+    expect(r.chatRest(ctx).map((c) => c.data)).toEqual([
+      { ...ctx, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":"[EMAIL_1]"}' } }] }, finish_reason: null }] },
+      { ...ctx, object: 'text_completion', choices: [{ index: 1, text: '[EMAIL_2]', logprobs: null, finish_reason: null }] },
+    ]);
   });
 });
 
@@ -91,7 +154,44 @@ describe('StreamTextRewriter on Responses API events', () => {
     expect(r.responsesEvent(completed)).toEqual([
       { type: 'response.completed', response: { output: [{ type: 'message', content: [{ type: 'output_text', text: 'to [EMAIL_1]' }] }, { type: 'function_call', arguments: '{}' }] } },
     ]);
-    expect(r.responsesEvent({ type: 'response.function_call_arguments.delta', output_index: 1, delta: '{"a"' })).toBeNull();
+  });
+
+  test('function-call arguments, refusals and reasoning summaries are masked and repeated as sent', () => {
+    const r = rewriter();
+    const args = { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '{"to":"jane@example.com"', sequence_number: 3 };
+    expect(r.responsesEvent(args)).toEqual([{ ...args, delta: '' }]);
+    const argsDone = { type: 'response.function_call_arguments.done', item_id: 'fc_1', output_index: 1, arguments: '{"to":"jane@example.com"}', sequence_number: 4 };
+    expect(r.responsesEvent(argsDone)).toEqual([
+      { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '{"to":"[EMAIL_1]"', sequence_number: 4 },
+      { ...argsDone, arguments: '{"to":"[EMAIL_1]"' },
+    ]);
+    const summary = { type: 'response.reasoning_summary_text.delta', output_index: 0, summary_index: 0, delta: 'mail bob@example.org now' };
+    expect(r.responsesEvent(summary)).toEqual([{ ...summary, delta: 'mail [EMAIL_2] ' }]);
+    const refusal = { type: 'response.refusal.done', output_index: 2, content_index: 0, refusal: 'not to jane@example.com' };
+    // a text that came whole, without deltas
+    expect(r.responsesEvent(refusal)).toEqual([{ ...refusal, refusal: 'not to [EMAIL_1]' }]);
+    const completed = {
+      type: 'response.completed',
+      response: {
+        output: [
+          { type: 'reasoning', summary: [{ type: 'summary_text', text: 'mail bob@example.org now' }] },
+          { type: 'function_call', arguments: '{"to":"jane@example.com"}' },
+          { type: 'message', content: [{ type: 'refusal', refusal: 'not to jane@example.com' }] },
+        ],
+      },
+    };
+    expect(r.responsesEvent(completed)).toEqual([
+      {
+        type: 'response.completed',
+        response: {
+          output: [
+            { type: 'reasoning', summary: [{ type: 'summary_text', text: 'mail [EMAIL_2] now' }] },
+            { type: 'function_call', arguments: '{"to":"[EMAIL_1]"' },
+            { type: 'message', content: [{ type: 'refusal', refusal: 'not to [EMAIL_1]' }] },
+          ],
+        },
+      },
+    ]);
   });
 });
 
