@@ -25,6 +25,26 @@ const body = {
   ],
 };
 
+describe('signed thinking', () => {
+  test('is read (deny and flag rules see it) but never rewritten, on both surfaces; unsigned reasoning is', () => {
+    const signed = { type: 'thinking', thinking: 'mail SECRET-1', signature: 'c2ln' };
+    const request = {
+      messages: [
+        { role: 'assistant', content: [signed, { type: 'text', text: 'SECRET-2' }] },
+        { role: 'assistant', content: 'SECRET-3', thinking_blocks: [signed], reasoning_content: 'SECRET-4' },
+      ],
+    };
+    expect(texts(request)).toEqual(['mail SECRET-1', 'SECRET-2', 'SECRET-3', 'mail SECRET-1', 'SECRET-4']);
+    const out = mapText(request, REQUEST_ROOTS, (s) => s.replace(/SECRET-\d/g, '[X]'));
+    expect(out).toEqual({
+      messages: [
+        { role: 'assistant', content: [signed, { type: 'text', text: '[X]' }] },
+        { role: 'assistant', content: '[X]', thinking_blocks: [signed], reasoning_content: '[X]' },
+      ],
+    });
+  });
+});
+
 describe('where the text of a call lives', () => {
   test("a tool call's input is the caller's data: keys named url, name or id in it are text too", () => {
     const seen = texts(body);

@@ -28,12 +28,16 @@ const DATA_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use']);
  * `name`), walked as named values (the Responses API's `prompt.variables`: the caller names them,
  * `name` or `data` as well as anything, and each value is a string or a content part), or walked
  * as wire shape. An Anthropic text document (`source: {type: "text", data}`) carries its text in
- * `data`, which elsewhere is base64.
+ * `data`, which elsewhere is base64. Signed thinking (an Anthropic `thinking` block with its
+ * `signature`, also in the OpenAI surface's `thinking_blocks`) is read but never rewritten: the
+ * provider checks the signature when the block comes back in a later turn and refuses a changed one,
+ * so a redaction would break every following call of a tool-use loop (and the provider wrote that text).
  */
-type Mode = 'skip' | 'data' | 'wire' | 'named';
+type Mode = 'skip' | 'data' | 'wire' | 'named' | 'signed';
 
 function keyMode(obj: Record<string, unknown>, k: string): Mode {
   if (k === 'variables') return 'named';
+  if (k === 'thinking' && obj['type'] === 'thinking' && typeof obj['signature'] === 'string') return 'signed';
   if (k === 'input' && DATA_INPUT_BLOCKS.has(obj['type'] as string)) return 'data';
   if (k === 'source') {
     const source = obj[k];
@@ -66,7 +70,7 @@ function visit(v: unknown, fn: (s: string) => void, depth: number, data = false,
 }
 
 /**
- * Returns `body` with `fn` applied to every text string; objects on the path to a changed
+ * Returns `body` with `fn` applied to every text string but signed thinking (see keyMode); objects on the path to a changed
  * string are copied, the rest is shared, and the input is never mutated. When nothing changes
  * the same `body` reference comes back, so callers can tell cheaply.
  */
@@ -105,7 +109,7 @@ function map(v: unknown, fn: (s: string) => string, depth: number, data = false,
   let copy: Record<string, unknown> | null = null;
   for (const [k, item] of Object.entries(v)) {
     const mode = data ? 'data' : named ? 'wire' : keyMode(v as Record<string, unknown>, k);
-    if (mode === 'skip') continue;
+    if (mode === 'skip' || mode === 'signed') continue;
     const after = map(item, fn, depth + 1, mode === 'data', mode === 'named');
     if (after !== item) {
       copy ??= { ...(v as Record<string, unknown>) };

@@ -4,10 +4,13 @@ import { TEXT, textKey, type ContentSpan } from './tap.ts';
 /** Where a chat choice's held text goes back into a delta. */
 type ChatField = { field: 'content' | 'refusal' | 'text' } | { field: 'reasoning'; names: Set<string> } | { field: 'tool'; call: number };
 
-/** An Anthropic content block whose text is filtered: the delta type and the member that carries it. */
+/**
+ * An Anthropic content block whose text is filtered: the delta type and the member that carries it.
+ * Not thinking: its block is signed, and the provider refuses a changed one when it comes back in a
+ * later turn (policies text.ts, keyMode); it is scanned as it passes (a deny still cuts).
+ */
 const BLOCK_DELTAS = {
   text_delta: 'text',
-  thinking_delta: 'thinking',
   input_json_delta: 'partial_json',
 } as const;
 type BlockDelta = keyof typeof BLOCK_DELTAS;
@@ -37,7 +40,7 @@ const RESPONSES_BY_EVENT = new Map<string, { text: ResponsesText; done: boolean 
  * sent later, matches of `redact` policies leave as placeholders. Every text an answer carries is
  * filtered, as a complete answer's are: the answer (OpenAI chat `delta.content`, legacy completions
  * `text`, Responses `output_text`, Anthropic `text_delta`), reasoning (`reasoning_content` /
- * `reasoning`, Anthropic thinking, Responses reasoning text and summaries), refusals, and tool-call
+ * `reasoning`, Responses reasoning text and summaries; not Anthropic's signed thinking), refusals, and tool-call
  * arguments (chat `tool_calls[].function.arguments`, Anthropic `input_json_delta`, Responses
  * function-call arguments). Each text ends with what its filter still held, in the event that ends
  * it (a choice's finish chunk, a block's content_block_stop, a Responses `…done` event). Logprobs,
@@ -215,7 +218,7 @@ export class StreamTextRewriter {
   /**
    * An Anthropic stream event. Returns null when it passes unchanged, or the events to send in its
    * place: itself rewritten, and before the content_block_stop of a block with filtered text (text,
-   * thinking, a tool call's input JSON), one more delta of its type with what its filter still held.
+   * a tool call's input JSON), one more delta of its type with what its filter still held.
    */
   anthropicEvent(o: unknown): Array<Record<string, unknown>> | null {
     if (!isRecord(o)) return null;
@@ -403,7 +406,7 @@ export class StreamTextRewriter {
 
 /** Anthropic: one filter per content block and kind of text. */
 function blockKey(index: number, type: BlockDelta): number {
-  return textKey(index, 0, type === 'text_delta' ? TEXT.answer : type === 'thinking_delta' ? TEXT.reasoning : TEXT.tool);
+  return textKey(index, 0, type === 'text_delta' ? TEXT.answer : TEXT.tool);
 }
 
 /** A Responses event or output_text part keeps its `logprobs` field (an array), emptied. */
