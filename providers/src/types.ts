@@ -29,6 +29,12 @@ export interface Usage {
   cachedTokens: number;
   /** input tokens written to the provider's prompt cache (Anthropic's cache_creation_input_tokens) */
   cacheWriteTokens: number;
+  /**
+   * Of cacheWriteTokens, those written to Anthropic's 1-hour cache (`cache_creation.ephemeral_1h_input_tokens`):
+   * they cost 2x input where 5-minute writes cost 1.25x. Absent when there are none, or when the
+   * provider does not tell write durations apart; every write then prices as a 5-minute one.
+   */
+  cacheWrite1hTokens?: number;
   /** reasoning tokens, already included in completionTokens */
   reasoningTokens: number;
 }

@@ -5,7 +5,8 @@ import type { Usage } from './types.ts';
  * Chat/Completions/Embeddings (`prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`,
  * `completion_tokens_details.reasoning_tokens`) and Responses (`input_tokens`, `output_tokens`,
  * `input_tokens_details`, `output_tokens_details`). The non-standard `cache_creation_input_tokens`
- * (added by our Anthropic translation) carries cache writes.
+ * (added by our Anthropic translation) carries cache writes, and `cache_creation.ephemeral_1h_input_tokens`
+ * those of them written to the 1-hour cache (priced higher).
  * Returns null when there is no usable usage object (e.g. the `"usage": null` of stream chunks).
  */
 export function usageFromOpenai(u: unknown): Usage | null {
@@ -16,12 +17,15 @@ export function usageFromOpenai(u: unknown): Usage | null {
   if (prompt === undefined) return null;
   const pd = obj(r['prompt_tokens_details']) ?? obj(r['input_tokens_details']);
   const cd = obj(r['completion_tokens_details']) ?? obj(r['output_tokens_details']);
+  const cacheWriteTokens = num(r['cache_creation_input_tokens']) ?? 0;
+  const cacheWrite1hTokens = Math.min(cacheWriteTokens, num(obj(r['cache_creation'])?.['ephemeral_1h_input_tokens']) ?? 0);
   return {
     promptTokens: prompt,
     completionTokens: completion,
     cachedTokens: num(pd?.['cached_tokens']) ?? 0,
-    cacheWriteTokens: num(r['cache_creation_input_tokens']) ?? 0,
+    cacheWriteTokens,
     reasoningTokens: num(cd?.['reasoning_tokens']) ?? 0,
+    ...(cacheWrite1hTokens > 0 && { cacheWrite1hTokens }),
   };
 }
 

@@ -152,6 +152,27 @@ describe('StreamTextRewriter on Responses API events', () => {
     ]);
   });
 
+  test('sequence numbers stay unique and in order when a held rest is added before a done event', () => {
+    const r = rewriter();
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    const events = [
+      { type: 'response.output_text.delta', ...at, delta: 'to jane@exa', sequence_number: 3 },
+      { type: 'response.output_text.done', ...at, text: 'to jane@exa', sequence_number: 4 },
+      { type: 'response.content_part.done', ...at, part: { type: 'output_text', text: 'to jane@exa' }, sequence_number: 5 },
+      { type: 'response.output_text.delta', item_id: 'msg_2', output_index: 1, content_index: 0, delta: 'x', sequence_number: 6 },
+      { type: 'response.in_progress', sequence_number: 7 },
+    ];
+    const sent = events.flatMap((e) => r.responsesEvent(structuredClone(e)) ?? [e]);
+    expect(sent.map((e) => [e.type, e.sequence_number])).toEqual([
+      ['response.output_text.delta', 3],
+      ['response.output_text.delta', 4],
+      ['response.output_text.done', 5],
+      ['response.content_part.done', 6],
+      ['response.output_text.delta', 7],
+      ['response.in_progress', 8],
+    ]);
+  });
+
   test('function-call arguments, refusals and reasoning summaries are masked and repeated as sent', () => {
     const r = rewriter();
     const args = { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '{"to":"jane@example.com"', sequence_number: 3 };

@@ -57,6 +57,8 @@ export class StreamTextRewriter {
   private readonly parts = new Map<number, string[]>();
   /** Responses API texts whose filter has let out everything it held. */
   private readonly ended = new Set<number>();
+  /** Responses API events the rewriter added so far: every later event's sequence_number moves up by as many. */
+  private added = 0;
 
   constructor(private readonly filters: StreamFilters) {}
 
@@ -261,10 +263,26 @@ export class StreamTextRewriter {
    * function-call arguments) go through their filters; the events that repeat a whole text (its
    * `…done` event, content_part.done, reasoning_summary_part.done, output_item.done,
    * response.completed / incomplete) get the text as sent, and a `…done` event is preceded by one
-   * more delta with what the filter still held (same sequence_number). Null when it passes unchanged.
+   * more delta with what the filter still held. Sequence numbers stay unique and in order: an added
+   * event takes the number of the event it precedes, and every event after it moves up by one (SDKs
+   * resume a stream with `starting_after` and drop repeated numbers). Null when it passes unchanged.
    */
   responsesEvent(o: unknown): Array<Record<string, unknown>> | null {
-    if (!isRecord(o) || typeof o['type'] !== 'string') return null;
+    if (!isRecord(o)) return null;
+    const seq = o['sequence_number'];
+    const numbered = typeof seq === 'number';
+    if (numbered && this.added > 0) o['sequence_number'] = seq + this.added;
+    const out = this.responsesText(o);
+    if (out !== null && out.length > 1 && numbered) {
+      const first = o['sequence_number'] as number;
+      out.forEach((e, i) => (e['sequence_number'] = first + i));
+      this.added += out.length - 1;
+    }
+    return out ?? (numbered && this.added > 0 ? [o] : null);
+  }
+
+  private responsesText(o: Record<string, unknown>): Array<Record<string, unknown>> | null {
+    if (typeof o['type'] !== 'string') return null;
     const type = o['type'];
     const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
     const known = RESPONSES_BY_EVENT.get(type);

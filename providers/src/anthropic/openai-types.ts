@@ -99,10 +99,13 @@ export type { FinishReason, OpenaiToolCall } from '../openai/chat-response.ts';
 
 /**
  * CompletionUsage plus `cache_creation_input_tokens` (Anthropic's name, which LiteLLM also uses)
- * so cache writes can be priced; `prompt_tokens` includes cache reads and writes.
+ * so cache writes can be priced; `prompt_tokens` includes cache reads and writes. `cache_creation`
+ * (Anthropic's name too) splits the writes by cache lifetime, whose prices differ; present when
+ * there are writes.
  */
 export interface OpenaiUsage extends OpenaiUsageBase {
   cache_creation_input_tokens: number;
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface AssistantMessage {

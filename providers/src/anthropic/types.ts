@@ -134,20 +134,36 @@ export type AnthropicRequest = z.infer<typeof AnthropicRequestSchema>;
 
 const count = z.number().int().nonnegative();
 
+/**
+ * `CacheCreation`: cache_creation_input_tokens split by the cache's lifetime, which sets the write's
+ * price (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#1-hour-cache-duration).
+ * A breakdown that cannot be read is dropped (`catch`), not the whole usage: every write then
+ * prices as a 5-minute one, as before the breakdown existed.
+ */
+export const CacheCreationSchema = z
+  .object({ ephemeral_5m_input_tokens: count.nullish(), ephemeral_1h_input_tokens: count.nullish() })
+  .nullish()
+  .catch(null);
+
 /** `Usage` on a Message (and on message_start). Cache fields are null/absent when caching is unused. */
 export const AnthropicUsageSchema = z.object({
   input_tokens: count,
   output_tokens: count,
   cache_creation_input_tokens: count.nullish(),
   cache_read_input_tokens: count.nullish(),
+  cache_creation: CacheCreationSchema,
 });
 
-/** `MessageDeltaUsage`: output_tokens is cumulative; the input fields are null unless updated. */
+/**
+ * `MessageDeltaUsage`: output_tokens is cumulative; the input fields are null unless updated. The SDK
+ * types have no `cache_creation` here; read it anyway should a delta ever carry it.
+ */
 export const MessageDeltaUsageSchema = z.object({
   output_tokens: count,
   input_tokens: count.nullish(),
   cache_creation_input_tokens: count.nullish(),
   cache_read_input_tokens: count.nullish(),
+  cache_creation: CacheCreationSchema,
 });
 
 export const StopReasonSchema = z.string(); // known values in response.ts; new ones must not break parsing

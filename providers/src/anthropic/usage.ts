@@ -14,18 +14,33 @@ import type { AnthropicUsage, MessageDeltaUsage } from './types.ts';
 
 export function toUsage(u: AnthropicUsage): Usage {
   const cachedTokens = u.cache_read_input_tokens ?? 0;
-  const cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
+  const split = u.cache_creation;
+  const cacheWriteTokens = u.cache_creation_input_tokens ?? (split?.ephemeral_5m_input_tokens ?? 0) + (split?.ephemeral_1h_input_tokens ?? 0);
+  // 1-hour writes cost 2x input, 5-minute ones 1.25x; never more than the writes (a message_delta can
+  // update the total without the breakdown).
+  const cacheWrite1hTokens = Math.min(cacheWriteTokens, split?.ephemeral_1h_input_tokens ?? 0);
   return {
     promptTokens: u.input_tokens + cachedTokens + cacheWriteTokens,
     completionTokens: u.output_tokens,
     cachedTokens,
     cacheWriteTokens,
     reasoningTokens: 0,
+    ...(cacheWrite1hTokens > 0 && { cacheWrite1hTokens }),
   };
 }
 
+/**
+ * Cache writes go out under Anthropic's own names: `cache_creation_input_tokens`, and, when there are
+ * writes, their split by lifetime in `cache_creation` (the gateway prices 1-hour writes from it, see
+ * usageFromOpenai).
+ */
 export function toOpenaiUsage(u: Usage): OpenaiUsage {
-  return { ...openaiUsageBase(u), cache_creation_input_tokens: u.cacheWriteTokens };
+  const out: OpenaiUsage = { ...openaiUsageBase(u), cache_creation_input_tokens: u.cacheWriteTokens };
+  if (u.cacheWriteTokens > 0) {
+    const oneHour = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
+    out.cache_creation = { ephemeral_5m_input_tokens: u.cacheWriteTokens - oneHour, ephemeral_1h_input_tokens: oneHour };
+  }
+  return out;
 }
 
 /**
@@ -57,5 +72,6 @@ export function mergeDeltaUsage(start: AnthropicUsage | null, delta: MessageDelt
     output_tokens: delta.output_tokens,
     cache_creation_input_tokens: delta.cache_creation_input_tokens ?? start?.cache_creation_input_tokens ?? null,
     cache_read_input_tokens: delta.cache_read_input_tokens ?? start?.cache_read_input_tokens ?? null,
+    cache_creation: delta.cache_creation ?? start?.cache_creation ?? null,
   };
 }

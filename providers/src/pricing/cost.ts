@@ -26,11 +26,18 @@ const perMillion = z.number().nonnegative().finite();
  * Config overrides, keyed `provider/model` (the model may itself contain `/`, e.g.
  * `groq/openai/gpt-oss-120b`), USD per 1M tokens. Keys are matched case-insensitively.
  * @example {"openai/gpt-4o": {"input": 2.5, "output": 10, "cached_input": 1.25}}
+ * `cache_write_1h` prices Anthropic's 1-hour cache writes; without it they cost `cache_write`.
  */
 export const priceOverrideSchema = z
   .record(
     z.string().regex(/^[^/\s]+\/\S+$/, 'expected "provider/model"'),
-    z.strictObject({ input: perMillion, output: perMillion, cached_input: perMillion.optional(), cache_write: perMillion.optional() }),
+    z.strictObject({
+      input: perMillion,
+      output: perMillion,
+      cached_input: perMillion.optional(),
+      cache_write: perMillion.optional(),
+      cache_write_1h: perMillion.optional(),
+    }),
   )
   .transform((o) => {
     const out: Record<string, Price> = {};
@@ -40,6 +47,7 @@ export const priceOverrideSchema = z
         output: v.output,
         ...(v.cached_input !== undefined && { cachedInput: v.cached_input }),
         ...(v.cache_write !== undefined && { cacheWrite: v.cache_write }),
+        ...(v.cache_write_1h !== undefined && { cacheWrite1h: v.cache_write_1h }),
       };
     }
     return out;
@@ -72,15 +80,20 @@ export function priceFor(provider: string, model: string, overrides?: PriceOverr
 /**
  * Cost in USD. Usage follows OpenAI's accounting: promptTokens includes cached and cache-write
  * tokens, completionTokens includes reasoning tokens (priced as output, as every vendor bills them).
+ * Cache writes price by lifetime: the 1-hour ones (cacheWrite1hTokens, part of cacheWriteTokens) at
+ * `cacheWrite1h`, the rest at `cacheWrite`.
  * Rounded to 1e-12 USD so float noise does not show up in stored sums.
  */
 export function costUsd(price: Price, usage: Usage): number {
   const r = price.longContext && usage.promptTokens > price.longContext.aboveTokens ? price.longContext : price;
   const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
+  const writes1h = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
+  const write = r.cacheWrite ?? r.input;
   const micro =
     uncached * r.input +
     usage.cachedTokens * (r.cachedInput ?? r.input) +
-    usage.cacheWriteTokens * (r.cacheWrite ?? r.input) +
+    (usage.cacheWriteTokens - writes1h) * write +
+    writes1h * (r.cacheWrite1h ?? write) +
     usage.completionTokens * r.output;
   return Math.round(micro * 1e6) / 1e12;
 }

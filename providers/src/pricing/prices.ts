@@ -8,7 +8,8 @@
  * Conventions:
  * - `cachedInput` missing: the provider gives no cache discount, cached tokens cost `input`.
  * - `cacheWrite` missing: writes cost `input` (only Anthropic charges extra: the 5-minute write
- *   is 1.25x input; 1-hour writes, 2x, are not told apart in usage and are priced as 5-minute).
+ *   is 1.25x input). `cacheWrite1h`: Anthropic's 1-hour writes, 2x input, which its usage reports
+ *   apart (`cache_creation.ephemeral_1h_input_tokens`); missing, they cost `cacheWrite`.
  * - `longContext`: rates for the whole request when its prompt (including cached and cache-write
  *   tokens) exceeds `aboveTokens`, as Gemini Pro and Claude Sonnet 4/4.5 (1M-context beta) bill.
  * - Models are keyed by their undated name; dated snapshots resolve to it (see cost.ts). A snapshot
@@ -22,6 +23,7 @@ const rates = {
   output: z.number().nonnegative(),
   cachedInput: z.number().nonnegative().optional(),
   cacheWrite: z.number().nonnegative().optional(),
+  cacheWrite1h: z.number().nonnegative().optional(),
 };
 
 export const priceSchema = z.object({
@@ -31,15 +33,16 @@ export const priceSchema = z.object({
 
 export type Price = z.infer<typeof priceSchema>;
 
-const p = (input: number, output: number, cachedInput?: number, cacheWrite?: number): Price => ({
+const p = (input: number, output: number, cachedInput?: number, cacheWrite?: number, cacheWrite1h?: number): Price => ({
   input,
   output,
   ...(cachedInput !== undefined && { cachedInput }),
   ...(cacheWrite !== undefined && { cacheWrite }),
+  ...(cacheWrite1h !== undefined && { cacheWrite1h }),
 });
 
-/** Anthropic: cache reads are 0.1x input, 5-minute cache writes 1.25x input. */
-const claude = (input: number, output: number): Price => p(input, output, input * 0.1, input * 1.25);
+/** Anthropic: cache reads are 0.1x input, 5-minute cache writes 1.25x input, 1-hour writes 2x. */
+const claude = (input: number, output: number): Price => p(input, output, input * 0.1, input * 1.25, input * 2);
 
 const gpt5 = p(1.25, 10, 0.125);
 const opus4 = claude(15, 75);
@@ -98,7 +101,7 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     'claude-haiku-4-5': claude(1, 5),
     'claude-3-5-haiku': claude(0.8, 4),
     'claude-3-opus': opus4,
-    'claude-3-haiku': p(0.25, 1.25, 0.03, 0.3),
+    'claude-3-haiku': p(0.25, 1.25, 0.03, 0.3, 0.5),
   },
   gemini: {
     // Gemini 2.5 and later: cache reads are 10% of input; Gemini 2.0 Flash 25%; 2.0 Flash-Lite has no caching.
