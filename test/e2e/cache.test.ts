@@ -91,6 +91,9 @@ describe.each(['memory', 'redis', 'redis cluster'] as const)('exact cache with t
     // the hit is recorded with the answer's finish reason, as the original was
     expect(s.events[0]!.response.finishReason).toBe('tool_calls');
     expect(hit!.response.finishReason).toBe('tool_calls');
+    // the hit keeps the answer's text as its body, as the streamed original did (not the SSE bytes)
+    expect(s.events[0]!.response.body).toContain('Let me look that up');
+    expect(hit!.response.body).toBe(s.events[0]!.response.body);
   });
 
   test('a non-streamed request is served from a cached stream, with the same text, tool call and usage', async () => {

@@ -127,7 +127,8 @@ export function serveCached(
   }
   if (body === null && sse === null) return false;
 
-  onAnswer?.(cachedAnswerText(x, hit));
+  const text = cachedAnswerText(x, hit);
+  onAnswer?.(text);
   x.outcome = 'cache_hit';
   x.response.usage = hit.usage;
   x.response.usageSource = hit.usage ? 'provider' : 'none';
@@ -141,7 +142,8 @@ export function serveCached(
     x.response.body = body;
     sendBody(res, x, hit.status, body, { ...hit.headers, 'content-type': 'application/json' });
   } else {
-    x.response.body = sse;
+    // a stream's stored body is its answer text, as for a streamed call that reached the provider
+    x.response.body = text;
     sendBody(res, x, 200, sse!, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   }
   return true;
