@@ -64,4 +64,13 @@ describe('isCacheable', () => {
   test('configured to, it caches non-deterministic requests too', () => {
     expect(isCacheable({ temperature: 1, n: 2 }, { allowNonDeterministic: true })).toBe(true);
   });
+
+  test('a background Responses call or one in a server-side conversation is never cached, whatever the config', () => {
+    for (const allowNonDeterministic of [false, true]) {
+      expect(isCacheable({ input: 'hi', background: true }, { allowNonDeterministic })).toBe(false);
+      expect(isCacheable({ input: 'hi', conversation: 'conv_1' }, { allowNonDeterministic })).toBe(false);
+      expect(isCacheable({ input: 'hi', conversation: { id: 'conv_1' } }, { allowNonDeterministic })).toBe(false);
+    }
+    expect(isCacheable({ input: 'hi', background: false, previous_response_id: 'resp_1' })).toBe(true);
+  });
 });

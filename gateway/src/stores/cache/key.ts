@@ -64,6 +64,17 @@ export interface CacheableOptions {
 }
 
 /**
+ * Responses API calls whose answer is not in the answer, or whose prompt is not in the body, are
+ * never cached, whatever the config says: `background: true` answers with a queued response that the
+ * client polls for later (a replay would hand out a stale "queued"), and `conversation` names
+ * server-side state that grows with every turn (the same body means another prompt tomorrow).
+ * `previous_response_id` names a response that never changes, so it keys the cache like any field.
+ */
+function isSelfContained(body: Record<string, unknown>): boolean {
+  return body['background'] !== true && (body['conversation'] === undefined || body['conversation'] === null);
+}
+
+/**
  * Whether an answer to `body` may be stored and replayed. A request is non-deterministic — and
  * not cached unless configured — when it explicitly asks for variety: `n` > 1 (several different
  * samples) or an explicit `temperature` > 0, unless it pins a `seed` (OpenAI: "the system will
@@ -73,6 +84,7 @@ export interface CacheableOptions {
  * enabled it without asking for randomness wants the repeat answered from cache.
  */
 export function isCacheable(body: Record<string, unknown>, opts: CacheableOptions = {}): boolean {
+  if (!isSelfContained(body)) return false;
   if (opts.allowNonDeterministic) return true;
   if (typeof body.seed === 'number') return true;
   if (typeof body.n === 'number' && body.n > 1) return false;
