@@ -150,6 +150,20 @@ describe.each(['memory', 'redis', 'redis cluster'] as const)('exact cache with t
     expect(s.fake.calls).toHaveLength(3);
   });
 
+  test('Anthropic messages: streamed and non-streamed calls keep an entry each, so mixed traffic hits both', async () => {
+    n += 1;
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: `Hello (${n})` }] };
+    const headers = { 'x-api-key': 'sk-ant-tenant', 'anthropic-version': '2023-06-01', 'x-watchllm-cache': 'on' };
+    const seen = [];
+    for (const stream of [true, false, true, false]) {
+      const r = await post(`${s.url}/v1/messages`, { ...body, stream }, headers);
+      expect(r.status).toBe(200);
+      seen.push(r.headers.get('x-watchllm-cache'));
+    }
+    expect(seen).toEqual(['miss', 'miss', 'hit', 'hit']);
+    expect(s.fake.calls).toHaveLength(2);
+  });
+
   test('a sampled request (temperature > 0) is not cached and says bypass', async () => {
     const body = fresh({ temperature: 0.9 });
     const replies = [await plain(client, body), await plain(client, body)];

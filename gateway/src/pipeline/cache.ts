@@ -75,13 +75,23 @@ export function planCache(
     scope,
     provider: x.route.provider,
     model: x.route.model,
-    endpoint: `${x.surface}:${x.endpoint}`,
+    endpoint: `${x.surface}:${x.endpoint}${crossesModes(x) ? '' : x.request.stream ? ':stream' : ':json'}`,
     body: x.request.body,
     policies: answerPolicies(),
     headers: passHeaders(h),
   });
   x.cache = { status: 'miss', key: k };
   return { key: k, ttlSeconds, lookup: header !== 'refresh' };
+}
+
+/**
+ * Whether one entry serves both a streamed and a non-streamed call: chat completions can be replayed
+ * either way (serveCached). Elsewhere (Anthropic messages, Responses, legacy completions) a stream and
+ * a JSON answer each have an entry of their own: sharing one, mixed traffic would overwrite it on
+ * every miss and never hit.
+ */
+function crossesModes(x: Exchange): boolean {
+  return x.surface === 'openai' && x.endpoint === 'chat';
 }
 
 /**
@@ -105,7 +115,7 @@ export function serveCached(
   price: Price | null,
   onAnswer: ((text: string) => void) | null = null,
 ): boolean {
-  const chat = x.surface === 'openai' && x.endpoint === 'chat';
+  const chat = crossesModes(x);
   let body: string | null = null;
   let sse: string | null = null;
   try {
