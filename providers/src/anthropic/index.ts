@@ -30,13 +30,21 @@ export { toOpenaiModel } from './models.ts';
 /** The version the official SDKs send; a client's own `anthropic-version` header wins. */
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
+/** Anthropic OAuth access tokens (`sk-ant-oat01-…`), which its API takes as `Authorization: Bearer`. */
+const OAUTH_TOKEN_PREFIX = 'sk-ant-oat';
+
 function headers(req: ProviderRequest, target: ProviderTarget): Record<string, string> {
   const h: Record<string, string> = {
     ...target.headers,
     'content-type': 'application/json',
     'anthropic-version': req.passHeaders['anthropic-version'] ?? target.apiVersion ?? DEFAULT_ANTHROPIC_VERSION,
   };
-  if (req.apiKey !== undefined) h['x-api-key'] = req.apiKey;
+  if (req.apiKey !== undefined) {
+    // An OAuth access token (a Claude subscription's, as Claude Code sends it) goes as a bearer;
+    // Anthropic takes API keys in x-api-key only.
+    if (req.apiKey.startsWith(OAUTH_TOKEN_PREFIX)) h['authorization'] = `Bearer ${req.apiKey}`;
+    else h['x-api-key'] = req.apiKey;
+  }
   const beta = req.passHeaders['anthropic-beta'];
   if (beta !== undefined) h['anthropic-beta'] = beta;
   return h;
