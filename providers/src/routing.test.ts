@@ -23,6 +23,26 @@ describe('resolveRoute', () => {
     expect(route(model)).toEqual({ ok: true, provider, model: upstream });
   });
 
+  test.each([
+    ['Claude-haiku-4-5', 'anthropic', 'Claude-haiku-4-5'],
+    ['CLAUDE-SONNET-4-5', 'anthropic', 'CLAUDE-SONNET-4-5'],
+    ['Gemini-2.5-flash', 'gemini', 'Gemini-2.5-flash'],
+    ['GPT-4o', 'openai', 'GPT-4o'],
+    ['Grok-4', 'xai', 'Grok-4'],
+    ['Anthropic/claude-haiku-4-5', 'anthropic', 'claude-haiku-4-5'],
+    ['GROQ/Llama-3.1-8b-instant', 'groq', 'Llama-3.1-8b-instant'],
+  ] as const)('names are matched whatever their case: %s goes to %s as %s (the client\'s spelling kept)', (model, provider, upstream) => {
+    expect(route(model)).toEqual({ ok: true, provider, model: upstream });
+  });
+
+  test('a header strips its own prefix whatever its case', () => {
+    expect(route('Groq/llama-3', 'groq')).toEqual({ ok: true, provider: 'groq', model: 'llama-3' });
+  });
+
+  test('an unknown prefix in capitals is still an error, not a guess', () => {
+    expect(route('Nope/claude-haiku-4-5')).toMatchObject({ ok: false, code: 'unknown_provider' });
+  });
+
   test('the x-watchllm-provider header wins over model patterns', () => {
     expect(route('gpt-4o', 'azure')).toEqual({ ok: true, provider: 'azure', model: 'gpt-4o' });
   });

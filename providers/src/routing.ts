@@ -10,6 +10,9 @@
  * A `x/model` prefix that names no provider is an error rather than a guess, so a typo never sends a
  * prompt (and a key) to the wrong company; a prefix with nothing after it (`openai/`) is an error too,
  * rather than a call with an empty model.
+ * Names match whatever their case (`Anthropic/Claude-Haiku-4-5` is Anthropic's, as config globs are
+ * case-insensitive too): a capital letter must not send a Claude prompt and its key to the default
+ * provider. The model name goes upstream as the client spelled it, only the prefix removed.
  */
 
 export interface RouteInput {
@@ -25,17 +28,17 @@ export type RouteResult =
   | { ok: true; provider: string; model: string }
   | { ok: false; message: string; param: 'model' | 'x-watchllm-provider'; code: 'unknown_provider' | 'missing_model' };
 
-/** Well-known model families. Only consulted for providers that are known. */
+/** Well-known model families, case-insensitive. Only consulted for providers that are known. */
 export const MODEL_PATTERNS: ReadonlyArray<{ provider: string; pattern: RegExp }> = [
-  { provider: 'anthropic', pattern: /^claude-/ },
-  { provider: 'gemini', pattern: /^(gemini-|gemma-|text-embedding-004$|gemini-embedding-)/ },
+  { provider: 'anthropic', pattern: /^claude-/i },
+  { provider: 'gemini', pattern: /^(gemini-|gemma-|text-embedding-004$|gemini-embedding-)/i },
   {
     provider: 'openai',
-    pattern: /^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|omni-moderation|text-moderation|dall-e|whisper|tts-|codex-)/,
+    pattern: /^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|omni-moderation|text-moderation|dall-e|whisper|tts-|codex-)/i,
   },
-  { provider: 'xai', pattern: /^grok-/ },
-  { provider: 'deepseek', pattern: /^deepseek-/ },
-  { provider: 'mistral', pattern: /^(mistral-|codestral-|ministral-|pixtral-|magistral-|open-mistral-)/ },
+  { provider: 'xai', pattern: /^grok-/i },
+  { provider: 'deepseek', pattern: /^deepseek-/i },
+  { provider: 'mistral', pattern: /^(mistral-|codestral-|ministral-|pixtral-|magistral-|open-mistral-)/i },
 ];
 
 export function resolveRoute(input: RouteInput): RouteResult {
@@ -51,7 +54,8 @@ export function resolveRoute(input: RouteInput): RouteResult {
 function pickRoute(input: RouteInput): RouteResult {
   const { model, providerHeader, known } = input;
   const slash = model.indexOf('/');
-  const prefix = slash > 0 ? model.slice(0, slash) : null;
+  // provider ids are lower-case (config enforces it); the prefix names one whatever its case
+  const prefix = slash > 0 ? model.slice(0, slash).toLowerCase() : null;
 
   if (providerHeader) {
     const id = providerHeader.trim().toLowerCase();

@@ -76,7 +76,7 @@ function usageOf(t: TokenCounts, outputTokens: number): Record<string, unknown> 
     input_tokens: Math.max(0, t.prompt - t.cached - t.cacheWrite),
     cache_creation_input_tokens: t.cacheWrite,
     cache_read_input_tokens: t.cached,
-    cache_creation: { ephemeral_5m_input_tokens: t.cacheWrite, ephemeral_1h_input_tokens: 0 },
+    cache_creation: { ephemeral_5m_input_tokens: t.cacheWrite - (t.cacheWrite1h ?? 0), ephemeral_1h_input_tokens: t.cacheWrite1h ?? 0 },
     output_tokens: outputTokens,
     service_tier: 'standard',
   };

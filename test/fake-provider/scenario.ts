@@ -23,6 +23,8 @@ export interface UsageOverride {
   completionTokens?: number;
   cachedTokens?: number;
   cacheWriteTokens?: number;
+  /** Anthropic: of cacheWriteTokens, those reported as 1-hour cache writes (`cache_creation`); default 0 */
+  cacheWrite1hTokens?: number;
   reasoningTokens?: number;
 }
 
@@ -84,6 +86,8 @@ export interface TokenCounts {
   completion: number;
   cached: number;
   cacheWrite: number;
+  /** of cacheWrite, the 1-hour writes (only when the scenario gives them) */
+  cacheWrite1h?: number;
   reasoning: number;
 }
 
@@ -118,6 +122,7 @@ export function resolveUsage(promptWords: number, outWords: number, o: UsageOver
     cached,
     cacheWrite,
     reasoning,
+    ...(o.cacheWrite1hTokens !== undefined && { cacheWrite1h: o.cacheWrite1hTokens }),
   };
 }
 
@@ -170,7 +175,7 @@ const NUMBER_FIELDS = [
 ] as const;
 const STRING_FIELDS = ['text', 'errorType', 'errorMessage'] as const;
 const USAGE_FIELDS = [
-  'promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'reasoningTokens',
+  'promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens',
 ] as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {

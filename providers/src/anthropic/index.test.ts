@@ -96,6 +96,19 @@ describe('anthropicUsage', () => {
     expect(anthropicUsage(body)).toEqual({ promptTokens: 80, completionTokens: 4, cachedTokens: 50, cacheWriteTokens: 20, reasoningTokens: 0 });
   });
 
+  test('keeps the 1-hour cache writes of cache_creation apart (priced at 2x input, 5-minute ones at 1.25x)', () => {
+    const usage = {
+      input_tokens: 10, output_tokens: 4, cache_read_input_tokens: 0, cache_creation_input_tokens: 100_000,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 100_000 },
+    };
+    expect(anthropicUsage({ usage })).toMatchObject({ promptTokens: 100_010, cacheWriteTokens: 100_000, cacheWrite1hTokens: 100_000 });
+    // only 5-minute writes: nothing to tell apart
+    expect(anthropicUsage({ usage: { ...usage, cache_creation: { ephemeral_5m_input_tokens: 100_000, ephemeral_1h_input_tokens: 0 } } }))
+      .not.toHaveProperty('cacheWrite1hTokens');
+    // a split above the total (inconsistent usage) never prices more writes than were made
+    expect(anthropicUsage({ usage: { ...usage, cache_creation_input_tokens: 10 } })).toMatchObject({ cacheWriteTokens: 10, cacheWrite1hTokens: 10 });
+  });
+
   test.each([
     { title: 'returns null for an error body', body: { type: 'error', error: { type: 'api_error', message: 'x' } } },
     { title: 'returns null for a non-object', body: 'text' },
@@ -120,6 +133,14 @@ describe('createAnthropicUsageAccumulator', () => {
     acc.push(ev('message_stop', {}));
     expect(acc.usage()).toEqual({ promptTokens: 100, completionTokens: 15, cachedTokens: 70, cacheWriteTokens: 0, reasoningTokens: 0 });
     expect(acc.stopReason()).toBe('tool_use');
+  });
+
+  test("keeps message_start's 1-hour cache writes through message_delta", () => {
+    const acc = createAnthropicUsageAccumulator();
+    const usage = { input_tokens: 3, output_tokens: 1, cache_creation_input_tokens: 40, cache_creation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 30 } };
+    acc.push(ev('message_start', { message: { id: 'm', model: 'c', usage } }));
+    acc.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5, cache_creation_input_tokens: 40 } }));
+    expect(acc.usage()).toMatchObject({ promptTokens: 43, completionTokens: 5, cacheWriteTokens: 40, cacheWrite1hTokens: 30 });
   });
 
   test('ignores unreadable events instead of breaking the stream it watches', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { usageFromOpenai } from '../usage.ts';
 import { anthropicErrorToInfo } from './errors.ts';
 import { toOpenaiChat } from './response.ts';
 import { AnthropicResponseSchema } from './types.ts';
@@ -108,6 +109,33 @@ describe('toOpenaiChat', () => {
       prompt_tokens_details: { cached_tokens: 1000 },
       cache_creation_input_tokens: 300,
     });
+  });
+
+  test('keeps 1-hour cache writes apart, so the gateway prices them at 2x input instead of 1.25x', () => {
+    const out = translate([{ type: 'text', text: 'x' }], 'end_turn', {
+      input_tokens: 20,
+      output_tokens: 7,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 300,
+      cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+    });
+    expect(out.usage).toMatchObject({
+      prompt_tokens: 320,
+      cache_creation_input_tokens: 300,
+      cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+    });
+    // what the gateway reads back from the translated answer
+    expect(usageFromOpenai(out.usage)).toEqual({
+      promptTokens: 320, completionTokens: 7, cachedTokens: 0, cacheWriteTokens: 300, cacheWrite1hTokens: 200, reasoningTokens: 0,
+    });
+  });
+
+  test('an unreadable cache_creation split loses only the split, not the answer', () => {
+    const out = translate([{ type: 'text', text: 'x' }], 'end_turn', {
+      input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 50, cache_creation: 'soon',
+    });
+    expect(out.usage).toMatchObject({ cache_creation_input_tokens: 50 });
+    expect(out.usage).not.toHaveProperty('cache_creation');
   });
 
   test('rejects a malformed known block instead of dropping it', () => {

@@ -12,7 +12,7 @@ import { chatChoice, chatCompletion } from '../openai/chat-response.ts';
 import type { TranslateContext } from '../types.ts';
 import type { AssistantMessage, ChatCompletion, OpenaiToolCall, ThinkingBlock } from './openai-types.ts';
 import type { AnthropicResponse } from './types.ts';
-import { toFinishReason, toOpenaiUsage, toUsage } from './usage.ts';
+import { toFinishReason, toOpenaiUsage } from './usage.ts';
 
 export function toOpenaiChat(body: AnthropicResponse, ctx: TranslateContext): ChatCompletion {
   const text: string[] = [];
@@ -51,5 +51,5 @@ export function toOpenaiChat(body: AnthropicResponse, ctx: TranslateContext): Ch
   if (thinkingBlocks.length > 0) message.thinking_blocks = thinkingBlocks;
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
 
-  return chatCompletion(ctx, [chatChoice(0, message, toFinishReason(body.stop_reason))], toOpenaiUsage(toUsage(body.usage)));
+  return chatCompletion(ctx, [chatChoice(0, message, toFinishReason(body.stop_reason))], toOpenaiUsage(body.usage));
 }

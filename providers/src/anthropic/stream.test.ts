@@ -152,6 +152,19 @@ describe('createAnthropicStreamTranslator', () => {
     });
   });
 
+  test("usage chunk keeps message_start's split of cache writes by lifetime (message_delta does not repeat it)", () => {
+    const cacheCreation = { ephemeral_5m_input_tokens: 30, ephemeral_1h_input_tokens: 70 };
+    const out = run(
+      [
+        start({ input_tokens: 5, output_tokens: 1, cache_creation_input_tokens: 100, cache_creation: cacheCreation }),
+        msgDelta('end_turn', { output_tokens: 3, input_tokens: 5, cache_creation_input_tokens: 100, cache_read_input_tokens: 0 }),
+        end,
+      ],
+      true,
+    );
+    expect(out.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 105, cache_creation_input_tokens: 100, cache_creation: cacheCreation } });
+  });
+
   test('without include_usage no chunk carries a usage field', () => {
     const out = run([start(), textStart(0), text(0, 'Hi'), msgDelta('end_turn'), end]);
     expect(out.some((c) => typeof c === 'object' && c !== null && 'usage' in c)).toBe(false);

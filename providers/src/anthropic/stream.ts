@@ -25,7 +25,7 @@ import type { SseEvent, SseOut, StreamTranslator, TranslateContext } from '../ty
 import { mapAnthropicError } from './errors.ts';
 import type { ChatCompletionChunk, ChunkDelta, FinishReason, OpenaiUsage } from './openai-types.ts';
 import { STREAM_EVENT_TYPES, StreamEventSchema, type AnthropicUsage, type StreamEvent } from './types.ts';
-import { mergeDeltaUsage, toFinishReason, toOpenaiUsage, toUsage } from './usage.ts';
+import { mergeDeltaUsage, toFinishReason, toOpenaiUsage } from './usage.ts';
 
 /** Parses one Anthropic SSE event; null for event types this module does not know. Throws on malformed data. */
 export function parseStreamEvent(event: SseEvent): StreamEvent | null {
@@ -127,7 +127,7 @@ export function createAnthropicStreamTranslator(ctx: TranslateContext): StreamTr
         return withStart([out({ delta: {}, finishReason: toFinishReason(ev.delta.stop_reason) })]);
       case 'message_stop':
         if (!ctx.includeUsage || usage === null) return [];
-        return [out({ usage: toOpenaiUsage(toUsage(usage)) })];
+        return [out({ usage: toOpenaiUsage(usage) })];
       case 'error':
         return [{ data: { error: mapAnthropicError(ev.error) } }];
       case 'content_block_stop': {

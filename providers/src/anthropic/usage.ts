@@ -30,15 +30,18 @@ export function toUsage(u: AnthropicUsage): Usage {
 }
 
 /**
- * Cache writes go out under Anthropic's own names: `cache_creation_input_tokens`, and, when there are
- * writes, their split by lifetime in `cache_creation` (the gateway prices 1-hour writes from it, see
- * usageFromOpenai).
+ * Cache writes go out under Anthropic's own names: `cache_creation_input_tokens`, and, when Anthropic
+ * sent it, their split by cache lifetime in `cache_creation` (1-hour writes cost more; the gateway
+ * reads them back in usageFromOpenai to price them).
  */
-export function toOpenaiUsage(u: Usage): OpenaiUsage {
+export function toOpenaiUsage(a: AnthropicUsage): OpenaiUsage {
+  const u = toUsage(a);
   const out: OpenaiUsage = { ...openaiUsageBase(u), cache_creation_input_tokens: u.cacheWriteTokens };
-  if (u.cacheWriteTokens > 0) {
-    const oneHour = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
-    out.cache_creation = { ephemeral_5m_input_tokens: u.cacheWriteTokens - oneHour, ephemeral_1h_input_tokens: oneHour };
+  if (a.cache_creation) {
+    out.cache_creation = {
+      ephemeral_5m_input_tokens: a.cache_creation.ephemeral_5m_input_tokens ?? 0,
+      ephemeral_1h_input_tokens: a.cache_creation.ephemeral_1h_input_tokens ?? 0,
+    };
   }
   return out;
 }

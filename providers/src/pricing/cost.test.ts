@@ -19,10 +19,22 @@ describe('costUsd golden values', () => {
     ['openai', 'o3', usage({ promptTokens: 1000, completionTokens: 3000, reasoningTokens: 2500 }), 0.026],
     // Anthropic: 100 uncached * 3 + 2000 write * 3.75 + 5000 read * 0.30 + 400 out * 15
     ['anthropic', 'claude-sonnet-4-5', usage({ promptTokens: 7100, cacheWriteTokens: 2000, cachedTokens: 5000, completionTokens: 400 }), 0.0153],
+    // 1-hour cache writes cost 2x input: 100k * 6 (not 100k * 3.75 = $0.375 as 5-minute writes)
+    ['anthropic', 'claude-sonnet-4-5', usage({ promptTokens: 100_000, cacheWriteTokens: 100_000, cacheWrite1hTokens: 100_000 }), 0.6],
+    // a mix: 10 uncached * 3 + 1000 5-minute writes * 3.75 + 3000 1-hour writes * 6 + 100 out * 15
+    ['anthropic', 'claude-sonnet-4-5', usage({ promptTokens: 4010, cacheWriteTokens: 4000, cacheWrite1hTokens: 3000, completionTokens: 100 }), 0.02328],
+    // Haiku 3's 1-hour write is 2x its input too: 1000 * 0.50
+    ['anthropic', 'claude-3-haiku-20240307', usage({ promptTokens: 1000, cacheWriteTokens: 1000, cacheWrite1hTokens: 1000 }), 0.0005],
+    // above 200k (Sonnet 4.5 1M-context) the 1-hour write is 2x the long-context input: 250k * 12
+    ['anthropic', 'claude-sonnet-4-5', usage({ promptTokens: 250_000, cacheWriteTokens: 250_000, cacheWrite1hTokens: 250_000 }), 3],
     // Opus 4.5: 10 * 5 + 1000 write * 6.25 + 1000 read * 0.5 + 100 * 25
     ['anthropic', 'claude-opus-4-5-20251101', usage({ promptTokens: 2010, cacheWriteTokens: 1000, cachedTokens: 1000, completionTokens: 100 }), 0.0093],
     // Gemini 2.5 Flash with thoughts counted as completion: 900 * 0.30 + 100 * 0.03 + 1200 * 2.50
     ['gemini', 'gemini-2.5-flash', usage({ promptTokens: 1000, cachedTokens: 100, completionTokens: 1200, reasoningTokens: 1000 }), 0.003273],
+    // the 2.5 Flash previews had prices of their own: 1000 * 0.15 + 1000 * 0.60 without thinking...
+    ['gemini', 'gemini-2.5-flash-preview-05-20', usage({ promptTokens: 1000, completionTokens: 1000 }), 0.00075],
+    // ...and all output at 3.50 with it: 1000 * 0.15 + 1200 * 3.50
+    ['gemini', 'models/gemini-2.5-flash-preview-04-17', usage({ promptTokens: 1000, completionTokens: 1200, reasoningTokens: 1000 }), 0.00435],
     // above 200k prompt tokens the whole request moves to the long-context rates: 250k * 2.5 + 1000 * 15
     ['gemini', 'gemini-2.5-pro', usage({ promptTokens: 250_000, completionTokens: 1000 }), 0.64],
     ['gemini', 'gemini-2.5-pro', usage({ promptTokens: 200_000, completionTokens: 1000 }), 0.26],
@@ -34,6 +46,11 @@ describe('costUsd golden values', () => {
 
   test('a provider without a cache discount prices cached tokens at the input rate', () => {
     expect(costUsd({ input: 1, output: 2 }, usage({ promptTokens: 1000, cachedTokens: 1000, completionTokens: 1000 }))).toBe(0.003);
+  });
+
+  test('1-hour writes cost cacheWrite when a price has no cacheWrite1h, and never count beyond the writes', () => {
+    expect(costUsd({ input: 1, output: 0, cacheWrite: 2 }, usage({ promptTokens: 1000, cacheWriteTokens: 1000, cacheWrite1hTokens: 1000 }))).toBe(0.002);
+    expect(costUsd({ input: 1, output: 0, cacheWrite: 2, cacheWrite1h: 4 }, usage({ promptTokens: 1000, cacheWriteTokens: 500, cacheWrite1hTokens: 900 }))).toBe(0.0025);
   });
 
   test('inconsistent usage (more cached than prompt) never makes uncached input negative', () => {
@@ -86,6 +103,8 @@ describe('priceFor', () => {
     expect(priceFor('openai', 'gpt-4o-2024-11-20', overrides)).toEqual({ input: 2, output: 8, cachedInput: 1 });
     expect(priceFor('deepseek', 'deepseek-chat', overrides)).toEqual({ input: 0.28, output: 0.42, cachedInput: 0.028 });
     expect(priceFor('azure', 'gpt-4.1', overrides)).toEqual({ input: 2.2, output: 8.8 });
+    const claude = priceOverrideSchema.parse({ 'anthropic/claude-sonnet-4-5': { input: 3, output: 15, cache_write: 3.75, cache_write_1h: 6 } });
+    expect(priceFor('anthropic', 'claude-sonnet-4-5', claude)).toEqual({ input: 3, output: 15, cacheWrite: 3.75, cacheWrite1h: 6 });
     expect(priceFor('openai', 'gpt-4.1', overrides)).toBe(PRICES['openai']?.['gpt-4.1']);
   });
 });
@@ -125,5 +144,11 @@ describe('the table', () => {
     const sonnet = price('anthropic', 'claude-sonnet-4-5');
     expect(sonnet.cacheWrite).toBeCloseTo(3.75, 10);
     expect(sonnet.cachedInput).toBeCloseTo(0.3, 10);
+  });
+
+  test('every Anthropic row prices 1-hour cache writes at 2x its input (long-context rates too)', () => {
+    for (const [model, p] of Object.entries(PRICES['anthropic'] ?? {})) {
+      for (const r of [p, ...(p.longContext ? [p.longContext] : [])]) expect(r.cacheWrite1h, model).toBeCloseTo(r.input * 2, 10);
+    }
   });
 });

@@ -81,7 +81,8 @@ export function priceFor(provider: string, model: string, overrides?: PriceOverr
  * Cost in USD. Usage follows OpenAI's accounting: promptTokens includes cached and cache-write
  * tokens, completionTokens includes reasoning tokens (priced as output, as every vendor bills them).
  * Cache writes price by lifetime: the 1-hour ones (cacheWrite1hTokens, part of cacheWriteTokens) at
- * `cacheWrite1h`, the rest at `cacheWrite`.
+ * `cacheWrite1h`, the rest at `cacheWrite`. An answer with reasoning tokens pays `thinkingOutput`, where
+ * a price has one, for all its output.
  * Rounded to 1e-12 USD so float noise does not show up in stored sums.
  */
 export function costUsd(price: Price, usage: Usage): number {
@@ -94,6 +95,6 @@ export function costUsd(price: Price, usage: Usage): number {
     usage.cachedTokens * (r.cachedInput ?? r.input) +
     (usage.cacheWriteTokens - writes1h) * write +
     writes1h * (r.cacheWrite1h ?? write) +
-    usage.completionTokens * r.output;
+    usage.completionTokens * (usage.reasoningTokens > 0 ? (r.thinkingOutput ?? r.output) : r.output);
   return Math.round(micro * 1e6) / 1e12;
 }

@@ -10,6 +10,9 @@
  * - `cacheWrite` missing: writes cost `input` (only Anthropic charges extra: the 5-minute write
  *   is 1.25x input). `cacheWrite1h`: Anthropic's 1-hour writes, 2x input, which its usage reports
  *   apart (`cache_creation.ephemeral_1h_input_tokens`); missing, they cost `cacheWrite`.
+ * - `thinkingOutput`: the output rate of a whole answer that used reasoning (reasoning tokens > 0), for
+ *   models billed by whether they thought rather than per token class (the Gemini 2.5 Flash previews:
+ *   $0.60 without thinking, $3.50 with); missing, every output token costs `output`.
  * - `longContext`: rates for the whole request when its prompt (including cached and cache-write
  *   tokens) exceeds `aboveTokens`, as Gemini Pro and Claude Sonnet 4/4.5 (1M-context beta) bill.
  * - Models are keyed by their undated name; dated snapshots resolve to it (see cost.ts). A snapshot
@@ -24,6 +27,7 @@ const rates = {
   cachedInput: z.number().nonnegative().optional(),
   cacheWrite: z.number().nonnegative().optional(),
   cacheWrite1h: z.number().nonnegative().optional(),
+  thinkingOutput: z.number().nonnegative().optional(),
 };
 
 export const priceSchema = z.object({
@@ -109,6 +113,10 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     'gemini-3-flash-preview': p(0.5, 3, 0.05),
     'gemini-2.5-pro': { ...p(1.25, 10, 0.125), longContext: { aboveTokens: 200_000, ...p(2.5, 15, 0.25) } },
     'gemini-2.5-flash': p(0.3, 2.5, 0.03),
+    // The 2.5 Flash previews before GA were billed apart: $0.15 input, output $0.60 without thinking
+    // and $3.50 with it, cache reads 25% of input. Their exact rows win over the `-preview-MM-DD` suffix rule.
+    'gemini-2.5-flash-preview-04-17': { ...p(0.15, 0.6, 0.0375), thinkingOutput: 3.5 },
+    'gemini-2.5-flash-preview-05-20': { ...p(0.15, 0.6, 0.0375), thinkingOutput: 3.5 },
     'gemini-2.5-flash-lite': p(0.1, 0.4, 0.01),
     'gemini-2.0-flash': p(0.1, 0.4, 0.025),
     'gemini-2.0-flash-lite': p(0.075, 0.3),

@@ -5,6 +5,7 @@ const usageSchema = z.object({
   completionTokens: z.number(),
   cachedTokens: z.number(),
   cacheWriteTokens: z.number(),
+  cacheWrite1hTokens: z.number().optional(),
   reasoningTokens: z.number(),
 });
 
