@@ -13,4 +13,25 @@ describe('buildRegistry', () => {
     // literal dots: `3.?` is not a regular expression
     expect(route('llama-3x1-8b')).toBeUndefined();
   });
+
+  test('stream usage is asked for by default, not of mistral (its API refuses the field), and as configured', () => {
+    const streamUsage = (providers: Record<string, unknown>) => {
+      const r = buildRegistry(configSchema.parse({ providers }));
+      return (id: string) => r.get(id)?.streamUsage;
+    };
+    const builtIn = streamUsage({});
+    expect(builtIn('openai')).toBe(true);
+    expect(builtIn('groq')).toBe(true);
+    expect(builtIn('mistral')).toBe(false);
+    const configured = streamUsage({
+      mistral: { stream_usage: true },
+      groq: { stream_usage: false },
+      'my-host': { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', stream_usage: false },
+      other: { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1' },
+    });
+    expect(configured('mistral')).toBe(true);
+    expect(configured('groq')).toBe(false);
+    expect(configured('my-host')).toBe(false);
+    expect(configured('other')).toBe(true);
+  });
 });

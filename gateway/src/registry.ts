@@ -20,6 +20,11 @@ export interface ConfiguredProvider {
   /** Hosts such as Ollama and vLLM that need no key. */
   keyless: boolean;
   /**
+   * OpenAI-style streams may be sent `stream_options.include_usage` (config `stream_usage`; off for
+   * hosts that refuse it, such as Mistral).
+   */
+  streamUsage: boolean;
+  /**
    * Whose built-in prices apply (priceFor's `billsAs`): a provider declared with `kind: openai` (a
    * second OpenAI account, say) bills like OpenAI; hosts of their own kind by their id.
    */
@@ -35,13 +40,13 @@ export interface Registry {
   aliases: ReadonlyMap<string, string>;
 }
 
-const BUILTIN: ReadonlyArray<{ provider: Provider; baseUrl: string | null; keyless?: boolean }> = [
+const BUILTIN: ReadonlyArray<{ provider: Provider; baseUrl: string | null; keyless?: boolean; streamUsage?: boolean }> = [
   { provider: openaiProvider, baseUrl: 'https://api.openai.com/v1' },
   { provider: anthropicProvider, baseUrl: 'https://api.anthropic.com' },
   { provider: geminiProvider, baseUrl: 'https://generativelanguage.googleapis.com/v1beta' },
   // Azure has no default endpoint: it is known once WATCHLLM_AZURE_BASE_URL (or config) names the resource.
   { provider: azureProvider, baseUrl: null },
-  ...COMPATIBLE_HOSTS.map((h) => ({ provider: compatibleProvider(h.id), baseUrl: h.baseUrl, keyless: h.keyless ?? false })),
+  ...COMPATIBLE_HOSTS.map((h) => ({ provider: compatibleProvider(h.id), baseUrl: h.baseUrl, keyless: h.keyless ?? false, streamUsage: h.streamUsage ?? true })),
 ];
 
 const BY_KIND = {
@@ -64,6 +69,7 @@ export function buildRegistry(config: Config): Registry {
       target: targetOf(baseUrl, c),
       apiKey: c?.api_key,
       keyless: c?.keyless ?? b.keyless ?? false,
+      streamUsage: c?.stream_usage ?? b.streamUsage ?? true,
       priceTable: b.provider.id,
     });
   }
@@ -80,6 +86,7 @@ export function buildRegistry(config: Config): Registry {
       target: targetOf(c.base_url, c),
       apiKey: c.api_key,
       keyless: c.keyless ?? false,
+      streamUsage: c.stream_usage ?? map.get(id)?.streamUsage ?? true,
       priceTable: kind === 'openai-compatible' ? id : kind,
     });
   }

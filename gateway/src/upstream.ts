@@ -1,44 +1,63 @@
+import { PassThrough, type Readable, type Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '@watchllm/providers';
 import { clientClosedError, GatewayError, isShutdownAbort, shutdownError } from './errors.ts';
 import type { Logger } from './log.ts';
 
+/** A provider's answer: its status, headers and body (decoded when the provider compressed it). */
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  /** Read it, or `dump` it (an answer that is no answer): either way the connection is released. */
+  body: AsyncIterable<Buffer> & { dump(): Promise<void> };
+}
+
 /** The one place the gateway talks to providers. */
 export interface Upstream {
   /**
-   * `headersTimeoutMs` shortens the wait for this call's response headers (x-watchllm-timeout-ms),
-   * with a timer of its own: undici's per-request timeouts tick in half seconds.
+   * The wait for the response headers is bounded from the moment of sending, the wait for a free
+   * connection included: `upstream_timeout_ms`, or `headersTimeoutMs` when a call shortens it
+   * (x-watchllm-timeout-ms). A timer of its own keeps it: undici's per-request timeout starts only
+   * once the request is on a socket, and ticks in half seconds.
    */
-  send(req: UpstreamRequest, signal: AbortSignal, opts?: { headersTimeoutMs?: number | null }): Promise<Dispatcher.ResponseData>;
+  send(req: UpstreamRequest, signal: AbortSignal, opts?: { headersTimeoutMs?: number | null }): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
 
-export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: number; connections?: number }): Upstream {
+/**
+ * `connections`: how many connections one provider host (origin) gets at most
+ * (`server.upstream_max_connections`); calls beyond them wait for a free one, within the headers
+ * deadline.
+ */
+export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: number; connections: number }): Upstream {
   // One keep-alive pool per origin; pipelining stays off because LLM calls are long and independent.
   const agent = new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: opts.connections ?? 256,
+    connections: opts.connections,
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
   });
   return {
-    async send(req, signal, opts) {
-      const limit = opts?.headersTimeoutMs ? headersDeadline(signal, opts.headersTimeoutMs) : null;
+    async send(req, signal, sendOpts) {
+      const limit = headersDeadline(signal, sendOpts?.headersTimeoutMs ?? opts.headersTimeoutMs);
       try {
-        return await request(req.url, {
+        const up = await request(req.url, {
           method: req.method,
           // identity: the gateway reads usage from the body and re-frames it; compressed bodies would
-          // need decoding on the hot path for no gain on a datacenter link.
+          // need decoding on the hot path for no gain on a datacenter link. Some hosts compress
+          // anyway: those bodies are decoded (decoded()).
           headers: { ...req.headers, 'accept-encoding': 'identity' },
           body: req.body ?? null,
-          signal: limit?.signal ?? signal,
+          signal: limit.signal,
           dispatcher: agent,
         });
+        limit.done(up.body);
+        return decoded(up);
       } catch (e) {
-        throw limit?.expired() ? timeoutError(req.url) : upstreamError(e, req.url);
-      } finally {
-        limit?.done();
+        limit.done(null);
+        throw limit.expired() ? timeoutError(req.url) : upstreamError(e, req.url);
       }
     },
     close: () => agent.close(),
@@ -46,14 +65,16 @@ export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: 
 }
 
 /**
- * A signal that follows the call's own and also aborts after `ms` unless `done` is called first
- * (once the headers are in: the body is not bound by it).
+ * A signal that follows the call's own and also aborts after `ms` (from now: the wait for a
+ * connection included) unless `done` is called first, once the headers are in: the body is not
+ * bound by it. The body still ends with the call: the call's signal is followed until it closes.
  */
-function headersDeadline(call: AbortSignal, ms: number): { signal: AbortSignal; expired(): boolean; done(): void } {
+function headersDeadline(call: AbortSignal, ms: number): { signal: AbortSignal; expired(): boolean; done(body: Readable | null): void } {
   const ac = new AbortController();
   let expired = false;
   const follow = (): void => ac.abort(call.reason);
-  call.addEventListener('abort', follow, { once: true });
+  if (call.aborted) follow();
+  else call.addEventListener('abort', follow, { once: true });
   const timer = setTimeout(() => {
     expired = true;
     ac.abort();
@@ -61,10 +82,86 @@ function headersDeadline(call: AbortSignal, ms: number): { signal: AbortSignal; 
   return {
     signal: ac.signal,
     expired: () => expired && !call.aborted,
-    done() {
+    done(body) {
       clearTimeout(timer);
-      // the body still ends with the call: the listener stays until the call's signal goes
+      // one listener per attempt would pile up on the call's signal over retries and fallbacks
+      const stop = (): void => call.removeEventListener('abort', follow);
+      if (body === null || body.closed) stop();
+      else body.once('close', stop);
     },
+  };
+}
+
+/**
+ * Decoders by `content-encoding`. The gateway asks for identity, but some hosts (a CDN, a proxy in
+ * front of a self-hosted model) compress anyway. Like browsers and undici's fetch, a body cut
+ * short of its compressed end still yields what it held (sync flush), so a stream cut mid-way is
+ * reported as cut, not as a decoding error. zstd where this Node has it (22.15+).
+ */
+const DECODERS: Readonly<Record<string, (() => Transform) | undefined>> = {
+  gzip: () => zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  'x-gzip': () => zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  deflate: () => zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  br: () =>
+    zlib.createBrotliDecompress({
+      flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+      finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+    }),
+  ...('createZstdDecompress' in zlib
+    ? { zstd: () => (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress() }
+    : {}),
+};
+
+/** A body that could not be decoded by its `content-encoding` (upstreamBodyError makes it a 502). */
+class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(readonly encoding: string, cause: unknown) {
+    super(`cannot decode a ${encoding} body`, { cause });
+  }
+}
+
+/**
+ * The response with its body decoded by its `content-encoding` (several codings are undone in
+ * reverse order), and without `content-encoding` and `content-length`, which described the bytes
+ * on the wire. Decoding is streamed: each compressed chunk is passed on as soon as it is inflated
+ * (an SSE stream stays unbuffered). An unknown coding is passed through as it came. A transport
+ * error of the provider's body comes out of the decoded body as it was (upstreamBodyError maps it);
+ * a body the decoder cannot read comes out as a DecodeError. Leaving the decoded body early
+ * (a client gone, a stream cut) destroys the provider's body, as leaving it would.
+ */
+function decoded(up: Dispatcher.ResponseData): UpstreamResponse {
+  const header = up.headers['content-encoding'];
+  const codings = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0 || codings.some((c) => DECODERS[c] === undefined)) return up;
+  const src = up.body;
+  const out = new PassThrough();
+  const decoders = codings.reverse().map((coding) => {
+    const dec = DECODERS[coding]!();
+    dec.on('error', (e: unknown) => out.destroy(new DecodeError(coding, e)));
+    return dec;
+  });
+  let at: Readable = src;
+  for (const dec of decoders) at = at.pipe(dec);
+  at.pipe(out);
+  src.on('error', (e) => out.destroy(e));
+  out.on('close', () => {
+    src.destroy();
+    for (const dec of decoders) dec.destroy();
+  });
+  const headers = { ...up.headers };
+  delete headers['content-encoding'];
+  delete headers['content-length'];
+  return {
+    statusCode: up.statusCode,
+    headers,
+    body: Object.assign(out, {
+      async dump(): Promise<void> {
+        out.destroy();
+      },
+    }),
   };
 }
 
@@ -114,13 +211,22 @@ export function logUnreachable(log: Logger, err: GatewayError, call: { requestId
 
 /**
  * A failure while the provider's body is read (after its headers came): the provider went quiet
- * past the body timeout, or closed the connection mid-answer. Null for anything else (a bug in the
- * gateway stays an internal error).
+ * past the body timeout, closed the connection mid-answer, or sent a compressed body that does not
+ * decode. Null for anything else (a bug in the gateway stays an internal error).
  */
 export function upstreamBodyError(e: unknown, url: string): GatewayError | null {
   if (isShutdownAbort(e)) return shutdownError();
-  if (e instanceof GatewayError || !(e instanceof undiciErrors.UndiciError)) return null;
   const host = safeHost(url);
+  if (e instanceof DecodeError) {
+    return new GatewayError({
+      status: 502,
+      type: 'api_error',
+      code: 'bad_upstream_response',
+      outcome: 'upstream_error',
+      message: `The provider at ${host} sent a ${e.encoding} body the gateway could not decode.`,
+    });
+  }
+  if (e instanceof GatewayError || !(e instanceof undiciErrors.UndiciError)) return null;
   if (e instanceof undiciErrors.BodyTimeoutError) {
     return new GatewayError({
       status: 504,

@@ -179,6 +179,7 @@ const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly string[
   ['WATCHLLM_MAX_BODY_MB', ['server', 'max_body_mb'], number],
   ['WATCHLLM_TRUST_PROXY', ['server', 'trust_proxy'], hops],
   ['WATCHLLM_UPSTREAM_TIMEOUT_MS', ['server', 'upstream_timeout_ms'], number],
+  ['WATCHLLM_UPSTREAM_MAX_CONNECTIONS', ['server', 'upstream_max_connections'], number],
   ['WATCHLLM_DRAIN_DELAY_MS', ['server', 'drain_delay_ms'], number],
   ['WATCHLLM_RETRIES', ['retries', 'attempts'], number],
   ['WATCHLLM_DATA_DIR', ['data_dir']],

@@ -25,6 +25,13 @@ export const providerConfigSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     /** Model globs routed to this provider when the request names no provider. */
     models: z.array(z.string().min(1)).optional(),
+    /**
+     * OpenAI-style streams: ask the host for usage (`stream_options.include_usage`, hidden again from
+     * clients that did not ask). Default on, off for `mistral`, whose API refuses the field (it sends
+     * usage on its last chunk anyway). Off: a stream's usage is read from whatever chunk carries it,
+     * else estimated.
+     */
+    stream_usage: z.boolean().optional(),
   })
   .strict();
 
@@ -71,8 +78,16 @@ export const configSchema = z
         port: z.coerce.number().int().min(0).max(65535).default(8787),
         /** Largest accepted request body; providers accept up to about this much. */
         max_body_mb: z.number().positive().default(64),
-        /** How long to wait for the provider's response headers. */
+        /**
+         * How long to wait for the provider's response headers, from sending (a wait for a free
+         * connection to the provider included).
+         */
         upstream_timeout_ms: z.number().int().positive().default(600_000),
+        /**
+         * Connections open at once to one provider host (origin), at most. A call beyond them waits
+         * for one to free up, within its upstream_timeout_ms.
+         */
+        upstream_max_connections: z.number().int().positive().default(256),
         /** How long a stream may stay silent before the gateway gives up on it. */
         stream_idle_timeout_ms: z.number().int().positive().default(300_000),
         /** How long SIGTERM waits for in-flight streams before closing them. */

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { azureStreamsUsage, TranslationError, type Price, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
@@ -8,7 +7,7 @@ import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Logger } from '../log.ts';
-import { logUnreachable, upstreamBodyError, type Upstream } from '../upstream.ts';
+import { logUnreachable, upstreamBodyError, type Upstream, type UpstreamResponse } from '../upstream.ts';
 import { AttemptFailed, contextTooLong, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 import { respondJson } from './respond-json.ts';
 import { providerRetryAfterMs } from './retry.ts';
@@ -66,7 +65,8 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const { cp } = input;
   const native = cp.provider.wire === x.surface;
   // An Azure api-version older than stream_options refuses it: such streams are estimated.
-  const plan = planBody(x, native && (cp.provider.kind !== 'azure' || azureStreamsUsage(cp.target.apiVersion)));
+  // So does a host configured not to be asked (`stream_usage: false`, Mistral's default).
+  const plan = planBody(x, native && cp.streamUsage && (cp.provider.kind !== 'azure' || azureStreamsUsage(cp.target.apiVersion)));
   let req: UpstreamRequest;
   try {
     req = cp.provider.buildRequest(
@@ -90,15 +90,17 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   }
 
   x.upstream.sentAt = performance.now();
-  let up: Dispatcher.ResponseData;
+  let up: UpstreamResponse;
   try {
     up = await input.upstream.send(req, input.signal, { headersTimeoutMs: input.headersTimeoutMs });
   } catch (e) {
+    // Whatever ended the attempt (a timeout, the client leaving, a refused connection), the time
+    // until then was spent waiting on the provider: upstream time, not the gateway's overhead.
+    x.upstream.endedAt ??= performance.now();
     if (e instanceof GatewayError && e.outcome === 'upstream_unreachable') {
       logUnreachable(input.log, e, { requestId: x.id, provider: cp.provider.id, url: req.url });
     }
     if ((input.fallible || input.candidate) && fallsBackOnError(e)) {
-      x.upstream.endedAt = performance.now();
       throw new AttemptFailed(
         e.code ?? e.outcome,
         () => {
@@ -119,6 +121,8 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     if (!isAnswerStatus(up.statusCode)) return await noAnswer(x, up, cp);
     return await respond(x, res, up, input, plan, native);
   } catch (e) {
+    // a body that failed or stalled: the wait for it was upstream time (a stream sets its own end)
+    x.upstream.endedAt ??= performance.now();
     throw upstreamBodyError(e, req.url) ?? e;
   }
 }
@@ -138,7 +142,7 @@ function isAnswerStatus(status: number): boolean {
   return status >= 200 && status < 300 && status !== 204 && status !== 205;
 }
 
-async function noAnswer(x: Exchange, up: Dispatcher.ResponseData, cp: ConfiguredProvider): Promise<never> {
+async function noAnswer(x: Exchange, up: UpstreamResponse, cp: ConfiguredProvider): Promise<never> {
   await up.body.dump().catch(() => {});
   x.upstream.endedAt = performance.now();
   const location = up.headers['location'];
@@ -167,7 +171,7 @@ function safeOrigin(location: string): string {
 async function respond(
   x: Exchange,
   res: ServerResponse,
-  up: Dispatcher.ResponseData,
+  up: UpstreamResponse,
   input: ForwardInput,
   plan: ReturnType<typeof planBody>,
   native: boolean,
@@ -216,20 +220,24 @@ function planBody(x: Exchange, injectable: boolean): { body: Record<string, unkn
 }
 
 /**
- * Provider errors: on the provider's own surface the body goes back as the provider sent it (clients
- * parse their provider's errors); across surfaces it is translated into the client's error shape.
+ * Provider errors: on the provider's own surface a body in the surface's error shape (an `error`
+ * object: OpenAI's and Anthropic's) goes back as the provider sent it (clients parse their
+ * provider's errors). Anything else (across surfaces; a host's own shape, such as FastAPI's
+ * `{"detail":...}`, vLLM's and Mistral's `{"object":"error","message":...}`, Azure's
+ * `{"statusCode","message"}`; text) is rendered in the client's error shape with the provider's
+ * status and message: an SDK shown `{"detail":...}` reports "status code (no body)".
  */
 async function relayError(
   x: Exchange,
   res: ServerResponse,
-  up: Dispatcher.ResponseData,
+  up: UpstreamResponse,
   native: boolean,
   cp: ConfiguredProvider,
   attempt: Pick<ForwardInput, 'fallible' | 'candidate'>,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of up.body as AsyncIterable<Buffer>) {
+  for await (const c of up.body) {
     if (size < MAX_ERROR_BODY) chunks.push(c);
     size += c.length;
   }
@@ -249,7 +257,7 @@ async function relayError(
   const answer = (): void => {
     x.outcome = 'upstream_error';
     x.error = error;
-    if (native && typeof parsed === 'object') {
+    if (native && errorShaped(parsed)) {
       x.response.body = text;
       sendBody(res, x, status, text, { ...headers, 'content-type': 'application/json' });
       return;
@@ -270,4 +278,11 @@ async function relayError(
     });
   }
   answer();
+}
+
+/** `{"error":{...}}`, with more beside it or not: the shape both surfaces' errors share. */
+function errorShaped(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const e = (body as { error?: unknown }).error;
+  return e !== null && typeof e === 'object' && !Array.isArray(e);
 }

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { anthropicUsage, costUsd, usageFromOpenai, type Price, type TranslateContext } from '@watchllm/providers';
+import { answerText } from '../answer-text.ts';
+import { chatCompletionToChunks, ReplayError, toSse } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
@@ -9,7 +11,9 @@ import type { CompiledPolicySet } from '@watchllm/policies';
 
 /**
  * A complete (non-streamed) answer. It is read whole before it is sent: it is small, the usage is at
- * its end, and post-response policies must see it before the client does.
+ * its end, and post-response policies must see it before the client does. Every endpoint answers
+ * JSON: a body that is not (a web server's page from a wrong base_url, a proxy's notice) is a 502
+ * the client's SDK raises, never relayed as if it were the completion.
  */
 export async function respondJson(
   x: Exchange,
@@ -27,21 +31,11 @@ export async function respondJson(
   },
 ): Promise<void> {
   const chunks: Buffer[] = [];
+  // (a body that fails or stalls: forward.ts records when the wait for it ended)
   for await (const c of body) chunks.push(c);
   x.upstream.endedAt = performance.now();
   const buf = Buffer.concat(chunks);
-
-  if (!opts.contentType.includes('json')) {
-    // Not JSON (e.g. a proxy's HTML error page with 200): relay it, nothing to count.
-    sendBody(res, x, 200, buf, { ...opts.headers, 'content-type': opts.contentType || 'application/octet-stream' });
-    return;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw badUpstream(opts.cp.provider.id, 'an invalid JSON body');
-  }
+  const json = parseAnswer(buf, opts.contentType, opts.cp.provider.id);
 
   let out: unknown = json;
   let text: string | Buffer = buf;
@@ -58,16 +52,47 @@ export async function respondJson(
   // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
   // Models answers have neither usage nor a finish reason (an Azure model's `status` is not one).
   if (x.endpoint !== 'models') readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
+  let checked = out;
   if (opts.policies) {
-    const checked = checkJsonAnswer(x, opts.policies, out);
+    checked = checkJsonAnswer(x, opts.policies, out);
     if (checked !== out) text = JSON.stringify(checked);
   }
+  if (x.request.stream) return streamWhole(x, res, checked, opts);
   x.response.body = typeof text === 'string' ? text : text.toString('utf8');
   // what the event will record (finish.ts prices the same usage at the same price)
   if (opts.price && x.response.usage && x.response.usageSource === 'provider') {
     x.responseHeaders[COST_HEADER] = usdText(costUsd(opts.price, x.response.usage));
   }
   sendBody(res, x, 200, text, { ...opts.headers, 'content-type': 'application/json' });
+}
+
+/**
+ * A complete JSON answer to a streamed call, from a host that ignores `stream` (or serves the
+ * endpoint only whole). Relayed as it is, the client's SDK would read an empty stream and go on as if
+ * the model had said nothing. A chat completion is streamed as OpenAI would have sent it (as a cache
+ * hit is: cache/replay.ts), its usage chunk when the client asked for usage; anything else is a 502
+ * saying what happened. Either way the usage it reported stays recorded (the provider billed it).
+ */
+function streamWhole(x: Exchange, res: ServerResponse, answer: unknown, opts: { cp: ConfiguredProvider; contentType: string; headers: Record<string, string> }): void {
+  if (x.surface === 'openai' && x.endpoint === 'chat') {
+    try {
+      const chunks = chatCompletionToChunks(answer, { includeUsage: x.request.clientWantsUsage });
+      // a stream's stored body is its answer text
+      x.response.body = answerText(answer);
+      sendBody(res, x, 200, toSse(chunks.map((data) => ({ data })), true), {
+        ...opts.headers,
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+      });
+      return;
+    } catch (e) {
+      if (!(e instanceof ReplayError)) throw e;
+    }
+  }
+  throw badUpstream(
+    opts.cp.provider.id,
+    `a complete JSON answer to a streamed call, not a stream (content-type ${opts.contentType || 'none'}); it may not stream this endpoint: call it without stream`,
+  );
 }
 
 export const COST_HEADER = 'x-watchllm-cost-usd';
@@ -96,7 +121,46 @@ function readUsage(x: Exchange, out: unknown, unreported: boolean): void {
     if (typeof f === 'string') x.response.finishReason = f;
   } else if (typeof o['status'] === 'string') {
     x.response.finishReason = o['status']; // Responses API
+    // A response that failed comes with 200 and its error inside: the client gets it as OpenAI sent
+    // it (the SDK hands it over as such), and the call is recorded as the provider's failure.
+    if (o['status'] === 'failed') failedResponse(x, o['error']);
   }
+}
+
+/** A Responses API answer with `status: failed`: the call ended with the provider's error. */
+function failedResponse(x: Exchange, error: unknown): void {
+  const e = error !== null && typeof error === 'object' ? (error as Record<string, unknown>) : {};
+  x.outcome = 'upstream_error';
+  x.error = {
+    type: typeof e['code'] === 'string' && e['code'] !== '' ? e['code'] : 'response_failed',
+    message: typeof e['message'] === 'string' && e['message'] !== '' ? e['message'] : 'The provider reported the response as failed.',
+  };
+}
+
+/**
+ * The answer's JSON. A body labelled JSON must parse. One without a content-type (some hosts send
+ * none), or under another label (`text/plain` from a sloppy host), is taken when it is a JSON
+ * object or array: the body decides. Anything else (an HTML page) is a 502 naming its content
+ * type and pointing at the provider's base_url, as a redirect is.
+ */
+function parseAnswer(buf: Buffer, contentType: string, provider: string): unknown {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const labelledJson = type.includes('json');
+  let json: unknown;
+  try {
+    json = JSON.parse(buf.toString('utf8'));
+  } catch {
+    if (labelledJson) throw badUpstream(provider, 'an invalid JSON body');
+    json = undefined;
+  }
+  if (labelledJson || (json !== null && typeof json === 'object')) return json;
+  throw new GatewayError({
+    status: 502,
+    type: 'api_error',
+    code: 'bad_upstream_response',
+    outcome: 'upstream_error',
+    message: `The provider '${provider}' answered HTTP 200 with ${type === '' ? 'a body without a content-type' : `a ${type} body`} that is not JSON (${buf.length} bytes); check its base_url.`,
+  });
 }
 
 function badUpstream(provider: string, what: string): GatewayError {

@@ -32,23 +32,61 @@ export function oneModelPath(model: string): string {
   return model === '' ? '' : `/${encodeURIComponent(model)}`;
 }
 
-/** OpenAI-shaped error bodies pass through as they are; anything else becomes an api_error. */
+/** The longest provider message kept (a validation error may list every field of a large request). */
+const MAX_MESSAGE = 1000;
+
+/**
+ * A provider error body, in neutral form. OpenAI's shape (`{"error":{...}}`) is read as it is. Other
+ * OpenAI-compatible hosts answer in shapes of their own, whose message is kept: a top-level
+ * `message` (vLLM's and Mistral's `{"object":"error","message":...}`, Azure's `{"statusCode","message"}`;
+ * Mistral's may be an object holding FastAPI's `detail`), or FastAPI's `detail` (text, or a list of
+ * `{loc, msg}`). Anything else is `Upstream error (HTTP n)` with a bounded copy of the body.
+ */
 export function openaiErrorToInfo(status: number, body: unknown): ProviderErrorInfo {
   if (body !== null && typeof body === 'object' && 'error' in body) {
     const e = (body as { error: unknown }).error;
     if (e !== null && typeof e === 'object') {
       const r = e as Record<string, unknown>;
       return {
-        message: typeof r['message'] === 'string' ? r['message'] : `Upstream error (HTTP ${status})`,
+        message: typeof r['message'] === 'string' ? r['message'] : bounded(messageOf(r['message']) ?? `Upstream error (HTTP ${status})`),
         type: typeof r['type'] === 'string' ? r['type'] : statusToType(status),
         code: typeof r['code'] === 'string' ? r['code'] : r['code'] == null ? null : String(r['code']),
         param: typeof r['param'] === 'string' ? r['param'] : null,
       };
     }
-    if (typeof e === 'string') return { message: e, type: statusToType(status), code: null };
+    if (typeof e === 'string') return { message: bounded(e), type: statusToType(status), code: null };
   }
-  const text = typeof body === 'string' && body.length > 0 ? `: ${body.slice(0, 200)}` : '';
-  return { message: `Upstream error (HTTP ${status})${text}`, type: statusToType(status), code: null };
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const r = body as Record<string, unknown>;
+    const message = messageOf(r['message']) ?? detailText(r['detail']);
+    if (message !== null) return { message: bounded(message), type: statusToType(status), code: typeof r['code'] === 'string' ? r['code'] : null };
+  }
+  const text = typeof body === 'string' ? body : body === null || body === undefined ? '' : JSON.stringify(body);
+  return { message: `Upstream error (HTTP ${status})${text.length > 0 ? `: ${text.slice(0, 200)}` : ''}`, type: statusToType(status), code: null };
+}
+
+/** A top-level `message`: text, or an object (Mistral's 422 holds FastAPI's `detail` in it). */
+function messageOf(m: unknown): string | null {
+  if (typeof m === 'string') return m === '' ? null : m;
+  if (m === null || typeof m !== 'object') return null;
+  return detailText((m as Record<string, unknown>)['detail']) ?? JSON.stringify(m);
+}
+
+/** FastAPI's `detail`: text, or validation errors `[{loc: ["body","x"], msg}]` as `body.x: msg; ...`. */
+function detailText(d: unknown): string | null {
+  if (typeof d === 'string') return d === '' ? null : d;
+  if (!Array.isArray(d)) return null;
+  const parts = d.flatMap((item) => {
+    if (item === null || typeof item !== 'object') return typeof item === 'string' ? [item] : [];
+    const { loc, msg } = item as { loc?: unknown; msg?: unknown };
+    if (typeof msg !== 'string') return [];
+    return [Array.isArray(loc) && loc.length > 0 ? `${loc.join('.')}: ${msg}` : msg];
+  });
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
+function bounded(s: string): string {
+  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s;
 }
 
 export function statusToType(status: number): string {

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'vitest';
+import { openaiErrorToInfo } from './index.ts';
+
+describe('openaiErrorToInfo', () => {
+  test.each([
+    // OpenAI's own shape
+    [
+      400,
+      { error: { message: 'Invalid model', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } },
+      { message: 'Invalid model', type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
+    ],
+    [500, { error: 'boom' }, { message: 'boom', type: 'api_error', code: null }],
+    // vLLM: {"object":"error","message":...}
+    [
+      404,
+      { object: 'error', message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 },
+      { message: 'The model `x` does not exist.', type: 'not_found_error', code: null },
+    ],
+    // Mistral's 422: the message is an object holding FastAPI's detail
+    [
+      422,
+      {
+        object: 'error',
+        message: { detail: [{ type: 'extra_forbidden', loc: ['body', 'stream_options'], msg: 'Extra inputs are not permitted', input: { include_usage: true } }] },
+        type: 'invalid_request_message_error',
+        param: null,
+        code: null,
+      },
+      { message: 'body.stream_options: Extra inputs are not permitted', type: 'invalid_request_error', code: null },
+    ],
+    // a message object without detail: its JSON
+    [400, { message: { reason: 'bad' } }, { message: '{"reason":"bad"}', type: 'invalid_request_error', code: null }],
+    // FastAPI
+    [404, { detail: 'Not Found' }, { message: 'Not Found', type: 'not_found_error', code: null }],
+    [
+      422,
+      { detail: [{ loc: ['body', 'messages'], msg: 'Field required', type: 'missing' }, { loc: ['body', 'model'], msg: 'Input should be a valid string' }] },
+      { message: 'body.messages: Field required; body.model: Input should be a valid string', type: 'invalid_request_error', code: null },
+    ],
+    // Azure's gateway
+    [401, { statusCode: 401, message: 'Access denied.' }, { message: 'Access denied.', type: 'authentication_error', code: null }],
+    // nothing to read
+    [500, null, { message: 'Upstream error (HTTP 500)', type: 'api_error', code: null }],
+    [400, ['oops'], { message: 'Upstream error (HTTP 400): ["oops"]', type: 'invalid_request_error', code: null }],
+    [502, 'Bad Gateway', { message: 'Upstream error (HTTP 502): Bad Gateway', type: 'api_error', code: null }],
+  ] as const)('HTTP %i %j', (status, body, info) => {
+    expect(openaiErrorToInfo(status, body)).toEqual(info);
+  });
+
+  test('a long message is bounded', () => {
+    const info = openaiErrorToInfo(422, { detail: 'x'.repeat(5000) });
+    expect(info.message.length).toBeLessThanOrEqual(1001);
+  });
+});
