@@ -121,8 +121,13 @@ export interface Exchange {
   response: {
     /** Status sent to the client. */
     status: number;
-    /** performance.now() when the first body byte (first token for streams) left the gateway. */
+    /** performance.now() when the first body byte left the gateway. */
     firstByteAt: number | null;
+    /**
+     * Streams: performance.now() when the first token (a piece of text of any kind: answer,
+     * reasoning, refusal, tool call) passed; null when none did (a stream that failed first).
+     */
+    firstTokenAt: number | null;
     endedAt: number | null;
     bytes: number;
     /** Response body text for storage (size-capped by the event stage). */
@@ -227,6 +232,7 @@ export function createExchange(init: {
     response: {
       status: 0,
       firstByteAt: null,
+      firstTokenAt: null,
       endedAt: null,
       bytes: 0,
       body: null,
@@ -253,9 +259,12 @@ export function durations(x: Exchange): {
   upstreamMs: number | null;
 } {
   const end = x.response.endedAt ?? x.upstream.endedAt ?? x.t0;
+  // A stream's first byte is no token (Responses and Anthropic streams open with events that carry
+  // none); a stream served from the cache is written whole, its first token with its first byte.
+  const first = x.request.stream && x.outcome !== 'cache_hit' ? x.response.firstTokenAt : x.response.firstByteAt;
   return {
     latencyMs: Math.max(0, end - x.t0),
-    ttftMs: x.response.firstByteAt === null ? null : Math.max(0, x.response.firstByteAt - x.t0),
+    ttftMs: first === null ? null : Math.max(0, first - x.t0),
     upstreamMs: upstreamMs(x.upstream),
   };
 }

@@ -41,6 +41,25 @@ describe('Metrics.observe', () => {
     expect(await m.registry.metrics()).toContain(`watchllm_upstream_errors_total{provider="openai",kind="${kind}"} 1`);
   });
 
+  test('time to first token: a stream counts at its first token; one that failed before any (a 504 sent whole) does not count', async () => {
+    const m = new Metrics();
+    const stream = (status: number, firstByteAt: number, firstTokenAt: number | null) => {
+      const x = exchange();
+      x.route = { provider: 'openai', model: 'gpt-4o-mini' };
+      x.request.stream = true;
+      x.response.status = status;
+      x.response.firstByteAt = firstByteAt;
+      x.response.firstTokenAt = firstTokenAt;
+      if (status !== 200) x.outcome = 'timeout';
+      m.observe(x);
+    };
+    stream(200, 60, 1500);
+    stream(504, 50, null);
+    const text = await m.registry.metrics();
+    expect(text).toContain('watchllm_time_to_first_token_seconds_count{provider="openai"} 1');
+    expect(text).toContain('watchllm_time_to_first_token_seconds_sum{provider="openai"} 1.5');
+  });
+
   test('model labels are bounded: names are lowercased, and past the first distinct ones they share "other"', async () => {
     const m = new Metrics();
     const call = (model: string) => {

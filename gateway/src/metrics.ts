@@ -173,6 +173,7 @@ export class Metrics {
     const d = durations(x);
     this.requests.inc({ endpoint: x.endpoint, provider, status: String(x.response.status), outcome: x.outcome });
     this.latency.observe({ endpoint: x.endpoint, provider }, d.latencyMs / 1000);
+    // A stream's TTFT is its first token (durations): none for one that failed before any (a 504).
     if (x.request.stream && d.ttftMs !== null) this.ttft.observe({ provider }, d.ttftMs / 1000);
     if (d.upstreamMs !== null && x.response.firstByteAt !== null && !x.request.stream) {
       this.overhead.observe(Math.max(0, d.latencyMs - d.upstreamMs) / 1000);

@@ -163,13 +163,13 @@ describe('an enforced deny sees reasoning and refusals', () => {
       'Responses reasoning summary deltas',
       'responses',
       [responsesEvent('response.reasoning_summary_text.delta', { item_id: 'rs_1', output_index: 0, summary_index: 0, delta: `The key is ${SECRET} `, sequence_number: 1 }), ...responsesEnd],
-      'policy_denied',
+      '"incomplete_details":{"reason":"content_filter"}',
     ],
     [
       'Responses reasoning text deltas',
       'responses',
       [responsesEvent('response.reasoning_text.delta', { item_id: 'rs_1', output_index: 0, content_index: 0, delta: `The key is ${SECRET} `, sequence_number: 1 }), ...responsesEnd],
-      'policy_denied',
+      '"incomplete_details":{"reason":"content_filter"}',
     ],
   ] as const)('streamed: %s with a key end the stream before it leaves', async (_name, endpoint, sse, end) => {
     const { status, text } = await call(endpoint, { sse: [...sse] });

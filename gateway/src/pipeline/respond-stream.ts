@@ -6,7 +6,8 @@ import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { carriesUsage, eventStart, stripUsage } from '../stream/strip-usage.ts';
-import { clientStreamFormat, StreamTap, type OnText } from '../stream/tap.ts';
+import { clientStreamFormat, SentLog, StreamTap, type OnText } from '../stream/tap.ts';
+import { parseJson } from '../json.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { streamGuard } from './policies.ts';
@@ -48,7 +49,8 @@ interface EarlyEnd {
 /**
  * Pipes a provider's SSE stream to the client as it arrives. Three ways, cheapest first:
  * - raw: provider and client speak the same format and nothing is hidden: bytes are written as they
- *   come, and a parser beside them (the tap) reads usage and the finish reason;
+ *   come (up to the end of their last complete event), and a parser beside them (the tap) reads
+ *   usage and the finish reason;
  * - filter: same format, but the usage chunk the gateway asked for is dropped; events are re-framed;
  * - translate: each provider event goes through the provider's translator to OpenAI chunks.
  * A TCP chunk is written as soon as its complete events are known: nothing waits for more input.
@@ -75,6 +77,7 @@ export async function respondStream(
     }
     return rewriter.chatChunk(json) ? [event ? { event, data: json } : { data: json }] : null;
   };
+  /** Why the stream ends before the provider is done: set by the event that ends it, which is not sent. */
   let cutReason: EarlyEnd | null = null;
   // Output tokens are estimated at 4 characters each while streaming; the provider's usage settles it.
   let outChars = 0;
@@ -86,15 +89,24 @@ export async function respondStream(
           outChars += delta.length;
         }
       : null;
-  const overBudget = (): EarlyEnd | null =>
-    budget && budget.promptUsd + (outChars / 4) * budget.outputUsd > budget.capUsd
-      ? { finish: 'length', outcome: 'denied_limit', code: 'budget_exceeded', reason: 'The stream was ended: its budget (strict) is spent.' }
-      : null;
-  const policyStop = (): EarlyEnd | null => {
-    const reason = guard?.check() ?? null;
-    return reason ? { finish: 'content_filter', outcome: 'denied_policy', code: 'policy_denied', reason } : null;
+  /**
+   * Called once the tap has seen an event, before it is sent: whether it ends the stream, a deny
+   * matching in its text or its text crossing a strict budget (`before`: the output characters
+   * before it; an event without text crosses nothing). The events before it still go out.
+   */
+  const endsHere = (before: number): boolean => {
+    const denied = guard?.check() ?? null;
+    if (denied !== null) cutReason = { finish: 'content_filter', outcome: 'denied_policy', code: 'policy_denied', reason: denied };
+    else if (budget && outChars > before && budget.promptUsd + (outChars / 4) * budget.outputUsd > budget.capUsd) {
+      cutReason = { finish: 'length', outcome: 'denied_limit', code: 'budget_exceeded', reason: 'The stream was ended: its budget (strict) is spent.' };
+    }
+    return cutReason !== null;
   };
-  const tap = new StreamTap(format, onText);
+  const choices = typeof n === 'number' && n > 1 ? n : 1;
+  const tap = new StreamTap(format, onText, choices);
+  // A stream that may be ended early keeps what its client was sent: then that is what is stored
+  // and counted, and what its end closes.
+  const sent = guard || budget ? new SentLog(format) : null;
   let translator: StreamTranslator | null = null;
   if (!opts.native) {
     translator = opts.cp.provider.createStreamTranslator?.(x.endpoint, opts.ctx) ?? null;
@@ -106,7 +118,6 @@ export async function respondStream(
   // Same format, only the usage chunk to drop: complete events are forwarded as the provider's bytes,
   // and only a segment holding the usage-only chunk is re-framed.
   const filterBytes = opts.native && hide && guard === null && budget === null && format === 'openai-chat';
-  let pending: Buffer | null = null;
   /** Whether parsed events are re-framed into `out` (not needed while bytes are forwarded as they are). */
   let framing = !filterBytes;
 
@@ -123,8 +134,6 @@ export async function respondStream(
   x.response.status = 200;
 
   let out = '';
-  // A strict budget ends the stream at the event that crosses it; the events before it still go out.
-  let budgetEnd: EarlyEnd | null = null;
   const capture = opts.capture;
   /** Frames parsed events (captured for the cache as sent, hidden ones included). */
   const send = (events: readonly SseOut[]) => {
@@ -137,40 +146,47 @@ export async function respondStream(
       capture?.push(data);
       if (hide && isUsageOnly(o.data)) continue;
       out += (o.event ? `event: ${o.event}\n` : '') + `data: ${data}\n\n`;
+      sent?.parsed(o.event, o.data);
     }
   };
   const emit = (o: SseOut) => {
-    if (budgetEnd) return;
+    if (cutReason) return;
+    const before = outChars;
     tap.observeParsed(o.event, o.data);
-    if ((budgetEnd = overBudget())) return;
+    if (endsHere(before)) return;
     send(rewrite(o.event, o.data) ?? [o]);
   };
   /** A provider event in the client's own format, re-framed (and with policies, its text filtered). */
   const nativeEvent = (ev: EventSourceMessage): void => {
+    const before = outChars;
     // Most chunks of a filtered chat stream only carry text: filtered without parsing them. (Not a
     // chunk with logprobs: they repeat the text, and only the parse drops them.)
     const span = plainChat && !ev.data.includes(LOGPROBS) ? tap.observeContent(ev.data) : undefined;
     if (span !== undefined) {
+      if (endsHere(before)) return;
       const filtered = rewriter!.chatData(ev.data, span);
       const data = hide ? withoutUsageNull(filtered) : filtered;
       capture?.push(data);
-      if ((budgetEnd = overBudget())) return;
       out += `data: ${data}\n\n`;
+      sent?.data(undefined, data);
       return;
     }
     if (rewriter && format === 'openai-chat' && ev.data === '[DONE]') send(rewriter.chatRest(opts.ctx));
     const json = tap.observe(ev.event, ev.data);
+    if (endsHere(before)) return;
     const rewritten = json === undefined ? null : rewrite(ev.event, json);
     // Cached as the client got it: without the usage:null of chunks it did not ask usage for.
     if (rewritten === null && capture && ev.data !== '[DONE]') capture.push(hide ? withoutUsageNull(ev.data) : ev.data);
     if (rewritten === null && hide && isUsageOnly(json)) return;
-    if ((budgetEnd = overBudget())) return;
     if (rewritten !== null) send(rewritten);
-    else if (framing) out += frame(ev);
+    else if (framing) {
+      out += frame(ev);
+      sent?.parsed(ev.event, json);
+    }
   };
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
-      if (budgetEnd) return;
+      if (cutReason) return;
       if (raw) {
         if (capture && ev.data !== '[DONE]') capture.push(ev.data);
         tap.observe(ev.event, ev.data);
@@ -184,82 +200,91 @@ export async function respondStream(
 
   const decoder = new TextDecoder();
   let bytes = 0;
+  /** Writes the client's part of complete events; resolves when the socket can take more. */
+  const pass = (complete: Buffer): Promise<void> | undefined => {
+    if (raw) {
+      x.response.firstByteAt ??= performance.now();
+      bytes += complete.length;
+      const wait = writeSse(res, complete);
+      parser.feed(decoder.decode(complete, { stream: true }));
+      return wait;
+    }
+    const text = decoder.decode(complete, { stream: true });
+    if (filterBytes) {
+      // The usage the gateway asked for (the usage-only chunk, and "usage":null on every other
+      // chunk) is not the client's: cut out of the provider's bytes (strip-usage.ts), or, for a
+      // host that writes JSON with spaces, the parsed events are re-framed without it.
+      const spaced = !complete.includes(CHOICES_COMPACT) && text.includes('"usage"');
+      framing = spaced && USAGE_ONLY_SPACED.test(text);
+      parser.feed(text);
+      const payload: Buffer | string = spaced ? withoutUsageNull(framing ? out : text) : carriesUsage(complete) ? stripUsage(complete) : complete;
+      framing = false;
+      out = '';
+      x.response.firstByteAt ??= performance.now();
+      bytes += payload.length;
+      return writeSse(res, payload);
+    }
+    parser.feed(text);
+    // An event that ends the stream: what came before it leaves with the end (endEarly).
+    if (cutReason !== null || out.length === 0) return undefined;
+    x.response.firstByteAt ??= performance.now();
+    bytes += out.length;
+    const wait = writeSse(res, out);
+    out = '';
+    return wait;
+  };
   try {
+    // Only complete events are passed on: the bytes after the last blank line wait for the rest of
+    // their event, so a stream that stops inside one leaves no half event for the client (the
+    // error that says so would be glued to it). Complete events are never held.
+    let pending: Buffer | null = null;
     for await (const chunk of body) {
-      if (raw) {
-        x.response.firstByteAt ??= performance.now();
-        bytes += chunk.length;
-        const wait = writeSse(res, chunk);
-        parser.feed(decoder.decode(chunk, { stream: true }));
-        if (wait) await wait;
-      } else if (filterBytes) {
-        const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-        // bytes up to the end of the last complete event (an SSE event ends with a blank line)
-        const end = eventStart(buf, buf.length);
-        pending = end < buf.length ? buf.subarray(end) : null;
-        if (end === 0) continue;
-        const complete = buf.subarray(0, end);
-        const text = decoder.decode(complete, { stream: true });
-        // The usage the gateway asked for (the usage-only chunk, and "usage":null on every other
-        // chunk) is not the client's: cut out of the provider's bytes (strip-usage.ts), or, for a
-        // host that writes JSON with spaces, the parsed events are re-framed without it.
-        const spaced = !complete.includes(CHOICES_COMPACT) && text.includes('"usage"');
-        framing = spaced && USAGE_ONLY_SPACED.test(text);
-        parser.feed(text);
-        const payload: Buffer | string = spaced ? withoutUsageNull(framing ? out : text) : carriesUsage(complete) ? stripUsage(complete) : complete;
-        framing = false;
-        out = '';
-        x.response.firstByteAt ??= performance.now();
-        bytes += payload.length;
-        const wait = writeSse(res, payload);
-        if (wait) await wait;
-      } else {
-        parser.feed(decoder.decode(chunk, { stream: true }));
-        // A deny policy matched in these events: none of them is written.
-        cutReason = policyStop();
-        if (cutReason !== null) break;
-        cutReason = budgetEnd;
-        if (out.length > 0) {
-          x.response.firstByteAt ??= performance.now();
-          bytes += out.length;
-          const wait = writeSse(res, out);
-          out = '';
-          if (wait) await wait;
-        }
-      }
+      const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+      const end = eventStart(buf, buf.length);
+      pending = end < buf.length ? buf.subarray(end) : null;
+      if (end === 0) continue;
+      const wait = pass(end === buf.length ? buf : buf.subarray(0, end));
+      if (wait) await wait;
       // Leaving the loop destroys the upstream body: no more tokens are generated for a cut answer.
       if (cutReason !== null) break;
     }
-    if (pending) {
-      // A last event without its blank line: forward it as it came.
-      parser.feed(decoder.decode(pending));
-      bytes += pending.length;
-      res.write(pending);
+    // A last event without its blank line: passed on when it is whole, dropped when the provider
+    // stopped inside it.
+    if (pending && cutReason === null && wholeEvent(pending.toString('utf8'))) {
+      const wait = pass(Buffer.concat([pending, BLANK_LINE]));
+      if (wait) await wait;
     }
     x.upstream.endedAt = performance.now();
-    if (cutReason !== null) {
-      // What the client is told it used is what is recorded: settled now, from the text streamed.
-      x.response.usage = streamedUsage(x, tap);
-      x.response.usageSource = 'estimate';
-      // The closing chunk goes on the provider's chunks as one of theirs (same id, created, model).
-      endEarly(x, res, cutReason, { ...opts.ctx, ...tap.chunkIdentity });
-      return;
-    }
-    if (translator) {
+    if (translator && cutReason === null) {
       for (const o of translator.finish()) emit(o);
       // Translated streams end like OpenAI's once the answer is complete.
-      if (tap.finishReason !== null) {
+      if (cutReason === null && tap.finishReason !== null) {
         tap.terminal = true;
         out += 'data: [DONE]\n\n';
       }
-      if (out.length > 0) {
+      if (cutReason === null && out.length > 0) {
         x.response.firstByteAt ??= performance.now();
         bytes += out.length;
         // The last events and the end of the response in one write; a stream that stopped short
         // stays open for the error that says so (below).
         if (tap.terminal) res.end(out);
         else res.write(out);
+        out = '';
       }
+    }
+    if (cutReason !== null) {
+      // What the client is told it used is what is recorded: settled now, from the text it was sent.
+      x.response.usage = streamedUsage(x, tap, sent!.answerText());
+      x.response.usageSource = 'estimate';
+      // The closing chunk goes on the provider's chunks as one of theirs (same id, created, model).
+      const end = endEarly(x, cutReason, { ...opts.ctx, ...tap.chunkIdentity }, sent!);
+      if (!res.destroyed && !res.writableEnded) {
+        x.response.firstByteAt ??= performance.now();
+        bytes += out.length + end.length;
+        // the events before the one that ended it, and the end, in one write
+        res.end(out + end);
+      }
+      return;
     }
   } catch (e) {
     x.upstream.endedAt = performance.now();
@@ -269,9 +294,10 @@ export async function respondStream(
       cut(x, res, tap, e);
     }
   } finally {
-    finishTap(x, tap, bytes, opts.keepBody);
+    // A stream that did not pass whole (ended early, cut): what its client was sent is what is kept.
+    finishTap(x, tap, bytes, opts.keepBody, sent !== null && (cutReason !== null || !tap.terminal) ? sent.answerText() : null);
     // What the client was sent is what is kept: a redacted stream is stored redacted.
-    if (rewriter?.redacts && x.response.body !== null) x.response.body = rewriter.sent.join('');
+    if (cutReason === null && tap.terminal && rewriter?.redacts && x.response.body !== null) x.response.body = rewriter.sent.join('');
     guard?.finish();
   }
   if (tap.error !== null && x.outcome === 'success') {
@@ -284,10 +310,13 @@ export async function respondStream(
   if (!res.writableEnded) res.end();
 }
 
-function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean): void {
+/** `sentText`: the text the client was sent, for a stream that did not pass whole (else the tap's). */
+function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean, sentText: string | null): void {
   x.response.bytes = bytes;
+  // TTFT: the first text, not the first byte (Responses and Anthropic streams open with events that carry none).
+  x.response.firstTokenAt = tap.firstTextAt;
   // The answer text is assembled only when something reads it: stored bodies, or a token estimate.
-  if (keepBody || !tap.usageComplete) x.response.body = tap.answerText();
+  if (keepBody || !tap.usageComplete) x.response.body = sentText ?? tap.answerText();
   x.response.finishReason ??= tap.finishReason;
   if (x.response.usage !== null) return; // settled when the stream was ended early
   if (tap.usageComplete) {
@@ -295,7 +324,7 @@ function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean
     x.response.usageSource = 'provider';
   } else if (tap.usage) {
     // cut before the provider's final counts: its input count, and the output streamed so far
-    x.response.usage = streamedUsage(x, tap);
+    x.response.usage = streamedUsage(x, tap, x.response.body ?? '');
     x.response.usageSource = 'estimate';
   }
 }
@@ -303,10 +332,10 @@ function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean
 /**
  * The usage of a stream that ended before the provider's final counts: the provider's input
  * counts when it sent them (Anthropic's message_start), else an estimate of the prompt, and an
- * estimate of the output streamed so far.
+ * estimate of the output the client was sent (`answer`).
  */
-function streamedUsage(x: Exchange, tap: StreamTap): Usage {
-  const estimate = estimateUsage(x.request.body, tap.answerText());
+function streamedUsage(x: Exchange, tap: StreamTap, answer: string): Usage {
+  const estimate = estimateUsage(x.request.body, answer);
   if (!tap.usage) return estimate;
   return { ...tap.usage, completionTokens: estimate.completionTokens, reasoningTokens: 0 };
 }
@@ -326,38 +355,77 @@ function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): 
   x.outcome = err.outcome;
   x.error = { type: err.code!, message: err.message };
   if (res.destroyed || res.writableEnded) return;
+  if (x.endpoint === 'responses') {
+    // The Responses API's own error event, numbered on from the stream's events.
+    const data = { type: 'error', code: err.code, message: err.message, param: null, sequence_number: tap.sequence + 1 };
+    res.write(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
+    return;
+  }
   const body = JSON.stringify(errorBody(err, x.surface));
   res.write(x.surface === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
 }
 
 /**
- * An enforced post-response policy or a strict budget ends the stream: the client gets a clean end in
- * its own format (OpenAI: a `content_filter` / `length` finish and [DONE]; Anthropic: `refusal` /
- * `max_tokens` stop and message_stop).
+ * An enforced post-response policy or a strict budget ends the stream: the events that close it
+ * cleanly in the client's format, after the events it was sent (`sent`). OpenAI chat: a
+ * `content_filter` / `length` finish and [DONE]; Anthropic: content_block_stop for an open block,
+ * then a `refusal` / `max_tokens` stop and message_stop; Responses: response.incomplete.
  */
-function endEarly(x: Exchange, res: ServerResponse, why: EarlyEnd, ctx: TranslateContext): void {
+function endEarly(x: Exchange, why: EarlyEnd, ctx: TranslateContext, sent: SentLog): string {
   x.outcome = why.outcome;
   x.error = { type: why.code, message: why.reason };
   x.response.finishReason = why.finish;
-  if (res.destroyed || res.writableEnded) return;
-  const reason = why.reason;
   const usage = x.response.usage;
   if (x.surface === 'anthropic') {
+    let out = '';
+    for (const index of sent.openBlocks) out += `event: content_block_stop\ndata: ${JSON.stringify({ type: 'content_block_stop', index })}\n\n`;
     const stop = why.finish === 'length' ? 'max_tokens' : 'refusal';
     // output_tokens is cumulative: the SDKs take the final usage from this event
     const delta = { type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage?.completionTokens ?? 0 } };
-    res.write(`event: message_delta\ndata: ${JSON.stringify(delta)}\n\n`);
-    res.write(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
-  } else if (x.endpoint === 'responses') {
-    res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: why.code, message: reason })}\n\n`);
-  } else {
-    const head = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model };
-    let out = `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: why.finish }] })}\n\n`;
-    // A client that asked for usage (stream_options.include_usage) gets its usage-only chunk, as OpenAI ends a stream.
-    if (x.request.clientWantsUsage && usage) out += `data: ${JSON.stringify({ ...head, choices: [], usage: openaiUsageBase(usage) })}\n\n`;
-    res.write(`${out}data: [DONE]\n\n`);
+    return `${out}event: message_delta\ndata: ${JSON.stringify(delta)}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n`;
   }
-  res.end();
+  if (x.endpoint === 'responses') {
+    // The response as response.created announced it, ended as OpenAI ends one cut short (its
+    // output as sent, an item still under way marked incomplete).
+    const output = sent.output.filter((item) => item !== undefined).map((item) => (item['status'] === 'in_progress' ? { ...item, status: 'incomplete' } : item));
+    const response = {
+      ...sent.response,
+      status: 'incomplete',
+      incomplete_details: { reason: why.finish === 'length' ? 'max_output_tokens' : 'content_filter' },
+      output,
+      usage: usage ? responsesUsage(usage) : null,
+    };
+    const data = { type: 'response.incomplete', sequence_number: sent.sequence + 1, response };
+    return `event: response.incomplete\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+  const head = { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model };
+  let out = `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: why.finish }] })}\n\n`;
+  // A client that asked for usage (stream_options.include_usage) gets its usage-only chunk, as OpenAI ends a stream.
+  if (x.request.clientWantsUsage && usage) out += `data: ${JSON.stringify({ ...head, choices: [], usage: openaiUsageBase(usage) })}\n\n`;
+  return `${out}data: [DONE]\n\n`;
+}
+
+/** A usage in the Responses API's shape. */
+function responsesUsage(u: Usage): Record<string, unknown> {
+  return {
+    input_tokens: u.promptTokens,
+    input_tokens_details: { cached_tokens: u.cachedTokens },
+    output_tokens: u.completionTokens,
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens },
+    total_tokens: u.promptTokens + u.completionTokens,
+  };
+}
+
+const BLANK_LINE = Buffer.from('\n\n');
+
+/** Whether the text of a last event (without its blank line) is whole: its data is JSON or [DONE]. */
+function wholeEvent(text: string): boolean {
+  const data = text
+    .split(/\r\n|\r|\n/)
+    .filter((l) => l.startsWith('data:'))
+    .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
+    .join('\n');
+  return data === '[DONE]' || (data !== '' && parseJson(data) !== undefined);
 }
 
 /** A chat chunk's logprobs, when it has some (`"logprobs":null` otherwise). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { carriesUsage, stripUsage } from './strip-usage.ts';
+import { carriesUsage, eventStart, stripUsage } from './strip-usage.ts';
 
 const chunk = (content: string | null, finish: string | null = null) =>
   JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }], usage: null });
@@ -31,5 +31,21 @@ describe('stripUsage', () => {
     const events = sse(['{"id":"c1","choices":[{"index":0,"delta":{"content":"x"}}]}']);
     expect(carriesUsage(events)).toBe(false);
     expect(stripUsage(events)).toBe(events);
+  });
+
+  test("a chunk with no choices and no usage is not the gateway's: Azure's prompt filter results stay", () => {
+    const filters = JSON.stringify({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
+    const events = sse([filters, chunk('Hi'), chunk(null, 'stop'), usage, '[DONE]']);
+    expect(stripUsage(events).toString()).toBe(sse([filters, ...[chunk('Hi'), chunk(null, 'stop')].map(withoutUsage), '[DONE]']).toString());
+  });
+});
+
+describe('eventStart', () => {
+  test.each(['\n', '\r\n'])('at the end of the bytes: where the complete events end (eol %j)', (eol) => {
+    const whole = sse([chunk('a'), chunk('b')], eol);
+    expect(eventStart(whole, whole.length)).toBe(whole.length);
+    const cut = Buffer.concat([whole, Buffer.from('data: {"id":"c1","obj')]);
+    expect(eventStart(cut, cut.length)).toBe(whole.length);
+    expect(eventStart(Buffer.from('data: {"id"'), 11)).toBe(0);
   });
 });

@@ -2,12 +2,14 @@
  * The usage the gateway asked an OpenAI-format stream for (`stream_options.include_usage`) on
  * behalf of a client that did not: cut out of the provider's bytes as they pass, so the client gets
  * the chunks it would have got without the gateway. Works on compact JSON (OpenAI's, and most
- * hosts'), where `"choices":[]` starts only the usage-only chunk and `,"usage":null` only ends a
- * chunk: inside a JSON string those quotes would be escaped. The bytes are never decoded and
- * encoded again. Pure.
+ * hosts'), where `"choices":[]` and `"usage":{` mark the usage-only chunk and `,"usage":null` only
+ * ends a chunk: inside a JSON string those quotes would be escaped. (A chunk with no choices and no
+ * usage is not the gateway's: Azure opens its streams with one that carries prompt_filter_results.)
+ * The bytes are never decoded and encoded again. Pure.
  */
 
 const USAGE_ONLY = Buffer.from('"choices":[]');
+const USAGE_OBJECT = Buffer.from('"usage":{');
 const USAGE_NULL = Buffer.from(',"usage":null');
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -24,8 +26,10 @@ export function carriesUsage(events: Buffer): boolean {
 export function stripUsage(events: Buffer): Buffer {
   const cuts: Array<[number, number]> = [];
   for (let at = events.indexOf(USAGE_ONLY); at !== -1; ) {
+    const start = eventStart(events, at);
     const end = eventEnd(events, at);
-    cuts.push([eventStart(events, at), end]);
+    const usage = events.indexOf(USAGE_OBJECT, start);
+    if (usage !== -1 && usage < end) cuts.push([start, end]);
     at = events.indexOf(USAGE_ONLY, end);
   }
   for (let at = events.indexOf(USAGE_NULL); at !== -1; at = events.indexOf(USAGE_NULL, at + USAGE_NULL.length)) {
@@ -48,6 +52,8 @@ export function stripUsage(events: Buffer): Buffer {
  * end of the bytes, where the complete events end.
  */
 export function eventStart(b: Buffer, at: number): number {
+  // Most reads end with a whole event: no search back through them.
+  if (at === b.length && at >= 2 && b[at - 1] === 10 && (b[at - 2] === 10 || (at >= 4 && b[at - 2] === 13 && b[at - 3] === 10 && b[at - 4] === 13))) return at;
   const lf = b.lastIndexOf(LF2, at);
   const crlf = b.lastIndexOf(CRLF2, at);
   return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);

@@ -10,12 +10,51 @@ describe('StreamTap', () => {
     tap.observe(undefined, chunk({ role: 'assistant', content: '' }));
     tap.observe(undefined, chunk({ content: 'Hel' }));
     tap.observe(undefined, chunk({ content: 'lo' }));
-    tap.observe(undefined, chunk({}, 'stop'));
-    tap.observe(undefined, JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } }));
     expect(tap.terminal).toBe(false);
+    tap.observe(undefined, JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } }));
     tap.observe(undefined, '[DONE]');
-    expect(tap).toMatchObject({ finishReason: 'stop', terminal: true, usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 1 } });
+    expect(tap).toMatchObject({ terminal: true, usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 1 } });
     expect(tap.answerText()).toBe('Hello');
+  });
+
+  test('OpenAI chat: a finish reason for every choice asked is a proper end, with or without [DONE] after it', () => {
+    const one = new StreamTap('openai-chat');
+    one.observe(undefined, chunk({ content: 'Hi' }));
+    one.observe(undefined, chunk({}, 'stop'));
+    expect(one).toMatchObject({ finishReason: 'stop', terminal: true });
+    // n = 2: choice 0 done, choice 1 still under way when the stream stops is a cut
+    const two = new StreamTap('openai-chat', null, 2);
+    const choice = (index: number, delta: object, finish: string | null = null) => JSON.stringify({ id: 'c', choices: [{ index, delta, finish_reason: finish }] });
+    two.observe(undefined, choice(0, { content: 'a' }));
+    two.observe(undefined, choice(1, { content: 'b' }));
+    two.observe(undefined, choice(0, {}, 'stop'));
+    expect(two.terminal).toBe(false);
+    two.observe(undefined, choice(1, {}, 'length'));
+    expect(two).toMatchObject({ finishReason: 'length', terminal: true });
+  });
+
+  test('the first text is timed as it passes, whatever came before it; events are read lazily after it', () => {
+    for (const [format, before, first] of [
+      ['openai-chat', [['', chunk({ role: 'assistant', content: '' })]], ['', chunk({ content: 'Hi' })]],
+      ['anthropic', [['message_start', JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 1 } } })], ['content_block_start', JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })]], ['content_block_delta', JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } })]],
+      ['openai-responses', [['response.created', JSON.stringify({ type: 'response.created', sequence_number: 0, response: {} })], ['response.in_progress', JSON.stringify({ type: 'response.in_progress', sequence_number: 1, response: {} })]], ['response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', sequence_number: 2, delta: 'Hi' })]],
+    ] as const) {
+      const tap = new StreamTap(format);
+      for (const [event, data] of before) tap.observe(event || undefined, data);
+      expect(tap.firstTextAt, format).toBeNull();
+      const at = performance.now();
+      tap.observe(first[0] || undefined, first[1]);
+      expect(tap.firstTextAt, format).toBeGreaterThanOrEqual(at);
+      tap.observe(first[0] || undefined, first[1]);
+      expect(tap.answerText(), format).toBe('HiHi');
+    }
+  });
+
+  test('Responses: the sequence number of the last event seen (not one in its text)', () => {
+    const tap = new StreamTap('openai-responses');
+    expect(tap.sequence).toBe(-1);
+    tap.observe('response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'a "sequence_number":9 in the text', sequence_number: 4 }));
+    expect(tap.sequence).toBe(4);
   });
 
   test('only events that carry state are parsed as they pass', () => {

@@ -54,8 +54,16 @@ const STATE_EVENTS: Readonly<Record<ClientStreamFormat, ReadonlySet<string>>> = 
 export class StreamTap {
   usage: Usage | null = null;
   finishReason: string | null = null;
-  /** The provider's proper end of stream was seen ([DONE], response.completed, message_stop, or a finish reason). */
+  /**
+   * The provider's proper end of stream was seen: [DONE], response.completed (or incomplete,
+   * failed), message_stop, or a finish reason for every choice asked (OpenAI chat streams end
+   * properly with it: some hosts send no [DONE] after it).
+   */
   terminal = false;
+  /** performance.now() when the first piece of text (answer, reasoning, refusal, tool call) was seen: time to first token. */
+  firstTextAt: number | null = null;
+  /** The Responses API's `sequence_number` of the last event seen (-1 before any). */
+  sequence = -1;
   /**
    * The provider ended the stream with an error event (OpenAI `{"error":…}` chunk, Anthropic
    * `event: error`, Responses `error` / `response.failed`): the client has it in its own format.
@@ -73,6 +81,8 @@ export class StreamTap {
   /** Anthropic's usage arrives in message_start and is updated by message_delta. */
   private anthropicUsage: Record<string, unknown> | null = null;
   private anthropicDelta = false;
+  /** OpenAI chat: the choices whose finish reason was seen. */
+  private readonly finished = new Set<number>();
 
   /**
    * `usage` holds the whole answer's counts. Not so for an Anthropic stream that ended before its
@@ -86,6 +96,8 @@ export class StreamTap {
     readonly format: ClientStreamFormat,
     /** Called with each piece of answer text as it is seen (post-response policies scan it). */
     private readonly onText: OnText | null = null,
+    /** OpenAI chat: how many choices the stream answers (`n`); it is complete once each has its finish reason. */
+    private readonly choices = 1,
   ) {}
 
   /** Observe one event; returns the parsed JSON (undefined for [DONE] or non-JSON data). */
@@ -96,7 +108,19 @@ export class StreamTap {
       this.terminal = true;
       return undefined;
     }
+    if (this.format === 'openai-responses') this.readSequence(data);
     if (this.onText === null && !this.carriesState(event, data)) {
+      if (this.firstTextAt === null) {
+        // Until the first text, events are read as they pass: when it comes is the time to first token.
+        const fast = this.format === 'openai-chat' ? chatDeltaContent(data) : undefined;
+        if (fast !== undefined) {
+          if (fast.length > 0) this.keepText(fast, 0);
+        } else {
+          const json = parseJson(data);
+          if (json !== null && typeof json === 'object') extractText(this.format, event, json as Record<string, unknown>, this.keepText);
+        }
+        return undefined;
+      }
       if (this.textChars <= MAX_TEXT_CHARS) {
         this.text.push([event, data]);
         this.textChars += data.length;
@@ -142,6 +166,12 @@ export class StreamTap {
     this.read(event, json);
   }
 
+  /** The `sequence_number` of a Responses event, read without parsing it (escaped quotes cannot match inside a string). */
+  private readSequence(data: string): void {
+    const m = SEQUENCE.exec(data);
+    if (m !== null) this.sequence = Number(m[1]);
+  }
+
   private read(event: string | undefined, json: unknown): void {
     if (json === null || typeof json !== 'object') return;
     const o = json as Record<string, unknown>;
@@ -156,6 +186,7 @@ export class StreamTap {
       case 'openai-chat':
         return this.chat(o);
       case 'openai-responses':
+        if (typeof o['sequence_number'] === 'number') this.sequence = o['sequence_number'];
         return this.responses(event ?? (o['type'] as string | undefined), o);
       case 'anthropic':
         return this.anthropicEvent(event, o);
@@ -176,64 +207,10 @@ export class StreamTap {
       if (fast !== undefined) out.push(fast);
       else {
         const json = parseJson(item[1]);
-        if (json !== null && typeof json === 'object') this.extractText(item[0], json as Record<string, unknown>, sink);
+        if (json !== null && typeof json === 'object') extractText(this.format, item[0], json as Record<string, unknown>, sink);
       }
     }
     return out.join('');
-  }
-
-  /**
-   * The texts an event carries, in each format, each with its key (which text of the stream it
-   * continues: see textKey).
-   */
-  private extractText(event: string | undefined, o: Record<string, unknown>, sink: OnText): void {
-    const keep = (v: unknown, key: number) => {
-      if (typeof v === 'string' && v.length > 0) sink(v, key);
-    };
-    if (this.format === 'openai-chat') {
-      const choices = o['choices'];
-      if (!Array.isArray(choices)) return;
-      for (let at = 0; at < choices.length; at++) {
-        const c = choices[at] as Record<string, unknown> | null;
-        const choice = typeof c?.['index'] === 'number' ? c['index'] : at;
-        const delta = c?.['delta'] as Record<string, unknown> | undefined;
-        if (delta) {
-          keep(delta['content'], textKey(choice, 0, TEXT.answer));
-          // `reasoning_content` (DeepSeek, vLLM, the gateway's Anthropic translation) or `reasoning`
-          // (OpenRouter, Groq): some providers send both, most with the same text; a different one
-          // is a text of its own.
-          const rc = delta['reasoning_content'];
-          const r = delta['reasoning'];
-          keep(typeof rc === 'string' ? rc : r, textKey(choice, 0, TEXT.reasoning));
-          if (typeof rc === 'string' && typeof r === 'string' && r !== rc) keep(r, textKey(choice, 1, TEXT.reasoning));
-          keep(delta['refusal'], textKey(choice, 0, TEXT.refusal));
-          const calls = delta['tool_calls'];
-          if (Array.isArray(calls)) {
-            calls.forEach((t: { index?: unknown; function?: { arguments?: unknown } } | null, i) => {
-              const n = typeof t?.index === 'number' ? t.index : i;
-              keep(t?.function?.arguments, textKey(choice, n + 1, TEXT.tool));
-            });
-          }
-        } else keep(c?.['text'], textKey(choice, 0, TEXT.completion)); // a completion's text is its answer
-      }
-    } else if (this.format === 'openai-responses') {
-      const type = event ?? o['type'];
-      const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
-      const part = typeof o['content_index'] === 'number' ? o['content_index'] : 0;
-      if (type === 'response.output_text.delta') keep(o['delta'], textKey(output, part, TEXT.answer));
-      else if (type === 'response.refusal.delta') keep(o['delta'], textKey(output, part, TEXT.refusal));
-      else if (type === 'response.reasoning_text.delta') keep(o['delta'], textKey(output, part, TEXT.reasoning));
-      else if (type === 'response.reasoning_summary_text.delta') {
-        const summary = typeof o['summary_index'] === 'number' ? o['summary_index'] : 0;
-        keep(o['delta'], textKey(output, summary, TEXT.summary));
-      } else if (type === 'response.function_call_arguments.delta') keep(o['delta'], textKey(output, 0, TEXT.tool));
-    } else if ((event ?? o['type']) === 'content_block_delta') {
-      const block = typeof o['index'] === 'number' ? o['index'] : 0;
-      const d = o['delta'] as Record<string, unknown> | undefined;
-      if (typeof d?.['text'] === 'string') keep(d['text'], textKey(block, 0, TEXT.answer));
-      else if (typeof d?.['partial_json'] === 'string') keep(d['partial_json'], textKey(block, 0, TEXT.tool));
-      else keep(d?.['thinking'], textKey(block, 0, TEXT.reasoning));
-    }
   }
 
   private chat(o: Record<string, unknown>): void {
@@ -241,15 +218,19 @@ export class StreamTap {
     if (u) this.usage = u;
     const choices = o['choices'];
     if (Array.isArray(choices)) {
-      for (const c of choices as Array<Record<string, unknown> | null>) {
-        if (typeof c?.['finish_reason'] === 'string') this.finishReason = c['finish_reason'];
-      }
+      (choices as Array<Record<string, unknown> | null>).forEach((c, at) => {
+        if (typeof c?.['finish_reason'] !== 'string') return;
+        this.finishReason = c['finish_reason'];
+        // Every choice finished: the answer is whole, whether or not [DONE] follows.
+        this.finished.add(typeof c['index'] === 'number' ? c['index'] : at);
+        if (this.finished.size >= this.choices) this.terminal = true;
+      });
     }
-    this.extractText(undefined, o, this.keepText);
+    extractText(this.format, undefined, o, this.keepText);
   }
 
   private responses(type: string | undefined, o: Record<string, unknown>): void {
-    this.extractText(type, o, this.keepText);
+    extractText(this.format, type, o, this.keepText);
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
       const r = o['response'] as Record<string, unknown> | undefined;
       const u = usageFromOpenai(r?.['usage']);
@@ -275,7 +256,7 @@ export class StreamTap {
       const d = o['delta'] as { stop_reason?: unknown } | undefined;
       if (typeof d?.stop_reason === 'string') this.finishReason = d.stop_reason;
     } else if (type === 'content_block_delta') {
-      this.extractText(event, o, this.keepText);
+      extractText(this.format, event, o, this.keepText);
     } else if (type === 'message_stop') {
       this.terminal = true;
     }
@@ -285,6 +266,7 @@ export class StreamTap {
   }
 
   private readonly keepText: OnText = (v, key) => {
+    this.firstTextAt ??= performance.now();
     this.onText?.(v, key);
     if (this.textChars > MAX_TEXT_CHARS) return;
     this.text.push(v);
@@ -292,6 +274,158 @@ export class StreamTap {
   };
 }
 
+/**
+ * What a client was sent of a stream the gateway may end before the provider does (an enforced
+ * post-response policy, a strict budget): the tap sees each event before the gateway decides to
+ * send it, so an event that ends the stream is seen but never sent. Kept from the events as they
+ * are framed for the client (after the policy filters): their text (what is stored and counted
+ * for such a stream), and what a proper end must close: Anthropic's open content blocks, the
+ * Responses API's response (as response.created announced it), its output so far and its last
+ * sequence number.
+ */
+export class SentLog {
+  /** Anthropic: content blocks started and not yet stopped. */
+  readonly openBlocks = new Set<number>();
+  /** Responses: the response of response.created (or in_progress), as sent. */
+  response: Record<string, unknown> | null = null;
+  /** Responses: the output items as the client's SDK put them together from the events sent. */
+  readonly output: Array<Record<string, unknown>> = [];
+  /** Responses: the last sequence_number sent (-1 before any). */
+  sequence = -1;
+  private readonly text: string[] = [];
+  private textChars = 0;
+  private readonly sink: OnText = (v) => {
+    if (v.length === 0 || this.textChars > MAX_TEXT_CHARS) return;
+    this.text.push(v);
+    this.textChars += v.length;
+  };
+
+  constructor(readonly format: ClientStreamFormat) {}
+
+  /** The text sent, in order. */
+  answerText(): string {
+    return this.text.join('');
+  }
+
+  /** An event sent as its data (an OpenAI chat chunk whose content is read without parsing it when it can be). */
+  data(event: string | undefined, data: string): void {
+    const fast = this.format === 'openai-chat' ? chatDeltaContent(data) : undefined;
+    if (fast !== undefined) this.sink(fast, 0);
+    else this.parsed(event, parseJson(data));
+  }
+
+  /** An event sent, parsed (or built by the gateway). */
+  parsed(event: string | undefined, json: unknown): void {
+    if (json === null || typeof json !== 'object') return;
+    const o = json as Record<string, unknown>;
+    extractText(this.format, event, o, this.sink);
+    const type = event ?? o['type'];
+    if (this.format === 'anthropic') {
+      const index = typeof o['index'] === 'number' ? o['index'] : 0;
+      if (type === 'content_block_start') this.openBlocks.add(index);
+      else if (type === 'content_block_stop') this.openBlocks.delete(index);
+    } else if (this.format === 'openai-responses') {
+      if (typeof o['sequence_number'] === 'number') this.sequence = o['sequence_number'];
+      this.responsesOutput(String(type), o);
+    }
+  }
+
+  /** The output items as the events sent build them (as the openai SDK's accumulator does). */
+  private responsesOutput(type: string, o: Record<string, unknown>): void {
+    const item = typeof o['output_index'] === 'number' ? this.output[o['output_index']] : undefined;
+    const list = (name: string): unknown[] => (Array.isArray(item?.[name]) ? (item[name] as unknown[]) : (item![name] = []));
+    const part = (name: string, index: string): Record<string, unknown> | undefined => {
+      const p = item && typeof o[index] === 'number' ? list(name)[o[index]] : undefined;
+      return p !== null && typeof p === 'object' ? (p as Record<string, unknown>) : undefined;
+    };
+    const append = (p: Record<string, unknown> | undefined, field: string) => {
+      if (p && typeof o['delta'] === 'string') p[field] = (typeof p[field] === 'string' ? p[field] : '') + o['delta'];
+    };
+    switch (type) {
+      case 'response.created':
+      case 'response.in_progress':
+        if (o['response'] !== null && typeof o['response'] === 'object') this.response = o['response'] as Record<string, unknown>;
+        return;
+      case 'response.output_item.added':
+      case 'response.output_item.done':
+        if (typeof o['output_index'] === 'number' && o['item'] !== null && typeof o['item'] === 'object') this.output[o['output_index']] = structuredClone(o['item'] as Record<string, unknown>);
+        return;
+      case 'response.content_part.added':
+      case 'response.content_part.done':
+        if (item && typeof o['content_index'] === 'number') list('content')[o['content_index']] = structuredClone(o['part']);
+        return;
+      case 'response.reasoning_summary_part.added':
+      case 'response.reasoning_summary_part.done':
+        if (item && typeof o['summary_index'] === 'number') list('summary')[o['summary_index']] = structuredClone(o['part']);
+        return;
+      case 'response.output_text.delta':
+      case 'response.reasoning_text.delta':
+        return append(part('content', 'content_index'), 'text');
+      case 'response.refusal.delta':
+        return append(part('content', 'content_index'), 'refusal');
+      case 'response.reasoning_summary_text.delta':
+        return append(part('summary', 'summary_index'), 'text');
+      case 'response.function_call_arguments.delta':
+        return append(item, 'arguments');
+    }
+  }
+}
+
+/**
+ * The texts an event carries, in each format, each with its key (which text of the stream it
+ * continues: see textKey).
+ */
+export function extractText(format: ClientStreamFormat, event: string | undefined, o: Record<string, unknown>, sink: OnText): void {
+  const keep = (v: unknown, key: number) => {
+    if (typeof v === 'string' && v.length > 0) sink(v, key);
+  };
+  if (format === 'openai-chat') {
+    const choices = o['choices'];
+    if (!Array.isArray(choices)) return;
+    for (let at = 0; at < choices.length; at++) {
+      const c = choices[at] as Record<string, unknown> | null;
+      const choice = typeof c?.['index'] === 'number' ? c['index'] : at;
+      const delta = c?.['delta'] as Record<string, unknown> | undefined;
+      if (delta) {
+        keep(delta['content'], textKey(choice, 0, TEXT.answer));
+        // `reasoning_content` (DeepSeek, vLLM, the gateway's Anthropic translation) or `reasoning`
+        // (OpenRouter, Groq): some providers send both, most with the same text; a different one
+        // is a text of its own.
+        const rc = delta['reasoning_content'];
+        const r = delta['reasoning'];
+        keep(typeof rc === 'string' ? rc : r, textKey(choice, 0, TEXT.reasoning));
+        if (typeof rc === 'string' && typeof r === 'string' && r !== rc) keep(r, textKey(choice, 1, TEXT.reasoning));
+        keep(delta['refusal'], textKey(choice, 0, TEXT.refusal));
+        const calls = delta['tool_calls'];
+        if (Array.isArray(calls)) {
+          calls.forEach((t: { index?: unknown; function?: { arguments?: unknown } } | null, i) => {
+            const n = typeof t?.index === 'number' ? t.index : i;
+            keep(t?.function?.arguments, textKey(choice, n + 1, TEXT.tool));
+          });
+        }
+      } else keep(c?.['text'], textKey(choice, 0, TEXT.completion)); // a completion's text is its answer
+    }
+  } else if (format === 'openai-responses') {
+    const type = event ?? o['type'];
+    const output = typeof o['output_index'] === 'number' ? o['output_index'] : 0;
+    const part = typeof o['content_index'] === 'number' ? o['content_index'] : 0;
+    if (type === 'response.output_text.delta') keep(o['delta'], textKey(output, part, TEXT.answer));
+    else if (type === 'response.refusal.delta') keep(o['delta'], textKey(output, part, TEXT.refusal));
+    else if (type === 'response.reasoning_text.delta') keep(o['delta'], textKey(output, part, TEXT.reasoning));
+    else if (type === 'response.reasoning_summary_text.delta') {
+      const summary = typeof o['summary_index'] === 'number' ? o['summary_index'] : 0;
+      keep(o['delta'], textKey(output, summary, TEXT.summary));
+    } else if (type === 'response.function_call_arguments.delta') keep(o['delta'], textKey(output, 0, TEXT.tool));
+  } else if ((event ?? o['type']) === 'content_block_delta') {
+    const block = typeof o['index'] === 'number' ? o['index'] : 0;
+    const d = o['delta'] as Record<string, unknown> | undefined;
+    if (typeof d?.['text'] === 'string') keep(d['text'], textKey(block, 0, TEXT.answer));
+    else if (typeof d?.['partial_json'] === 'string') keep(d['partial_json'], textKey(block, 0, TEXT.tool));
+    else keep(d?.['thinking'], textKey(block, 0, TEXT.reasoning));
+  }
+}
+
+const SEQUENCE = /"sequence_number":(\d+)/;
 const CHUNK_ID = /"id":"((?:[^"\\]|\\.)*)"/;
 const CHUNK_CREATED = /"created":(\d+)/;
 const CHUNK_MODEL = /"model":"((?:[^"\\]|\\.)*)"/;
