@@ -107,6 +107,8 @@ export async function respondStream(
   // A stream that may be ended early keeps what its client was sent: then that is what is stored
   // and counted, and what its end closes.
   const sent = guard || budget ? new SentLog(format) : null;
+  /** The Responses API's last sequence_number sent: a redaction may have added events (text-filter.ts). */
+  const lastSequence = (): number => Math.max(tap.sequence, sent?.sequence ?? -1);
   let translator: StreamTranslator | null = null;
   if (!opts.native) {
     translator = opts.cp.provider.createStreamTranslator?.(x.endpoint, opts.ctx) ?? null;
@@ -291,7 +293,7 @@ export async function respondStream(
     if (res.destroyed && !res.writableFinished) {
       x.outcome = 'client_closed';
     } else {
-      cut(x, res, tap, e);
+      cut(x, res, tap, e, lastSequence());
     }
   } finally {
     // A stream that did not pass whole (ended early, cut): what its client was sent is what is kept.
@@ -305,7 +307,7 @@ export async function respondStream(
     x.outcome = 'upstream_error';
     x.error = tap.error;
   } else if (!res.destroyed && !tap.terminal && x.outcome === 'success') {
-    cut(x, res, tap, null);
+    cut(x, res, tap, null, lastSequence());
   }
   if (!res.writableEnded) res.end();
 }
@@ -341,7 +343,7 @@ function streamedUsage(x: Exchange, tap: StreamTap, answer: string): Usage {
 }
 
 /** The stream ended before the provider finished: tell the client in its own error shape, then end. */
-function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): void {
+function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown, sequence: number): void {
   const timeout = cause instanceof Error && /timeout/i.test(cause.name + String((cause as { code?: unknown }).code));
   const err = isShutdownAbort(cause) ? shutdownError() : new GatewayError({
     status: timeout ? 504 : 502,
@@ -357,7 +359,7 @@ function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown): 
   if (res.destroyed || res.writableEnded) return;
   if (x.endpoint === 'responses') {
     // The Responses API's own error event, numbered on from the stream's events.
-    const data = { type: 'error', code: err.code, message: err.message, param: null, sequence_number: tap.sequence + 1 };
+    const data = { type: 'error', code: err.code, message: err.message, param: null, sequence_number: sequence + 1 };
     res.write(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
     return;
   }
