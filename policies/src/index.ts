@@ -27,7 +27,7 @@ export { evaluateResponse, redactText } from './response.ts';
 export { Placeholders } from './redact.ts';
 export { createResponseScanner, type ResponseScanner, type ScanResult, type ScanStep } from './scanner.ts';
 export { compileGlob } from './glob.ts';
-export { answerPolicyTag } from './select.ts';
+export { answerPolicyTag, watchesAnswers } from './select.ts';
 export { createStreamFilters, type StreamFilters, type StreamTextFilter } from './stream-filter.ts';
 export { outcomeOf } from './outcome.ts';
 export type {

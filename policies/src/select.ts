@@ -24,6 +24,14 @@ export function treatsAnswers(p: CompiledPolicy): boolean {
   return p.post && p.mode === 'enforce' && (p.action === 'redact' || p.action === 'deny');
 }
 
+/**
+ * Whether any post-response policy (enforced or shadow, any action) selects this call: its answer
+ * must then be read as it streams. False lets a stream pass as raw bytes.
+ */
+export function watchesAnswers(set: { policies: readonly CompiledPolicy[] }, ctx: CallContext): boolean {
+  return set.policies.some((p) => p.post && p.action !== null && selects(p, ctx));
+}
+
 const tags = new WeakMap<CompiledPolicy, string>();
 
 /**

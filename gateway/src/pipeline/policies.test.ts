@@ -18,6 +18,16 @@ function exchange(): Exchange {
 const SECRET = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
 
 describe('streamGuard', () => {
+  test('is null when no post-response policy selects the call (the stream then passes as raw bytes)', () => {
+    const other = compiled([{ name: 'acme-only', match: { project: 'acme' }, detect: ['email'], action: 'redact', stage: 'post' }]);
+    expect(streamGuard(exchange(), other)).toBeNull();
+    const acme = exchange();
+    acme.auth.project = 'acme';
+    expect(streamGuard(acme, other)).not.toBeNull();
+    // a shadow rule watches too (what it finds is recorded)
+    expect(streamGuard(exchange(), compiled([{ name: 'watch', detect: ['email'], action: 'flag', stage: 'post' }]))).not.toBeNull();
+  });
+
   test('scans each text apart: a key in choice 0 interleaved with choice 1 is seen whole and cut', () => {
     const guard = streamGuard(exchange(), compiled([{ name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' }]))!;
     const a = `key: ${SECRET} `;

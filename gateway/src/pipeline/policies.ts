@@ -16,6 +16,7 @@ import {
   type RuleMatch,
   type StoredMode,
   type StreamFilters,
+  watchesAnswers,
 } from '@watchllm/policies';
 import { answerText } from '../answer-text.ts';
 import { GatewayError } from '../errors.ts';
@@ -197,8 +198,9 @@ export interface StreamGuard {
  * the answer) arrive interleaved, and one buffer of all of them would never hold a secret whole.
  */
 export function streamGuard(x: Exchange, set: CompiledPolicySet): StreamGuard | null {
-  if (!set.policies.some((p) => p.post && p.action !== null)) return null;
   const ctx = context(x);
+  // A policy for other calls (another project, model, endpoint) leaves this stream as raw bytes.
+  if (!watchesAnswers(set, ctx)) return null;
   const filters = createStreamFilters(set, ctx, placeholdersOf(x));
   const scanners = new Map<number, ResponseScanner>();
   /** Scanners given text since the last check. */
