@@ -73,16 +73,34 @@ export interface ProviderRequest {
    * as is instead of re-serialising `body` (cheaper, and byte-faithful).
    */
   raw?: string | undefined;
-  /** The client's query string, without `?` (GET endpoints such as `models`: pagination). */
+  /**
+   * The client's query string, without `?` (GET endpoints such as `models` and the stored-response
+   * routes: pagination, `include`).
+   */
   query?: string | undefined;
+  /**
+   * `responses` only: a call on a response the provider stored (the Responses API's
+   * `GET /v1/responses/{id}`, `DELETE /v1/responses/{id}`, `POST /v1/responses/{id}/cancel`,
+   * `GET /v1/responses/{id}/input_items`) rather than a new one. It has no body and no model.
+   */
+  stored?: StoredResponse | undefined;
+}
+
+/** What a stored-response call does: retrieve, delete, cancel (background) or list its input items. */
+export type StoredResponseAction = 'retrieve' | 'delete' | 'cancel' | 'input_items';
+
+export interface StoredResponse {
+  /** The response id as the client named it (`resp_...`), percent-decoded. */
+  id: string;
+  action: StoredResponseAction;
 }
 
 /** The HTTP request to send upstream. The gateway adds nothing but hop-by-hop handling. */
 export interface UpstreamRequest {
   url: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers: Record<string, string>;
-  /** Serialised body; undefined for GET. */
+  /** Serialised body; undefined for GET, DELETE and a stored response's cancel. */
   body?: string;
 }
 

@@ -3,6 +3,7 @@
  * share. Kept free of provider knowledge.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StoredResponses } from './responses.ts';
 import type { Scenario } from './scenario.ts';
 
 export interface RecordedCall {
@@ -38,6 +39,8 @@ export interface Ctx {
   validKeys: ReadonlySet<string> | null;
   /** a fresh id suffix, unique within this server */
   nextId: () => string;
+  /** the Responses API's stored responses, by id (this server's, until reset) */
+  responses: StoredResponses;
   /** the response is over (finished, aborted by the client, or dropped) */
   closed: boolean;
 }

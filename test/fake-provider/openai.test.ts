@@ -212,6 +212,36 @@ describe('azure', () => {
     expect(fake.calls[0]?.headers['api-key']).toBe('az-key');
   });
 
+  test('stored responses: retrieve, input items, delete, then 404; store: false keeps nothing', async () => {
+    const r = await client.responses.create({ model: 'gpt-4.1', input: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] });
+    expect(await client.responses.retrieve(r.id)).toEqual(r);
+    const page = await client.responses.inputItems.list(r.id, { limit: 1 });
+    expect(page.data).toHaveLength(1);
+    expect(page.data[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'b' }] });
+    expect(page.has_more).toBe(true);
+    const raw = await fetch(`${fake.url}/v1/responses/${r.id}/input_items?order=asc`, { headers: { authorization: 'Bearer k' } });
+    expect(await raw.json()).toMatchObject({ object: 'list', data: [{ content: [{ text: 'a' }] }, { content: [{ text: 'b' }] }], has_more: false });
+    const del = await fetch(`${fake.url}/v1/responses/${r.id}`, { method: 'DELETE', headers: { authorization: 'Bearer k' } });
+    expect(await del.json()).toEqual({ id: r.id, object: 'response', deleted: true });
+    const gone = await fetch(`${fake.url}/v1/responses/${r.id}`, { headers: { authorization: 'Bearer k' } });
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toEqual({ error: { message: `Response with id '${r.id}' not found.`, type: 'invalid_request_error', param: null, code: null } });
+    const unstored = await client.responses.create({ model: 'gpt-4.1', input: 'x', store: false });
+    await expect(client.responses.retrieve(unstored.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  test('background: queued, in progress for backgroundMs, cancellable then; finished after, with usage', async () => {
+    fake.setDefault({ backgroundMs: 60_000 });
+    const slow = await client.responses.create({ model: 'gpt-4.1', input: 'hi', background: true });
+    expect(slow).toMatchObject({ status: 'queued', background: true, output: [] });
+    expect(await client.responses.retrieve(slow.id)).toMatchObject({ status: 'in_progress' });
+    expect(await client.responses.cancel(slow.id)).toMatchObject({ status: 'cancelled' });
+    expect(await client.responses.retrieve(slow.id)).toMatchObject({ status: 'cancelled' });
+    fake.setDefault({});
+    const quick = await client.responses.create({ model: 'gpt-4.1', input: 'hi', background: true });
+    expect(await client.responses.retrieve(quick.id)).toMatchObject({ status: 'completed', background: true, usage: { input_tokens: 1, output_tokens: 4 } });
+  });
+
   test('an Azure stream opens with the prompt-filter chunk the SDK tolerates', async () => {
     const azure = new AzureOpenAI({ apiKey: 'az-key', endpoint: fake.url, apiVersion: '2024-10-21', deployment: 'my-gpt', maxRetries: 0 });
     const stream = await azure.chat.completions.create({ model: 'gpt-4o', messages: user('hi'), stream: true });

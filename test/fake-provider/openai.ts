@@ -59,9 +59,10 @@ function deploymentNotFound(ctx: Ctx): void {
 
 /**
  * Auth, scenario errors and JSON parsing, in the order the real APIs apply them.
- * Returns true when it has answered (the handler must stop).
+ * Returns true when it has answered (the handler must stop). `bodyless`: a POST that takes no body
+ * (the Responses API's cancel).
  */
-export function openaiGuard(ctx: Ctx, flavour: Flavour): boolean {
+export function openaiGuard(ctx: Ctx, flavour: Flavour, bodyless = false): boolean {
   if (flavour.kind === 'azure') {
     const check = checkKey(ctx, ctx.call.headers['api-key'] ?? bearer(ctx));
     if (check === 'missing') {
@@ -102,7 +103,7 @@ export function openaiGuard(ctx: Ctx, flavour: Flavour): boolean {
     }
     return true;
   }
-  if (ctx.req.method === 'POST' && (ctx.badJson || !ctx.body)) {
+  if (ctx.req.method === 'POST' && !bodyless && (ctx.badJson || !ctx.body)) {
     openaiError(ctx, 400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)', 'invalid_request_error', null);
     return true;
   }

@@ -79,6 +79,11 @@ export interface Scenario {
   finishReason?: 'stop' | 'length';
   /** send the provider's in-stream error event after N content deltas, then end the stream */
   midStreamError?: MidStreamError;
+  /**
+   * Responses API, `background: true`: how long (ms) the response stays `in_progress` after it is
+   * created (retrievable, cancellable); default 0, finished by the time it is first retrieved
+   */
+  backgroundMs?: number;
 }
 
 export interface TokenCounts {
@@ -172,6 +177,7 @@ export function mergeScenarios(...layers: Array<Scenario | undefined>): Scenario
 
 const NUMBER_FIELDS = [
   'chunks', 'status', 'retryAfter', 'latencyMs', 'chunkDelayMs', 'dropAfterChunks', 'endAfterChunks', 'hangMs', 'contextWindow',
+  'backgroundMs',
 ] as const;
 const STRING_FIELDS = ['text', 'errorType', 'errorMessage'] as const;
 const USAGE_FIELDS = [

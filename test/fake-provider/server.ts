@@ -10,7 +10,7 @@ import { gemini, geminiError, geminiModels } from './gemini.ts';
 import { isRecord, sendJson, sleep, type Ctx, type RecordedCall } from './http.ts';
 import { completions, chatCompletions } from './openai-chat.ts';
 import { OPENAI, embeddings, models, openaiError, type Flavour } from './openai.ts';
-import { responses } from './responses.ts';
+import { responses, storedResponse, type StoredAction, type StoredResponses } from './responses.ts';
 import { mergeScenarios, parseScenario, type Scenario } from './scenario.ts';
 
 export interface FakeProviderOptions {
@@ -33,7 +33,7 @@ export interface FakeProvider {
   url: string;
   /** every request in arrival order (control routes under /__fake/ excluded) */
   calls: RecordedCall[];
-  /** clears calls, queued scenarios, the default scenario and the abort count */
+  /** clears calls, queued scenarios, the default scenario, stored responses and the abort count */
   reset(): void;
   /** destroys every open socket and stops listening */
   close(): Promise<void>;
@@ -49,6 +49,14 @@ export interface FakeProvider {
 const AZURE_ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
 const AZURE_V1 = '/openai/v1/';
 const GEMINI_ROUTE = /^\/v1(?:beta)?\/models\/([^/:]+):([A-Za-z]+)$/;
+/** The Responses API's stored-response routes, OpenAI's and Azure's v1 API's. */
+const STORED_RESPONSE = /^(\/openai)?\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/;
+
+function storedAction(method: string, tail: string | undefined): StoredAction | null {
+  if (tail === undefined) return method === 'GET' ? 'retrieve' : method === 'DELETE' ? 'delete' : null;
+  if (tail === 'cancel') return method === 'POST' ? 'cancel' : null;
+  return method === 'GET' ? 'input_items' : null;
+}
 
 function flattenHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
@@ -73,6 +81,11 @@ function isAnthropic(headers: Record<string, string>): boolean {
 }
 
 function dispatch(ctx: Ctx, method: string, path: string): Promise<void> | void {
+  const stored = STORED_RESPONSE.exec(path);
+  const action = stored ? storedAction(method, stored[3]) : null;
+  if (stored && action) {
+    return storedResponse(ctx, action, decodeURIComponent(stored[2] ?? ''), stored[1] ? { kind: 'azure', deployment: null } : OPENAI);
+  }
   if (method === 'POST') {
     switch (path) {
       case '/v1/chat/completions': return chatCompletions(ctx, OPENAI);
@@ -124,6 +137,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   let defaults: Scenario = {};
   let abortedCount = 0;
   let ids = 0;
+  const stored: StoredResponses = new Map();
   const nextId = (): string => (++ids).toString(36).padStart(10, '0');
   const sockets = new Set<Socket>();
 
@@ -190,7 +204,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       method, path, query: Object.fromEntries(query), headers, body, rawBody, status: 0, aborted: false, dropped: false, scenario,
     };
     if (record) calls.push(call);
-    const ctx: Ctx = { req, res, call, body, badJson, scenario, query, validKeys, nextId, closed: false };
+    const ctx: Ctx = { req, res, call, body, badJson, scenario, query, validKeys, nextId, responses: stored, closed: false };
     res.once('close', () => {
       ctx.closed = true;
       if (!res.writableEnded && !call.dropped) {
@@ -238,6 +252,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     reset() {
       calls.length = 0;
       queue.length = 0;
+      stored.clear();
       defaults = {};
       abortedCount = 0;
     },

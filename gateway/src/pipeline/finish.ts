@@ -2,7 +2,10 @@ import { costUsd, type Price } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
 import { answerText } from '../answer-text.ts';
 import { parseJson } from '../json.ts';
+import type { Logger } from '../log.ts';
+import type { CacheStore } from '../stores/index.ts';
 import { estimateUsage } from '../usage/estimate.ts';
+import { isStoredResponse, storedResponseOf } from './parse.ts';
 
 /**
  * Settles what the call used: tokens (from the provider, else a tiktoken estimate for streams that
@@ -11,8 +14,9 @@ import { estimateUsage } from '../usage/estimate.ts';
  */
 export function settle(x: Exchange, price: Price | null): void {
   x.response.endedAt ??= performance.now();
-  // Listing models and counting tokens generate nothing: there is no usage to estimate.
-  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens';
+  // Listing models, counting tokens and a stored response's calls generate nothing: there is no
+  // usage to estimate. Nor is there for a background response still queued: it comes later.
+  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens' && !isStoredResponse(x) && !awaitsBackground(x);
   if (x.response.usage === null && x.route !== null && x.response.status === 200 && generates) {
     // Streams keep the answer text in response.body; complete answers keep the JSON.
     const answer = x.request.stream ? (x.response.body ?? '') : answerText(x.response.body ? parseJson(x.response.body) : null);
@@ -26,3 +30,45 @@ export function settle(x: Exchange, price: Price | null): void {
   }
 }
 
+/**
+ * A Responses API call answered with a response still to be made (`background: true`: status
+ * `queued` or `in_progress`, no usage). Its usage is reported once it has finished, to whoever
+ * retrieves it (keepStoredUsageOnce); until then nothing is known of it.
+ */
+export function awaitsBackground(x: Exchange): boolean {
+  return (
+    x.endpoint === 'responses' &&
+    x.outcome === 'success' &&
+    x.response.usage === null &&
+    (x.response.finishReason === 'queued' || x.response.finishReason === 'in_progress') &&
+    !isStoredResponse(x)
+  );
+}
+
+/** How long a response's "usage recorded" mark is kept: OpenAI keeps stored responses 30 days. */
+const USAGE_MARK_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * A finished background response's usage (respond-json.ts keeps it on a retrieve or cancel of one)
+ * is recorded with the first call that sees it, and dropped from the others: a client polls a
+ * response, and may read it again later, and each of those calls would otherwise count (and cost)
+ * it once more. The first one leaves a mark in the cache store (shared by the replicas with Redis)
+ * under the provider and the response id. Best effort: two calls reading it at the same moment may
+ * both count it; with the store unreachable, or the mark evicted from an in-process cache that is
+ * full, a later one may too. A failure to set the mark keeps the usage (the provider billed it).
+ */
+export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: Logger): Promise<void> {
+  const stored = storedResponseOf(x);
+  if (!stored || !x.route || x.response.usage === null) return;
+  const key = `responses-usage:${x.route.provider}:${stored.id}`;
+  try {
+    if ((await cache.get(key)) !== null) {
+      x.response.usage = null;
+      x.response.usageSource = 'none';
+      return;
+    }
+    await cache.set(key, { status: 200, headers: {}, usage: null, model: x.route.model, body: '', createdAt: Date.now() }, USAGE_MARK_TTL_SECONDS);
+  } catch (e) {
+    log.warn({ requestId: x.id, err: e }, 'marking a background response as counted failed');
+  }
+}

@@ -9,6 +9,7 @@ import type { CompiledPolicySet } from '@watchllm/policies';
 import type { Logger } from '../log.ts';
 import { logUnreachable, upstreamBodyError, type Upstream, type UpstreamResponse } from '../upstream.ts';
 import { AttemptFailed, contextTooLong, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
+import { storedResponseOf } from './parse.ts';
 import { respondJson } from './respond-json.ts';
 import { providerRetryAfterMs } from './retry.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
@@ -66,7 +67,8 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
   const native = cp.provider.wire === x.surface;
   // An Azure api-version older than stream_options refuses it: such streams are estimated.
   // So does a host configured not to be asked (`stream_usage: false`, Mistral's default).
-  const plan = planBody(x, native && cp.streamUsage && (cp.provider.kind !== 'azure' || azureStreamsUsage(cp.target.apiVersion)));
+  const stored = storedResponseOf(x);
+  const plan = planBody(x, native && cp.streamUsage && (cp.provider.kind !== 'azure' || azureStreamsUsage(cp.target.apiVersion)), stored !== null);
   let req: UpstreamRequest;
   try {
     req = cp.provider.buildRequest(
@@ -78,9 +80,11 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
         apiKey: input.apiKey,
         passHeaders: input.passHeaders,
         raw: plan.changed ? undefined : (x.request.raw ?? undefined),
-        // GET endpoints carry their parameters in the query (Anthropic's models pagination); each
-        // provider forwards the ones its API takes. Without them an SDK following has_more loops.
-        ...(x.endpoint === 'models' ? { query: queryOf(x.path) } : {}),
+        // GET endpoints carry their parameters in the query (Anthropic's models pagination, a stored
+        // response's input items pages and `include`); each provider forwards the ones its API takes.
+        // Without them an SDK following has_more loops.
+        ...(x.endpoint === 'models' || stored ? { query: queryOf(x.path) } : {}),
+        ...(stored ? { stored } : {}),
       },
       cp.target,
     );
@@ -198,9 +202,10 @@ async function respond(
  * What to send upstream: the client's body with the routed model name, and for OpenAI-style streams
  * `stream_options.include_usage` so the provider reports usage (hidden again from clients that did not ask).
  */
-function planBody(x: Exchange, injectable: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
+function planBody(x: Exchange, injectable: boolean, stored: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
   const body = x.request.body ?? {};
-  if (x.endpoint === 'models') return { body, changed: false, injectedUsage: false };
+  // (a stored response's calls send no body)
+  if (x.endpoint === 'models' || stored) return { body, changed: false, injectedUsage: false };
   let out = body;
   let changed = false;
   if (body['model'] !== x.route!.model) {

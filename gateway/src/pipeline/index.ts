@@ -11,11 +11,11 @@ import { MAX_BODY_DEPTH, nestsDeeper } from '../json.ts';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
-import { settle } from './finish.ts';
+import { keepStoredUsageOnce, settle } from './finish.ts';
 import { requestedTimeout } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
-import { parseModelPath, parseRequest } from './parse.ts';
+import { isStoredResponse, parseModelPath, parseRequest, parseStoredResponse } from './parse.ts';
 import { answerPolicies, applyRequestPolicies, applyStorage, recordAnswerPolicies } from './policies.ts';
 import { route } from './route.ts';
 import { exceptCurrent, fallbackChain } from './fallback.ts';
@@ -93,8 +93,11 @@ export async function handleExchange(
   const creds = presentedCredentials(req.headers);
   try {
     readMeta(x, req.headers);
-    if (endpoint !== 'models') parseRequest(x, await readBody(req, deps.maxBodyBytes));
-    else parseModelPath(x);
+    // A stored response's calls (retrieve, delete, cancel, input items) have no body, and no model:
+    // they route like the models list (x-watchllm-provider, else the default provider).
+    const stored = parseStoredResponse(x);
+    if (endpoint === 'models') parseModelPath(x);
+    else if (stored === null) parseRequest(x, await readBody(req, deps.maxBodyBytes));
     // Load balancing (balance.ts) picks the target before routing, unless the caller named the
     // provider or brought its own provider key (that key is one account's, for one provider).
     const asked = x.request.model;
@@ -109,7 +112,7 @@ export async function handleExchange(
       box: deps.stores.box,
     });
     key = who.key;
-    checkKeyScope(x, key);
+    checkKeyScope(x, key, deps.registry.ids);
     let chain = fallbackChain(x, req.headers, deps.fallbacks, balanced && asked !== null ? { asked, rest } : undefined);
     const headersTimeoutMs = requestedTimeout(req.headers, deps.config.server.upstream_timeout_ms);
     const retries = retriesFor(req.headers, deps.config.retries);
@@ -173,6 +176,12 @@ export async function handleExchange(
     deps.metrics.inFlight.dec();
     if (x.outcome === 'success' && res.destroyed && !res.writableFinished) x.outcome = 'client_closed';
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
+    if (x.response.usage !== null && isStoredResponse(x)) {
+      // a finished background response's usage, recorded by the first call that sees it (finish.ts),
+      // at the price of the model that answered it
+      await keepStoredUsageOnce(deps.stores.cache, x, deps.log);
+      price = priceOf(x, deps);
+    }
     settle(x, price);
     await afterResponse(deps, x, reservation, cachePlan, capture);
     applyStorage(x, policies, {

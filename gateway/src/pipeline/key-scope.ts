@@ -2,6 +2,7 @@ import { compileGlob } from '@watchllm/policies';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { KeyRecord } from '../stores/index.ts';
+import { isStoredResponse } from './parse.ts';
 
 /** Compiled allowed-model globs of keys, by glob: key records are rebuilt per lookup, globs repeat. */
 const allowedModelPatterns = new Map<string, RegExp>();
@@ -18,12 +19,41 @@ function allowedModelPattern(glob: string): RegExp {
 }
 
 /**
- * A gateway key may be limited to some models. Listing models uses none (GET /v1/models routes with
- * an empty model): the list is the provider's catalogue, open to every key.
+ * Whether an allowed-model glob lets a key reach `provider` at all: a bare model glob (`gpt-4o*`,
+ * `meta-llama/*`) names models any provider may serve (x-watchllm-provider picks it); one whose
+ * first segment names another provider (`groq/*`), or a pattern of providers (`gr*` before the slash), only
+ * the providers it names.
  */
-export function checkKeyScope(x: Exchange, key: KeyRecord | null): void {
+export function globReachesProvider(glob: string, provider: string, providers: ReadonlySet<string>): boolean {
+  const slash = glob.indexOf('/');
+  if (slash === -1) return true;
+  const first = glob.slice(0, slash).toLowerCase();
+  if (/[*?]/.test(first)) return allowedModelPattern(first).test(provider);
+  return first === provider.toLowerCase() || !providers.has(first);
+}
+
+/**
+ * A gateway key may be limited to some models. Listing models uses none (GET /v1/models routes with
+ * an empty model): the list is the provider's catalogue, open to every key. A stored response's calls
+ * (GET /v1/responses/{id}, ...) name no model either: the key must be allowed some model of the
+ * provider that holds the response (`providers`: the configured ids, which tell a provider prefix
+ * from a model name's own first segment).
+ */
+export function checkKeyScope(x: Exchange, key: KeyRecord | null, providers: ReadonlySet<string> = new Set()): void {
   if (!key?.allowedModels || !x.route) return;
   if (x.endpoint === 'models' && x.route.model === '') return;
+  if (isStoredResponse(x)) {
+    const provider = x.route.provider;
+    if (key.allowedModels.some((g) => globReachesProvider(g, provider, providers))) return;
+    throw new GatewayError({
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: null,
+      outcome: 'denied_policy',
+      message: `This gateway key may not use provider '${provider}' (none of its allowed models is served there).`,
+    });
+  }
   const model = x.route.model;
   const full = `${x.route.provider}/${model}`;
   // the name the client sent counts too: an alias or a balanced name is the operator's, so a key

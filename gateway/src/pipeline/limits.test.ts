@@ -55,6 +55,18 @@ describe('limitItems', () => {
     expect(kinds(x)).toEqual(['requests:1']);
   });
 
+  test.each([
+    ['GET', '/v1/responses/resp_1'],
+    ['DELETE', '/v1/responses/resp_1'],
+    ['POST', '/v1/responses/resp_1/cancel'],
+    ['GET', '/v1/responses/resp_1/input_items?limit=5'],
+  ])("a stored response's %s %s generates nothing: it counts as a request only", (method, path) => {
+    const x = createExchange({ id: 'x', surface: 'openai', endpoint: 'responses', method, path, ip: null, userAgent: null, now: 0, t0: 0 });
+    x.auth = { mode: 'gateway_key', providerKeyFingerprint: null, keyId: 'k1', keyName: 'k', project: 'acme' };
+    x.route = { provider: 'openai', model: '' };
+    expect(limitItems(x, null, config, models, PRICE)).toMatchObject({ items: [{ kind: 'requests', cost: 1 }], tokens: 0, usd: 0 });
+  });
+
   test('an ~800 KB base64 image counts a fixed allowance, not its text: it fits tpm 200000', () => {
     const url = `data:image/jpeg;base64,${Buffer.alloc(800 * 1024, 7).toString('base64')}`;
     const x = exchange('chat', { model: 'gpt-4o', max_tokens: 300, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url } }] }] });
@@ -100,6 +112,27 @@ describe('a call admitted uncounted (limits store down, fail_mode open)', () => 
     settleReservation(settles, r!, x);
     await settles.flush();
     expect(settled).toEqual([]);
+  });
+});
+
+describe('a background response answered queued', () => {
+  test('keeps what it reserved: its usage comes later, on a retrieval, and it is not free meanwhile', async () => {
+    const store = createMemoryLimitStore();
+    const settled: SettleRequest[] = [];
+    const settles = new SettleBatcher({ ...store, settle: async (req) => void settled.push(req) }, () => {});
+    const x = exchange('responses', { model: 'gpt-4o-mini', input: 'hi', background: true, max_output_tokens: 300 });
+    const r = await reserve(x, store, limitItems(x, null, config, models, PRICE), 0.8, settles);
+    x.response.finishReason = 'queued';
+    settleReservation(settles, r!, x);
+    await settles.flush();
+    expect(settled).toEqual([]);
+    // answered whole (not background): settled to its real usage as usual
+    x.response.finishReason = 'completed';
+    x.response.usage = { promptTokens: 5, completionTokens: 50, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+    x.costUsd = 0.05;
+    settleReservation(settles, r!, x);
+    await settles.flush();
+    expect(settled.flatMap((s) => s.items).map((i) => i.kind)).toEqual(['tokens', 'usd']);
   });
 });
 

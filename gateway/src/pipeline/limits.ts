@@ -4,6 +4,8 @@ import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange, LimitRef } from '../exchange.ts';
 import { estimatePromptTokens } from '../usage/prompt-estimate.ts';
+import { awaitsBackground } from './finish.ts';
+import { isStoredResponse } from './parse.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
   budgetsOverThreshold,
@@ -47,8 +49,9 @@ export function compileModelLimits(config: Config): Array<{ pattern: RegExp; lim
  * Every limit and budget that applies to this call, with what the call reserves:
  * 1 request; a token estimate (prompt bytes / 4, inline images at a fixed allowance, see
  * `estimatePromptTokens`, + the requested max output, settled later); and for budgets the most the
- * call can cost (unpriced models reserve $0: they cannot be budgeted). Listing a model and counting
- * tokens generate nothing and cost nothing: they count as a request only.
+ * call can cost (unpriced models reserve $0: they cannot be budgeted). Listing a model, counting
+ * tokens and a stored response's calls (retrieve, delete, cancel, input items) generate nothing and
+ * cost nothing: they count as a request only.
  */
 export function limitItems(
   x: Exchange,
@@ -57,7 +60,7 @@ export function limitItems(
   models: ReadonlyArray<{ pattern: RegExp; limits: LimitSet }>,
   price: Price | null,
 ): LimitPlan {
-  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens';
+  const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens' && !isStoredResponse(x);
   const body = x.request.body ?? {};
   const maxOut = num(body['max_completion_tokens']) ?? num(body['max_tokens']) ?? num(body['max_output_tokens']);
   // `n` answers (chat, completions) may each use the whole output allowance
@@ -177,6 +180,10 @@ export async function reserve(
  * is charged in full and gives nothing back).
  */
 export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exchange): void {
+  // A background response answered `queued` uses what it uses later, unseen here (its usage is
+  // recorded on a retrieval of it): its token windows and budgets keep what it reserved, the most it
+  // may use, rather than count it as free.
+  if (awaitsBackground(x)) return;
   const served = x.outcome !== 'cache_hit';
   const u = served ? x.response.usage : null;
   const tokens = u ? u.promptTokens + u.completionTokens : 0;

@@ -2,7 +2,7 @@ import type { Endpoint, Surface } from '@watchllm/providers';
 import { describe, expect, test } from 'vitest';
 import { GatewayError } from '../errors.ts';
 import { createExchange } from '../exchange.ts';
-import { parseModelPath, parseRequest } from './parse.ts';
+import { isStoredResponse, parseModelPath, parseRequest, parseStoredResponse, storedResponseRoute } from './parse.ts';
 
 function refusal(surface: Surface, endpoint: Endpoint, body: unknown): GatewayError {
   const x = createExchange({ id: 'r1', surface, endpoint, method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
@@ -78,5 +78,49 @@ describe('what a bad request cannot do', () => {
     expect(x.request.model).toHaveLength(256);
     const y = createExchange({ id: 'r', surface: 'openai', endpoint: 'models', method: 'GET', path: `/v1/models/${model}`, ip: null, userAgent: null, now: 0, t0: 0 });
     expect(() => parseModelPath(y)).toThrow(/at most 256 characters/);
+  });
+});
+
+describe('stored-response routes', () => {
+  test.each([
+    ['GET', '/v1/responses/resp_1', { rawId: 'resp_1', action: 'retrieve' }],
+    ['DELETE', '/v1/responses/resp_1', { rawId: 'resp_1', action: 'delete' }],
+    ['POST', '/v1/responses/resp_1/cancel', { rawId: 'resp_1', action: 'cancel' }],
+    ['GET', '/v1/responses/resp_1/input_items', { rawId: 'resp_1', action: 'input_items' }],
+    ['POST', '/v1/responses', null],
+    ['POST', '/v1/responses/resp_1', null],
+    ['GET', '/v1/responses/resp_1/cancel', null],
+    ['POST', '/v1/responses/input_tokens', null],
+    ['GET', '/v1/responses/', null],
+    ['GET', '/v1/responses/resp_1/', null],
+    ['GET', '/v1/responses/resp_1/input_items/x', null],
+  ] as const)('%s %s', (method, path, route) => {
+    expect(storedResponseRoute(method, path)).toEqual(route);
+  });
+
+  const at = (method: string, path: string) =>
+    createExchange({ id: 'r1', surface: 'openai', endpoint: 'responses', method, path, ip: null, userAgent: null, now: 0, t0: 0 });
+
+  test('the id is percent-decoded; the query is not part of it', () => {
+    expect(parseStoredResponse(at('GET', '/v1/responses/resp%5F1?include[]=x'))).toEqual({ id: 'resp_1', action: 'retrieve' });
+    expect(parseStoredResponse(at('GET', '/v1/responses/resp_1/input_items?after=msg_1&limit=2'))).toEqual({ id: 'resp_1', action: 'input_items' });
+    expect(parseStoredResponse(at('POST', '/v1/responses'))).toBeNull();
+  });
+
+  test.each([
+    ['/v1/responses/%E0%A4%A', /not valid percent-encoding/],
+    ['/v1/responses/..', /not a response id/],
+    ['/v1/responses/%2E%2E', /not a response id/],
+    [`/v1/responses/${'r'.repeat(257)}`, /at most 256 characters/],
+    ['/v1/responses/resp_1?stream=true', /not supported by the gateway yet/],
+  ])('%s is refused with a 400', (path, message) => {
+    const x = at('GET', path);
+    expect(() => parseStoredResponse(x)).toThrow(message);
+    // the stages that end the call still tell it apart, without throwing
+    expect(isStoredResponse(x)).toBe(true);
+  });
+
+  test('stream=false retrieves as without it', () => {
+    expect(parseStoredResponse(at('GET', '/v1/responses/resp_1?stream=false'))).toEqual({ id: 'resp_1', action: 'retrieve' });
   });
 });

@@ -1,4 +1,4 @@
-import type { Endpoint, Surface } from '@watchllm/providers';
+import type { Endpoint, StoredResponse, StoredResponseAction, Surface } from '@watchllm/providers';
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
@@ -59,6 +59,87 @@ export function parseModelPath(x: Exchange): void {
     throw GatewayError.invalid(`model must be at most ${MAX_MODEL_CHARS} characters`, 'model', 'invalid_request');
   }
   x.request.model = model;
+}
+
+/** The path prefix of the Responses API's stored-response routes (routes/proxy.ts routes them here). */
+export const ONE_RESPONSE = '/v1/responses/';
+
+/** Response ids are short (`resp_` and 50 hex digits at OpenAI); a longer one is refused, not sent. */
+export const MAX_RESPONSE_ID_CHARS = 256;
+
+/**
+ * Which stored-response call `METHOD path` (no query) is, the id as it stands in the path (still
+ * percent-encoded), or null when it is none: `GET`/`DELETE /v1/responses/{id}`,
+ * `POST /v1/responses/{id}/cancel`, `GET /v1/responses/{id}/input_items`. An id never holds a
+ * slash here (the SDKs encode one); other paths under /v1/responses/ are not proxied.
+ */
+export function storedResponseRoute(method: string | undefined, path: string): { rawId: string; action: StoredResponseAction } | null {
+  if (!path.startsWith(ONE_RESPONSE)) return null;
+  const rest = path.slice(ONE_RESPONSE.length);
+  const slash = rest.indexOf('/');
+  const rawId = slash === -1 ? rest : rest.slice(0, slash);
+  if (rawId === '') return null;
+  if (slash === -1) return method === 'GET' ? { rawId, action: 'retrieve' } : method === 'DELETE' ? { rawId, action: 'delete' } : null;
+  const tail = rest.slice(slash + 1);
+  if (tail === 'cancel' && method === 'POST') return { rawId, action: 'cancel' };
+  if (tail === 'input_items' && method === 'GET') return { rawId, action: 'input_items' };
+  return null;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * Whether this call is on a stored response rather than a new one (`POST /v1/responses`). Never
+ * throws: the stages that end a call (finish.ts) ask it of calls whose id did not parse too.
+ */
+export function isStoredResponse(x: Exchange): boolean {
+  return x.endpoint === 'responses' && storedResponseRoute(x.method, pathOf(x.path)) !== null;
+}
+
+/**
+ * The stored response this call is on (its id percent-decoded), or null for any other call. Throws
+ * the 400 of an id that cannot be one; parseStoredResponse asks first, so the stages after it
+ * (route, forward, respond) get the answer it got.
+ */
+export function storedResponseOf(x: Exchange): StoredResponse | null {
+  if (x.endpoint !== 'responses') return null;
+  const r = storedResponseRoute(x.method, pathOf(x.path));
+  if (r === null) return null;
+  let id: string;
+  try {
+    id = decodeURIComponent(r.rawId);
+  } catch {
+    throw GatewayError.invalid(`The response id in the URL is not valid percent-encoding: '${r.rawId.slice(0, MAX_RESPONSE_ID_CHARS)}'.`, 'response_id', 'invalid_request');
+  }
+  // `..` would be a path segment upstream (URL parsing resolves it), not an id.
+  if (id === '.' || id === '..') throw GatewayError.invalid(`'${id}' is not a response id.`, 'response_id', 'invalid_request');
+  if (id.length > MAX_RESPONSE_ID_CHARS) {
+    throw GatewayError.invalid(`The response id must be at most ${MAX_RESPONSE_ID_CHARS} characters.`, 'response_id', 'invalid_request');
+  }
+  return { id, action: r.action };
+}
+
+/**
+ * The parse stage of a stored-response call (it has no body: GET, DELETE, and a cancel the SDKs send
+ * empty): the id, checked. Resuming a background response's stream (`GET ...?stream=true`) is
+ * refused for now: the stream responder would read its events as a new answer's (usage, policies).
+ */
+export function parseStoredResponse(x: Exchange): StoredResponse | null {
+  const stored = storedResponseOf(x);
+  if (stored?.action !== 'retrieve') return stored;
+  const q = x.path.indexOf('?');
+  const stream = q === -1 ? null : new URLSearchParams(x.path.slice(q + 1)).get('stream');
+  if (stream !== null && stream !== 'false') {
+    throw GatewayError.invalid(
+      "Streaming a stored response (GET /v1/responses/{id}?stream=true, resuming a background response's stream) is not supported by the gateway yet; retrieve it without stream.",
+      'stream',
+      'unsupported_parameter',
+    );
+  }
+  return stored;
 }
 
 /** Parses and validates the body, filling in `x.request`. */

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
+import { MAX_MODEL_CHARS, storedResponseOf } from './parse.ts';
 import { checkJsonAnswer } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
@@ -51,7 +52,8 @@ export async function respondJson(
   }
   // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
   // Models answers have neither usage nor a finish reason (an Azure model's `status` is not one).
-  if (x.endpoint !== 'models') readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
+  if (storedResponseOf(x)) readStoredAnswer(x, out);
+  else if (x.endpoint !== 'models') readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
   let checked = out;
   if (opts.policies) {
     checked = checkJsonAnswer(x, opts.policies, out);
@@ -124,6 +126,36 @@ function readUsage(x: Exchange, out: unknown, unreported: boolean): void {
     // A response that failed comes with 200 and its error inside: the client gets it as OpenAI sent
     // it (the SDK hands it over as such), and the call is recorded as the provider's failure.
     if (o['status'] === 'failed') failedResponse(x, o['error']);
+  }
+}
+
+/** The statuses of a response that will not change any more (its usage is final). */
+const FINISHED = new Set(['completed', 'incomplete', 'failed', 'cancelled']);
+
+/**
+ * The answer to a stored-response call: the response itself (retrieve, cancel), its input items, or
+ * a deletion. A response names the model that answered it: the call is recorded, and the answer
+ * policies see it, as that model's (a policy for `gpt-4o*` treats the answer read back as it treated
+ * it when it was made). Its status is the finish reason; a `failed` one is the provider's answer
+ * about that response, not a failure of this call. Its usage is kept only for a background response
+ * that has finished: one made without `background` was answered, and its usage recorded, by its
+ * POST; a background one's POST answered `queued`, without usage. finish.ts then keeps it on the
+ * first call that sees it, only (keepStoredUsageOnce).
+ */
+function readStoredAnswer(x: Exchange, out: unknown): void {
+  if (out === null || typeof out !== 'object' || (out as Record<string, unknown>)['object'] !== 'response') return;
+  const o = out as Record<string, unknown>;
+  const model = o['model'];
+  if (typeof model === 'string' && model !== '' && model.length <= MAX_MODEL_CHARS) {
+    x.request.model = model;
+    if (x.route) x.route = { ...x.route, model };
+  }
+  const status = typeof o['status'] === 'string' ? o['status'] : null;
+  x.response.finishReason = status;
+  const usage = o['background'] === true && status !== null && FINISHED.has(status) ? usageFromOpenai(o['usage']) : null;
+  if (usage) {
+    x.response.usage = usage;
+    x.response.usageSource = 'provider';
   }
 }
 

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one } from '../http/headers.ts';
 import type { ConfiguredProvider, Registry } from '../registry.ts';
+import { storedResponseOf } from './parse.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 
 const ENDPOINT_PATHS = {
@@ -13,6 +14,14 @@ const ENDPOINT_PATHS = {
   models: '/v1/models',
   messages: '/v1/messages',
   count_tokens: '/v1/messages/count_tokens',
+} as const;
+
+/** How an error names a stored-response route. */
+const STORED_PATHS = {
+  retrieve: 'GET /v1/responses/{id}',
+  delete: 'DELETE /v1/responses/{id}',
+  cancel: 'POST /v1/responses/{id}/cancel',
+  input_items: 'GET /v1/responses/{id}/input_items',
 } as const;
 
 /**
@@ -28,6 +37,7 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   let upstreamModel: string;
   if (model === null) {
     // GET /v1/models: the provider named by the header, else Anthropic for the Anthropic SDK, else the default.
+    // A stored response (GET /v1/responses/{id}, ...) too: the provider that holds it is named the same way.
     providerId = header?.toLowerCase() ?? (x.surface === 'anthropic' ? 'anthropic' : registry.defaultProvider);
     upstreamModel = '';
     if (!registry.ids.has(providerId)) throw unknownProvider(providerId, registry, 'x-watchllm-provider');
@@ -44,16 +54,19 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   }
   const cp = registry.get(providerId)!;
   x.route = { provider: providerId, model: upstreamModel };
-  const path = x.endpoint === 'models' && model !== null ? '/v1/models/{model}' : ENDPOINT_PATHS[x.endpoint];
+  const stored = storedResponseOf(x);
+  const path = stored ? STORED_PATHS[stored.action] : x.endpoint === 'models' && model !== null ? '/v1/models/{model}' : ENDPOINT_PATHS[x.endpoint];
   const unsupported = (how: string, advice: string) =>
     new GatewayError({
       status: 400,
       type: 'invalid_request_error',
       code: 'unsupported_endpoint',
-      param: 'model',
+      param: stored ? 'x-watchllm-provider' : 'model',
       message: `Provider '${providerId}' does not serve ${path}${how}${asked ? ` (model '${asked}')` : ''}${advice}.`,
     });
-  if (!cp.provider.endpoints.has(x.endpoint)) throw unsupported('', '');
+  if (!cp.provider.endpoints.has(x.endpoint)) {
+    throw unsupported('', stored && header === null ? '; name the provider that holds the response in x-watchllm-provider' : '');
+  }
   // Models answers are translated to the OpenAI surface only: an Anthropic client cannot read another API's.
   if (x.endpoint === 'models' && x.surface === 'anthropic' && cp.provider.wire !== 'anthropic') {
     throw unsupported(' to the Anthropic API', '; use its OpenAI-compatible API');

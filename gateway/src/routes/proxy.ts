@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint, Surface } from '@watchllm/providers';
 import type { Deps } from '../deps.ts';
 import { handleExchange } from '../pipeline/index.ts';
-import { ONE_MODEL } from '../pipeline/parse.ts';
+import { ONE_MODEL, storedResponseRoute } from '../pipeline/parse.ts';
 
 type Route = { surface: Surface; endpoint: Endpoint };
 
@@ -18,10 +18,13 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
 ]);
 
 const OPENAI_MODELS: Route = { surface: 'openai', endpoint: 'models' };
+const STORED_RESPONSE: Route = { surface: 'openai', endpoint: 'responses' };
 const ANTHROPIC_MODELS: Route = { surface: 'anthropic', endpoint: 'models' };
 
 // GET /v1/models/{model} (the SDKs' `models.retrieve`): the `models` endpoint with a model, which
 // the pipeline reads from the path (parseModelPath). The id may hold slashes, encoded or not.
+// The Responses API's stored-response routes (`responses.retrieve`, `delete`, `cancel`,
+// `inputItems.list`): the `responses` endpoint on the response the path names (parseStoredResponse).
 /** Every proxied `METHOD path`, so the hono app can tell a wrong method (405) from an unknown path (404). */
 export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [
   ...[...ROUTES.keys()].map((k) => {
@@ -29,6 +32,10 @@ export const PROXIED: ReadonlyArray<{ method: string; path: string }> = [
     return { method, path };
   }),
   { method: 'GET', path: `${ONE_MODEL}*` },
+  { method: 'GET', path: '/v1/responses/:id' },
+  { method: 'DELETE', path: '/v1/responses/:id' },
+  { method: 'POST', path: '/v1/responses/:id/cancel' },
+  { method: 'GET', path: '/v1/responses/:id/input_items' },
 ];
 
 /**
@@ -46,7 +53,10 @@ export function proxyRoute(req: IncomingMessage): Route | null {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  const route = ROUTES.get(`${req.method} ${path}`) ?? (req.method === 'GET' && path.startsWith(ONE_MODEL) ? OPENAI_MODELS : undefined);
+  const route =
+    ROUTES.get(`${req.method} ${path}`) ??
+    (req.method === 'GET' && path.startsWith(ONE_MODEL) ? OPENAI_MODELS : undefined) ??
+    (storedResponseRoute(req.method, path) ? STORED_RESPONSE : undefined);
   if (!route) return null;
   // The Anthropic SDK lists and retrieves models on the same paths; its anthropic-version header tells them apart.
   if (route.endpoint === 'models' && req.headers['anthropic-version'] !== undefined) return ANTHROPIC_MODELS;

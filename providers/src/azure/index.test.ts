@@ -49,6 +49,17 @@ describe('azureProvider.buildRequest', () => {
     expect(up.headers['x-ms-useragent']).toBe('wl');
   });
 
+  test.each([
+    ['retrieve', 'GET', 'https://acme.openai.azure.com/openai/v1/responses/resp_1?include%5B%5D=message.output_text.logprobs'],
+    ['delete', 'DELETE', 'https://acme.openai.azure.com/openai/v1/responses/resp_1?include%5B%5D=message.output_text.logprobs'],
+    ['cancel', 'POST', 'https://acme.openai.azure.com/openai/v1/responses/resp_1/cancel?include%5B%5D=message.output_text.logprobs'],
+    ['input_items', 'GET', 'https://acme.openai.azure.com/openai/v1/responses/resp_1/input_items?include%5B%5D=message.output_text.logprobs'],
+  ] as const)('a stored response, %s: %s under the v1 API, no api-version, no deployment, no body', (action, method, url) => {
+    const stored = { id: 'resp_1', action };
+    const up = azureProvider.buildRequest({ ...req('responses', {}), model: '', stored, query: 'include%5B%5D=message.output_text.logprobs' }, target);
+    expect(up).toEqual({ url, method, headers: { 'api-key': 'az-key' } });
+  });
+
   test('the messages endpoint is refused', () => {
     expect(azureProvider.endpoints.has('messages')).toBe(false);
     expect(() => azureProvider.buildRequest(req('messages'), target)).toThrow(/not available/);

@@ -4,7 +4,7 @@
  * `/openai/deployments/{deployment}/...?api-version=`), https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle
  * (the v1 API: `/openai/v1/...`, no api-version, `model` in the body is the deployment name).
  */
-import { oneModelPath, openaiErrorToInfo, statusToType } from '../openai/index.ts';
+import { oneModelPath, openaiErrorToInfo, statusToType, storedResponseRequest } from '../openai/index.ts';
 import { TranslationError, type Endpoint, type Provider, type ProviderErrorInfo, type ProviderRequest, type ProviderTarget, type UpstreamRequest } from '../types.ts';
 
 /** Latest GA data-plane version at the time of writing; override per provider with `apiVersion`. */
@@ -52,6 +52,9 @@ export const azureProvider: Provider = {
       // The resource's models (not its deployments): the list, or one (Models - Get, /openai/models/{model-id}).
       return { url: `${base}/openai/models${oneModelPath(req.model)}?api-version=${version}`, method: 'GET', headers };
     }
+    // A stored response (retrieve, delete, cancel, input items) lives under the same v1 route:
+    // /openai/v1/responses/{id}..., no api-version, no deployment (the id names it).
+    if (req.endpoint === 'responses' && req.stored) return storedResponseRequest(`${base}/openai/v1/responses`, req.stored, req.query, headers);
     headers['content-type'] = 'application/json';
     if (req.endpoint === 'responses') {
       // The Responses API is served only by the v1 API, which takes the deployment as `model` and

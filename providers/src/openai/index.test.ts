@@ -1,5 +1,44 @@
 import { describe, expect, test } from 'vitest';
-import { openaiErrorToInfo } from './index.ts';
+import { openaiErrorToInfo, openaiStyleProvider } from './index.ts';
+import type { ProviderRequest, StoredResponseAction } from '../types.ts';
+
+describe('openaiStyleProvider.buildRequest: stored responses', () => {
+  const groq = openaiStyleProvider('groq');
+  const stored = (action: StoredResponseAction, id = 'resp_abc', query?: string): ProviderRequest => ({
+    endpoint: 'responses',
+    body: {},
+    model: '',
+    stream: false,
+    apiKey: 'sk-1',
+    passHeaders: { 'openai-project': 'proj_1', 'anthropic-version': 'x' },
+    stored: { id, action },
+    ...(query === undefined ? {} : { query }),
+  });
+  const target = { baseUrl: 'https://api.example.com/v1/', headers: { 'x-static': 's' } };
+
+  test.each([
+    ['retrieve', 'GET', '/responses/resp_abc'],
+    ['delete', 'DELETE', '/responses/resp_abc'],
+    ['cancel', 'POST', '/responses/resp_abc/cancel'],
+    ['input_items', 'GET', '/responses/resp_abc/input_items'],
+  ] as const)('%s is %s %s, with the key and the OpenAI headers, without a body or a content-type', (action, method, path) => {
+    expect(groq.buildRequest(stored(action), target)).toEqual({
+      url: `https://api.example.com/v1${path}`,
+      method,
+      headers: { 'x-static': 's', authorization: 'Bearer sk-1', 'openai-project': 'proj_1' },
+    });
+  });
+
+  test("the client's query string passes as it came; the id cannot leave its path segment", () => {
+    const up = groq.buildRequest(stored('input_items', 'a/../b?c', 'after=msg_1&limit=2&order=asc'), target);
+    expect(up.url).toBe('https://api.example.com/v1/responses/a%2F..%2Fb%3Fc/input_items?after=msg_1&limit=2&order=asc');
+  });
+
+  test('a new response is still a POST of the body', () => {
+    const up = groq.buildRequest({ ...stored('retrieve'), stored: undefined, body: { model: 'm', input: 'hi' } }, target);
+    expect(up).toMatchObject({ url: 'https://api.example.com/v1/responses', method: 'POST', body: '{"model":"m","input":"hi"}' });
+  });
+});
 
 describe('openaiErrorToInfo', () => {
   test.each([

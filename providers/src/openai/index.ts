@@ -5,6 +5,7 @@ import type {
   ProviderKind,
   ProviderRequest,
   ProviderTarget,
+  StoredResponse,
   UpstreamRequest,
 } from '../types.ts';
 
@@ -30,6 +31,24 @@ export function trimSlash(url: string): string {
  */
 export function oneModelPath(model: string): string {
   return model === '' ? '' : `/${encodeURIComponent(model)}`;
+}
+
+/**
+ * A stored-response call (`GET`/`DELETE /responses/{id}`, `POST /responses/{id}/cancel`,
+ * `GET /responses/{id}/input_items`) on `responsesUrl` (the URL new responses are POSTed to): the
+ * id encoded as the SDKs encode it, the client's query string as it came (pagination, `include`).
+ * No body: the cancel is a POST without one, as the SDKs send it.
+ */
+export function storedResponseRequest(
+  responsesUrl: string,
+  stored: StoredResponse,
+  query: string | undefined,
+  headers: Record<string, string>,
+): UpstreamRequest {
+  const tail = stored.action === 'cancel' ? '/cancel' : stored.action === 'input_items' ? '/input_items' : '';
+  const url = `${responsesUrl}/${encodeURIComponent(stored.id)}${tail}${query ? `?${query}` : ''}`;
+  const method = stored.action === 'delete' ? 'DELETE' : stored.action === 'cancel' ? 'POST' : 'GET';
+  return { url, method, headers };
 }
 
 /** The longest provider message kept (a validation error may list every field of a large request). */
@@ -120,6 +139,7 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
       }
       const url = trimSlash(target.baseUrl) + OPENAI_PATHS[req.endpoint];
       if (req.endpoint === 'models') return { url: url + oneModelPath(req.model), method: 'GET', headers };
+      if (req.endpoint === 'responses' && req.stored) return storedResponseRequest(url, req.stored, req.query, headers);
       headers['content-type'] = 'application/json';
       return { url, method: 'POST', headers, body: req.raw ?? JSON.stringify(req.body) };
     },
