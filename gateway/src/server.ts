@@ -108,9 +108,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let sink = opts.sink;
   if (!sink && config.events.enabled) {
     const client = createClickHouse({ url: config.events.clickhouse_url, dataDir: config.data_dir });
-    // A ClickHouse that is down at start (restart during an outage) does not stop the proxy.
-    stopMigrating = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });
-    const writer = createEventWriter({ client, dataDir: config.data_dir, ...writerOptionsFor(config.events), logger: log });
+    // A ClickHouse that is down at start (restart during an outage) does not stop the proxy; the
+    // writer inserts nothing before the migrations have run (it spools meanwhile).
+    const migrations = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });
+    stopMigrating = migrations.stop;
+    const writer = createEventWriter({ client, dataDir: config.data_dir, ...writerOptionsFor(config.events), schemaReady: migrations.applied, logger: log });
     registerWriterMetrics(metrics.registry, writer);
     events = { client, writer };
     sink = writer;
@@ -133,6 +135,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     upstream: createUpstream({
       headersTimeoutMs: config.server.upstream_timeout_ms,
       bodyTimeoutMs: config.server.stream_idle_timeout_ms,
+      connections: config.server.upstream_max_connections,
     }),
     metrics,
     sink: sink ?? nullSink,

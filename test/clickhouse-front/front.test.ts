@@ -90,6 +90,7 @@ describe('clickhouse front, through @clickhouse/client in URL mode', () => {
 
     await front.start();
     for (let n = 26; n <= 30; n++) w2.record(exchangeFixture(n));
+    await w2.flush(); // replays: a closing writer does not (the next start would)
     await w2.close();
     expect(w2.stats()).toMatchObject({ queued: 0, spooledRows: 0, inserted: 20, dropped: 0 });
 
@@ -105,5 +106,12 @@ describe('clickhouse front, through @clickhouse/client in URL mode', () => {
     const next = await listRequests(client, listFiltersSchema.parse({ limit: 3, property: ['env=prod'] }), page.nextCursor);
     expect(next.rows.map((r) => r.request_id)).toEqual(['req_000024', 'req_000022', 'req_000020']);
     expect(await getRequest(client, 'req_000030')).toMatchObject({ prompt_tokens: 40, completion_tokens: 60, user: 'user_0' });
+  });
+
+  test('full-text search sends its forms of the text as an array parameter, quotes and backslashes intact', async () => {
+    const page = await listRequests(client, listFiltersSchema.parse({ q: '"hello 7"' }));
+    expect(page.rows.map((r) => r.request_id)).toEqual(['req_000007']);
+    const none = await listRequests(client, listFiltersSchema.parse({ q: `l'été \\ "x"\n` }));
+    expect(none.rows).toEqual([]);
   });
 });

@@ -80,6 +80,21 @@ function unescape(value: string): string {
   return value.replace(/\\(.)/gs, (_m, ch: string) => map[ch] ?? ch);
 }
 
+/**
+ * An `Array(String)` parameter as clickhouse-js writes it (`['a','b\\'c']`, strings quoted and
+ * escaped) → the strings. chDB re-escapes a text value for transport, which would double the
+ * backslashes of the quoted strings, so arrays are handed to it as arrays.
+ */
+function stringArray(raw: string): string[] {
+  const items: string[] = [];
+  const rest = raw.replace(/'((?:[^'\\]|\\.)*)'/gs, (_m, inner: string) => {
+    items.push(unescape(inner));
+    return '';
+  });
+  if (!/^\[[\s,]*\]$/.test(rest)) throw new Error(`Code: 130. DB::Exception: cannot read ${raw} as Array(String). (CANNOT_READ_ARRAY_FROM_TEXT)`);
+  return items;
+}
+
 function bindings(sql: string, search: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, raw] of search) {
@@ -89,6 +104,7 @@ function bindings(sql: string, search: URLSearchParams): Record<string, unknown>
     const base = type.replace(/^(Nullable|LowCardinality)\((.*)\)$/, '$2').replace(/^(Nullable|LowCardinality)\((.*)\)$/, '$2');
     if (raw === '\\N') out[name] = null;
     else if (/^(String|FixedString|Enum)/.test(base)) out[name] = unescape(raw);
+    else if (/^Array\((LowCardinality\()?String\)?\)$/.test(base)) out[name] = stringArray(raw);
     else out[name] = raw;
   }
   return out;

@@ -32,6 +32,8 @@ export interface LineInsert {
   /** the lines, each ending with a newline */
   body: Buffer;
   settings: Record<string, string | number>;
+  /** cuts an insert to a server short (the writer closing); an embedded insert runs to its end */
+  signal?: AbortSignal;
 }
 
 type RawInsert = (params: {
@@ -43,6 +45,11 @@ type RawInsert = (params: {
 }) => Promise<unknown>;
 /** chDB's raw insert, for clients over an embedded engine. */
 const rawInserts = new WeakMap<ClickHouseClient, RawInsert>();
+
+/** Whether `client` runs an engine inside this process (chDB), where no request can hang on a network. */
+export function isEmbedded(client: ClickHouseClient): boolean {
+  return rawInserts.has(client);
+}
 
 export function databaseOf(client: ClickHouseClient): string {
   return databases.get(client) ?? DEFAULT_DATABASE;
@@ -124,6 +131,7 @@ export async function insertLines(client: ClickHouseClient, insert: LineInsert):
     query: `INSERT INTO ${insert.table}${columns} FORMAT ${insert.format}`,
     values: Readable.from([body]),
     clickhouse_settings: insert.settings,
+    ...(insert.signal ? { abort_signal: insert.signal } : {}),
   });
   // the (empty) answer must be read for the HTTP connection to go back to the pool
   for await (const _ of result.stream) void _;

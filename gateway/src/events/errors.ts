@@ -6,7 +6,7 @@
  */
 const PERMANENT = new Set([
   6, // CANNOT_PARSE_TEXT
-  16, // NO_SUCH_COLUMN_IN_TABLE
+  16, // NO_SUCH_COLUMN_IN_TABLE (only once this process's migrations ran: see SCHEMA_BEHIND)
   25, // CANNOT_PARSE_ESCAPE_SEQUENCE (a lone UTF-16 surrogate)
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
@@ -34,9 +34,39 @@ export function clickhouseCode(err: unknown): number | null {
   return null;
 }
 
-export function isPermanent(err: unknown): boolean {
+/**
+ * Codes that say the schema is behind the rows (a column, table or database missing): what a
+ * gateway of a newer version gets from a ClickHouse its migrations have not reached yet (an
+ * upgrade during an outage). Not bad data until this process's migrations have succeeded:
+ * until then such rows must wait in the spool, not go to spool/rejected/.
+ */
+const SCHEMA_BEHIND = new Set([
+  10, // NOT_FOUND_COLUMN_IN_BLOCK
+  16, // NO_SUCH_COLUMN_IN_TABLE
+  47, // UNKNOWN_IDENTIFIER
+  60, // UNKNOWN_TABLE
+  81, // UNKNOWN_DATABASE
+]);
+
+/**
+ * A spooled line that is not JSON at all, found before anything was sent (the writer reads the
+ * first line of a batch to learn its columns): a file cut short by a power cut (the spool does not
+ * fsync). Bad data, like a line ClickHouse refuses to parse.
+ */
+export class UnreadableLine extends Error {
+  override name = 'UnreadableLine';
+}
+
+/**
+ * Whether `err` means the data will never go in. `schemaCurrent`: this process's migrations have
+ * succeeded, so a missing column is a fault of the rows, not a schema still to be migrated.
+ */
+export function isPermanent(err: unknown, schemaCurrent = true): boolean {
+  if (err instanceof UnreadableLine) return true;
   const code = clickhouseCode(err);
-  return code !== null && PERMANENT.has(code);
+  if (code === null) return false;
+  if (!schemaCurrent && SCHEMA_BEHIND.has(code)) return false;
+  return PERMANENT.has(code);
 }
 
 /**

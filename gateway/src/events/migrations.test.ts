@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -51,6 +51,17 @@ describe('migrate', () => {
     expect((await columns()).get(name)).toBe(type);
   });
 
+  test('the tables the writer inserts into with deduplication tokens, and the rollup its view feeds, remember them', async () => {
+    await migrate(client);
+    const rs = await client.query({
+      query: "SELECT name, engine_full FROM system.tables WHERE database = 'watchllm' AND name IN ('requests', 'requests_1m', 'events') ORDER BY name",
+      format: 'JSONEachRow',
+    });
+    const tables = await rs.json<{ name: string; engine_full: string }>();
+    expect(tables.map((t) => t.name)).toEqual(['events', 'requests', 'requests_1m']);
+    for (const t of tables) expect(t.engine_full, t.name).toMatch(/non_replicated_deduplication_window = 10000/);
+  });
+
   test('concurrent runs (several replicas starting) all succeed and leave one schema', async () => {
     await Promise.all([migrate(client), migrate(client), migrate(client)]);
     const rs = await client.query({
@@ -85,6 +96,8 @@ describe('migrate', () => {
 });
 
 describe('migrateAtStart', () => {
+  const log = { info() {}, warn() {}, error() {} };
+
   test('a ClickHouse that refuses connections does not fail the start; retries run until stopped', async () => {
     const srv = createServer();
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -92,9 +105,10 @@ describe('migrateAtStart', () => {
     await new Promise<void>((r) => srv.close(() => r()));
     const down = createClickHouse({ url: `http://127.0.0.1:${port}/watchllm`, dataDir: dir });
     const warned: string[] = [];
-    const stop = await migrateAtStart(down, { log: { info() {}, warn: (_f, m) => warned.push(m) }, retryMs: 20 });
+    const started = await migrateAtStart(down, { log: { ...log, warn: (_f, m) => warned.push(m) }, retryMs: 20 });
+    expect(started.applied()).toBe(false);
     await expect.poll(() => warned.length, { timeout: 2000 }).toBeGreaterThanOrEqual(2);
-    stop();
+    started.stop();
     const seen = warned.length;
     await new Promise((r) => setTimeout(r, 100));
     expect(warned.length).toBe(seen);
@@ -102,14 +116,33 @@ describe('migrateAtStart', () => {
     await down.close();
   });
 
+  test('a ClickHouse that takes connections and never answers holds the start for waitMs only', async () => {
+    // a network partition: the TCP handshake succeeds, no answer ever comes (30 s request timeout)
+    const sockets = new Set<Socket>();
+    const hole = createServer((s) => void sockets.add(s));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const port = (hole.address() as { port: number }).port;
+    const silent = createClickHouse({ url: `http://127.0.0.1:${port}/watchllm`, dataDir: dir });
+    const warned: string[] = [];
+    const t0 = Date.now();
+    const started = await migrateAtStart(silent, { log: { ...log, warn: (_f, m) => warned.push(m) }, waitMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(started.applied()).toBe(false);
+    expect(warned).toEqual([expect.stringMatching(/not answered the migrations yet: serving anyway/)]);
+    started.stop();
+    await silent.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => hole.close(() => r()));
+  });
+
   test('a failure that is not an outage still fails the start', async () => {
-    const log = { info() {}, warn() {} };
     await expect(migrateAtStart(client, { log, retentionDays: 0 })).rejects.toThrow(/retentionDays must be a positive integer/);
   });
 
   test('a reachable ClickHouse is migrated before it resolves', async () => {
-    const stop = await migrateAtStart(client, { log: { info() {}, warn() {} } });
-    stop();
+    const started = await migrateAtStart(client, { log });
+    started.stop();
+    expect(started.applied()).toBe(true);
     expect(await appliedVersions(client)).toEqual(migrations.map((m) => m.version));
   });
 });

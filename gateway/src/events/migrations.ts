@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.ts';
-import { databaseOf } from './client.ts';
+import { databaseOf, isEmbedded } from './client.ts';
 import { isUnreachable } from './errors.ts';
 import { migrations, RETAINED_TABLES, type Migration } from './schema.ts';
 
@@ -51,41 +51,91 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
   return ran;
 }
 
+/** Migrations started with the gateway (`migrateAtStart`). */
+export interface StartupMigrations {
+  /** Whether they have succeeded in this process: the writer inserts nothing before (writer.ts). */
+  applied(): boolean;
+  /** Stop the retries (on close). */
+  stop(): void;
+}
+
 /**
  * `migrate` for a gateway that is starting: a ClickHouse that cannot be reached (a restart during
- * an outage, a server still booting) must not keep the proxy from serving, because the writer
- * spools events meanwhile. When the first attempt cannot reach the server (refused, timed out),
- * migrations are retried in the background with doubling delays; any other first failure (bad
- * credentials, bad SQL, bad options) still throws. Until migrations ran, inserts fail as unknown
- * table, which the writer treats as transient: those rows wait in the spool. Resolves after the
- * first attempt with a function that stops the retries.
+ * an outage, a server still booting, a host that takes connections and never answers) must not
+ * keep the proxy from serving, because the writer spools events meanwhile. Resolves once the
+ * migrations have run, or after `waitMs` (default 3 s against a server; an embedded engine, in the
+ * process, is waited for) with them still running, or when a first attempt could not reach the
+ * server; then they are retried in the background with doubling delays until they succeed. A first
+ * failure within `waitMs` that is not an outage (bad credentials, bad SQL, bad options) still fails
+ * the start; after it, such a failure is logged at `error` and retried. Until migrations have
+ * succeeded here, `applied()` says no and the writer keeps batches in the spool: a newer version's
+ * rows would be refused by an older schema (a column missing) and set aside for good.
  */
 export async function migrateAtStart(
   client: ClickHouseClient,
-  opts: MigrateOptions & { log: Pick<Logger, 'info' | 'warn'>; retryMs?: number; maxRetryMs?: number },
-): Promise<() => void> {
-  const { log, retryMs = 1000, maxRetryMs = 30_000 } = opts;
-  let timer: NodeJS.Timeout | null = null;
+  opts: MigrateOptions & {
+    log: Pick<Logger, 'info' | 'warn' | 'error'>;
+    retryMs?: number;
+    maxRetryMs?: number;
+    waitMs?: number;
+  },
+): Promise<StartupMigrations> {
+  const { log, retryMs = 1000, maxRetryMs = 30_000, waitMs = isEmbedded(client) ? Infinity : 3000 } = opts;
+  let timer: NodeJS.Timeout | undefined;
+  let waited: NodeJS.Timeout | undefined;
   let stopped = false;
+  let applied = false;
+  /** the start went on without waiting for the first attempt */
+  let late = false;
   const attempt = async (delay: number, first: boolean): Promise<void> => {
     try {
       await migrate(client, opts);
-      if (!first) log.info({ component: 'events' }, 'ClickHouse reachable: migrations applied');
+      applied = true;
+      if (!first || late) log.info({ component: 'events' }, 'ClickHouse reachable: migrations applied');
     } catch (err) {
-      if (first && !isUnreachable(err)) throw err;
       if (stopped) return;
-      log.warn(
-        { component: 'events', err, retryInMs: delay },
-        first ? 'ClickHouse unreachable at start: serving anyway, events are spooled; retrying migrations' : 'migrations still failing',
-      );
+      const outage = isUnreachable(err);
+      if (first && !late && !outage) throw err;
+      if (outage) {
+        log.warn(
+          { component: 'events', err, retryInMs: delay },
+          first ? 'ClickHouse unreachable at start: serving anyway, events are spooled; retrying migrations' : 'migrations still failing',
+        );
+      } else {
+        log.error({ component: 'events', err, retryInMs: delay }, 'migrations failed: events are spooled until they succeed; retrying');
+      }
       timer = setTimeout(() => void attempt(Math.min(maxRetryMs, delay * 2), false), delay);
       timer.unref();
     }
   };
-  await attempt(retryMs, true);
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
+  const first = attempt(retryMs, true);
+  if (Number.isFinite(waitMs)) {
+    const bound = new Promise<void>((resolve) => {
+      waited = setTimeout(() => {
+        // set before the race settles, so a failure from now on is retried, never thrown
+        late = true;
+        log.warn(
+          { component: 'events', waitedMs: waitMs },
+          'ClickHouse has not answered the migrations yet: serving anyway, events are spooled until they are applied',
+        );
+        resolve();
+      }, waitMs);
+      waited.unref();
+    });
+    try {
+      await Promise.race([first, bound]);
+    } finally {
+      clearTimeout(waited);
+    }
+  } else {
+    await first;
+  }
+  return {
+    applied: () => applied,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
 

@@ -26,6 +26,10 @@ function fixture(n: number) {
   if (n % 3 === 0) x.costUsd = null;
   if (n === 7) x.response.body = 'The Needle is here';
   if (n === 8) x.response.body = 'Une école à Paris';
+  // bodies as clients send them: Python's json.dumps escapes beyond ASCII; every encoder escapes " \\ and newlines
+  if (n === 11) x.request.raw = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Cr\\u00e8me br\\u00fbl\\u00e9e please"}]}';
+  if (n === 12) x.request.raw = JSON.stringify({ messages: [{ role: 'user', content: 'she said "hello world" then\nnewline in C:\\temp' }] });
+  if (n === 13) x.request.raw = '{"messages": [{"role": "user", "content": "\\u00c9T\\u00c9 CHAUD"}]}';
   return x;
 }
 
@@ -63,6 +67,12 @@ describe('listRequests', () => {
     ['full text over bodies, any case', { q: 'needle' }, [id(7)]],
     ['full text, any case beyond ASCII', { q: 'ÉCOLE À' }, [id(8)]],
     ['full text, as written', { q: 'école' }, [id(8)]],
+    ['full text, JSON-escaped beyond ASCII (Python json.dumps)', { q: 'crème' }, [id(11)]],
+    ['full text, JSON-escaped, in another case', { q: 'CRÈME BRÛLÉE' }, [id(11)]],
+    ['full text, JSON-escaped capitals', { q: 'été' }, [id(13)]],
+    ['full text with quotes', { q: 'said "hello world"' }, [id(12)]],
+    ['full text across a newline', { q: 'then\nnewline' }, [id(12)]],
+    ['full text with a backslash', { q: 'C:\\temp' }, [id(12)]],
     // recorded from header names, which arrive lowercased
     ['property name in any case', { property: ['ENV=prod'], to: T0 + 7000 }, [6, 4, 2].map(id)],
     ['key and session', { key_id: 'key_1', session: 'sess_1', limit: '2' }, range(29, 30)],

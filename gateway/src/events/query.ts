@@ -125,6 +125,28 @@ export function decodeCursor(cursor: string): { ts: string; id: string } {
 
 const SUMMARY_COLUMNS = `* EXCEPT (request_body, response_body)`;
 
+/** `s` as it is written inside a JSON string: `"`, `\\` and control characters escaped. */
+const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
+/** ... and every character beyond ASCII as `\uXXXX`, as Python's json.dumps writes by default. */
+const asciiEscaped = (s: string): string =>
+  jsonEscaped(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * The forms `q` may take in a stored body, which is the JSON text the client sent: as typed, as
+ * JSON escapes it (`"` is `\"`, a newline `\n`), and with non-ASCII escaped too (`crème` is
+ * `cr\u00e8me`). The search is case-insensitive, but not across an escape (`è` is `\u00e8`, `È`
+ * is `\u00c8`): the escaped form is sent lowercased and uppercased, which finds a word whose
+ * accented letters share one case. Parameters, never SQL text.
+ */
+export function bodyNeedles(q: string): string[] {
+  const forms = new Map<string, string>();
+  for (const f of [q, jsonEscaped(q), asciiEscaped(q.toLowerCase()), asciiEscaped(q.toUpperCase())]) {
+    // one of each: the search folds case anyway
+    if (!forms.has(f.toLowerCase())) forms.set(f.toLowerCase(), f);
+  }
+  return [...forms.values()];
+}
+
 /**
  * Newest first, keyset-paginated on (ts, request_id): stable under concurrent inserts and as fast
  * on page 1000 as on page 1, unlike OFFSET.
@@ -164,10 +186,11 @@ export async function listRequests(
     params[`pv${i}`] = p.value;
   }
   if (filters.q !== undefined) {
-    where.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
-    params.q = filters.q;
+    where.push('(multiSearchAnyCaseInsensitiveUTF8(request_body, {q:Array(String)}) OR multiSearchAnyCaseInsensitiveUTF8(response_body, {q:Array(String)}))');
+    params.q = bodyNeedles(filters.q);
   }
-  if (cursor) {
+  // '' too: an empty cursor is a 400 like any other empty parameter, not the first page
+  if (cursor !== undefined && cursor !== null) {
     const c = decodeCursor(cursor);
     where.push(`(ts, request_id) < ({cursor_ts:DateTime64(3, 'UTC')}, {cursor_id:String})`);
     params.cursor_ts = c.ts;

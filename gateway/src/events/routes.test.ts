@@ -75,6 +75,9 @@ describe('GET /admin/requests', () => {
     ['from=not-a-date', 'from'],
     ['status_code=abc', 'status_code'],
     ['cursor=garbage', 'cursor'],
+    // empty, like any other empty parameter: was the first page
+    ['cursor=', 'cursor'],
+    ['limit=3&cursor=', 'cursor'],
     // beyond what a Date holds: was a 503 "Invalid time value" from formatting it
     ['from=9000000000000000', 'from'],
     ['to=9000000000000000', 'to'],

@@ -6,8 +6,11 @@
  *
  * Replays: each writer batch is inserted with an `insert_deduplication_token`, and MergeTree
  * tables remember the last `non_replicated_deduplication_window` tokens, so a batch replayed from
- * the spool after an insert that did land is dropped by ClickHouse (and is not pushed to the
- * rollup view either). `ReplacingMergeTree` keyed on (project, ts, request_id) is a backstop for a
+ * the spool after an insert that did land is dropped by ClickHouse. The rollup `requests_1m` needs
+ * the same window (migration 8): the view passes the replayed block on with a token derived from
+ * the batch's, and only a target table that remembers tokens drops it; the writer also sends
+ * `deduplicate_blocks_in_dependent_materialized_views = 1`, off by default on some server versions
+ * (24.7 to 25.x). `ReplacingMergeTree` keyed on (project, ts, request_id) is a backstop for a
  * replay older than that window: merges collapse the duplicate, and `SELECT ... FINAL` hides it.
  * https://clickhouse.com/docs/operations/settings/settings#insert_deduplication_token
  */
@@ -190,6 +193,17 @@ export const migrations: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS trace_id String AFTER session,
         ADD COLUMN IF NOT EXISTS span_id String AFTER trace_id`,
       `ALTER TABLE {db}.requests ADD INDEX IF NOT EXISTS idx_trace_id trace_id TYPE bloom_filter GRANULARITY 4`,
+    ],
+  },
+  {
+    version: 8,
+    name: 'requests_1m: deduplicate replayed batches',
+    statements: [
+      // A replay whose first insert landed (its acknowledgement lost) is dropped by `requests`, but
+      // the view still sends its block on to the rollup (deduplicate_blocks_in_dependent_materialized_views),
+      // and only a table that remembers tokens drops it there: without this setting the rollup
+      // counted such a batch twice. A MergeTree setting, the same on a server as embedded.
+      `ALTER TABLE {db}.requests_1m MODIFY SETTING ${DEDUP}`,
     ],
   },
 ];

@@ -128,9 +128,14 @@ export class Spool {
     return this.#batches.length === 0;
   }
 
-  /** The oldest batch, next to replay. */
-  peek(): SpooledBatch | undefined {
-    return this.#batches[0];
+  /** The oldest batch, next to replay; the oldest that `wanted` accepts, when given. */
+  peek(wanted?: (batch: SpooledBatch) => boolean): SpooledBatch | undefined {
+    return wanted ? this.#batches.find(wanted) : this.#batches[0];
+  }
+
+  /** Whether the batch written as `file` is still waiting (or claimed by this process). */
+  has(file: string): boolean {
+    return this.#batches.some((b) => b.file === file);
   }
 
   /**

@@ -1,5 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createClickHouse, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
-import { encodeRequestRow, toRow } from './row.ts';
+import { encodeRequestRow, REQUEST_COLUMNS, toRow } from './row.ts';
 import { Spool } from './spool.ts';
 import { createEventWriter, registerWriterMetrics, type WriterLogger } from './writer.ts';
 
@@ -32,6 +32,37 @@ async function closedPortUrl(): Promise<string> {
   const { port } = srv.address() as { port: number };
   await new Promise<void>((r) => srv.close(() => r()));
   return `http://default:@127.0.0.1:${port}/watchllm`;
+}
+
+/** A ClickHouse host that takes connections and never answers (a network partition). */
+async function blackhole(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const srv = createServer((s) => void sockets.add(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  return {
+    url: `http://default:@127.0.0.1:${port}/watchllm`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}
+
+/** A logger that keeps what it was told, by level. */
+function recording() {
+  const said = { info: [] as string[], warn: [] as string[], error: [] as string[] };
+  return {
+    said,
+    info: (_f: unknown, m: string) => void said.info.push(m),
+    warn: (_f: unknown, m: string) => void said.warn.push(m),
+    error: (_f: unknown, m: string) => void said.error.push(m),
+  };
+}
+
+async function rollupRequests(): Promise<number> {
+  const rs = await client.query({ query: 'SELECT sum(requests) AS n FROM watchllm.requests_1m', format: 'JSONEachRow' });
+  return (await rs.json<{ n: number }>())[0]?.n ?? 0;
 }
 
 const quiet: WriterLogger & { errors: string[] } = {
@@ -148,6 +179,123 @@ describe('createEventWriter', () => {
       ['req_000003', 1],
     ]);
     expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 3, dropped: 0 });
+  });
+
+  test('a replay of a batch that already landed is not counted again in the minute rollup', async () => {
+    // The batch went in but its acknowledgement was lost (a proxy that drops the answer), so it
+    // was spooled and is replayed, here by two writers, with its one token.
+    const lines = ndjson([1, 2, 3].map((i) => JSON.parse(encodeRequestRow(toRow(exchangeFixture(i), { storeBodies: true })))));
+    for (const dataDir of [tempDir(), tempDir()]) {
+      await new Spool(join(dataDir, 'spool'), 1 << 20).write('requests', 'landed-token', lines, 3);
+      await createEventWriter({ client, dataDir, logger: quiet }).close();
+    }
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3].map((i) => [exchangeFixture(i).id, 1]));
+    expect(await rollupRequests()).toBe(3);
+  });
+
+  test('a spooled batch whose first line was cut short (a power cut) is salvaged, not retried forever', async () => {
+    const dataDir = tempDir();
+    const good = [1, 2, 3].map((i) => encodeRequestRow(toRow(exchangeFixture(i), { storeBodies: true })));
+    mkdirSync(join(dataDir, 'spool', 'rejected'), { recursive: true });
+    // named for 4 rows as written; the disk kept 3 lines, the first of them cut
+    writeFileSync(join(dataDir, 'spool', '001700000000000-000000.requests.4.cut.ndjson'), `${good[0]!.slice(0, 50)}\n${good[1]}\n${good[2]}\n`);
+    writeFileSync(join(dataDir, 'spool', '001700000000001-000000.requests.1.next.ndjson'), `${encodeRequestRow(toRow(exchangeFixture(9), { storeBodies: true }))}\n`);
+    const log = recording();
+    const registry = new Registry();
+    const writer = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: log });
+    registerWriterMetrics(registry, writer);
+    await writer.close();
+    expect((await rows()).map((r) => r.request_id)).toEqual([2, 3, 9].map((i) => exchangeFixture(i).id));
+    const rejected = readdirSync(join(dataDir, 'spool', 'rejected'));
+    expect(rejected).toEqual(['001700000000000-000000.requests.4.cut.ndjson']);
+    expect(readFileSync(join(dataDir, 'spool', 'rejected', rejected[0]!), 'utf8')).toBe(`${good[0]!.slice(0, 50)}\n`);
+    expect(log.said.error).toEqual([expect.stringMatching(/refused rows of a spooled batch/)]);
+    // the rows that went in, not the 4 + 1 the file names say
+    expect(writer.stats()).toMatchObject({ spooledRows: 0, inserted: 3 });
+    expect(await registry.metrics()).toMatch(/^watchllm_events_inserted_total 3$/m);
+  });
+
+  test('a replay that keeps failing is said once per outage, and the recovery once', async () => {
+    const dataDir = tempDir();
+    const a = switchable(true);
+    const log = recording();
+    const writer = createEventWriter({ client: a, dataDir, batchSize: 2, attempts: 1, retryDelayMs: 1, logger: log });
+    for (let i = 1; i <= 4; i++) writer.record(exchangeFixture(i));
+    await writer.flush();
+    for (let i = 0; i < 5; i++) await writer.flush(); // each forces a replay attempt
+    expect(log.said.warn.filter((m) => /cannot replay the event spool/.test(m))).toHaveLength(1);
+    a.down = false;
+    await writer.flush();
+    expect(log.said.info).toEqual([expect.stringMatching(/replaying again/)]);
+    a.down = true;
+    writer.record(exchangeFixture(5));
+    await writer.flush();
+    await writer.flush();
+    // a new outage is said again
+    expect(log.said.warn.filter((m) => /cannot replay the event spool/.test(m))).toHaveLength(2);
+    a.down = false;
+    await writer.flush(); // (closing, a writer against a server replays nothing: the next start does)
+    await writer.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4, 5].map((i) => [exchangeFixture(i).id, 1]));
+  });
+
+  test('before the migrations ran, nothing is inserted: rows wait in the spool, then go in', async () => {
+    const dataDir = tempDir();
+    let inserts = 0;
+    const counting = Object.create(client) as ClickHouseClient;
+    counting.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
+      inserts++;
+      return client.exec(params);
+    }) as ClickHouseClient['exec'];
+    let migrated = false;
+    const writer = createEventWriter({ client: counting, dataDir, batchSize: 2, retryDelayMs: 1, schemaReady: () => migrated, logger: quiet });
+    for (let i = 1; i <= 3; i++) writer.record(exchangeFixture(i));
+    await writer.flush();
+    expect(inserts).toBe(0);
+    expect(writer.stats()).toMatchObject({ queued: 0, spooledRows: 3, inserted: 0, failed: 0, dropped: 0 });
+    migrated = true;
+    writer.record(exchangeFixture(4));
+    await writer.flush();
+    await writer.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4].map((i) => [exchangeFixture(i).id, 1]));
+    expect(readdirSync(join(dataDir, 'spool', 'rejected'))).toEqual([]);
+  });
+
+  test('closing against a ClickHouse that never answers takes closeTimeoutMs, then what is left is spooled', async () => {
+    const hole = await blackhole();
+    const dataDir = tempDir();
+    const silent = createClickHouse({ url: hole.url, dataDir });
+    const writer = createEventWriter({ client: silent, dataDir, batchSize: 2, retryDelayMs: 1, closeTimeoutMs: 300, logger: quiet });
+    for (let i = 1; i <= 5; i++) writer.record(exchangeFixture(i));
+    const flushing = writer.flush(); // its insert waits for an answer (30 s request timeout)
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await writer.close();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await flushing;
+    expect(writer.stats()).toMatchObject({ queued: 0, spooledRows: 5, inserted: 0, dropped: 0 });
+    await silent.close();
+    await hole.close();
+    // the next start replays them
+    const next = createEventWriter({ client, dataDir, logger: quiet });
+    await next.close();
+    expect((await rows()).map((r) => [r.request_id, r.n])).toEqual([1, 2, 3, 4, 5].map((i) => [exchangeFixture(i).id, 1]));
+  });
+
+  test('a batch spooled by a newer version (more columns) is left for it, not rejected; later batches go in', async () => {
+    const dataDir = tempDir();
+    const wider = [...(JSON.parse(encodeRequestRow(toRow(exchangeFixture(1), { storeBodies: true }))) as unknown[]), 'a column of the next version'];
+    expect(wider).toHaveLength(REQUEST_COLUMNS.length + 1);
+    const spool = new Spool(join(dataDir, 'spool'), 1 << 20);
+    await spool.write('requests', 'newer-version-batch', ndjson([wider]), 1);
+    await spool.write('requests', 'this-version-batch', ndjson([JSON.parse(encodeRequestRow(toRow(exchangeFixture(2), { storeBodies: true })))]), 1);
+    const writer = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
+    writer.record(exchangeFixture(3));
+    await writer.close();
+    expect((await rows()).map((r) => r.request_id)).toEqual([2, 3].map((i) => exchangeFixture(i).id));
+    expect(readdirSync(join(dataDir, 'spool', 'rejected'))).toEqual([]);
+    expect(readdirSync(join(dataDir, 'spool')).filter((f) => f.includes('newer-version-batch'))).toHaveLength(1);
+    expect(writer.stats()).toMatchObject({ spooledRows: 1, inserted: 2, dropped: 0 });
   });
 
   test('a batch spooled by a version with fewer columns replays with the columns it has', async () => {

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventSink } from '../exchange.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { insertLines, table as qualified } from './client.ts';
-import { isPermanent } from './errors.ts';
+import { insertLines, isEmbedded, table as qualified } from './client.ts';
+import { clickhouseCode, isPermanent, isUnreachable, UnreadableLine } from './errors.ts';
 import { LineQueue, type LineBatch } from './line-queue.ts';
 import { encodeRequestRow, REQUEST_COLUMNS, toRow, wellFormedLine, type RowOptions } from './row.ts';
-import { Spool } from './spool.ts';
+import { Spool, type SpooledBatch } from './spool.ts';
 
 export { registerWriterMetrics } from './metrics.ts';
 
@@ -16,7 +16,7 @@ export interface WriterStats {
   queued: number;
   /** rows waiting on disk for ClickHouse to come back */
   spooledRows: number;
-  /** rows ClickHouse accepted (including replays) */
+  /** rows ClickHouse accepted (including replays: the lines of a spooled batch that went in) */
   inserted: number;
   /** rows whose insert failed after retries (then spooled, or rejected as bad data) */
   failed: number;
@@ -24,8 +24,8 @@ export interface WriterStats {
   dropped: number;
 }
 
-/** The gateway's structured logger (log.ts). */
-export type WriterLogger = Pick<Logger, 'warn' | 'error'>;
+/** The gateway's structured logger (log.ts); `info` says when a spool that could not be replayed went in. */
+export type WriterLogger = Pick<Logger, 'warn' | 'error'> & Partial<Pick<Logger, 'info'>>;
 
 export interface EventWriterOptions {
   client: ClickHouseClient;
@@ -64,6 +64,21 @@ export interface EventWriterOptions {
   rows?: RowOptions;
   /** Extra ClickHouse settings for every insert (e.g. a lower thread priority for an embedded engine). */
   insertSettings?: Record<string, string | number>;
+  /**
+   * Whether this process's schema migrations have succeeded (`migrateAtStart`). Until then nothing
+   * is inserted: the rows of a version newer than the schema would be refused (a column missing)
+   * and set aside for good, so batches go to the spool and are replayed once it says yes.
+   * Default: always (the caller migrated first).
+   */
+  schemaReady?: () => boolean;
+  /**
+   * Closing, against a ClickHouse server: the time inserts still get, in all, from `close()` on —
+   * one attempt each, no replay — before what is left is spooled. A server that does not answer
+   * (a network partition) cannot then hold a stop past the orchestrator's grace period. An
+   * embedded engine runs in the process, where nothing hangs: its inserts run to the end.
+   * Default 3000 ms.
+   */
+  closeTimeoutMs?: number;
   logger?: WriterLogger;
 }
 
@@ -79,6 +94,48 @@ export interface EventWriter extends EventSink {
 }
 
 const MAX_PROBE_DELAY_MS = 30_000;
+
+/**
+ * A spooled request batch whose lines have more values than this version has columns: written by
+ * a newer version sharing the spool (a rolling upgrade). Not bad data: a newer replica replays it.
+ */
+class SpooledByNewer extends Error {
+  constructor(readonly columns: number) {
+    super(`spooled by a newer version: ${columns} columns, this version knows ${REQUEST_COLUMNS.length}`);
+  }
+}
+
+/** The values in a batch's first line (a JSONCompactEachRow array); a line that is not JSON is bad data. */
+function columnsOf(body: Buffer): number {
+  const end = body.indexOf(0x0a);
+  const first = body.toString('utf8', 0, end < 0 ? body.length : end);
+  let row: unknown;
+  try {
+    row = JSON.parse(first);
+  } catch (err) {
+    // a file cut short (a power cut: the spool does not fsync), or written over by something else
+    throw new UnreadableLine(`a spooled line is not JSON (${String(err)}): ${first.slice(0, 80)}`);
+  }
+  if (!Array.isArray(row)) throw new UnreadableLine(`a spooled line is not a JSON array: ${first.slice(0, 80)}`);
+  return row.length;
+}
+
+/** The lines of an NDJSON body that hold something, each with its newline (the last may have none). */
+function linesOf(body: Buffer): Buffer[] {
+  const lines: Buffer[] = [];
+  for (let start = 0; start < body.length; ) {
+    const end = body.indexOf(0x0a, start);
+    const stop = end < 0 ? body.length : end + 1;
+    if ((end < 0 ? stop : end) > start) lines.push(body.subarray(start, stop));
+    start = stop;
+  }
+  return lines;
+}
+
+/** Rows in an NDJSON body. */
+function lineCount(body: Buffer): number {
+  return linesOf(body).length;
+}
 
 /** The `events:` section of watchllm.yaml that shapes the writer. */
 export interface WriterSettings {
@@ -126,7 +183,9 @@ export function writerOptionsFor(
  * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
  * its acknowledgement was lost is not stored twice. Gateways sharing a data dir (replicas on one
  * volume) share the spool: each claims a batch before replaying it and lists the folder again
- * every `spoolRescanMs` for batches the others spooled or left (spool.ts).
+ * every `spoolRescanMs` for batches the others spooled or left (spool.ts). Nothing is inserted
+ * before `schemaReady` says this process's migrations ran (batches wait in the spool), and a
+ * closing writer gives inserts to a server `closeTimeoutMs` in all before it spools the rest.
  *
  * @example
  * const writer = createEventWriter({ client, dataDir: '.watchllm' });
@@ -148,8 +207,12 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     spoolRescanMs = 10_000,
     rows: rowOptions = { storeBodies: true },
     insertSettings = {},
+    schemaReady = () => true,
+    closeTimeoutMs = 3000,
     logger = createLogger(),
   } = opts;
+  // inserts that go over a network, which a closing writer bounds in time
+  const remote = !isEmbedded(client);
   const spool = new Spool(join(opts.dataDir, 'spool'), spoolMaxBytes);
   // Encoded rows per table, oldest first, in batches (see line-queue.ts).
   const queues: Record<WriterTable, LineQueue> = {
@@ -160,6 +223,16 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   if (warmBuffers > 0) void queues.requests.warm(warmBuffers, warming.signal);
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
+  /** a replay failed (said once until one succeeds) */
+  let replayFailing = false;
+  /** batches spooled by a newer version (more columns than this one knows), left for it */
+  const newer = new Set<string>();
+  const replayable = (b: SpooledBatch) => !newer.has(b.file);
+  /** close() has begun; against a server, inserts must then end by `closeBy` */
+  let closing = false;
+  let closeBy = Infinity;
+  /** inserts in flight, which close() cuts short at `closeBy` */
+  const inFlight = new Set<AbortController>();
   let closed = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -213,21 +286,38 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
 
   async function insert(name: WriterTable, token: string, body: Buffer): Promise<void> {
     // Always the batch's own token: ClickHouse drops a replay of a batch that already landed (its
-    // acknowledgement lost), and no insert can reuse another batch's token.
-    const settings = { insert_deduplication_token: token, ...insertSettings };
+    // acknowledgement lost), and no insert can reuse another batch's token. The rollup view's
+    // block is dropped too (migration 8), with this setting, which not every server version has on.
+    const settings = { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1, ...insertSettings };
     // Request rows are arrays in REQUEST_COLUMNS order; event rows, and request rows spooled by
     // an older version, are objects. A spooled array line from before a column was appended has
     // fewer values: it names only the columns it has.
     const compact = name === 'requests' && body[0] === 0x5b; // '['
-    const firstEnd = body.indexOf(0x0a);
-    const width = compact ? (JSON.parse(body.toString('utf8', 0, firstEnd < 0 ? body.length : firstEnd)) as unknown[]).length : 0;
-    await insertLines(client, {
-      table: qualified(client, name),
-      format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
-      columns: compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
-      body,
-      settings,
-    });
+    const width = compact ? columnsOf(body) : 0;
+    if (width > REQUEST_COLUMNS.length) throw new SpooledByNewer(width);
+    const ac = new AbortController();
+    inFlight.add(ac);
+    const cut = closing && remote ? cutAt(ac) : undefined;
+    try {
+      await insertLines(client, {
+        table: qualified(client, name),
+        format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
+        columns: compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
+        body,
+        settings,
+        signal: ac.signal,
+      });
+    } finally {
+      inFlight.delete(ac);
+      clearTimeout(cut);
+    }
+  }
+
+  /** Abort `ac`'s insert when the closing writer's time is up (at once when it is up already). */
+  function cutAt(ac: AbortController): NodeJS.Timeout {
+    const t = setTimeout(() => ac.abort(new Error('the gateway is stopping: insert cut short, batch spooled')), Math.max(0, closeBy - Date.now()));
+    t.unref();
+    return t;
   }
 
   /**
@@ -237,20 +327,14 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
    * (an outage, a restart) and done again stores no row twice. Resolves with the rows refused alone;
    * rejects on anything but a refusal of the data (the caller retries later).
    */
-  async function salvage(name: WriterTable, token: string, body: Buffer): Promise<{ rows: number; body: Buffer }> {
-    const lines: Buffer[] = [];
-    for (let start = 0; start < body.length; ) {
-      const end = body.indexOf(0x0a, start);
-      const stop = end < 0 ? body.length : end + 1;
-      if (stop - start > 1) lines.push(body.subarray(start, stop));
-      start = stop;
-    }
+  async function salvage(name: WriterTable, token: string, body: Buffer): Promise<{ rows: number; inserted: number; body: Buffer }> {
+    const lines = linesOf(body);
     const bad: Buffer[] = [];
     const part = async (from: number, to: number): Promise<void> => {
       try {
         await insert(name, `${token}:${from}-${to}`, Buffer.concat(lines.slice(from, to)));
       } catch (err) {
-        if (!isPermanent(err)) throw err;
+        if (!isPermanent(err, schemaReady())) throw err;
         if (to - from === 1) return void bad.push(lines[from]!);
         const mid = (from + to) >>> 1;
         await part(from, mid);
@@ -264,7 +348,7 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
       await part(0, mid);
       await part(mid, lines.length);
     }
-    return { rows: bad.length, body: Buffer.concat(bad) };
+    return { rows: bad.length, inserted: lines.length - bad.length, body: Buffer.concat(bad) };
   }
 
   async function withRetries(fn: () => Promise<void>): Promise<unknown> {
@@ -274,7 +358,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
         await fn();
         return null;
       } catch (err) {
-        if (attempt >= attempts || isPermanent(err)) return err;
+        // closing against a server: one attempt, then the spool (see closeTimeoutMs)
+        if (attempt >= attempts || (closing && remote) || isPermanent(err, schemaReady())) return err;
         await new Promise((r) => setTimeout(r, delay));
         delay *= 2;
       }
@@ -284,15 +369,16 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   async function deliver(name: WriterTable, batch: LineBatch): Promise<void> {
     const { body, rows } = batch;
     const token = randomUUID();
-    // Behind a non-empty spool, go to disk: replay keeps arrival order.
-    if (spool.empty) {
+    // Behind a spool with batches to replay, go to disk: replay keeps arrival order. So too
+    // before this process's migrations ran, and when a closing writer's time is up.
+    if (!waiting() && schemaReady() && Date.now() < closeBy) {
       const err = await withRetries(() => insert(name, token, body));
       if (err === null) {
         counts.inserted += rows;
         return;
       }
       counts.failed += rows;
-      if (isPermanent(err)) {
+      if (isPermanent(err, schemaReady())) {
         logger.error({ component: 'events', err, table: name, rows }, 'ClickHouse refused a batch');
         // still spooled, then moved aside by replay so a human can look at it
       } else {
@@ -327,11 +413,35 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     }
   }
 
-  /** Replay spooled batches oldest first; stop at the first that still fails. */
+  /** Whether the spool holds batches this process can replay (not only a newer version's). */
+  function waiting(): boolean {
+    return spool.peek(replayable) !== undefined;
+  }
+
+  /** A replay that did not go in: give the batch back, wait longer, and say so once per outage. */
+  async function postpone(head: SpooledBatch, err: unknown): Promise<void> {
+    await spool.release(head);
+    nextProbeAt = Date.now() + probeDelay;
+    probeDelay = Math.min(MAX_PROBE_DELAY_MS, probeDelay * 2);
+    if (replayFailing) return;
+    replayFailing = true;
+    // an answer from ClickHouse or a network failure is an outage; anything else is ours to fix
+    const outage = isUnreachable(err) || clickhouseCode(err) !== null;
+    logger[outage ? 'warn' : 'error'](
+      { component: 'events', err, file: head.file, spooledRows: spool.rows },
+      'cannot replay the event spool; retrying with growing delays (said once until a replay succeeds)',
+    );
+  }
+
+  /**
+   * Replay spooled batches oldest first; stop at the first that still fails. Not before this
+   * process's migrations ran, nor while closing against a server (the next start replays).
+   */
   async function replay(force: boolean): Promise<void> {
     await rescan(force);
-    if (spool.empty || (!force && Date.now() < nextProbeAt)) return;
-    for (let batch = spool.peek(); batch; batch = spool.peek()) {
+    if (!schemaReady() || (closing && remote)) return;
+    if (!waiting() || (!force && Date.now() < nextProbeAt)) return;
+    for (let batch = spool.peek(replayable); batch; batch = spool.peek(replayable)) {
       const name = batch.table as WriterTable;
       const head = batch;
       let body: Buffer | null = null;
@@ -339,37 +449,49 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
         // null: another gateway on this spool replayed it or is replaying it (now forgotten)
         body = await spool.claim(head);
         if (body === null) continue;
-        await insert(name, head.token, body);
+        // an empty file (a power cut before its data reached the disk) holds nothing to insert
+        if (lineCount(body) > 0) await insert(name, head.token, body);
       } catch (err) {
-        if (body !== null && isPermanent(err)) {
+        if (err instanceof SpooledByNewer) {
+          // a replica of the next version spooled it on the shared volume (a rolling upgrade):
+          // left for such a replica to replay, not refused as bad data
+          newer.add(head.file);
+          await spool.release(head);
+          logger.warn(
+            { component: 'events', file: head.file, columns: err.columns, known: REQUEST_COLUMNS.length },
+            'a spooled batch was written by a newer gateway version; leaving it for one to replay',
+          );
+          continue;
+        }
+        if (body !== null && isPermanent(err, schemaReady())) {
           // bad data: the rows ClickHouse takes go in, the rows it refuses alone are set aside
-          let bad: { rows: number; body: Buffer };
+          let bad: Awaited<ReturnType<typeof salvage>>;
           try {
             bad = await salvage(name, head.token, body);
-          } catch {
-            await spool.release(head);
-            nextProbeAt = Date.now() + probeDelay;
-            probeDelay = Math.min(MAX_PROBE_DELAY_MS, probeDelay * 2);
+          } catch (again) {
+            await postpone(head, again);
             return;
           }
-          counts.inserted += head.rows - bad.rows;
+          counts.inserted += bad.inserted;
           logger.error(
-            { component: 'events', err, file: head.file, refused: bad.rows, inserted: head.rows - bad.rows },
+            { component: 'events', err, file: head.file, refused: bad.rows, inserted: bad.inserted },
             'ClickHouse refused rows of a spooled batch; those rows moved to spool/rejected/, the rest stored',
           );
           await spool.reject(head, bad.body);
           continue;
         }
-        await spool.release(head);
-        nextProbeAt = Date.now() + probeDelay;
-        probeDelay = Math.min(MAX_PROBE_DELAY_MS, probeDelay * 2);
+        await postpone(head, err);
         return;
       }
-      counts.inserted += head.rows;
+      // the rows that went in: the name's count is what was written, which a cut file may not hold
+      counts.inserted += lineCount(body);
       await spool.remove(head);
       probeDelay = retryDelayMs;
       warned.spool = false;
+      if (replayFailing) logger.info?.({ component: 'events', spooledRows: spool.rows }, 'event spool replaying again');
+      replayFailing = false;
     }
+    for (const file of newer) if (!spool.has(file)) newer.delete(file);
   }
 
   async function drain(force: boolean): Promise<void> {
@@ -452,6 +574,11 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     async close() {
       clearInterval(timer);
       warming.abort();
+      closing = true;
+      if (remote) {
+        closeBy = Date.now() + closeTimeoutMs;
+        for (const ac of inFlight) cutAt(ac);
+      }
       // rows recorded during the last flush are flushed too
       do await flush();
       while (queued() > 0);

@@ -405,6 +405,25 @@ async function keysetPage<T extends { ts: string }>(
   return { rows: list, next: more && last ? `${last.ts}|${String(last[q.id])}` : null };
 }
 
+/** `s` as written inside a JSON string, and that with non-ASCII as `\uXXXX` too (Python's json.dumps). */
+const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
+const asciiEscaped = (s: string): string =>
+  jsonEscaped(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * The forms the search text may take in a stored body, the JSON text the client sent: as typed,
+ * JSON-escaped (`"` is `\"`, a newline `\n`), and with non-ASCII escaped too (`crème` is
+ * `cr\u00e8me`), lowercased and uppercased since case folding does not reach into an escape. The
+ * same as the gateway's query API (gateway/src/events/query.ts, `bodyNeedles`).
+ */
+function bodyNeedles(q: string): string[] {
+  const forms = new Map<string, string>();
+  for (const f of [q, jsonEscaped(q), asciiEscaped(q.toLowerCase()), asciiEscaped(q.toUpperCase())]) {
+    if (!forms.has(f.toLowerCase())) forms.set(f.toLowerCase(), f);
+  }
+  return [...forms.values()];
+}
+
 /** The calls matching the list's filters, newest first, 50 a page. */
 export async function listRequests(
   ctx: ConsoleContext,
@@ -439,8 +458,8 @@ export async function listRequests(
     where.params.policy = f.policy;
   }
   if (f.q !== undefined) {
-    where.clauses.push('(positionCaseInsensitiveUTF8(request_body, {q:String}) > 0 OR positionCaseInsensitiveUTF8(response_body, {q:String}) > 0)');
-    where.params.q = f.q;
+    where.clauses.push('(multiSearchAnyCaseInsensitiveUTF8(request_body, {q:Array(String)}) OR multiSearchAnyCaseInsensitiveUTF8(response_body, {q:Array(String)}))');
+    where.params.q = bodyNeedles(f.q);
   }
   return keysetPage<RequestSummary>(ctx, { table: 'requests', columns: SUMMARY, id: 'request_id', where, cursor, limit: opts.limit ?? 50 });
 }
