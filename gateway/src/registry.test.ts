@@ -28,7 +28,10 @@ describe('buildRegistry', () => {
       groq: { stream_usage: false },
       'my-host': { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', stream_usage: false },
       other: { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1' },
+      // Mistral's API under another id keeps Mistral's default
+      'mistral-eu': { base_url: 'https://API.mistral.ai/v1' },
     });
+    expect(configured('mistral-eu')).toBe(false);
     expect(configured('mistral')).toBe(true);
     expect(configured('groq')).toBe(false);
     expect(configured('my-host')).toBe(false);

@@ -86,7 +86,7 @@ export function buildRegistry(config: Config): Registry {
       target: targetOf(c.base_url, c),
       apiKey: c.api_key,
       keyless: c.keyless ?? false,
-      streamUsage: c.stream_usage ?? map.get(id)?.streamUsage ?? true,
+      streamUsage: c.stream_usage ?? map.get(id)?.streamUsage ?? streamUsageOf(c.base_url),
       priceTable: kind === 'openai-compatible' ? id : kind,
     });
   }
@@ -95,6 +95,24 @@ export function buildRegistry(config: Config): Registry {
   }
   const aliases = new Map(Object.entries(config.aliases).map(([name, model]) => [name.toLowerCase(), model]));
   return { get: (id) => map.get(id), ids: new Set(map.keys()), defaultProvider: config.default_provider, patterns, aliases };
+}
+
+/**
+ * A provider declared under its own id whose base_url is a built-in host's: that host's
+ * `stream_usage` default (`providers: {eu-mistral: {base_url: https://api.mistral.ai/v1}}` is not
+ * asked for usage either), else on.
+ */
+function streamUsageOf(baseUrl: string): boolean {
+  const host = hostOf(baseUrl);
+  return COMPATIBLE_HOSTS.find((h) => h.streamUsage === false && hostOf(h.baseUrl) === host)?.streamUsage ?? true;
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 function targetOf(baseUrl: string, c: Config['providers'][string] | undefined): ProviderTarget {
