@@ -1,6 +1,7 @@
 /**
  * The generated texts of a complete answer in any client format, one entry per text: OpenAI chat
- * (per choice: `message.content`, its reasoning, its refusal, each tool call's arguments), legacy
+ * (per choice: `message.content`, its reasoning, its refusal, each tool call's arguments, an audio
+ * answer's transcript), legacy
  * completions (`choices[].text`), Responses (output items' text and refusal parts, reasoning
  * summaries, function call arguments), Anthropic Messages (`content[]` text, thinking, tool inputs).
  * Texts are kept apart so that no match is made (or missed) across two of them: the end of choice
@@ -25,6 +26,7 @@ export function answerTexts(body: unknown): string[] {
       // and Groq say `reasoning` (some send both, with the same text).
       keep(typeof m.reasoning_content === 'string' ? m.reasoning_content : m.reasoning);
       keep(m.refusal);
+      keep(m.audio?.transcript);
       keep(m.function_call?.arguments);
       for (const t of Array.isArray(m.tool_calls) ? m.tool_calls : []) keep(t?.function?.arguments);
     }
@@ -51,6 +53,7 @@ interface ChatMessage {
   reasoning_content?: unknown;
   reasoning?: unknown;
   refusal?: unknown;
+  audio?: { transcript?: unknown } | null;
   function_call?: { arguments?: unknown } | null;
   tool_calls?: Array<{ function?: { arguments?: unknown } } | null>;
 }

@@ -253,6 +253,21 @@ describe('a stream masks every text of the answer, as a complete answer does', (
     expect(x).toMatchObject({ outcome: 'success', policies: { outcome: 'redacted' } });
   });
 
+  test("chat: an audio answer's transcript, streamed and complete (the audio itself is passed as it is)", async () => {
+    const streamed = await call('chat', {
+      sse: [chunk(0, { audio: { id: 'audio_1', transcript: `write to ${EMAIL.slice(0, 6)}` } }), chunk(0, { audio: { data: 'UklGRg==', transcript: `${EMAIL.slice(6)} now` } }), ...chatEnd(1)],
+    });
+    expect(streamed.text).not.toContain('jane');
+    const transcript = streamed.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ delta: { audio?: { transcript?: string } } }> }).choices[0]?.delta.audio?.transcript ?? '')
+      .join('');
+    expect(transcript).toBe('write to [EMAIL_1] now');
+    const complete = await call('chat', answer({ content: null, audio: { id: 'audio_1', data: 'UklGRg==', expires_at: 1, transcript: `write to ${EMAIL}` } }));
+    expect(JSON.parse(complete.text).choices[0].message.audio).toEqual({ id: 'audio_1', data: 'UklGRg==', expires_at: 1, transcript: 'write to [EMAIL_1]' });
+  });
+
   test("Anthropic: a tool_use block's input JSON", async () => {
     const ev = (data: Record<string, unknown>) => ({ event: data['type'] as string, data });
     const events = [

@@ -124,6 +124,11 @@ describe('chatCompletionToChunks', () => {
   });
 });
 
+/** One chat chunk of choice 0 with `delta`. */
+function chunkWith(delta: Record<string, unknown>): Record<string, unknown> {
+  return { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: 'stop' }] };
+}
+
 describe('chunksToChatCompletion', () => {
   test('reassembles an OpenAI stream with interleaved tool-call pieces and the usage chunk', () => {
     const head = { id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', system_fingerprint: null, usage: null } as const;
@@ -166,7 +171,13 @@ describe('chunksToChatCompletion', () => {
   test.each([
     ['no chunks', []],
     ['a chunk that is not a chat chunk', [{ type: 'message_start' }]],
-  ] as const)('refuses %s with a ReplayError', (_title, chunks) => {
+    ['audio output', [chunkWith({ audio: { id: 'audio_1', data: 'UklGR', transcript: 'Hello' } })]],
+    ['signed thinking blocks', [chunkWith({ thinking_blocks: [{ type: 'thinking', thinking: 'hm', signature: 'c2ln' }] })]],
+    [
+      "a tool call's thought signature",
+      [chunkWith({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' }, extra_content: { google: { thought_signature: 'sig' } } }] })],
+    ],
+  ] as const)('refuses %s with a ReplayError (the cache counts a miss rather than answer with part of it)', (_title, chunks) => {
     expect(() => chunksToChatCompletion(chunks)).toThrow(ReplayError);
   });
 });

@@ -58,11 +58,11 @@ const deltaSchema = z.looseObject({
   refusal: z.string().nullable().optional(),
   tool_calls: z
     .array(
-      z.object({
+      z.looseObject({
         index: z.number().int().optional(),
         id: z.string().optional(),
         type: z.string().optional(),
-        function: z.object({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+        function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
       }),
     )
     .nullable()
@@ -72,6 +72,28 @@ const deltaSchema = z.looseObject({
   reasoning_content: z.string().nullable().optional(),
   reasoning: z.string().nullable().optional(),
 });
+/** Delta members chunksToChatCompletion folds into a message; anything else it cannot put back. */
+const DELTA_KEYS: ReadonlySet<string> = new Set(Object.keys(deltaSchema.shape));
+const TOOL_CALL_KEYS: ReadonlySet<string> = new Set(['index', 'id', 'type', 'function']);
+const FUNCTION_KEYS: ReadonlySet<string> = new Set(['name', 'arguments']);
+
+/**
+ * Throws ReplayError when a delta carries something the assembled message would lose: audio
+ * output, Anthropic `thinking_blocks` (signed: a client sends them back), Gemini thought
+ * signatures on tool calls, any member of a newer API. The cache then counts a miss rather than
+ * answer with part of the answer.
+ */
+function assertFoldable(d: Record<string, unknown>): void {
+  const lost = (o: Record<string, unknown>, known: ReadonlySet<string>) => Object.keys(o).find((k) => !known.has(k) && o[k] !== null && o[k] !== undefined);
+  let key = lost(d, DELTA_KEYS);
+  for (const t of Array.isArray(d['tool_calls']) ? (d['tool_calls'] as Array<Record<string, unknown>>) : []) {
+    key ??= lost(t, TOOL_CALL_KEYS);
+    const fn = t['function'];
+    if (fn !== null && typeof fn === 'object') key ??= lost(fn as Record<string, unknown>, FUNCTION_KEYS);
+  }
+  if (key !== undefined) throw new ReplayError(`a streamed answer with '${key}' cannot be served whole`);
+}
+
 const chunkSchema = z.looseObject({
   ...top,
   object: z.literal('chat.completion.chunk'),
@@ -203,6 +225,7 @@ export function chunksToChatCompletion(chunks: readonly unknown[]): ChatCompleti
     if (ch.system_fingerprint != null) fingerprint = ch.system_fingerprint;
     if (ch.service_tier != null) tier = ch.service_tier;
     for (const { index, delta: d = {}, finish_reason, logprobs } of ch.choices) {
+      assertFoldable(d);
       let s = choices.get(index);
       if (!s) choices.set(index, (s = newChoice()));
       if (typeof d.content === 'string') s.content = (s.content ?? '') + d.content;

@@ -31,6 +31,12 @@ describe('OpenAI surface: what is wrong, in OpenAI words', () => {
     expect(refusal('openai', 'chat', body)).toMatchObject({ status: 400, message, param, code });
   });
 
+  test('stream: null and include_usage: null are "not set", as OpenAI and its SDKs take them', () => {
+    const x = createExchange({ id: 'r1', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
+    parseRequest(x, Buffer.from(JSON.stringify(chat({ stream: null, stream_options: { include_usage: null } }))));
+    expect([x.request.stream, x.request.clientWantsUsage]).toEqual([false, false]);
+  });
+
   test('an embeddings call without input names input', () => {
     expect(refusal('openai', 'embeddings', { model: 'text-embedding-3-small' })).toMatchObject({ message: "Missing required parameter: 'input'.", param: 'input' });
   });

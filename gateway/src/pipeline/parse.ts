@@ -17,8 +17,9 @@ export const MAX_MODEL_CHARS = 256;
 
 const base = z.looseObject({
   model: z.string().min(1, 'model must not be empty').max(MAX_MODEL_CHARS, `model must be at most ${MAX_MODEL_CHARS} characters`),
-  stream: z.boolean().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+  // null is "not set" to OpenAI and its SDKs (`stream?: boolean | null`; wrappers pass stream=None)
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
 });
 
 /** A field of any type that must be present (an absent one reads as missing in `problem`). */

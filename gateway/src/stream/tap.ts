@@ -13,7 +13,7 @@ export function clientStreamFormat(surface: string, endpoint: string): ClientStr
 export type OnText = (delta: string, key: number) => void;
 
 /** The kinds of text a stream carries (the last part of a textKey). */
-export const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, completion: 5 } as const;
+export const TEXT = { answer: 0, reasoning: 1, refusal: 2, tool: 3, summary: 4, completion: 5, transcript: 6 } as const;
 
 /**
  * One number per text of a stream, so that each is scanned on its own: a choice (OpenAI chat), an
@@ -396,6 +396,9 @@ export function extractText(format: ClientStreamFormat, event: string | undefine
         keep(typeof rc === 'string' ? rc : r, textKey(choice, 0, TEXT.reasoning));
         if (typeof rc === 'string' && typeof r === 'string' && r !== rc) keep(r, textKey(choice, 1, TEXT.reasoning));
         keep(delta['refusal'], textKey(choice, 0, TEXT.refusal));
+        // an audio answer's transcript (modalities: ["text", "audio"]): the answer, spoken
+        const audio = delta['audio'] as { transcript?: unknown } | null | undefined;
+        keep(audio?.transcript, textKey(choice, 0, TEXT.transcript));
         const calls = delta['tool_calls'];
         if (Array.isArray(calls)) {
           calls.forEach((t: { index?: unknown; function?: { arguments?: unknown } } | null, i) => {

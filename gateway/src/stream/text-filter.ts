@@ -2,7 +2,7 @@ import type { StreamFilters } from '@watchllm/policies';
 import { TEXT, textKey, type ContentSpan } from './tap.ts';
 
 /** Where a chat choice's held text goes back into a delta. */
-type ChatField = { field: 'content' | 'refusal' | 'text' } | { field: 'reasoning'; names: Set<string> } | { field: 'tool'; call: number };
+type ChatField = { field: 'content' | 'refusal' | 'text' | 'transcript' } | { field: 'reasoning'; names: Set<string> } | { field: 'tool'; call: number };
 
 /**
  * An Anthropic content block whose text is filtered: the delta type and the member that carries it.
@@ -125,6 +125,14 @@ export class StreamTextRewriter {
       else put('reasoning', reasoningKey, { field: 'reasoning', names: new Set(['reasoning']) });
     }
     put('refusal', textKey(choice, 0, TEXT.refusal), { field: 'refusal' });
+    // an audio answer's transcript (the audio itself cannot be masked)
+    const audio = delta['audio'];
+    if (isRecord(audio) && typeof audio['transcript'] === 'string' && audio['transcript'] !== '') {
+      const key = textKey(choice, 0, TEXT.transcript);
+      audio['transcript'] = this.push(key, audio['transcript'], true);
+      this.open(choice, key, { field: 'transcript' });
+      changed = true;
+    }
     const calls = delta['tool_calls'];
     if (Array.isArray(calls)) {
       calls.forEach((t, i) => {
@@ -147,9 +155,14 @@ export class StreamTextRewriter {
     this.choices.delete(choice);
     let changed = false;
     for (const [key, f] of open) {
-      const rest = this.end(key, f.field === 'content' || f.field === 'text');
+      const rest = this.end(key, f.field === 'content' || f.field === 'text' || f.field === 'transcript');
       if (rest === '') continue;
       changed = true;
+      if (f.field === 'transcript') {
+        const audio = isRecord(delta['audio']) ? delta['audio'] : (delta['audio'] = {});
+        audio['transcript'] = (typeof audio['transcript'] === 'string' ? audio['transcript'] : '') + rest;
+        continue;
+      }
       if (f.field === 'tool') {
         const calls = Array.isArray(delta['tool_calls']) ? (delta['tool_calls'] as unknown[]) : (delta['tool_calls'] = []);
         const same = calls.find((t) => isRecord(t) && t['index'] === f.call && isRecord(t['function']));
