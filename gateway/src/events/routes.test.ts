@@ -370,10 +370,7 @@ describe('POST /v1/events: nesting', () => {
 
   test.each([
     ['data', 513, `{"type":"custom","name":"deep","data":${nested(513)}}`],
-    // deep enough to overflow JSON.stringify's stack: it was a 500 internal_error
-    ['data', 20_000, `{"type":"custom","name":"deep","data":${nested(20_000)}}`],
-    ['arguments', 200_000, `{"type":"tool_call","name":"deep","arguments":${nested(200_000)}}`],
-    ['output', 20_000, `{"type":"agent_step","name":"deep","output":{"a":${nested(20_000)}}}`],
+    ['output', 515, `{"type":"agent_step","name":"deep","output":{"a":${nested(515)}}}`],
   ] as const)('refuses %s nested %i levels deep with a 400 naming it (the proxy\'s limit), and queues nothing', async (field, _depth, event) => {
     const writer = keepingWriter();
     const res = await send(writer, event);
@@ -385,6 +382,22 @@ describe('POST /v1/events: nesting', () => {
         param: `events.1.${field}`,
         message: `events.1.${field}: nests more than ${MAX_BODY_DEPTH} levels deep`,
       },
+    });
+    expect(writer.rows).toEqual([]);
+  });
+
+  test.each([
+    // deep enough to overflow JSON.stringify's stack: it was a 500 internal_error
+    ['data', 20_000, `{"type":"custom","name":"deep","data":${nested(20_000)}}`],
+    ['arguments', 200_000, `{"type":"tool_call","name":"deep","arguments":${nested(200_000)}}`],
+    // a body of brackets (JSON.parse spends microseconds a level): refused before it is parsed
+    ['data', 3_000_000, `{"type":"custom","name":"deep","data":${nested(3_000_000)}}`],
+  ] as const)('refuses a body whose %s nests %i levels deep before parsing it, and queues nothing', async (_field, _depth, event) => {
+    const writer = keepingWriter();
+    const res = await send(writer, event);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { type: 'invalid_request_error', code: 'invalid_request', param: null, message: `The body nests more than ${MAX_BODY_DEPTH} levels deep.` },
     });
     expect(writer.rows).toEqual([]);
   });

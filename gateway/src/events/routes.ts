@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { failWith, limitBody } from '../http/hono-errors.ts';
+import { MAX_BODY_DEPTH, nestsDeeperText } from '../json.ts';
 import { table } from './client.ts';
 import { ingestBatchSchema, toEventRow } from './ingest.ts';
 import { aggregate, aggregateSchema, getRequest, listFiltersSchema, listRequests } from './query.ts';
@@ -77,6 +78,9 @@ function unavailable(c: Context, e: unknown) {
  * @example
  * app.route('/', eventRoutes({ client, writer, identify: (c) => c.get('identity') }));
  */
+/** Levels around an event's free-form field: the batch object, its list, the event, an `output` object. */
+const ENVELOPE_DEPTH = 8;
+
 export function eventRoutes(deps: EventRoutesDeps): Hono {
   const { client, writer, identify = () => ({ project: null, keyId: null }), now = Date.now } = deps;
   const app = new Hono();
@@ -119,8 +123,14 @@ export function eventRoutes(deps: EventRoutesDeps): Hono {
 
   app.post('/v1/events', ingestBodyLimit, async function ingestRoute(c) {
     let body: unknown;
+    const text = await c.req.text();
+    // before parsing: a body of nested brackets holds the event loop while it parses (json.ts). The
+    // limit is a field's (ingest.ts checks each) plus the batch's own few levels around it.
+    if (nestsDeeperText(text, MAX_BODY_DEPTH + ENVELOPE_DEPTH)) {
+      return failWith(c, GatewayError.invalid(`The body nests more than ${MAX_BODY_DEPTH} levels deep.`, null, 'invalid_request'));
+    }
     try {
-      body = await c.req.json();
+      body = JSON.parse(text);
     } catch {
       return failWith(c, GatewayError.invalid('The body is not valid JSON.', null, 'invalid_json'));
     }

@@ -2,6 +2,7 @@ import type { Endpoint, StoredResponse, StoredResponseAction, Surface } from '@w
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
+import { MAX_BODY_DEPTH, nestsDeeperText } from '../json.ts';
 
 /**
  * Validates only what the gateway relies on; every other field passes through untouched so new provider
@@ -149,6 +150,9 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   const text = raw.toString('utf8');
   x.request.raw = text;
   if (x.endpoint === 'models') return;
+  if (nestsDeeperText(text, MAX_BODY_DEPTH)) {
+    throw GatewayError.invalid(`The request body nests more than ${MAX_BODY_DEPTH} levels deep.`, null, 'invalid_request');
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
