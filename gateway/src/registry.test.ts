@@ -14,6 +14,15 @@ describe('buildRegistry', () => {
     expect(route('llama-3x1-8b')).toBeUndefined();
   });
 
+  test('the keyless local hosts (ollama, vllm) are known only once declared, in the file or by their base URL variable', () => {
+    const ids = (providers: Record<string, unknown>) => buildRegistry(configSchema.parse({ providers })).ids;
+    expect([...ids({})].filter((id) => id === 'ollama' || id === 'vllm')).toEqual([]);
+    const declared = ids({ ollama: {}, vllm: { base_url: 'http://10.0.0.5:8000/v1' } });
+    expect(declared.has('ollama')).toBe(true);
+    expect(declared.has('vllm')).toBe(true);
+    expect(buildRegistry(configSchema.parse({ providers: { ollama: {} } })).get('ollama')?.target.baseUrl).toBe('http://127.0.0.1:11434/v1');
+  });
+
   test('stream usage is asked for by default, not of mistral (its API refuses the field), and as configured', () => {
     const streamUsage = (providers: Record<string, unknown>) => {
       const r = buildRegistry(configSchema.parse({ providers }));

@@ -64,6 +64,10 @@ export function buildRegistry(config: Config): Registry {
     const c = config.providers[b.provider.id];
     const baseUrl = c?.base_url ?? b.baseUrl;
     if (baseUrl === null) continue;
+    // The keyless local hosts (ollama, vllm on the gateway's own loopback) only once declared: known
+    // by default, they would let anyone who reaches the gateway, without a key, call whatever
+    // listens on those ports of its machine.
+    if (b.keyless && c === undefined) continue;
     map.set(b.provider.id, {
       provider: b.provider,
       target: targetOf(baseUrl, c),
