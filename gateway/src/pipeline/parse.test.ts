@@ -31,6 +31,19 @@ describe('OpenAI surface: what is wrong, in OpenAI words', () => {
     expect(refusal('openai', 'chat', body)).toMatchObject({ status: 400, message, param, code });
   });
 
+  test.each(['gemini/gemini-2.5-flash/../models/gemini-2.5-pro', 'azure/..', 'azure/.', '../v1/files', 'a/./b'])(
+    "a model with a '.' or '..' segment (%s) is refused: upstream, the URL would resolve it to another path",
+    (model) => {
+      expect(refusal('openai', 'chat', chat({ model }))).toMatchObject({ status: 400, param: 'model', code: 'invalid_request' });
+    },
+  );
+
+  test('dots inside a segment are a model like any other', () => {
+    const x = createExchange({ id: 'r1', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
+    parseRequest(x, Buffer.from(JSON.stringify(chat({ model: 'my-vllm/Qwen2.5-7B..Instruct' }))));
+    expect(x.request.model).toBe('my-vllm/Qwen2.5-7B..Instruct');
+  });
+
   test('stream: null and include_usage: null are "not set", as OpenAI and its SDKs take them', () => {
     const x = createExchange({ id: 'r1', surface: 'openai', endpoint: 'chat', method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
     parseRequest(x, Buffer.from(JSON.stringify(chat({ stream: null, stream_options: { include_usage: null } }))));

@@ -54,13 +54,24 @@ export function parseModelPath(x: Exchange): void {
   } catch {
     throw GatewayError.invalid(`The model in the URL is not valid percent-encoding: '${raw}'.`, 'model', 'invalid_request');
   }
-  // `..` would be a path segment upstream (URL parsing resolves it), not a model.
-  if (model === '.' || model === '..') throw GatewayError.invalid(`'${model}' is not a model.`, 'model', 'invalid_request');
+  refuseDotSegments(model);
   if (model.length > MAX_MODEL_CHARS) {
     x.request.model = model.slice(0, MAX_MODEL_CHARS);
     throw GatewayError.invalid(`model must be at most ${MAX_MODEL_CHARS} characters`, 'model', 'invalid_request');
   }
   x.request.model = model;
+}
+
+/**
+ * A model name with a `.` or `..` segment (`gemini/gemini-2.5-flash/../models/gemini-2.5-pro`, an
+ * Azure deployment `..`) is refused: providers put the model in the URL path, where URL parsing
+ * resolves such segments, so the call would reach another model or endpoint than the one its key
+ * scope, price and budget were checked against.
+ */
+function refuseDotSegments(model: string): void {
+  if (model.split('/').some((s) => s === '.' || s === '..')) {
+    throw GatewayError.invalid(`'${model}' is not a model: a model name has no '.' or '..' segment.`, 'model', 'invalid_request');
+  }
 }
 
 /** The path prefix of the Responses API's stored-response routes (routes/proxy.ts routes them here). */
@@ -179,6 +190,7 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   const body = result.data;
   x.request.body = body;
   x.request.model = body['model'] as string;
+  refuseDotSegments(x.request.model);
   x.request.stream = body['stream'] === true;
   const so = body['stream_options'] as { include_usage?: boolean } | null | undefined;
   x.request.clientWantsUsage = so?.include_usage === true;
