@@ -65,3 +65,20 @@ describe('API key detector', () => {
 
 /** The whole api_key class (prefixed keys and labelled AWS secrets). */
 const apiKey_ = DETECTORS.api_key;
+
+describe('API key detector on crafted runs', () => {
+  test.each([
+    ['sk-', `sk-${'a1'.repeat(3_300_000)}`],
+    ['eyJ', `eyJ${'a1'.repeat(3_000_000)}.eyJabcdefgh.abcdefgh`],
+    ['github_pat_', `github_pat_${'a1'.repeat(3_000_000)}`],
+    ['xoxb-', `xoxb-${'a1'.repeat(3_000_000)}`],
+    ['a Slack webhook', `https://hooks.slack.com/services/${'a1'.repeat(3_000_000)}`],
+  ] as const)('a run of megabytes after %s is no key and does not overflow the stack', (_title, text) => {
+    expect(found(apiKey, text)).toEqual([]);
+  });
+
+  test('a long JWT (20 KB of claims) is still one', () => {
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.eyJ${'x'.repeat(20_000)}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U`;
+    expect(found(apiKey, `token: ${jwt} end`)).toEqual([jwt]);
+  });
+});

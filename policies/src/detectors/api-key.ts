@@ -22,7 +22,9 @@ function lettersAndDigits(s: string): boolean {
  * - Stripe secret and restricted keys `sk_live_/sk_test_/rk_live_/rk_test_`
  * - JSON Web Tokens (a bearer token format, RFC 7519): `eyJ….eyJ….signature`
  * One alternation, so a text is scanned once for all of them; every branch starts with a
- * literal prefix, which keeps the scan linear.
+ * literal prefix, which keeps the scan linear. Every run has an upper bound far above any real
+ * token (4 KB for keys, 64 KB per JWT part): unbounded, a multi-megabyte run after a prefix made
+ * V8's backtracking overflow its stack (a RangeError: a 500 for a client's crafted prompt).
  *
  * `sk-` also starts ordinary words (`sk-learn-compatibility-layer`): every vendor using it
  * (OpenAI, Anthropic, and the OpenAI-compatible ones, e.g. DeepSeek's `sk-` + 32 hex) issues
@@ -31,7 +33,7 @@ function lettersAndDigits(s: string): boolean {
 export const apiKey: Detector = {
   id: 'api_key',
   label: 'API_KEY',
-  re: /(?<![\w-])(?:sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|AIza[0-9A-Za-z_-]{35}|(?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,}|(?:https?:\/\/)?hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_\/-]{20,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})(?![\w-])/g,
+  re: /(?<![\w-])(?:sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,4096}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,1024}|github_pat_[A-Za-z0-9_]{22,1024}|AIza[0-9A-Za-z_-]{35}|(?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,1024}|xapp-\d-[A-Za-z0-9-]{10,1024}|(?:https?:\/\/)?hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_\/-]{20,2048}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,1024}|eyJ[A-Za-z0-9_-]{8,65536}\.eyJ[A-Za-z0-9_-]{8,65536}\.[A-Za-z0-9_-]{8,65536})(?![\w-])/g,
   validate: (candidate) => !candidate.startsWith('sk-') || lettersAndDigits(candidate.replace(SK_PREFIX, '')),
 };
 
