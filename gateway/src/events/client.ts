@@ -93,7 +93,8 @@ export function createClickHouse(opts: { url?: string; dataDir: string }): Click
     return client;
   }
   const path = join(opts.dataDir, 'clickhouse');
-  mkdirSync(path, { recursive: true });
+  // the data dir and the events in it are the gateway user's alone
+  mkdirSync(path, { recursive: true, mode: 0o700 });
   // Loaded only here: chDB maps a ~540 MB native library, which a gateway writing to a ClickHouse
   // server never needs. The entry is CommonJS, so a synchronous require keeps this function sync.
   const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as {

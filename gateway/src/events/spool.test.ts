@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -107,4 +107,10 @@ describe('Spool shared by several gateways', () => {
     new Spool(dir, 1 << 20);
     expect(files(dir)).toEqual([legacy, writing, writingHere].sort());
   });
+});
+
+test('the data dir and spool it creates are readable by the gateway user only (they hold prompts and answers)', () => {
+  const data = join(tempDir(), 'data');
+  new Spool(join(data, 'spool'), 1 << 20);
+  for (const d of [data, join(data, 'spool'), join(data, 'spool', 'rejected')]) expect(statSync(d).mode & 0o777).toBe(0o700);
 });

@@ -98,7 +98,8 @@ export class Spool {
     this.maxBytes = maxBytes;
     this.owner = owner;
     liveHere.add(owner);
-    mkdirSync(join(dir, 'rejected'), { recursive: true });
+    // the data dir and the spool (prompts and answers) are the gateway user's alone
+    mkdirSync(join(dir, 'rejected'), { recursive: true, mode: 0o700 });
     const now = Date.now();
     for (const name of readdirSync(dir).sort()) {
       try {

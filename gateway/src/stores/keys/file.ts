@@ -15,7 +15,8 @@ export async function withFile(store: KeyStore, path: string): Promise<KeyStore>
   for (const record of load(path)) await store.put(record);
   const save = async () => {
     const records = (await store.list()).filter((r) => !r.id.startsWith(DECLARED_KEY_PREFIX) || r.revokedAt !== null);
-    mkdirSync(dirname(path), { recursive: true });
+    // the data dir and what it holds (prompts, answers, key hashes) are the gateway user's alone
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Write then rename: a crash mid-write never leaves a half file behind.
     writeFileSync(`${path}.tmp`, JSON.stringify(records), { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
