@@ -37,7 +37,7 @@ describe('where to go after signing in', () => {
   test('only paths inside the console', () => {
     expect(safeNext('/console/requests?model=x', '/console')).toBe('/console/requests?model=x');
     expect(safeNext('/console', '/console')).toBe('/console');
-    for (const bad of [null, '', 'https://evil.example/', '//evil.example/x', '/consolex', '/admin/keys', '/console/\\evil']) {
+    for (const bad of [null, '', 'https://evil.example/', '//evil.example/x', '/consolex', '/admin/keys', '/console/\\evil', '/console/../admin', '/console/%2e%2E/x', '/console/./../x']) {
       expect(safeNext(bad, '/console'), String(bad)).toBe('/console/');
     }
   });

@@ -58,5 +58,8 @@ export function sessionValid(token: string, value: string | undefined, now = Dat
 export function safeNext(next: string | null, base: string): string {
   if (!next || !next.startsWith(`${base}/`) && next !== base) return `${base}/`;
   if (next.startsWith('//') || next.includes('\\') || !/^[\x21-\x7e]+$/.test(next)) return `${base}/`;
+  // dot segments (raw or percent-encoded) would lead out of the console once the browser resolves them
+  const path = next.split(/[?#]/, 1)[0]!;
+  if (path.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg))) return `${base}/`;
   return next;
 }
