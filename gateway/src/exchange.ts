@@ -135,6 +135,12 @@ export interface Exchange {
     finishReason: string | null;
     usage: Usage | null;
     usageSource: UsageSource;
+    /**
+     * POST /v1/responses: the id of the response the provider made for this call, read from its
+     * answer (the JSON body, or the stream's response.created / completion event); the gateway
+     * records its owner (pipeline/response-owner.ts). Null for any other call.
+     */
+    responseId: string | null;
   };
 
   outcome: Outcome;
@@ -239,6 +245,7 @@ export function createExchange(init: {
       finishReason: null,
       usage: null,
       usageSource: 'none',
+      responseId: null,
     },
     outcome: 'success',
     error: null,

@@ -65,7 +65,7 @@ export function planCache(
     x.cache = { status: 'bypass' };
     return null;
   }
-  const scope = x.auth.project ? `project:${x.auth.project}` : x.auth.providerKeyFingerprint ? `fp:${x.auth.providerKeyFingerprint}` : null;
+  const scope = tenantScope(x);
   if (scope === null) {
     x.cache = { status: 'bypass' };
     return null;
@@ -82,6 +82,15 @@ export function planCache(
   });
   x.cache = { status: 'miss', key: k };
   return { key: k, ttlSeconds, lookup: header !== 'refresh' };
+}
+
+/**
+ * Whose the call is, for what the gateway keeps per tenant (cache entries, the owners of stored
+ * responses: response-owner.ts): the project of a gateway key, else the fingerprint of the provider
+ * key (BYOK: that key's account); null for an anonymous call to a keyless host.
+ */
+export function tenantScope(x: Exchange): string | null {
+  return x.auth.project ? `project:${x.auth.project}` : x.auth.providerKeyFingerprint ? `fp:${x.auth.providerKeyFingerprint}` : null;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { CacheStore } from '../stores/index.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { isStoredResponse, storedResponseOf } from './parse.ts';
+import type { Ownership } from './response-owner.ts';
 
 /**
  * Settles what the call used: tokens (from the provider, else a tiktoken estimate for streams that
@@ -56,10 +57,20 @@ const USAGE_MARK_TTL_SECONDS = 30 * 24 * 3600;
  * under the provider and the response id. Best effort: two calls reading it at the same moment may
  * both count it; with the store unreachable, or the mark evicted from an in-process cache that is
  * full, a later one may too. A failure to set the mark keeps the usage (the provider billed it).
+ *
+ * Only the response's owner counts it (`ownership`, response-owner.ts: anyone else's call was refused
+ * before it was sent), so nobody takes on another tenant's cost; for a response with no known owner
+ * (made before owners were recorded, or outside the gateway) the first reader does, as before. A call
+ * whose ownership was never checked counts nothing.
  */
-export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: Logger): Promise<void> {
+export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: Logger, ownership: Ownership | null): Promise<void> {
   const stored = storedResponseOf(x);
   if (!stored || !x.route || x.response.usage === null) return;
+  if (ownership === null) {
+    x.response.usage = null;
+    x.response.usageSource = 'none';
+    return;
+  }
   const key = `responses-usage:${x.route.provider}:${stored.id}`;
   try {
     if ((await cache.get(key)) !== null) {

@@ -20,6 +20,7 @@ import { answerPolicies, applyRequestPolicies, applyStorage, recordAnswerPolicie
 import { route } from './route.ts';
 import { exceptCurrent, fallbackChain } from './fallback.ts';
 import { forwardWithFallbacks, type CallState } from './attempts.ts';
+import { checkResponseOwner, recordResponseOwner, type Ownership } from './response-owner.ts';
 import { retriesFor } from './retry.ts';
 import { checkKeyScope } from './key-scope.ts';
 import { priceOf } from './price.ts';
@@ -53,7 +54,8 @@ function routeBalanced(
 
 /**
  * One call, start to end. The stages run in this order (docs/ARCHITECTURE.md):
- *   parse -> route -> identify -> key scope -> policies -> cache lookup -> limits & budget reserve
+ *   parse -> route -> identify -> key scope -> policies -> stored response's owner -> cache lookup
+ *   -> limits & budget reserve
  *   -> forward (upstream call, stream tap, respond) -> settle (tokens, cost, limits, cache fill)
  *   -> record (one event, always)
  */
@@ -88,6 +90,7 @@ export async function handleExchange(
   let capture: string[] | null = null;
   let price: Price | null = null;
   let key: KeyRecord | null = null;
+  let ownership: Ownership | null = null;
   // Policies are read once per call: a hot reload never changes a call in flight.
   const policies = deps.policies.current;
   const creds = presentedCredentials(req.headers);
@@ -127,6 +130,10 @@ export async function handleExchange(
       }
       x.timings.push({ name: 'policy', dur: performance.now() - tp });
     }
+
+    // A stored response (or the one a new response continues) made by another tenant: refused as
+    // the provider refuses an id it does not hold, before anything is reserved or sent.
+    if (x.endpoint === 'responses') ownership = await checkResponseOwner(deps.stores.cache, x, deps.log);
 
     price = priceOf(x, deps);
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
@@ -179,9 +186,11 @@ export async function handleExchange(
     if (x.response.usage !== null && isStoredResponse(x)) {
       // a finished background response's usage, recorded by the first call that sees it (finish.ts),
       // at the price of the model that answered it
-      await keepStoredUsageOnce(deps.stores.cache, x, deps.log);
+      await keepStoredUsageOnce(deps.stores.cache, x, deps.log, ownership);
       price = priceOf(x, deps);
     }
+    // a response this call made: whose it is (its stored-response calls are checked against it)
+    if (x.response.responseId !== null) await recordResponseOwner(deps.stores.cache, x, deps.log);
     settle(x, price);
     await afterResponse(deps, x, reservation, cachePlan, capture);
     applyStorage(x, policies, {

@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
-import { MAX_MODEL_CHARS, storedResponseOf } from './parse.ts';
+import { MAX_MODEL_CHARS, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './parse.ts';
 import { checkJsonAnswer } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
@@ -53,7 +53,11 @@ export async function respondJson(
   // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
   // Models answers have neither usage nor a finish reason (an Azure model's `status` is not one).
   if (storedResponseOf(x)) readStoredAnswer(x, out);
-  else if (x.endpoint !== 'models') readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
+  else if (x.endpoint !== 'models') {
+    readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
+    // a new response (a background one answers `queued`): the call's own, whatever the policies do with the answer
+    if (x.endpoint === 'responses') x.response.responseId = responseIdOf(out);
+  }
   let checked = out;
   if (opts.policies) {
     checked = checkJsonAnswer(x, opts.policies, out);
@@ -127,6 +131,17 @@ function readUsage(x: Exchange, out: unknown, unreported: boolean): void {
     // it (the SDK hands it over as such), and the call is recorded as the provider's failure.
     if (o['status'] === 'failed') failedResponse(x, o['error']);
   }
+}
+
+/**
+ * The id of a Responses API response object (`{"id":"resp_…","object":"response",…}`), or null. One
+ * longer than any stored-response path may name (MAX_RESPONSE_ID_CHARS) can never be asked about.
+ */
+export function responseIdOf(out: unknown): string | null {
+  if (out === null || typeof out !== 'object') return null;
+  const o = out as Record<string, unknown>;
+  const id = o['id'];
+  return o['object'] === 'response' && typeof id === 'string' && id !== '' && id.length <= MAX_RESPONSE_ID_CHARS ? id : null;
 }
 
 /** The statuses of a response that will not change any more (its usage is final). */

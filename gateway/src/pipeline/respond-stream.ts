@@ -320,6 +320,8 @@ function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean
   // The answer text is assembled only when something reads it: stored bodies, or a token estimate.
   if (keepBody || !tap.usageComplete) x.response.body = sentText ?? tap.answerText();
   x.response.finishReason ??= tap.finishReason;
+  // the response a Responses stream made, even one cut short: its owner is recorded (response-owner.ts)
+  x.response.responseId = tap.responseId;
   if (x.response.usage !== null) return; // settled when the stream was ended early
   if (tap.usageComplete) {
     x.response.usage = tap.usage;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chatDeltaContent, StreamTap } from './tap.ts';
+import { chatDeltaContent, leadingResponseId, StreamTap } from './tap.ts';
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage: unknown = null) =>
   JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }], usage });
@@ -169,5 +169,58 @@ describe('chatDeltaContent (answer text without parsing the chunk)', () => {
     tap.observe(undefined, chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":' } }] }));
     tap.observe(undefined, '[DONE]');
     expect(tap.answerText()).toBe(`${pieces.join('')}{"q":`);
+  });
+});
+
+describe('the response a Responses stream makes', () => {
+  const response = (id: string, status: string, extra: Record<string, unknown> = {}) => ({ id, object: 'response', status, ...extra });
+  const created = (r: unknown) => JSON.stringify({ type: 'response.created', sequence_number: 0, response: r });
+  const delta = (n: number) => JSON.stringify({ type: 'response.output_text.delta', sequence_number: n, output_index: 0, content_index: 0, delta: 'Hi' });
+
+  test('named by response.created, the first event, unparsed: a stream cut right after it still names it', () => {
+    const tap = new StreamTap('openai-responses');
+    tap.observe('response.created', created(response('resp_abc123', 'in_progress')));
+    expect(tap.responseId).toBe('resp_abc123');
+    tap.observe('response.output_text.delta', delta(1));
+    expect(tap).toMatchObject({ responseId: 'resp_abc123', terminal: false });
+  });
+
+  test('else named by the completion event (JSON with spaces, or an id not first)', () => {
+    for (const first of [
+      JSON.stringify({ type: 'response.created', sequence_number: 0, response: response('resp_spaced', 'in_progress') }, null, 1),
+      JSON.stringify({ type: 'response.created', sequence_number: 0, response: { object: 'response', id: 'resp_spaced' } }),
+    ]) {
+      const tap = new StreamTap('openai-responses');
+      tap.observe('response.created', first);
+      expect(tap.responseId).toBeNull();
+      tap.observe('response.output_text.delta', delta(1));
+      tap.observe('response.completed', JSON.stringify({ type: 'response.completed', sequence_number: 2, response: response('resp_spaced', 'completed') }));
+      expect(tap.responseId).toBe('resp_spaced');
+    }
+  });
+
+  test('every event parsed (post-response policies): read from the parsed response.created', () => {
+    const tap = new StreamTap('openai-responses', () => {});
+    tap.observeParsed('response.created', { type: 'response.created', sequence_number: 0, response: { object: 'response', id: 'resp_parsed' } });
+    expect(tap.responseId).toBe('resp_parsed');
+  });
+
+  test('only the top-level response of the event counts', () => {
+    expect(leadingResponseId(created(response('resp_1', 'queued')))).toBe('resp_1');
+    expect(leadingResponseId(JSON.stringify({ response: { id: 'resp_2' }, type: 'response.created' }))).toBe('resp_2');
+    // an object nested before it (here in metadata-like data), or text that only looks like one
+    expect(leadingResponseId(JSON.stringify({ type: 'x', other: { response: { id: 'resp_fake' } }, response: response('resp_3', 'queued') }))).toBeNull();
+    expect(leadingResponseId(JSON.stringify({ type: '"response":{"id":"resp_fake"', response: response('resp_4', 'queued') }))).toBeNull();
+    expect(leadingResponseId(JSON.stringify({ type: 'x', note: 'a {"response":{"id":"resp_fake"}}' }))).toBeNull();
+    // an id with an escape is not read unparsed
+    expect(leadingResponseId('{"response":{"id":"resp_\\"x"}}')).toBeNull();
+    expect(leadingResponseId('{"response":{"id":""}}')).toBeNull();
+    expect(leadingResponseId('[DONE]')).toBeNull();
+  });
+
+  test('chat streams name none', () => {
+    const tap = new StreamTap('openai-chat');
+    tap.observe(undefined, JSON.stringify({ response: { id: 'resp_x' } }));
+    expect(tap.responseId).toBeNull();
   });
 });

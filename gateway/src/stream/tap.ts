@@ -75,6 +75,11 @@ export class StreamTap {
    * first one: a chunk the gateway adds (a stream ended early) carries the same.
    */
   chunkIdentity: { id: string; created: number; model: string } | null = null;
+  /**
+   * Responses streams: the id of the response (read from response.created, the first event, without
+   * parsing it, so a stream cut before its end still names it; else from the completion event).
+   */
+  responseId: string | null = null;
   /** Answer text in order: extracted pieces, or raw events whose text is read on demand. */
   private readonly text: Array<string | [event: string | undefined, data: string]> = [];
   private textChars = 0;
@@ -108,7 +113,11 @@ export class StreamTap {
       this.terminal = true;
       return undefined;
     }
-    if (this.format === 'openai-responses') this.readSequence(data);
+    if (this.format === 'openai-responses') {
+      this.readSequence(data);
+      // response.created comes first (then response.in_progress): two events at most are looked at
+      if (this.responseId === null && this.events <= 2) this.responseId = leadingResponseId(data);
+    }
     if (this.onText === null && !this.carriesState(event, data)) {
       if (this.firstTextAt === null) {
         // Until the first text, events are read as they pass: when it comes is the time to first token.
@@ -231,8 +240,13 @@ export class StreamTap {
 
   private responses(type: string | undefined, o: Record<string, unknown>): void {
     extractText(this.format, type, o, this.keepText);
+    if (this.responseId === null && (type === 'response.created' || type === 'response.in_progress' || type === 'response.queued')) {
+      const r = o['response'] as Record<string, unknown> | null | undefined;
+      if (typeof r?.['id'] === 'string' && r['id'] !== '') this.responseId = r['id'];
+    }
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
       const r = o['response'] as Record<string, unknown> | undefined;
+      if (typeof r?.['id'] === 'string' && r['id'] !== '') this.responseId = r['id'];
       const u = usageFromOpenai(r?.['usage']);
       if (u) this.usage = u;
       this.finishReason = typeof r?.['status'] === 'string' ? r['status'] : type.slice('response.'.length);
@@ -429,6 +443,30 @@ export function extractText(format: ClientStreamFormat, event: string | undefine
 }
 
 const SEQUENCE = /"sequence_number":(\d+)/;
+
+/** `"response":` and `"id":"`, as a Responses event names its response: `{"type":…,"response":{"id":"resp_…",…}}`. */
+const RESPONSE_KEY = '"response":';
+const ID_KEY = '"id":"';
+
+/**
+ * The id of the response an event carries (response.created, response.in_progress), read without
+ * parsing it: the first object the event opens after its own must be its top-level `response`, and
+ * that object's first member its `id` (OpenAI's order, compact JSON). Null otherwise: anything nested
+ * earlier, or JSON with spaces, is left to the completion event, which is parsed. (A brace inside a
+ * string before it only makes this give up; a `"response":{"id":"` inside a string has its quotes
+ * escaped, so it cannot match.)
+ */
+export function leadingResponseId(data: string): string | null {
+  if (data.charCodeAt(0) !== 123) return null;
+  const open = data.indexOf('{', 1);
+  if (open < RESPONSE_KEY.length || !data.startsWith(RESPONSE_KEY, open - RESPONSE_KEY.length) || !data.startsWith(ID_KEY, open + 1)) return null;
+  const start = open + 1 + ID_KEY.length;
+  const end = data.indexOf('"', start);
+  if (end <= start) return null;
+  const id = data.slice(start, end);
+  return id.includes('\\') ? null : id;
+}
+
 const CHUNK_ID = /"id":"((?:[^"\\]|\\.)*)"/;
 const CHUNK_CREATED = /"created":(\d+)/;
 const CHUNK_MODEL = /"model":"((?:[^"\\]|\\.)*)"/;
