@@ -78,8 +78,14 @@ export interface Exchange {
   /** Who is calling. Provider keys are never kept, only their fingerprint. */
   auth: {
     mode: 'byok' | 'gateway_key' | 'none';
-    /** Short hash prefix of the provider key used (BYOK or gateway-held). */
+    /** Short hash prefix of the provider key used (BYOK or gateway-held): what events and the console show. */
     providerKeyFingerprint: string | null;
+    /**
+     * The whole SHA-256 of that key (hex), never shown: what separates BYOK tenants where a collision
+     * would hand one another's data (cache entries, stored responses). 48 bits of prefix can be
+     * collided on purpose with a few GPU-hours; 256 cannot.
+     */
+    providerKeyHash: string | null;
     /** Gateway key id (not the key) when a `wl_` key was presented. */
     keyId: string | null;
     /** That key's name (`ci`), as created or declared. */
@@ -231,7 +237,7 @@ export function createExchange(init: {
     path: init.path,
     client: { ip: init.ip, userAgent: init.userAgent },
     meta: { user: null, session: null, traceId: null, spanId: null, properties: {} },
-    auth: { mode: 'none', providerKeyFingerprint: null, keyId: null, keyName: null, project: null },
+    auth: { mode: 'none', providerKeyFingerprint: null, providerKeyHash: null, keyId: null, keyName: null, project: null },
     request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false },
     route: null,
     upstream: { status: null, sentAt: null, headersAt: null, endedAt: null },

@@ -20,7 +20,7 @@ export function exchangeFixture(n: number, at = Date.UTC(2026, 0, 15, 12, 0, 0))
   x.request.raw = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hello ${n}` }] });
   x.request.model = 'gpt-4o-mini';
   x.route = { provider: 'openai', model: 'gpt-4o-mini' };
-  x.auth = { mode: 'gateway_key', providerKeyFingerprint: 'fp_abcd', keyId: 'key_1', keyName: 'ci', project: 'proj_a' };
+  x.auth = { mode: 'gateway_key', providerKeyFingerprint: 'fp_abcd', providerKeyHash: null, keyId: 'key_1', keyName: 'ci', project: 'proj_a' };
   x.meta = {
     user: `user_${n % 3}`,
     session: 'sess_1',

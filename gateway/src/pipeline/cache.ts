@@ -86,11 +86,11 @@ export function planCache(
 
 /**
  * Whose the call is, for what the gateway keeps per tenant (cache entries, the owners of stored
- * responses: response-owner.ts): the project of a gateway key, else the fingerprint of the provider
+ * responses: response-owner.ts): the project of a gateway key, else the whole hash of the provider
  * key (BYOK: that key's account); null for an anonymous call to a keyless host.
  */
 export function tenantScope(x: Exchange): string | null {
-  return x.auth.project ? `project:${x.auth.project}` : x.auth.providerKeyFingerprint ? `fp:${x.auth.providerKeyFingerprint}` : null;
+  return x.auth.project ? `project:${x.auth.project}` : x.auth.providerKeyHash ? `key:${x.auth.providerKeyHash}` : null;
 }
 
 /**

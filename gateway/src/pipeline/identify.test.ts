@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
@@ -5,6 +6,7 @@ import { createExchange } from '../exchange.ts';
 import { buildRegistry } from '../registry.ts';
 import { seedConfigKeys } from '../seed-keys.ts';
 import { createMemoryKeyStore } from '../stores/index.ts';
+import { tenantScope } from './cache.ts';
 import { identify, type PresentedCredentials } from './identify.ts';
 
 const KEY = 'wl_identify_tenant_0123456789abcdef';
@@ -78,5 +80,10 @@ describe('identify with byok.allowed: true (the default)', () => {
     expect(err).toBeNull();
     expect(x.auth.mode).toBe('byok');
     expect(x.auth.providerKeyFingerprint).toMatch(/^[0-9a-f]{12}$/);
+    // what keeps BYOK tenants apart (cache entries, stored responses) is the whole hash, not the shown prefix
+    const hash = createHash('sha256').update('sk-own').digest('hex');
+    expect(x.auth.providerKeyHash).toBe(hash);
+    expect(x.auth.providerKeyFingerprint).toBe(hash.slice(0, 12));
+    expect(tenantScope(x)).toBe(`key:${hash}`);
   });
 });

@@ -34,7 +34,12 @@ export function presentedCredentials(h: IncomingHttpHeaders): PresentedCredentia
 
 /** A short, stable hash prefix: enough to attribute usage per key, useless for recovering it. */
 export function fingerprint(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+  return keyHash(key).slice(0, 12);
+}
+
+/** The whole SHA-256 of a provider key, hex (Exchange auth.providerKeyHash). */
+export function keyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
 }
 
 export interface Identity {
@@ -94,7 +99,10 @@ export async function identify(
     });
   }
   if (x.auth.mode !== 'gateway_key' && providerKey !== undefined) x.auth.mode = 'byok';
-  if (providerKey !== undefined) x.auth.providerKeyFingerprint = fingerprint(providerKey);
+  if (providerKey !== undefined) {
+    x.auth.providerKeyHash = keyHash(providerKey);
+    x.auth.providerKeyFingerprint = x.auth.providerKeyHash.slice(0, 12);
+  }
   return { providerKey, key };
 }
 

@@ -24,7 +24,7 @@ function exchange(endpoint: Endpoint, body: Record<string, unknown> | null): Exc
   const x = createExchange({ id: 'x', surface: 'openai', endpoint, method: 'POST', path: '/', ip: null, userAgent: null, now: 0, t0: 0 });
   x.request.body = body;
   x.request.bytes = body === null ? 0 : Buffer.byteLength(JSON.stringify(body));
-  x.auth = { mode: 'gateway_key', providerKeyFingerprint: null, keyId: 'k1', keyName: 'k', project: 'acme' };
+  x.auth = { mode: 'gateway_key', providerKeyFingerprint: null, providerKeyHash: null, keyId: 'k1', keyName: 'k', project: 'acme' };
   x.route = { provider: 'openai', model: 'gpt-4o-mini' };
   return x;
 }
@@ -62,7 +62,7 @@ describe('limitItems', () => {
     ['GET', '/v1/responses/resp_1/input_items?limit=5'],
   ])("a stored response's %s %s generates nothing: it counts as a request only", (method, path) => {
     const x = createExchange({ id: 'x', surface: 'openai', endpoint: 'responses', method, path, ip: null, userAgent: null, now: 0, t0: 0 });
-    x.auth = { mode: 'gateway_key', providerKeyFingerprint: null, keyId: 'k1', keyName: 'k', project: 'acme' };
+    x.auth = { mode: 'gateway_key', providerKeyFingerprint: null, providerKeyHash: null, keyId: 'k1', keyName: 'k', project: 'acme' };
     x.route = { provider: 'openai', model: '' };
     expect(limitItems(x, null, config, models, PRICE)).toMatchObject({ items: [{ kind: 'requests', cost: 1 }], tokens: 0, usd: 0 });
   });

@@ -9,12 +9,12 @@ import { checkResponseOwner, OWNER_TTL_SECONDS, recordResponseOwner } from './re
 const log: Logger = { info() {}, warn() {}, error() {} };
 const USAGE = { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
-/** A call as the pipeline has it once routed to OpenAI and identified: `who` is a project, or `fp:` a provider key's fingerprint. */
+/** A call as the pipeline has it once routed to OpenAI and identified: `who` is a project, or `fp:` a provider key's hash. */
 function call(method: string, path: string, who: string | null, body: Record<string, unknown> | null = null): Exchange {
   const x = createExchange({ id: 'x', surface: 'openai', endpoint: 'responses', method, path, ip: null, userAgent: null, now: 0, t0: 0 });
   x.route = { provider: 'openai', model: 'gpt-4o-mini' };
   x.request.body = body;
-  if (who?.startsWith('fp:')) x.auth.providerKeyFingerprint = who.slice(3);
+  if (who?.startsWith('fp:')) x.auth.providerKeyHash = who.slice(3);
   else if (who !== null) {
     x.auth.project = who;
     x.auth.providerKeyFingerprint = 'heldkey00000';

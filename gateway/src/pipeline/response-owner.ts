@@ -13,7 +13,7 @@ import { isStoredResponse, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './par
  * its context. The id is long and random, but tenants must not be kept apart by the secrecy of ids.
  *
  * So the gateway records the owner of every response it sees made (POST /v1/responses: the id in the
- * answer, or a stream's first event) — the tenant scope the cache uses (`project:…`, or `fp:…` for a
+ * answer, or a stream's first event) — the tenant scope the cache uses (`project:…`, or `key:…` for a
  * caller's own provider key, whose account already keeps it apart) — under the provider and the id,
  * in the cache store (shared by the replicas through Redis), for 30 days: OpenAI keeps a stored
  * response as long. A call on a response owned by another scope is refused before it is sent, with
