@@ -251,6 +251,12 @@ describe('a stream masks every text of the answer, as a complete answer does', (
     expect(deltas.map((d) => d['reasoning_content'] ?? '').join('')).toBe('Mail [EMAIL_1] ');
     const [x] = await s.waitForEvents(1);
     expect(x).toMatchObject({ outcome: 'success', policies: { outcome: 'redacted' } });
+    // stored as sent, every text of it; and with no usage from the host, the output is estimated from it
+    expect(x!.response.body).toContain('Mail [EMAIL_1]');
+    expect(x!.response.body).toContain('{"to":"[EMAIL_1]"}');
+    expect(x!.response.body).not.toContain('jane');
+    expect(x!.response.usageSource).toBe('estimate');
+    expect(x!.response.usage!.completionTokens).toBeGreaterThan(5);
   });
 
   test("chat: an audio answer's transcript, streamed and complete (the audio itself is passed as it is)", async () => {

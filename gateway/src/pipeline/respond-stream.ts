@@ -296,10 +296,11 @@ export async function respondStream(
       cut(x, res, tap, e, lastSequence());
     }
   } finally {
-    // A stream that did not pass whole (ended early, cut): what its client was sent is what is kept.
-    finishTap(x, tap, bytes, opts.keepBody, sent !== null && (cutReason !== null || !tap.terminal) ? sent.answerText() : null);
-    // What the client was sent is what is kept: a redacted stream is stored redacted.
-    if (cutReason === null && tap.terminal && rewriter?.redacts && x.response.body !== null) x.response.body = rewriter.sent.join('');
+    // What the client was sent is what is kept, and what a missing usage is estimated from: for a
+    // stream that did not pass whole (ended early, cut), and for a redacted one (every text of it
+    // as masked, the answer, reasoning and tool calls alike).
+    const asSent = sent !== null && (cutReason !== null || !tap.terminal || rewriter?.redacts === true);
+    finishTap(x, tap, bytes, opts.keepBody, asSent ? sent.answerText() : null);
     guard?.finish();
   }
   if (tap.error !== null && x.outcome === 'success') {

@@ -55,7 +55,7 @@ describe('StreamTextRewriter', () => {
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '[EMAIL_1]' } },
       { type: 'content_block_stop', index: 0 },
     ]);
-    // a tool call's input is masked too, each block on its own; only answer text is the stored answer
+    // a tool call's input is masked too, each block on its own; each ending before its block's stop
     expect(r.anthropicEvent({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"to": "bob@exa' } })).toEqual([
       { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"to": ' } },
     ]);
@@ -70,7 +70,6 @@ describe('StreamTextRewriter', () => {
     ]);
     expect(r.anthropicEvent({ type: 'content_block_delta', index: 2, delta: { type: 'signature_delta', signature: 'c2ln' } })).toBeNull();
     expect(r.anthropicEvent({ type: 'content_block_stop', index: 2 })).toBeNull();
-    expect(r.sent.join('')).toBe('to [EMAIL_1]');
   });
 });
 
@@ -105,8 +104,6 @@ describe('StreamTextRewriter on the other texts of a chat choice', () => {
       },
       finish_reason: 'tool_calls',
     });
-    // nothing of it is the stored answer
-    expect(r.sent).toEqual([]);
   });
 
   test('a stream that ends without a finish reason gets each held text in a last chunk; a completions stream a text_completion one', () => {

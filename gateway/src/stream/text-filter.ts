@@ -47,8 +47,6 @@ const RESPONSES_BY_EVENT = new Map<string, { text: ResponsesText; done: boolean 
  * which repeat the text token by token before it is checked, are dropped. Pure: no I/O.
  */
 export class StreamTextRewriter {
-  /** Answer text sent to the client, in order, when a policy redacts it (then it is the stored answer). */
-  readonly sent: string[] = [];
   /** Chat: each choice's texts under way (textKey to where its rest goes). */
   private readonly choices = new Map<number, Map<number, ChatField>>();
   /** Anthropic content blocks whose text is filtered, with their delta type. */
@@ -105,7 +103,7 @@ export class StreamTextRewriter {
     const put = (name: string, key: number, field: ChatField): void => {
       const v = delta[name];
       if (typeof v !== 'string' || v === '') return;
-      delta[name] = this.push(key, v, field.field === 'content');
+      delta[name] = this.push(key, v);
       this.open(choice, key, field);
       changed = true;
     };
@@ -115,7 +113,7 @@ export class StreamTextRewriter {
     const r = delta['reasoning'];
     const reasoningKey = textKey(choice, 0, TEXT.reasoning);
     if (typeof rc === 'string' && rc !== '' && r === rc) {
-      const out = this.push(reasoningKey, rc, false);
+      const out = this.push(reasoningKey, rc);
       delta['reasoning_content'] = delta['reasoning'] = out;
       this.open(choice, reasoningKey, { field: 'reasoning', names: new Set(['reasoning_content', 'reasoning']) });
       changed = true;
@@ -129,7 +127,7 @@ export class StreamTextRewriter {
     const audio = delta['audio'];
     if (isRecord(audio) && typeof audio['transcript'] === 'string' && audio['transcript'] !== '') {
       const key = textKey(choice, 0, TEXT.transcript);
-      audio['transcript'] = this.push(key, audio['transcript'], true);
+      audio['transcript'] = this.push(key, audio['transcript']);
       this.open(choice, key, { field: 'transcript' });
       changed = true;
     }
@@ -140,7 +138,7 @@ export class StreamTextRewriter {
         if (!isRecord(fn) || typeof fn['arguments'] !== 'string' || fn['arguments'] === '') return;
         const call = typeof t['index'] === 'number' ? t['index'] : i;
         const key = textKey(choice, call + 1, TEXT.tool);
-        fn['arguments'] = this.push(key, fn['arguments'], false);
+        fn['arguments'] = this.push(key, fn['arguments']);
         this.open(choice, key, { field: 'tool', call });
         changed = true;
       });
@@ -155,7 +153,7 @@ export class StreamTextRewriter {
     this.choices.delete(choice);
     let changed = false;
     for (const [key, f] of open) {
-      const rest = this.end(key, f.field === 'content' || f.field === 'text' || f.field === 'transcript');
+      const rest = this.end(key);
       if (rest === '') continue;
       changed = true;
       if (f.field === 'transcript') {
@@ -191,7 +189,7 @@ export class StreamTextRewriter {
   private completionChoice(c: Record<string, unknown>, choice: number): boolean {
     const given = c['text'] as string;
     const key = textKey(choice, 0, TEXT.completion);
-    const out: Record<string, unknown> = { text: given === '' ? '' : this.push(key, given, true) };
+    const out: Record<string, unknown> = { text: given === '' ? '' : this.push(key, given) };
     if (given !== '') this.open(choice, key, { field: 'text' });
     if (c['finish_reason'] !== null && c['finish_reason'] !== undefined) this.chatEnd(choice, out);
     if (out['text'] === given) return false;
@@ -225,7 +223,7 @@ export class StreamTextRewriter {
   chatData(data: string, span: ContentSpan): string {
     if (span.text === '') return data;
     const key = textKey(0, 0, TEXT.answer);
-    const out = this.push(key, span.text, true);
+    const out = this.push(key, span.text);
     this.open(0, key, { field: 'content' });
     return data.slice(0, span.start) + JSON.stringify(out).slice(1, -1) + data.slice(span.end);
   }
@@ -244,7 +242,7 @@ export class StreamTextRewriter {
         if (!isRecord(block) || block['type'] !== 'text') return null;
         this.blocks.set(index, 'text_delta');
         if (typeof block['text'] !== 'string' || block['text'] === '') return null;
-        block['text'] = this.push(blockKey(index, 'text_delta'), block['text'], true);
+        block['text'] = this.push(blockKey(index, 'text_delta'), block['text']);
         return [o];
       }
       case 'content_block_delta': {
@@ -255,14 +253,14 @@ export class StreamTextRewriter {
         const d = delta as Record<string, unknown>;
         if (typeof d[member] !== 'string') return null;
         this.blocks.set(index, type as BlockDelta);
-        d[member] = this.push(blockKey(index, type as BlockDelta), d[member], type === 'text_delta');
+        d[member] = this.push(blockKey(index, type as BlockDelta), d[member]);
         return [o];
       }
       case 'content_block_stop': {
         const type = this.blocks.get(index);
         if (type === undefined) return null;
         this.blocks.delete(index);
-        const rest = this.end(blockKey(index, type), type === 'text_delta');
+        const rest = this.end(blockKey(index, type));
         if (rest === '') return null;
         return [{ type: 'content_block_delta', index, delta: { type, [BLOCK_DELTAS[type]]: rest } }, o];
       }
@@ -306,7 +304,7 @@ export class StreamTextRewriter {
       const answer = text.kind === TEXT.answer;
       if (!done) {
         if (typeof o['delta'] !== 'string') return null;
-        const out = this.push(key, o['delta'], answer);
+        const out = this.push(key, o['delta']);
         this.partText(key).push(out);
         o['delta'] = out;
         dropLogprobs(o);
@@ -316,11 +314,11 @@ export class StreamTextRewriter {
       if (sent === undefined) {
         // a text that came whole, with no deltas before it
         if (typeof o[text.field] !== 'string') return null;
-        o[text.field] = this.whole(key, o[text.field] as string, answer);
+        o[text.field] = this.whole(key, o[text.field] as string);
         dropLogprobs(o);
         return [o];
       }
-      const rest = this.finish(key, answer);
+      const rest = this.finish(key);
       o[text.field] = sent.join('');
       dropLogprobs(o);
       if (rest === '') return [o];
@@ -337,7 +335,7 @@ export class StreamTextRewriter {
       case 'response.reasoning_summary_part.done': {
         const part = o['part'];
         if (!isRecord(part) || typeof part['text'] !== 'string') return null;
-        part['text'] = this.whole(textKey(output, typeof o['summary_index'] === 'number' ? o['summary_index'] : 0, TEXT.summary), part['text'], false);
+        part['text'] = this.whole(textKey(output, typeof o['summary_index'] === 'number' ? o['summary_index'] : 0, TEXT.summary), part['text']);
         return [o];
       }
       case 'response.output_item.done':
@@ -363,7 +361,7 @@ export class StreamTextRewriter {
     const [kind, field] =
       part['type'] === 'output_text' ? [TEXT.answer, 'text'] : part['type'] === 'refusal' ? [TEXT.refusal, 'refusal'] : part['type'] === 'reasoning_text' ? [TEXT.reasoning, 'text'] : [null, ''];
     if (kind === null || typeof part[field] !== 'string') return false;
-    part[field] = this.whole(textKey(output, j, kind), part[field], kind === TEXT.answer);
+    part[field] = this.whole(textKey(output, j, kind), part[field]);
     if (kind === TEXT.answer) dropLogprobs(part);
     return true;
   }
@@ -378,12 +376,12 @@ export class StreamTextRewriter {
     if (Array.isArray(summary)) {
       summary.forEach((part, j) => {
         if (!isRecord(part) || typeof part['text'] !== 'string') return;
-        part['text'] = this.whole(textKey(output, j, TEXT.summary), part['text'], false);
+        part['text'] = this.whole(textKey(output, j, TEXT.summary), part['text']);
         changed = true;
       });
     }
     if (item['type'] === 'function_call' && typeof item['arguments'] === 'string') {
-      item['arguments'] = this.whole(textKey(output, 0, TEXT.tool), item['arguments'], false);
+      item['arguments'] = this.whole(textKey(output, 0, TEXT.tool), item['arguments']);
       changed = true;
     }
     return changed;
@@ -394,21 +392,21 @@ export class StreamTextRewriter {
    * let out (and its filter still held), or, for a text that never came as deltas, `given` filtered
    * whole (and kept, so every later event that repeats it agrees).
    */
-  private whole(key: number, given: string, answer: boolean): string {
+  private whole(key: number, given: string): string {
     let sent = this.parts.get(key);
     if (sent === undefined) {
       this.parts.set(key, (sent = []));
-      sent.push(this.push(key, given, answer));
+      sent.push(this.push(key, given));
     }
-    this.finish(key, answer);
+    this.finish(key);
     return sent.join('');
   }
 
   /** A Responses text is complete: its filter's rest joins what was sent (once); returns the rest. */
-  private finish(key: number, answer: boolean): string {
+  private finish(key: number): string {
     if (this.ended.has(key)) return '';
     this.ended.add(key);
-    const rest = this.end(key, answer);
+    const rest = this.end(key);
     if (rest !== '') this.partText(key).push(rest);
     return rest;
   }
@@ -419,20 +417,16 @@ export class StreamTextRewriter {
     return sent;
   }
 
-  /** Text `key`'s filter takes `text`; what it lets out now is recorded as sent when it is answer text. */
-  private push(key: number, text: string, answer: boolean): string {
-    return this.record(this.filters.text(key).push(text), answer);
+  /** Text `key`'s filter takes `text`: what it lets out now. */
+  private push(key: number, text: string): string {
+    return this.filters.text(key).push(text);
   }
 
-  /** Text `key` is complete: what its filter still held, recorded as sent when it is answer text. */
-  private end(key: number, answer: boolean): string {
-    return this.record(this.filters.text(key).end(), answer);
+  /** Text `key` is complete: what its filter still held. */
+  private end(key: number): string {
+    return this.filters.text(key).end();
   }
 
-  private record(out: string, answer: boolean): string {
-    if (answer && out !== '' && this.filters.redacts) this.sent.push(out);
-    return out;
-  }
 }
 
 /** Anthropic: one filter per content block and kind of text. */
