@@ -11,8 +11,19 @@
 const USAGE_ONLY = Buffer.from('"choices":[]');
 const USAGE_OBJECT = Buffer.from('"usage":{');
 const USAGE_NULL = Buffer.from(',"usage":null');
-const LF2 = Buffer.from('\n\n');
-const CRLF2 = Buffer.from('\r\n\r\n');
+/**
+ * The blank lines that end an SSE event, with their lengths: a line ends with CRLF, LF or CR
+ * (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream), so two
+ * in a row are LF LF, CRLF CRLF, LF CRLF or CR CR (CRLF LF contains LF LF). A CR CR followed by LF
+ * is taken to end after the second CR: the LF then starts the next part as an empty line, which a
+ * parser skips.
+ */
+const BLANK_LINES: ReadonlyArray<readonly [Buffer, number]> = [
+  [Buffer.from('\n\n'), 2],
+  [Buffer.from('\r\n\r\n'), 4],
+  [Buffer.from('\n\r\n'), 3],
+  [Buffer.from('\r\r'), 2],
+];
 
 /** Whether `events` (complete SSE events) hold anything stripUsage removes. */
 export function carriesUsage(events: Buffer): boolean {
@@ -54,15 +65,20 @@ export function stripUsage(events: Buffer): Buffer {
 export function eventStart(b: Buffer, at: number): number {
   // Most reads end with a whole event: no search back through them.
   if (at === b.length && at >= 2 && b[at - 1] === 10 && (b[at - 2] === 10 || (at >= 4 && b[at - 2] === 13 && b[at - 3] === 10 && b[at - 4] === 13))) return at;
-  const lf = b.lastIndexOf(LF2, at);
-  const crlf = b.lastIndexOf(CRLF2, at);
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
+  let start = 0;
+  for (const [blank, length] of BLANK_LINES) {
+    const i = b.lastIndexOf(blank, at);
+    if (i !== -1 && i + length <= at) start = Math.max(start, i + length);
+  }
+  return start;
 }
 
 /** Where the event holding `at` ends: after its blank line, or at the end of `b`. */
 function eventEnd(b: Buffer, at: number): number {
-  const lf = b.indexOf(LF2, at);
-  const crlf = b.indexOf(CRLF2, at);
-  const ends = [lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 4].filter((n) => n !== -1);
-  return ends.length === 0 ? b.length : Math.min(...ends);
+  let end = b.length;
+  for (const [blank, length] of BLANK_LINES) {
+    const i = b.indexOf(blank, at);
+    if (i !== -1) end = Math.min(end, i + length);
+  }
+  return end;
 }
