@@ -14,6 +14,7 @@ const APP = 'wl_stored_app_0123456789abcdef';
 const GROQ_ONLY = 'wl_stored_groq_0123456789abcde';
 const GPT_ONLY = 'wl_stored_gpt_0123456789abcdef';
 const TIGHT = 'wl_stored_tight_0123456789abcd';
+const BUDGETED = 'wl_stored_budget_0123456789abc';
 const EMAIL = 'jane@example.com';
 const SECRET = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
 
@@ -23,6 +24,7 @@ keys:
   - { name: groq-only, project: acme, key: ${GROQ_ONLY}, allowed_models: ["groq/*"] }
   - { name: gpt-only, project: acme, key: ${GPT_ONLY}, allowed_models: ["gpt-*"] }
   - { name: tight, project: tight, key: ${TIGHT}, limits: { rpm: 3 } }
+  - { name: budgeted, project: budgeted, key: ${BUDGETED}, budget: { usd: 0.15, period: month } }
 policies:
   - name: mask-mail-gpt
     match: { model: "gpt-4o*" }
@@ -184,6 +186,18 @@ describe('background responses', () => {
     });
     expect(first!.costUsd).toBeGreaterThan(0);
     expect(again).toMatchObject({ response: { usage: null, usageSource: 'none' }, costUsd: null });
+  });
+
+  test("what a background call reserved is settled to its usage once it is known, not counted on top of it", async () => {
+    const budgeted = client(BUDGETED);
+    // gpt-4o: $10 per 1M output tokens, so 10,000 of them reserve $0.10 of the $0.15 budget
+    const made = await budgeted.responses.create({ model: 'gpt-4o', input: 'count my words', background: true, max_output_tokens: 10_000 });
+    expect((await budgeted.responses.retrieve(made.id)).status).toBe('completed');
+    await s.waitForEvents(2);
+    await new Promise((r) => setTimeout(r, 50)); // settlements are applied on the next turn
+    // the same call again fits: the first used a few tokens, not its $0.10 worst case (plus them)
+    const again = await budgeted.responses.create({ model: 'gpt-4o', input: 'count my words', max_output_tokens: 10_000 });
+    expect(again.status).toBe('completed');
   });
 
   test('never answered from the cache: a second caller gets a response of its own', async () => {

@@ -3,6 +3,7 @@ import type { Exchange } from '../exchange.ts';
 import { answerText } from '../answer-text.ts';
 import { parseJson } from '../json.ts';
 import type { Logger } from '../log.ts';
+import type { Reservation } from './limits.ts';
 import type { CacheStore } from '../stores/index.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { isStoredResponse, storedResponseOf } from './parse.ts';
@@ -63,23 +64,47 @@ const USAGE_MARK_TTL_SECONDS = 30 * 24 * 3600;
  * (made before owners were recorded, or outside the gateway) the first reader does, as before. A call
  * whose ownership was never checked counts nothing.
  */
-export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: Logger, ownership: Ownership | null): Promise<void> {
+export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: Logger, ownership: Ownership | null): Promise<Reservation | null> {
   const stored = storedResponseOf(x);
-  if (!stored || !x.route || x.response.usage === null) return;
+  if (!stored || !x.route || x.response.usage === null) return null;
   if (ownership === null) {
     x.response.usage = null;
     x.response.usageSource = 'none';
-    return;
+    return null;
   }
   const key = `responses-usage:${x.route.provider}:${stored.id}`;
   try {
     if ((await cache.get(key)) !== null) {
       x.response.usage = null;
       x.response.usageSource = 'none';
-      return;
+      return null;
     }
     await cache.set(key, { status: 200, headers: {}, usage: null, model: x.route.model, body: '', createdAt: Date.now() }, USAGE_MARK_TTL_SECONDS);
+    // what the background call reserved, to settle now that its usage is known
+    const kept = await cache.get(reservationKey(x.route.provider, stored.id));
+    return kept?.body ? (JSON.parse(kept.body) as Reservation) : null;
   } catch (e) {
     log.warn({ requestId: x.id, err: e }, 'marking a background response as counted failed');
+    return null;
+  }
+}
+
+function reservationKey(provider: string, id: string): string {
+  return `responses-reservation:${provider}:${id}`;
+}
+
+/**
+ * A background call answered `queued` keeps its reservation (limits.ts settleReservation): the most
+ * it may use stays counted until its usage is known. Kept here under its response id, the first
+ * retrieval that sees it finished settles it to what it used (keepStoredUsageOnce), in the windows
+ * of the call that made it, rather than count both its worst case and its usage.
+ */
+export async function keepBackgroundReservation(cache: CacheStore, x: Exchange, reservation: Reservation, log: Logger): Promise<void> {
+  if (!awaitsBackground(x) || x.route === null || x.response.responseId === null) return;
+  try {
+    const value = { status: 200, headers: {}, usage: null, model: x.route.model, body: JSON.stringify(reservation), createdAt: Date.now() };
+    await cache.set(reservationKey(x.route.provider, x.response.responseId), value, USAGE_MARK_TTL_SECONDS);
+  } catch (e) {
+    log.warn({ requestId: x.id, err: e }, 'keeping a background call\'s reservation failed');
   }
 }

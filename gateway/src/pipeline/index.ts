@@ -11,7 +11,7 @@ import { MAX_BODY_DEPTH, nestsDeeper } from '../json.ts';
 import type { CachedResponse, KeyRecord } from '../stores/index.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { fillCache, planCache, serveCached, type CachePlan } from './cache.ts';
-import { keepStoredUsageOnce, settle } from './finish.ts';
+import { keepBackgroundReservation, keepStoredUsageOnce, settle } from './finish.ts';
 import { requestedTimeout } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
@@ -183,15 +183,18 @@ export async function handleExchange(
     deps.metrics.inFlight.dec();
     if (x.outcome === 'success' && res.destroyed && !res.writableFinished) x.outcome = 'client_closed';
     if (x.outcome === 'client_closed' && x.response.status === 0) x.response.status = 499;
+    let background: Reservation | null = null;
     if (x.response.usage !== null && isStoredResponse(x)) {
       // a finished background response's usage, recorded by the first call that sees it (finish.ts),
-      // at the price of the model that answered it
-      await keepStoredUsageOnce(deps.stores.cache, x, deps.log, ownership);
+      // at the price of the model that answered it; what its call reserved is settled to it
+      background = await keepStoredUsageOnce(deps.stores.cache, x, deps.log, ownership);
       price = priceOf(x, deps);
     }
     // a response this call made: whose it is (its stored-response calls are checked against it)
     if (x.response.responseId !== null) await recordResponseOwner(deps.stores.cache, x, deps.log);
     settle(x, price);
+    if (background) settleReservation(deps.settles, background, x);
+    else if (reservation) await keepBackgroundReservation(deps.stores.cache, x, reservation, deps.log);
     await afterResponse(deps, x, reservation, cachePlan, capture);
     applyStorage(x, policies, {
       keyStoresBodies: key?.storeBodies !== false,
