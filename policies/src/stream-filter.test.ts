@@ -63,6 +63,19 @@ describe('createStreamFilters', () => {
     expect(first + f.end()).toBe(blob);
   });
 
+  test('a long run without spaces (CJK, emoji) is never cut between the halves of a surrogate pair', () => {
+    // every cut position: a run of emoji (each two UTF-16 units) with one more unit before it or not
+    for (const lead of ['', 'a']) {
+      for (const size of [1, 3, 7, 64, 65]) {
+        const f = createStreamFilters(redactSet, ctx)!.text(0);
+        const text = lead + '日本語💪'.repeat(60);
+        const pieces = [...chunks(text, size).map((c) => f.push(c)), f.end()];
+        expect(pieces.join('')).toBe(text);
+        for (const p of pieces) expect(p.isWellFormed(), `${lead}/${size}: ${JSON.stringify(p.slice(-2))}`).toBe(true);
+      }
+    }
+  });
+
   test('deny policies hold back without rewriting; texts of one answer share placeholders', () => {
     const set = compile([
       { name: 'no-keys', detect: ['api_key'], action: 'deny', stage: 'post' },

@@ -93,6 +93,9 @@ function textFilter(
   /** Characters added since the held text was last scanned. */
   let unscanned = 0;
   const release = (upTo: number): string => {
+    // never between the halves of a surrogate pair (an emoji): each half alone is no character, and
+    // a client printing the delta gets U+FFFD (or, in Python, an encoding error)
+    if (upTo > 0 && upTo < held.length && isHighSurrogate(held.charCodeAt(upTo - 1)) && isLowSurrogate(held.charCodeAt(upTo))) upTo--;
     let out = held.slice(0, upTo);
     held = held.slice(upTo);
     const views = new EscapeViews();
@@ -246,4 +249,12 @@ function isGroup(text: string, from: number, to: number): boolean {
     if (c < 65 || c > 90) upper = false;
   }
   return upper;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
