@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chatDeltaContent, leadingResponseId, StreamTap } from './tap.ts';
+import { chatContentSpan, chatDeltaContent, leadingResponseId, StreamTap } from './tap.ts';
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage: unknown = null) =>
   JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }], usage });
@@ -222,5 +222,18 @@ describe('the response a Responses stream makes', () => {
     const tap = new StreamTap('openai-chat');
     tap.observe(undefined, JSON.stringify({ response: { id: 'resp_x' } }));
     expect(tap.responseId).toBeNull();
+  });
+});
+
+describe('a chat chunk of megabytes (an image in one delta)', () => {
+  test('is read by parsing it, not by the fast path, whose regex would overflow the stack', () => {
+    const content = 'iVBORw0KGgo\\n'.repeat(1_000_000); // 13 MB, a JSON escape every 13 characters
+    const data = `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}`;
+    expect(chatContentSpan(data)).toBeUndefined();
+    const seen: string[] = [];
+    const tap = new StreamTap('openai-chat', (d) => seen.push(d));
+    expect(tap.observeContent(data)).toBeUndefined();
+    tap.observe(undefined, data);
+    expect(seen.join('').length).toBe(12_000_000);
   });
 });

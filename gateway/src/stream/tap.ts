@@ -491,6 +491,8 @@ function errorOf(e: Record<string, unknown>): { type: string; message: string } 
  * chunk's `{"role":"assistant","content":"..."}`), its raw content. Keys cannot match inside a
  * string value, where their quotes are escaped.
  */
+/** Longer chunks skip the unparsed fast path (chatContentSpan). */
+const MAX_FAST_CHUNK = 1 << 20;
 const FIRST_DELTA = /"delta":(?:\{(?:"role":"assistant",)?"content":"((?:[^"\\]|\\.)*)"\})?/;
 
 /** The answer text of a chunk and where its raw (escaped) form sits in the data: `data.slice(start, end)`. */
@@ -513,6 +515,9 @@ export function chatDeltaContent(data: string): string | undefined {
 
 /** chatDeltaContent, with where the content's raw form is, so it can be replaced in place. */
 export function chatContentSpan(data: string): ContentSpan | undefined {
+  // A chunk of megabytes (an image's base64 in one delta) is parsed instead: the regex's loop over
+  // the content's characters would overflow V8's backtracking stack (a RangeError, the stream cut).
+  if (data.length > MAX_FAST_CHUNK) return undefined;
   const m = FIRST_DELTA.exec(data);
   const raw = m?.[1];
   if (m === null || raw === undefined || data.includes('"delta":', m.index + m[0].length)) return undefined;
