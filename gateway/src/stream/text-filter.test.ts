@@ -73,6 +73,17 @@ describe('StreamTextRewriter', () => {
   });
 });
 
+describe('StreamTextRewriter and an Anthropic message that ends without closing its block', () => {
+  test('what the block\'s filter held goes out before message_delta', () => {
+    const r = rewriter();
+    r.anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    r.anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Mail jane@example.com' } });
+    const end = { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } };
+    expect(r.anthropicEvent(end)).toEqual([{ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '[EMAIL_1]' } }, end]);
+    expect(r.anthropicEvent({ type: 'message_stop' })).toBeNull();
+  });
+});
+
 describe('StreamTextRewriter on the other texts of a chat choice', () => {
   test('reasoning, refusals and each tool call\'s arguments are masked, and the finish chunk carries what each held', () => {
     const r = rewriter();

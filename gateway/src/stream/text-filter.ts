@@ -264,6 +264,17 @@ export class StreamTextRewriter {
         if (rest === '') return null;
         return [{ type: 'content_block_delta', index, delta: { type, [BLOCK_DELTAS[type]]: rest } }, o];
       }
+      case 'message_delta':
+      case 'message_stop': {
+        // a provider that ends the message without closing a block: what its filter held goes first
+        const rests: Array<Record<string, unknown>> = [];
+        for (const [open, type] of this.blocks) {
+          const rest = this.end(blockKey(open, type));
+          if (rest !== '') rests.push({ type: 'content_block_delta', index: open, delta: { type, [BLOCK_DELTAS[type]]: rest } });
+        }
+        this.blocks.clear();
+        return rests.length === 0 ? null : [...rests, o];
+      }
       default:
         return null;
     }
