@@ -5,7 +5,7 @@
  * always carries Anthropic's own error type so nothing is lost (e.g. type api_error, code overloaded_error;
  * the HTTP status, 529 for overload, is passed on by the gateway unchanged).
  */
-import { statusToType } from '../openai/index.ts';
+import { openaiErrorToInfo, statusToType } from '../openai/index.ts';
 import type { ProviderErrorInfo } from '../types.ts';
 import { AnthropicErrorBodySchema } from './types.ts';
 
@@ -32,8 +32,11 @@ export function anthropicErrorToInfo(status: number, body: unknown): ProviderErr
   const parsed = AnthropicErrorBodySchema.safeParse(body);
   if (parsed.success) return mapAnthropicError(parsed.data.error);
   const text = typeof body === 'string' ? body.trim() : '';
+  // a host's own JSON shape ({"detail": …}, {"message": …}, an OpenAI-style error) still says what went wrong
+  const other = typeof body === 'object' && body !== null ? openaiErrorToInfo(status, body).message : '';
+  const said = other !== '' && !other.startsWith('Upstream error (HTTP') ? other : null;
   return {
-    message: text !== '' ? text.slice(0, 1000) : `Anthropic returned HTTP ${status}`,
+    message: said ?? (text !== '' ? text.slice(0, 1000) : `Anthropic returned HTTP ${status}`),
     // Not Anthropic's error shape (a proxy or load balancer answered): infer the type from the status.
     type: statusToType(status),
     code: null,

@@ -179,4 +179,16 @@ describe('anthropicErrorToInfo', () => {
   test('says which status came back when the body is empty', () => {
     expect(anthropicErrorToInfo(503, '').message).toBe('Anthropic returned HTTP 503');
   });
+
+  test.each([
+    ["FastAPI's detail", { detail: 'bad thing' }, 'bad thing'],
+    ["vLLM's message", { object: 'error', message: 'model not loaded', type: 'BadRequestError' }, 'model not loaded'],
+    ['an OpenAI-style error', { error: { message: 'quota', type: 'insufficient_quota' } }, 'quota'],
+  ] as const)("a host's own JSON shape (%s) still gives its message", (_title, body, message) => {
+    expect(anthropicErrorToInfo(422, body)).toMatchObject({ message, type: 'invalid_request_error', code: null });
+  });
+
+  test('a JSON body that says nothing readable: the status', () => {
+    expect(anthropicErrorToInfo(500, { weird: 1 }).message).toBe('Anthropic returned HTTP 500');
+  });
 });
