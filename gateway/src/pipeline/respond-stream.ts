@@ -5,7 +5,7 @@ import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../erro
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
-import { carriesUsage, eventStart, stripUsage } from '../stream/strip-usage.ts';
+import { carriesUsage, CompleteEvents, stripUsage } from '../stream/strip-usage.ts';
 import { clientStreamFormat, SentLog, StreamTap, type OnText } from '../stream/tap.ts';
 import { parseJson } from '../json.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
@@ -239,19 +239,18 @@ export async function respondStream(
     // Only complete events are passed on: the bytes after the last blank line wait for the rest of
     // their event, so a stream that stops inside one leaves no half event for the client (the
     // error that says so would be glued to it). Complete events are never held.
-    let pending: Buffer | null = null;
+    const events = new CompleteEvents();
     for await (const chunk of body) {
-      const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-      const end = eventStart(buf, buf.length);
-      pending = end < buf.length ? buf.subarray(end) : null;
-      if (end === 0) continue;
-      const wait = pass(end === buf.length ? buf : buf.subarray(0, end));
+      const complete = events.push(chunk);
+      if (complete === null) continue;
+      const wait = pass(complete);
       if (wait) await wait;
       // Leaving the loop destroys the upstream body: no more tokens are generated for a cut answer.
       if (cutReason !== null) break;
     }
     // A last event without its blank line: passed on when it is whole, dropped when the provider
     // stopped inside it.
+    const pending = events.rest();
     if (pending && cutReason === null && wholeEvent(pending.toString('utf8'))) {
       const wait = pass(Buffer.concat([pending, BLANK_LINE]));
       if (wait) await wait;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { carriesUsage, eventStart, stripUsage } from './strip-usage.ts';
+import { carriesUsage, CompleteEvents, eventStart, stripUsage } from './strip-usage.ts';
 
 const chunk = (content: string | null, finish: string | null = null) =>
   JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }], usage: null });
@@ -47,5 +47,38 @@ describe('eventStart', () => {
     const cut = Buffer.concat([whole, Buffer.from('data: {"id":"c1","obj')]);
     expect(eventStart(cut, cut.length)).toBe(whole.length);
     expect(eventStart(Buffer.from('data: {"id"'), 11)).toBe(0);
+  });
+});
+
+describe('CompleteEvents', () => {
+  const events = 'data: {"a":1}\n\ndata: {"b":2}\r\n\r\ndata: {"c":3}\n\r\ndata: {"d":4}\r\rdata: [DONE]\n\n';
+
+  test.each([1, 2, 3, 5, 8, 1000])('read %i bytes at a time, every event comes out whole, once, in order', (size) => {
+    const c = new CompleteEvents();
+    const out: string[] = [];
+    const bytes = Buffer.from(events);
+    for (let i = 0; i < bytes.length; i += size) {
+      const done = c.push(bytes.subarray(i, i + size));
+      if (done !== null) {
+        out.push(done.toString());
+        // what comes out always ends with a blank line
+        expect(done.toString()).toMatch(/(\n\n|\r\n\r\n|\n\r\n|\r\r)$/);
+      }
+    }
+    expect(out.join('')).toBe(events);
+    expect(c.rest()).toBeNull();
+  });
+
+  test('an event of megabytes in small reads is held as it came, then handed back whole', () => {
+    const c = new CompleteEvents();
+    const big = `data: ${'x'.repeat(4_000_000)}\n\n`;
+    const bytes = Buffer.from(`${big}data: {"tail":`);
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 16_384) {
+      const done = c.push(bytes.subarray(i, i + 16_384));
+      if (done) out.push(done);
+    }
+    expect(Buffer.concat(out).toString()).toBe(big);
+    expect(c.rest()?.toString()).toBe('data: {"tail":');
   });
 });

@@ -73,6 +73,59 @@ export function eventStart(b: Buffer, at: number): number {
   return start;
 }
 
+/**
+ * The bytes of an SSE stream as they arrive, handed back up to the end of their last complete event;
+ * the start of an event still to end is held. Held bytes are kept as they came and joined once their
+ * event ends: an event of megabytes (an image's base64) arriving in 16 KB reads costs one copy, not
+ * one per read. Only the held bytes' last three are looked at again, for a blank line that starts in
+ * them and ends in the new read.
+ */
+export class CompleteEvents {
+  private parts: Buffer[] = [];
+  private held = 0;
+
+  /** The complete events `chunk` ends (after what was held before it), or null when it ends none. */
+  push(chunk: Buffer): Buffer | null {
+    if (this.held === 0) {
+      const end = eventStart(chunk, chunk.length);
+      if (end < chunk.length) this.hold(chunk.subarray(end));
+      return end === 0 ? null : end === chunk.length ? chunk : chunk.subarray(0, end);
+    }
+    const tail = this.tail(3);
+    const joined = Buffer.concat([tail, chunk]);
+    const end = eventStart(joined, joined.length);
+    // a blank line wholly in the held bytes was found when they came: nothing ends here
+    if (end <= tail.length) {
+      this.hold(chunk);
+      return null;
+    }
+    const cut = end - tail.length;
+    const complete = Buffer.concat([...this.parts, cut === chunk.length ? chunk : chunk.subarray(0, cut)]);
+    this.parts = [];
+    this.held = 0;
+    if (cut < chunk.length) this.hold(chunk.subarray(cut));
+    return complete;
+  }
+
+  /** What is held: the start of an event that has not ended (null when nothing is). */
+  rest(): Buffer | null {
+    return this.held === 0 ? null : Buffer.concat(this.parts);
+  }
+
+  private hold(b: Buffer): void {
+    this.parts.push(b);
+    this.held += b.length;
+  }
+
+  /** The last `n` held bytes (fewer when fewer are held). */
+  private tail(n: number): Buffer {
+    const last = this.parts[this.parts.length - 1]!;
+    if (last.length >= n || this.parts.length === 1) return last.subarray(Math.max(0, last.length - n));
+    const all = Buffer.concat(this.parts.slice(-n));
+    return all.subarray(Math.max(0, all.length - n));
+  }
+}
+
 /** Where the event holding `at` ends: after its blank line, or at the end of `b`. */
 function eventEnd(b: Buffer, at: number): number {
   let end = b.length;
