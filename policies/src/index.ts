@@ -30,6 +30,7 @@ export { compileGlob } from './glob.ts';
 export { answerPolicyTag, watchesAnswers } from './select.ts';
 export { createStreamFilters, type StreamFilters, type StreamTextFilter } from './stream-filter.ts';
 export { outcomeOf } from './outcome.ts';
+export { mapText } from './text.ts';
 export type {
   CallContext,
   CallMeta,

@@ -73,6 +73,30 @@ describe('StreamTextRewriter', () => {
   });
 });
 
+describe('StreamTextRewriter on Anthropic texts that come whole', () => {
+  test("a web search's results and a citation are masked as a complete answer's are; ids, URLs and encrypted content are not", () => {
+    const r = rewriter();
+    const results = {
+      type: 'content_block_start',
+      index: 1,
+      content_block: {
+        type: 'web_search_tool_result',
+        tool_use_id: 'srvtoolu_1',
+        content: [{ type: 'web_search_result', title: 'Contact jane@example.com', url: 'https://example.com/jane@example.com', encrypted_content: 'EqgfCioIARgBIiQ', page_age: null }],
+      },
+    };
+    expect(r.anthropicEvent(results)).toEqual([
+      { ...results, content_block: { ...results.content_block, content: [{ ...results.content_block.content[0], title: 'Contact [EMAIL_1]' }] } },
+    ]);
+    const citation = { type: 'web_search_result_location', url: 'https://example.com', title: 'x', encrypted_index: 'Eo8BCioIAhgB', cited_text: 'write to jane@example.com' };
+    const cite = { type: 'content_block_delta', index: 2, delta: { type: 'citations_delta', citation } };
+    expect(r.anthropicEvent(cite)).toEqual([{ ...cite, delta: { type: 'citations_delta', citation: { ...citation, cited_text: 'write to [EMAIL_1]' } } }]);
+    // a tool call's start and signed thinking pass as they are
+    expect(r.anthropicEvent({ type: 'content_block_start', index: 3, content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} } })).toBeNull();
+    expect(r.anthropicEvent({ type: 'content_block_start', index: 4, content_block: { type: 'thinking', thinking: '', signature: '' } })).toBeNull();
+  });
+});
+
 describe('StreamTextRewriter and an Anthropic message that ends without closing its block', () => {
   test('what the block\'s filter held goes out before message_delta', () => {
     const r = rewriter();

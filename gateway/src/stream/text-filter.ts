@@ -1,4 +1,4 @@
-import type { StreamFilters } from '@watchllm/policies';
+import { mapText, type StreamFilters } from '@watchllm/policies';
 import { TEXT, textKey, type ContentSpan } from './tap.ts';
 
 /** Where a chat choice's held text goes back into a delta. */
@@ -57,6 +57,8 @@ export class StreamTextRewriter {
   private readonly ended = new Set<number>();
   /** Responses API events the rewriter added so far: every later event's sequence_number moves up by as many. */
   private added = 0;
+  /** Filters of texts that come whole (once()): each its own, keyed below every textKey. */
+  private wholeTexts = 0;
 
   constructor(private readonly filters: StreamFilters) {}
 
@@ -239,7 +241,15 @@ export class StreamTextRewriter {
     switch (o['type']) {
       case 'content_block_start': {
         const block = o['content_block'];
-        if (!isRecord(block) || block['type'] !== 'text') return null;
+        if (!isRecord(block)) return null;
+        if (block['type'] !== 'text') {
+          // a block that comes whole (a web search's results, a server tool's output): its texts
+          // masked as a complete answer's are (signed thinking, ids, URLs and data left as they are)
+          const masked = mapText({ content: [block] }, ['content'], (t) => this.once(t));
+          if (masked['content'] === undefined || (masked['content'] as unknown[])[0] === block) return null;
+          o['content_block'] = (masked['content'] as unknown[])[0];
+          return [o];
+        }
         this.blocks.set(index, 'text_delta');
         if (typeof block['text'] !== 'string' || block['text'] === '') return null;
         block['text'] = this.push(blockKey(index, 'text_delta'), block['text']);
@@ -248,6 +258,14 @@ export class StreamTextRewriter {
       case 'content_block_delta': {
         const delta = o['delta'];
         const type = isRecord(delta) ? delta['type'] : undefined;
+        if (type === 'citations_delta' && isRecord((delta as Record<string, unknown>)['citation'])) {
+          // a citation comes whole: the text it quotes, the document's title
+          const d = delta as Record<string, unknown>;
+          const masked = mapText({ content: [d['citation']] }, ['content'], (t) => this.once(t));
+          if ((masked['content'] as unknown[])[0] === d['citation']) return null;
+          d['citation'] = (masked['content'] as unknown[])[0];
+          return [o];
+        }
         if (typeof type !== 'string' || !(type in BLOCK_DELTAS)) return null;
         const member = BLOCK_DELTAS[type as BlockDelta];
         const d = delta as Record<string, unknown>;
@@ -426,6 +444,12 @@ export class StreamTextRewriter {
     let sent = this.parts.get(key);
     if (!sent) this.parts.set(key, (sent = []));
     return sent;
+  }
+
+  /** A text that comes whole (a citation, a tool result): filtered at once by a filter of its own. */
+  private once(text: string): string {
+    const key = -++this.wholeTexts;
+    return this.push(key, text) + this.end(key);
   }
 
   /** Text `key`'s filter takes `text`: what it lets out now. */
