@@ -103,11 +103,19 @@ describe('POST /v1/events', () => {
     expect(await ingest('{"events": [')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
   });
 
-  test('data nested 20,000 levels deep is a 400 naming the field, as the proxy refuses such a body, not a 500', async () => {
-    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+  test('data nested past 512 levels is a 400 naming the field, as the proxy refuses such a body, not a 500', async () => {
+    const deep = `${'['.repeat(515)}${']'.repeat(515)}`;
     expect(await ingest(`{"events":[{"type":"custom","name":"deep","data":${deep}}]}`)).toEqual({
       status: 400,
       body: { error: { type: 'invalid_request_error', code: 'invalid_request', param: 'events.0.data', message: 'events.0.data: nests more than 512 levels deep' } },
+    });
+  });
+
+  test('a body nested 20,000 levels deep is a 400 before it is parsed, not a 500', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    expect(await ingest(`{"events":[{"type":"custom","name":"deep","data":${deep}}]}`)).toEqual({
+      status: 400,
+      body: { error: { type: 'invalid_request_error', code: 'invalid_request', param: null, message: 'The body nests more than 512 levels deep.' } },
     });
   });
 
