@@ -201,13 +201,7 @@ function parseAnswer(buf: Buffer, contentType: string, provider: string): unknow
     json = undefined;
   }
   if (labelledJson || (json !== null && typeof json === 'object')) return json;
-  throw new GatewayError({
-    status: 502,
-    type: 'api_error',
-    code: 'bad_upstream_response',
-    outcome: 'upstream_error',
-    message: `The provider '${provider}' answered HTTP 200 with ${type === '' ? 'a body without a content-type' : `a ${type} body`} that is not JSON (${buf.length} bytes); check its base_url.`,
-  });
+  throw badUpstream(provider, `HTTP 200 with ${type === '' ? 'a body without a content-type' : `a ${type} body`} that is not JSON (${buf.length} bytes); check its base_url`);
 }
 
 function badUpstream(provider: string, what: string): GatewayError {
