@@ -7,6 +7,7 @@ const KEY = 'wl_strict_budget_key_0123456789';
 const ROOMY = 'wl_strict_budget_roomy_012345678';
 const CLAUDE = 'wl_strict_budget_claude_01234567';
 const USAGE = 'wl_strict_budget_usage_012345678';
+const CJK = 'wl_strict_budget_cjk_0123456789a';
 let s: Stack;
 
 beforeAll(async () => {
@@ -29,6 +30,10 @@ beforeAll(async () => {
       '  - name: usage',
       '    project: acme',
       `    key: ${USAGE}`,
+      '    budget: { usd: 0.00003, period: month }',
+      '  - name: cjk',
+      '    project: acme',
+      `    key: ${CJK}`,
       '    budget: { usd: 0.00003, period: month }',
       '  - name: claude',
       '    project: acme',
@@ -68,6 +73,16 @@ describe('strict budgets on streams', () => {
     expect(text.length).toBeLessThan(LONG.length);
     const x = (await s.waitForEvents(1))[0]!;
     expect(x).toMatchObject({ outcome: 'denied_limit', error: { type: 'budget_exceeded' }, response: { finishReason: 'length' } });
+  });
+
+  test('text of many tokens per character (CJK) is watched as it is counted: the recorded cost stays within the budget', async () => {
+    s.events.length = 0;
+    const { finish } = await streamWith(CJK, '日本語のテキストです。'.repeat(40), 80);
+    expect(finish).toBe('length');
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x.outcome).toBe('denied_limit');
+    expect(x.costUsd).toBeGreaterThan(0);
+    expect(x.costUsd!).toBeLessThanOrEqual(0.00003 + 1e-12);
   });
 
   test('a client that asked for usage gets it after the cut: the usage the call is recorded with', async () => {

@@ -9,7 +9,7 @@ import { carriesUsage, CompleteEvents, stripUsage } from '../stream/strip-usage.
 import { clientStreamFormat, SentLog, StreamTap, type OnText } from '../stream/tap.ts';
 import { parseJson } from '../json.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
-import { estimateUsage } from '../usage/estimate.ts';
+import { countTokens, estimateUsage } from '../usage/estimate.ts';
 import { streamGuard } from './policies.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
@@ -79,25 +79,27 @@ export async function respondStream(
   };
   /** Why the stream ends before the provider is done: set by the event that ends it, which is not sent. */
   let cutReason: EarlyEnd | null = null;
-  // Output tokens are estimated at 4 characters each while streaming; the provider's usage settles it.
-  let outChars = 0;
+  // A strict budget watches the output with tiktoken, piece by piece, as a stream it ends is counted
+  // (settle: tiktoken over the text sent): at 4 characters a token, CJK, digits and code overran the
+  // budget by up to 3x. Pieces counted apart count (nearly always) at least what their text counts whole.
+  let outTokens = 0;
   const budget = opts.budget;
   const onText: OnText | null =
     guard || budget
       ? (delta, key) => {
           guard?.push(delta, key);
-          outChars += delta.length;
+          if (budget) outTokens += countTokens(delta);
         }
       : null;
   /**
    * Called once the tap has seen an event, before it is sent: whether it ends the stream, a deny
-   * matching in its text or its text crossing a strict budget (`before`: the output characters
-   * before it; an event without text crosses nothing). The events before it still go out.
+   * matching in its text or its text crossing a strict budget (`before`: the output tokens before
+   * it; an event without text crosses nothing). The events before it still go out.
    */
   const endsHere = (before: number): boolean => {
     const denied = guard?.check() ?? null;
     if (denied !== null) cutReason = { finish: 'content_filter', outcome: 'denied_policy', code: 'policy_denied', reason: denied };
-    else if (budget && outChars > before && budget.promptUsd + (outChars / 4) * budget.outputUsd > budget.capUsd) {
+    else if (budget && outTokens > before && budget.promptUsd + outTokens * budget.outputUsd > budget.capUsd) {
       cutReason = { finish: 'length', outcome: 'denied_limit', code: 'budget_exceeded', reason: 'The stream was ended: its budget (strict) is spent.' };
     }
     return cutReason !== null;
@@ -153,14 +155,14 @@ export async function respondStream(
   };
   const emit = (o: SseOut) => {
     if (cutReason) return;
-    const before = outChars;
+    const before = outTokens;
     tap.observeParsed(o.event, o.data);
     if (endsHere(before)) return;
     send(rewrite(o.event, o.data) ?? [o]);
   };
   /** A provider event in the client's own format, re-framed (and with policies, its text filtered). */
   const nativeEvent = (ev: EventSourceMessage): void => {
-    const before = outChars;
+    const before = outTokens;
     // Most chunks of a filtered chat stream only carry text: filtered without parsing them. (Not a
     // chunk with logprobs: they repeat the text, and only the parse drops them.)
     const span = plainChat && !ev.data.includes(LOGPROBS) ? tap.observeContent(ev.data) : undefined;
