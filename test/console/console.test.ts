@@ -350,6 +350,19 @@ describe('usage', () => {
     expect(listed.sort()).toEqual([...ids.ok].sort());
   });
 
+  test('as CSV: a group whose calls are all unpriced has an empty cost, never 0', async () => {
+    await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-console-test', 'content-type': 'application/json', 'x-watchllm-user': 'unpriced-user' },
+      body: JSON.stringify({ ...chat('no price'), model: 'my-own-unpriced-model' }),
+    }).then((r) => r.arrayBuffer());
+    await eventsOf(s.gateway).writer.flush();
+    const csv = await (await fetch(`${s.url}/console/usage.csv?group=user&range=24h`, { headers: { cookie } })).text();
+    const row = csv.split('\r\n').find((l) => l.startsWith('unpriced-user,'))?.split(',');
+    expect(row?.[7]).toBe('');
+    expect(row?.[8]).toBe('1');
+  });
+
   test('as CSV: one row per group with the window, a user name a spreadsheet would run kept as text', async () => {
     await fetch(`${s.url}/v1/chat/completions`, {
       method: 'POST',

@@ -10,7 +10,8 @@ export const GET: RequestHandler = async ({ locals, url }) => {
   const to = new Date(u.to).toISOString();
   const body = toCsv(
     header,
-    u.rows.map((r) => [r.name, ...(u.group === 'key_id' ? [r.label ?? ''] : []), from, to, r.requests, r.errors, r.prompt_tokens, r.completion_tokens, money(r.cost_usd), r.unpriced, r.p50_ms, r.p95_ms]),
+    // a row whose calls are all unpriced has no known cost: empty, never 0
+    u.rows.map((r) => [r.name, ...(u.group === 'key_id' ? [r.label ?? ''] : []), from, to, r.requests, r.errors, r.prompt_tokens, r.completion_tokens, r.cost_usd === 0 && r.unpriced > 0 ? '' : money(r.cost_usd), r.unpriced, r.p50_ms, r.p95_ms]),
   );
   return new Response(body, {
     headers: {
@@ -20,7 +21,11 @@ export const GET: RequestHandler = async ({ locals, url }) => {
   });
 };
 
-/** USD to the 1e-10, as the gateway's cost header: sums of floats carry noise (0.0005346000000000011). */
-function money(v: number): number {
-  return Math.round(v * 1e10) / 1e10;
+/**
+ * USD to the 1e-10 in plain decimals, as the gateway's cost header: sums of floats carry noise
+ * (0.0005346000000000011), and a spreadsheet or an invoice wants 0.00000004, not 4e-8.
+ */
+function money(v: number): string {
+  const fixed = (Math.round(v * 1e10) / 1e10).toFixed(10);
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }
