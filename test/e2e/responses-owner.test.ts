@@ -14,6 +14,7 @@ const ACME_CI = 'wl_owner_acmeci_0123456789abcd';
 const GLOBEX = 'wl_owner_globex_0123456789abcd';
 
 const YAML = `
+cache: { max_entries: 5 }
 keys:
   - { name: app, project: acme, key: ${ACME} }
   - { name: ci, project: acme, key: ${ACME_CI} }
@@ -135,6 +136,14 @@ describe('a response made with one project’s key', () => {
     expect(err).toMatchObject({ status: 404, error: { message: `Response with id '${made.id}' not found.` } });
     expect(await mine.responses.retrieve(made.id)).toMatchObject({ id: made.id });
     expect(s.fake.calls).toHaveLength(2);
+  });
+
+  test('filling the answers cache does not evict ownership: they are kept apart', async () => {
+    const made = await acme.responses.create({ model: 'gpt-4o-mini', input: 'project acme secret' });
+    // another project fills the (5-entry) in-process cache with answers of its own
+    const filler = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: GLOBEX, maxRetries: 0, defaultHeaders: { 'x-watchllm-cache': 'on' } });
+    for (let i = 0; i < 12; i++) await filler.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `filler ${i}` }] });
+    await refusedEverywhere(made.id);
   });
 
   test('a response the gateway never saw made has no owner to check: let through', async () => {

@@ -133,7 +133,7 @@ export async function handleExchange(
 
     // A stored response (or the one a new response continues) made by another tenant: refused as
     // the provider refuses an id it does not hold, before anything is reserved or sent.
-    if (x.endpoint === 'responses') ownership = await checkResponseOwner(deps.stores.cache, x, deps.log);
+    if (x.endpoint === 'responses') ownership = await checkResponseOwner(deps.stores.marks, x, deps.log);
 
     price = priceOf(x, deps);
     const plan = limitItems(x, who.key, deps.config, deps.modelLimits, price);
@@ -187,14 +187,14 @@ export async function handleExchange(
     if (x.response.usage !== null && isStoredResponse(x)) {
       // a finished background response's usage, recorded by the first call that sees it (finish.ts),
       // at the price of the model that answered it; what its call reserved is settled to it
-      background = await keepStoredUsageOnce(deps.stores.cache, x, deps.log, ownership);
+      background = await keepStoredUsageOnce(deps.stores.marks, x, deps.log, ownership);
       price = priceOf(x, deps);
     }
     // a response this call made: whose it is (its stored-response calls are checked against it)
-    if (x.response.responseId !== null) await recordResponseOwner(deps.stores.cache, x, deps.log);
+    if (x.response.responseId !== null) await recordResponseOwner(deps.stores.marks, x, deps.log);
     settle(x, price);
     if (background) settleReservation(deps.settles, background, x);
-    else if (reservation) await keepBackgroundReservation(deps.stores.cache, x, reservation, deps.log);
+    else if (reservation) await keepBackgroundReservation(deps.stores.marks, x, reservation, deps.log);
     await afterResponse(deps, x, reservation, cachePlan, capture);
     applyStorage(x, policies, {
       keyStoresBodies: key?.storeBodies !== false,

@@ -58,6 +58,13 @@ export interface Stores {
   backend: 'memory' | 'redis';
   limits: LimitStore;
   cache: CacheStore;
+  /**
+   * Small records the gateway keeps about calls (who made a stored response, a background call's
+   * reservation and whether its usage was counted). In process, a store of their own: in the
+   * answers' cache, a caller filling it (`x-watchllm-cache: on`) would evict another project's
+   * ownership marks. With Redis, the cache's store.
+   */
+  marks: CacheStore;
   keys: KeyStore;
   /** Misses per store, for `/metrics`. */
   health: StoreHealth;
@@ -73,6 +80,9 @@ export interface Stores {
  * connection must succeed; with `'open'` the gateway waits for the first attempt only, starts
  * anyway when it fails and connects in the background (calls are admitted uncounted meanwhile).
  */
+/** In process: marks kept at most (a mark is about 100 bytes; 30 days of responses of a busy gateway). */
+const MAX_MARKS = 200_000;
+
 export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
   const { redisUrl, failMode = 'open', secret, commandTimeoutMs = 100, log } = opts;
   const health = createStoreHealth(log);
@@ -83,6 +93,7 @@ export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
       backend: 'memory',
       limits: createMemoryLimitStore(),
       cache: createMemoryCacheStore(opts.cache),
+      marks: createMemoryCacheStore({ maxEntries: MAX_MARKS, maxBytes: 64 * 1024 * 1024 }),
       keys: createMemoryKeyStore(keyOpts),
       health,
       box,
@@ -100,10 +111,12 @@ export async function createStores(opts: StoresOptions = {}): Promise<Stores> {
   // The wrappers' own deadline sits above the command timeout, catching what it cannot
   // (a connection stuck half-open).
   const guard = { health, timeoutMs: commandTimeoutMs * 2 + 50 };
+  const cache = cacheWithFallback(createRedisCacheStore(client), guard);
   return {
     backend: 'redis',
     limits: withFailMode(createRedisLimitStore(client), { ...guard, failMode }),
-    cache: cacheWithFallback(createRedisCacheStore(client), guard),
+    cache,
+    marks: cache,
     keys: keysWithTimeout(createRedisKeyStore(client, keyOpts), guard),
     health,
     box,
