@@ -245,9 +245,9 @@ export class StreamTextRewriter {
         if (block['type'] !== 'text') {
           // a block that comes whole (a web search's results, a server tool's output): its texts
           // masked as a complete answer's are (signed thinking, ids, URLs and data left as they are)
-          const masked = mapText({ content: [block] }, ['content'], (t) => this.once(t));
-          if (masked['content'] === undefined || (masked['content'] as unknown[])[0] === block) return null;
-          o['content_block'] = (masked['content'] as unknown[])[0];
+          const masked = this.maskWhole(block);
+          if (masked === block) return null;
+          o['content_block'] = masked;
           return [o];
         }
         this.blocks.set(index, 'text_delta');
@@ -261,9 +261,9 @@ export class StreamTextRewriter {
         if (type === 'citations_delta' && isRecord((delta as Record<string, unknown>)['citation'])) {
           // a citation comes whole: the text it quotes, the document's title
           const d = delta as Record<string, unknown>;
-          const masked = mapText({ content: [d['citation']] }, ['content'], (t) => this.once(t));
-          if ((masked['content'] as unknown[])[0] === d['citation']) return null;
-          d['citation'] = (masked['content'] as unknown[])[0];
+          const masked = this.maskWhole(d['citation']);
+          if (masked === d['citation']) return null;
+          d['citation'] = masked;
           return [o];
         }
         if (typeof type !== 'string' || !(type in BLOCK_DELTAS)) return null;
@@ -278,17 +278,16 @@ export class StreamTextRewriter {
         const type = this.blocks.get(index);
         if (type === undefined) return null;
         this.blocks.delete(index);
-        const rest = this.end(blockKey(index, type));
-        if (rest === '') return null;
-        return [{ type: 'content_block_delta', index, delta: { type, [BLOCK_DELTAS[type]]: rest } }, o];
+        const rest = this.blockRest(index, type);
+        return rest === null ? null : [rest, o];
       }
       case 'message_delta':
       case 'message_stop': {
         // a provider that ends the message without closing a block: what its filter held goes first
         const rests: Array<Record<string, unknown>> = [];
         for (const [open, type] of this.blocks) {
-          const rest = this.end(blockKey(open, type));
-          if (rest !== '') rests.push({ type: 'content_block_delta', index: open, delta: { type, [BLOCK_DELTAS[type]]: rest } });
+          const rest = this.blockRest(open, type);
+          if (rest !== null) rests.push(rest);
         }
         this.blocks.clear();
         return rests.length === 0 ? null : [...rests, o];
@@ -444,6 +443,21 @@ export class StreamTextRewriter {
     let sent = this.parts.get(key);
     if (!sent) this.parts.set(key, (sent = []));
     return sent;
+  }
+
+  /** An Anthropic block's text is complete: one more delta of its type with what its filter held, or null. */
+  private blockRest(index: number, type: BlockDelta): Record<string, unknown> | null {
+    const rest = this.end(blockKey(index, type));
+    return rest === '' ? null : { type: 'content_block_delta', index, delta: { type, [BLOCK_DELTAS[type]]: rest } };
+  }
+
+  /**
+   * A value that comes whole (a citation, a server tool's result block): its texts masked as a
+   * complete answer's are (policies mapText: ids, URLs, data and signed thinking left as they are),
+   * each by a filter of its own. The same value when nothing changed.
+   */
+  private maskWhole(value: unknown): unknown {
+    return (mapText({ content: [value] }, ['content'], (t) => this.once(t))['content'] as unknown[])[0];
   }
 
   /** A text that comes whole (a citation, a tool result): filtered at once by a filter of its own. */
