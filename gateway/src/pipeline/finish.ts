@@ -7,7 +7,7 @@ import type { Reservation } from './limits.ts';
 import type { CacheStore } from '../stores/index.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { isStoredResponse, storedResponseOf } from './parse.ts';
-import type { Ownership } from './response-owner.ts';
+import { MARK_TTL_SECONDS, mark, markKey, type Ownership } from './response-owner.ts';
 
 /**
  * Settles what the call used: tokens (from the provider, else a tiktoken estimate for streams that
@@ -47,17 +47,14 @@ export function awaitsBackground(x: Exchange): boolean {
   );
 }
 
-/** How long a response's "usage recorded" mark is kept: OpenAI keeps stored responses 30 days. */
-const USAGE_MARK_TTL_SECONDS = 30 * 24 * 3600;
-
 /**
  * A finished background response's usage (respond-json.ts keeps it on a retrieve or cancel of one)
  * is recorded with the first call that sees it, and dropped from the others: a client polls a
  * response, and may read it again later, and each of those calls would otherwise count (and cost)
- * it once more. The first one leaves a mark in the cache store (shared by the replicas with Redis)
+ * it once more. The first one leaves a mark in the marks store (shared by the replicas with Redis)
  * under the provider and the response id. Best effort: two calls reading it at the same moment may
- * both count it; with the store unreachable, or the mark evicted from an in-process cache that is
- * full, a later one may too. A failure to set the mark keeps the usage (the provider billed it).
+ * both count it; with the store unreachable, or the mark dropped from a full in-process store, a
+ * later one may too. A failure to set the mark keeps the usage (the provider billed it).
  *
  * Only the response's owner counts it (`ownership`, response-owner.ts: anyone else's call was refused
  * before it was sent), so nobody takes on another tenant's cost; for a response with no known owner
@@ -72,25 +69,21 @@ export async function keepStoredUsageOnce(cache: CacheStore, x: Exchange, log: L
     x.response.usageSource = 'none';
     return null;
   }
-  const key = `responses-usage:${x.route.provider}:${stored.id}`;
+  const key = markKey('usage', x.route.provider, stored.id);
   try {
     if ((await cache.get(key)) !== null) {
       x.response.usage = null;
       x.response.usageSource = 'none';
       return null;
     }
-    await cache.set(key, { status: 200, headers: {}, usage: null, model: x.route.model, body: '', createdAt: Date.now() }, USAGE_MARK_TTL_SECONDS);
+    await cache.set(key, mark(x.route.model, ''), MARK_TTL_SECONDS);
     // what the background call reserved, to settle now that its usage is known
-    const kept = await cache.get(reservationKey(x.route.provider, stored.id));
+    const kept = await cache.get(markKey('reservation', x.route.provider, stored.id));
     return kept?.body ? (JSON.parse(kept.body) as Reservation) : null;
   } catch (e) {
     log.warn({ requestId: x.id, err: e }, 'marking a background response as counted failed');
     return null;
   }
-}
-
-function reservationKey(provider: string, id: string): string {
-  return `responses-reservation:${provider}:${id}`;
 }
 
 /**
@@ -102,8 +95,8 @@ function reservationKey(provider: string, id: string): string {
 export async function keepBackgroundReservation(cache: CacheStore, x: Exchange, reservation: Reservation, log: Logger): Promise<void> {
   if (!awaitsBackground(x) || x.route === null || x.response.responseId === null) return;
   try {
-    const value = { status: 200, headers: {}, usage: null, model: x.route.model, body: JSON.stringify(reservation), createdAt: Date.now() };
-    await cache.set(reservationKey(x.route.provider, x.response.responseId), value, USAGE_MARK_TTL_SECONDS);
+    const key = markKey('reservation', x.route.provider, x.response.responseId);
+    await cache.set(key, mark(x.route.model, JSON.stringify(reservation)), MARK_TTL_SECONDS);
   } catch (e) {
     log.warn({ requestId: x.id, err: e }, 'keeping a background call\'s reservation failed');
   }

@@ -4,7 +4,7 @@ import { createExchange, type Exchange } from '../exchange.ts';
 import type { Logger } from '../log.ts';
 import { createMemoryCacheStore, type CacheStore } from '../stores/index.ts';
 import { keepStoredUsageOnce } from './finish.ts';
-import { checkResponseOwner, OWNER_TTL_SECONDS, recordResponseOwner } from './response-owner.ts';
+import { checkResponseOwner, MARK_TTL_SECONDS, recordResponseOwner } from './response-owner.ts';
 
 const log: Logger = { info() {}, warn() {}, error() {} };
 const USAGE = { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
@@ -103,8 +103,8 @@ describe('the owner of a stored response', () => {
       close: () => inner.close(),
     };
     await made(cache, 'resp_c', 'acme');
-    expect(sets).toEqual([['responses-owner:openai:resp_c', OWNER_TTL_SECONDS]]);
-    expect(OWNER_TTL_SECONDS).toBe(30 * 24 * 3600);
+    expect(sets).toEqual([['responses-owner:openai:resp_c', MARK_TTL_SECONDS]]);
+    expect(MARK_TTL_SECONDS).toBe(30 * 24 * 3600);
     const azure = call('GET', '/v1/responses/resp_c', 'globex');
     azure.route = { provider: 'azure', model: '' };
     expect(await checkResponseOwner(cache, azure, log)).toBe('unmarked');

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Logger } from '../log.ts';
-import type { CacheStore } from '../stores/index.ts';
+import type { CachedResponse, CacheStore } from '../stores/index.ts';
 import { tenantScope } from './cache.ts';
 import { isStoredResponse, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './parse.ts';
 
@@ -15,22 +15,31 @@ import { isStoredResponse, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './par
  * So the gateway records the owner of every response it sees made (POST /v1/responses: the id in the
  * answer, or a stream's first event) — the tenant scope the cache uses (`project:…`, or `key:…` for a
  * caller's own provider key, whose account already keeps it apart) — under the provider and the id,
- * in the cache store (shared by the replicas through Redis), for 30 days: OpenAI keeps a stored
- * response as long. A call on a response owned by another scope is refused before it is sent, with
+ * in the marks store (Stores.marks: in process apart from cached answers, with Redis shared by the
+ * replicas), for 30 days: OpenAI keeps a stored response as long. A call on a response owned by another scope is refused before it is sent, with
  * the answer the provider gives for an id it does not hold.
  *
  * A response without a mark (made before the gateway kept them, or outside it) is let through: there
  * is no owner to check against, and its id is as hard to guess as ever. So is one whose mark cannot be
- * read: the cache store fails open (a Redis outage reads as a miss, failmode.ts), and an in-process
- * store evicts its least recently used entries when full. The mark is a check on top of the id's
+ * read: the store fails open (a Redis outage reads as a miss, failmode.ts), and an in-process one
+ * drops its least recently used marks when full. The mark is a check on top of the id's
  * secrecy, not instead of it.
  */
 
-/** OpenAI keeps stored responses 30 days (unless deleted): so long is a response's owner kept. */
-export const OWNER_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * OpenAI keeps stored responses 30 days (unless deleted): so long are the gateway's marks about one
+ * kept (its owner here; finish.ts: that its usage was counted, a background call's reservation).
+ */
+export const MARK_TTL_SECONDS = 30 * 24 * 3600;
 
-function ownerKey(provider: string, id: string): string {
-  return `responses-owner:${provider}:${id}`;
+/** Where a mark about response `id` of `provider` is kept. */
+export function markKey(kind: 'owner' | 'usage' | 'reservation', provider: string, id: string): string {
+  return `responses-${kind}:${provider}:${id}`;
+}
+
+/** A mark as the marks store keeps it (a CacheStore's record): `body` is what it says. */
+export function mark(model: string, body: string): CachedResponse {
+  return { status: 200, headers: {}, usage: null, model, body, createdAt: Date.now() };
 }
 
 /**
@@ -61,7 +70,7 @@ export async function checkResponseOwner(cache: CacheStore, x: Exchange, log: Lo
   if (named === null || x.route === null) return null;
   let owner: string | null = null;
   try {
-    owner = (await cache.get(ownerKey(x.route.provider, named.id)))?.body ?? null;
+    owner = (await cache.get(markKey('owner', x.route.provider, named.id)))?.body ?? null;
   } catch (e) {
     // The cache store fails open (a miss) by itself; an in-process one never throws. Anything else
     // is a bug, logged, and the mark treated as unread.
@@ -106,7 +115,7 @@ export async function recordResponseOwner(cache: CacheStore, x: Exchange, log: L
   const scope = tenantScope(x);
   if (id === null || id.length > MAX_RESPONSE_ID_CHARS || x.route === null || scope === null || x.request.body?.['store'] === false || isStoredResponse(x)) return;
   try {
-    await cache.set(ownerKey(x.route.provider, id), { status: 200, headers: {}, usage: null, model: x.route.model, body: scope, createdAt: Date.now() }, OWNER_TTL_SECONDS);
+    await cache.set(markKey('owner', x.route.provider, id), mark(x.route.model, scope), MARK_TTL_SECONDS);
   } catch (e) {
     log.warn({ requestId: x.id, err: e }, 'recording the owner of a stored response failed');
   }
