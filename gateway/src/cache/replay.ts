@@ -300,6 +300,15 @@ function mergeLogprobs(acc: Logprobs | null, next: Logprobs): Logprobs {
 }
 
 /**
+ * `completion` as the SSE stream OpenAI would have sent for it (its chunks, then [DONE]): a cached
+ * JSON answer served to a streamed call, or a host's whole answer to one. Throws ReplayError as
+ * chatCompletionToChunks does.
+ */
+export function chatCompletionSse(completion: unknown, opts: { includeUsage: boolean }): string {
+  return toSse(chatCompletionToChunks(completion, opts).map((data) => ({ data })), true);
+}
+
+/**
  * Server-sent events text (https://html.spec.whatwg.org/multipage/server-sent-events.html): one
  * `data:` line per event (objects as JSON; strings are taken as already-serialised payloads, and
  * a line break in one starts another `data:` line, which the reader joins back), an `event:` line

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { costUsd, type Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
-import { chatCompletionToChunks, chunksToChatCompletion, ReplayError, toSse } from '../cache/replay.ts';
+import { chatCompletionSse, chunksToChatCompletion, ReplayError } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { one, passHeaders, wholeNumberHeader } from '../http/headers.ts';
@@ -131,8 +131,7 @@ export function serveCached(
     if (x.request.stream) {
       if (hit.events) sse = replayEvents(x, hit.events);
       else if (chat && hit.body) {
-        const chunks = chatCompletionToChunks(JSON.parse(hit.body), { includeUsage: x.request.clientWantsUsage });
-        sse = toSse(chunks.map((data) => ({ data })), true);
+        sse = chatCompletionSse(JSON.parse(hit.body), { includeUsage: x.request.clientWantsUsage });
       }
     } else if (hit.body) {
       body = hit.body;

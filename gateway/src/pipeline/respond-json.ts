@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { anthropicUsage, costUsd, usageFromOpenai, type Price, type TranslateContext } from '@watchllm/providers';
 import { answerText } from '../answer-text.ts';
-import { chatCompletionToChunks, ReplayError, toSse } from '../cache/replay.ts';
+import { chatCompletionSse, ReplayError } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { sendBody } from '../http/respond.ts';
@@ -82,10 +82,10 @@ export async function respondJson(
 function streamWhole(x: Exchange, res: ServerResponse, answer: unknown, opts: { cp: ConfiguredProvider; contentType: string; headers: Record<string, string> }): void {
   if (x.surface === 'openai' && x.endpoint === 'chat') {
     try {
-      const chunks = chatCompletionToChunks(answer, { includeUsage: x.request.clientWantsUsage });
+      const sse = chatCompletionSse(answer, { includeUsage: x.request.clientWantsUsage });
       // a stream's stored body is its answer text
       x.response.body = answerText(answer);
-      sendBody(res, x, 200, toSse(chunks.map((data) => ({ data })), true), {
+      sendBody(res, x, 200, sse, {
         ...opts.headers,
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
