@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
 import { adminAuth } from './admin-auth.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 
 const TOKEN = 'admin-token-0123456789';
 
@@ -62,5 +63,38 @@ describe('adminAuth', () => {
   test('guards only the routes it is mounted on', async () => {
     const res = await app(undefined).request('/open');
     expect(res.status).toBe(200);
+  });
+});
+
+describe('adminAuth with a sign-in throttle', () => {
+  function guarded(throttle: SignInThrottle): Hono {
+    const a = new Hono();
+    a.use('/admin/*', adminAuth(TOKEN, { throttle, addressOf: (c) => c.req.header('x-test-address') ?? '' }));
+    a.get('/admin/ping', (c) => c.json({ ok: true }));
+    return a;
+  }
+  const ping = (a: Hono, address: string, authorization?: string) =>
+    a.request('/admin/ping', { headers: { 'x-test-address': address, ...(authorization ? { authorization } : {}) } });
+
+  test('an address that sent too many wrong tokens is refused with 429 and retry-after, even with the right one', async () => {
+    const a = guarded(new SignInThrottle({ maxFailures: 3, windowMs: 60_000 }));
+    for (let i = 0; i < 3; i++) expect((await ping(a, '203.0.113.7', 'Bearer wrong-guess')).status).toBe(401);
+    const res = await ping(a, '203.0.113.7', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(59);
+    const body = (await res.json()) as { error: { type: string; code: string; message: string } };
+    expect(body.error).toMatchObject({ type: 'rate_limit_error', code: 'too_many_failed_sign_ins' });
+    expect(body.error.message).toMatch(/retry in \d+ s/);
+    // another address is not held up
+    expect((await ping(a, '203.0.113.8', `Bearer ${TOKEN}`)).status).toBe(200);
+  });
+
+  test('calls without a token are told so and never locked out; a right token clears earlier misses', async () => {
+    const a = guarded(new SignInThrottle({ maxFailures: 2 }));
+    for (let i = 0; i < 5; i++) expect((await ping(a, 'x')).status).toBe(401);
+    expect((await ping(a, 'x', 'Bearer wrong')).status).toBe(401);
+    expect((await ping(a, 'x', `Bearer ${TOKEN}`)).status).toBe(200);
+    expect((await ping(a, 'x', 'Bearer wrong')).status).toBe(401);
+    expect((await ping(a, 'x', `Bearer ${TOKEN}`)).status).toBe(200);
   });
 });

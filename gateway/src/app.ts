@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
 import { adminAuth } from './admin-auth.ts';
+import { clientIp } from './http/headers.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 import type { Deps } from './deps.ts';
 import { errorBody, GatewayError, toGatewayError } from './errors.ts';
 import { eventRoutes, type ClickHouseClient, type EventWriter } from './events/index.ts';
@@ -27,6 +29,8 @@ export function createApp(
     checks: ReadonlyArray<ReadinessCheck>;
     draining: () => boolean;
     events: { client: ClickHouseClient; writer: EventWriter } | null;
+    /** Wrong admin tokens per client address; shared with the console's sign-in (server.ts). */
+    signIns?: SignInThrottle;
   },
 ): Hono<Env> {
   const app = new Hono<Env>();
@@ -40,7 +44,9 @@ export function createApp(
   });
   app.route('/', opsRoutes({ metrics: deps.metrics, checks: opts.checks, draining: opts.draining }));
 
-  app.use('/admin/*', adminAuth(deps.config.admin_token));
+  const throttle = opts.signIns ?? new SignInThrottle();
+  const addressOf = (c: Context<Env>) => clientIp(c.env.incoming.socket.remoteAddress, c.env.incoming.headers, deps.config.server.trust_proxy) ?? '';
+  app.use('/admin/*', adminAuth(deps.config.admin_token, { throttle, addressOf }));
   app.route('/', adminKeyRoutes({ keys: deps.stores.keys, providers: deps.registry.ids }));
   if (opts.events) {
     app.use('/v1/events', ingestIdentity(deps));

@@ -31,7 +31,7 @@ describe('console routing', () => {
     const listener = withConsole(
       (_req, res) => res.end('gateway'),
       { client: {} as ClickHouseClient, database: 'watchllm', adminToken: undefined },
-      { log, trustProxy: false, handlerModule: 'file:///nonexistent/watchllm-console/handler.js' },
+      { log, trustedHops: 0, handlerModule: 'file:///nonexistent/watchllm-console/handler.js' },
     );
     const server = createServer((rq, rs) => void listener(rq, rs));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

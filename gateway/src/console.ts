@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachConsoleContext, type ConsoleContext } from '@watchllm/console/context';
+import { clientIp } from './http/headers.ts';
 import type { Logger } from './log.ts';
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
@@ -23,13 +24,22 @@ export function isConsolePath(url: string | undefined): boolean {
 export function withConsole(
   rest: Listener,
   ctx: ConsoleContext,
-  opts: { log: Logger; trustProxy: boolean; /** the built handler's module (tests) */ handlerModule?: string },
+  opts: {
+    log: Logger;
+    /** `server.trust_proxy`: how many proxies of yours the client's address and scheme came through */
+    trustedHops: number;
+    /** the built handler's module (tests) */
+    handlerModule?: string;
+  },
 ): Listener {
   const { log } = opts;
   // SvelteKit refuses a form post whose Origin is not the page's own origin, and adapter-node takes
   // the page's scheme to be https unless told: the gateway tells it (below), from the socket or,
   // behind a trusted proxy, from X-Forwarded-Proto. WATCHLLM_CONSOLE_ORIGIN, when set, wins.
   process.env['WATCHLLM_CONSOLE_PROTOCOL_HEADER'] ??= PROTO;
+  // The client's address (SvelteKit's getClientAddress, which the sign-in throttle keys on), as the
+  // gateway reads it for its own events: behind trusted proxies, from X-Forwarded-For.
+  process.env['WATCHLLM_CONSOLE_ADDRESS_HEADER'] ??= ADDRESS;
   let handler: Promise<NodeHandler | null> | undefined;
   const load = () =>
     (handler ??= import(opts.handlerModule ?? CONSOLE_HANDLER).then(
@@ -44,7 +54,8 @@ export function withConsole(
     if (!isConsolePath(req.url)) return rest(req, res);
     res.setHeader('x-watchllm-request-id', randomUUID());
     attachConsoleContext(req, ctx);
-    req.headers[PROTO] = protocolOf(req, opts.trustProxy);
+    req.headers[PROTO] = protocolOf(req, opts.trustedHops > 0);
+    req.headers[ADDRESS] = clientIp(req.socket.remoteAddress, req.headers, opts.trustedHops) ?? '';
     return load().then((h) => {
       if (h) return h(req, res);
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
@@ -55,6 +66,7 @@ export function withConsole(
 
 /** Set by the gateway on every console request, over whatever a client sent. */
 const PROTO = 'x-watchllm-console-proto';
+const ADDRESS = 'x-watchllm-console-address';
 
 export function protocolOf(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
   if (trustProxy) {

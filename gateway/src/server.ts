@@ -34,6 +34,7 @@ import { seedConfigKeys } from './seed-keys.ts';
 import { createStores, type Stores } from './stores/index.ts';
 import { withFile } from './stores/keys/file.ts';
 import { join } from 'node:path';
+import { SignInThrottle } from './sign-in-throttle.ts';
 import { createUpstream } from './upstream.ts';
 
 export interface GatewayOptions {
@@ -164,12 +165,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   let draining = false;
-  const app = createApp(deps, { checks, draining: () => draining, events });
+  // wrong admin tokens per client address, at the admin API and the console's sign-in alike
+  const signIns = new SignInThrottle();
+  const app = createApp(deps, { checks, draining: () => draining, events, signIns });
   const rest = getRequestListener(app.fetch);
   // The console browses the events: without an event store there is nothing to show.
   const site =
     events && config.console.enabled
-      ? withConsole(rest, { client: events.client, database: databaseOf(events.client), adminToken: config.admin_token }, { log, trustProxy: config.server.trust_proxy > 0 })
+      ? withConsole(
+          rest,
+          { client: events.client, database: databaseOf(events.client), adminToken: config.admin_token, signIns },
+          { log, trustedHops: config.server.trust_proxy },
+        )
       : rest;
   const server = createServer(proxyListener(deps, site));
   // Long generations: never let Node's request timeout cut a slow stream (the upstream timeouts bound it).

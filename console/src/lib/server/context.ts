@@ -17,6 +17,19 @@ export interface ConsoleContext {
   database: string;
   /** WATCHLLM_ADMIN_TOKEN; without one the console stays shut */
   adminToken: string | undefined;
+  /**
+   * Wrong tokens per client address, shared with the admin API: the gateway's (sign-in-throttle.ts).
+   * A console deployed on its own has none (put it behind a proxy that limits sign-in attempts).
+   */
+  signIns?: SignInGuard;
+}
+
+/** Refuses an address that sent too many wrong admin tokens, for a while. */
+export interface SignInGuard {
+  /** milliseconds until `address` may try again; 0 when it may now */
+  waitMs(address: string): number;
+  failed(address: string): void;
+  succeeded(address: string): void;
 }
 
 const KEY = Symbol.for('watchllm.console.context');

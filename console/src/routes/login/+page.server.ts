@@ -6,13 +6,21 @@ import type { Actions, PageServerLoad } from './$types';
 export const load: PageServerLoad = ({ locals }) => ({ enabled: locals.ctx.adminToken !== undefined });
 
 export const actions: Actions = {
-  default: async ({ request, locals, cookies, url }) => {
+  default: async ({ request, locals, cookies, url, getClientAddress }) => {
     const token = locals.ctx.adminToken;
     if (!token) return fail(403, { error: 'The console is shut: set WATCHLLM_ADMIN_TOKEN and restart.' });
+    const guard = locals.ctx.signIns;
+    const address = guard ? getClientAddress() : '';
+    const waitMs = guard?.waitMs(address) ?? 0;
+    if (waitMs > 0) {
+      return fail(429, { error: `Too many wrong tokens from your address: try again in ${Math.max(1, Math.ceil(waitMs / 1000))} s.` });
+    }
     const submitted = (await request.formData()).get('token');
     if (typeof submitted !== 'string' || !tokenMatches(token, submitted.trim())) {
+      guard?.failed(address);
       return fail(401, { error: 'That is not the admin token.' });
     }
+    guard?.succeeded(address);
     const session = issueSession(token);
     cookies.set(SESSION_COOKIE, session.value, { ...sessionCookie(base, url), maxAge: session.maxAge });
     redirect(303, safeNext(url.searchParams.get('next'), base));
