@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../e2e/harness.ts';
 import { eventsOf, requestIdOf } from '../e2e/events-support.ts';
@@ -10,6 +11,8 @@ import { decode, get, linkedRequestIds, olderLink, postToken, signIn, tableRows,
  */
 
 const TOKEN = 'console-admin-token-0123456789';
+/** The fingerprint the gateway gives the provider key these calls bring (identify.ts: sha256, 12 hex digits). */
+const BYOK_FP = createHash('sha256').update('sk-console-test').digest('hex').slice(0, 12);
 const chat = (content: string, model = 'gpt-4o-mini') => ({ model, messages: [{ role: 'user', content }] });
 
 let s: Stack;
@@ -213,8 +216,8 @@ describe('requests', () => {
     expect(testId(page.html, 'request-body')).toContain('hello number 1');
     expect(testId(page.html, 'response-body')).toContain(JSON.parse(row!.response_body).choices[0].message.content);
     expect(tableRows(page.html, 'properties')).toEqual([['env', 'prod']]);
-    // the session of the call's project (here none: a BYOK call), not every project's sess-1
-    expect(page.html).toContain('href="/console/sessions/sess-1?project="');
+    // the session of the call's project (here none: a BYOK call, so its provider key's), not every project's sess-1
+    expect(page.html).toContain(`href="/console/sessions/sess-1?project=&amp;key_id=byok%3A${BYOK_FP}"`);
   });
 
   test("a failed call's page shows the error the client got", async () => {
@@ -241,7 +244,7 @@ describe('requests', () => {
     });
     const tokens = (await rs.json<{ t: number }>())[0]!.t;
     // session, project, last call, first call, calls, errors, tokens, cost, users
-    expect(rows[0]![1]).toBe('');
+    expect(rows[0]![1]).toBe(`byok:${BYOK_FP}`);
     expect(rows[0]![4]).toBe('3');
     expect(rows[0]![6]).toBe(String(tokens));
     expect(rows[0]![8]).toBe('alice');
@@ -452,11 +455,48 @@ describe('sessions of two projects under one id', () => {
     expect(testId(acme.html, 'session-totals')).toMatch(/^2 calls · 30 tokens · .* · 0 reported events$/);
     expect(linkedRequestIds(acme.html).sort()).toEqual(['shared-acme-0', 'shared-acme-1']);
     expect(acme.html).not.toContain('globex-only-step');
-    // calls without a project are a session of their own too
-    expect(testId((await get(`${s.url}/console/sessions/sess-1?project=`, cookie)).html, 'session-totals')).toMatch(/^3 calls /);
+    // calls without a project are a session of their own too (of their provider key's: see below)
+    expect(testId((await get(`${s.url}/console/sessions/sess-1?project=&key_id=byok:${BYOK_FP}`, cookie)).html, 'session-totals')).toMatch(/^3 calls /);
     expect(testId((await get(`${s.url}/console/sessions/shared-sess?project=`, cookie)).html, 'error-message')).toContain('Nothing recorded');
     const globex = await get(`${s.url}/console/sessions/shared-sess?project=globex`, cookie);
     expect(testId(globex.html, 'session-totals')).toMatch(/ · 1 reported events$/);
     expect(globex.html).toContain('globex-only-step');
+  });
+});
+
+describe('sessions of two BYOK tenants under one id', () => {
+  test('are two sessions: each provider key its own row, page, calls and reported events', async () => {
+    const { client, writer } = eventsOf(s.gateway);
+    // two teams bringing their own provider keys (no project) both call their conversation `byok-sess`
+    await client.command({
+      query: `INSERT INTO watchllm.requests (request_id, ts, project, key_fingerprint, session, outcome, model, provider, prompt_tokens, completion_tokens, cost_usd, priced)
+        SELECT concat('byok-', fp, '-', toString(number)), now64(3) - toIntervalSecond(30 - number), '', fp, 'byok-sess', 'success', 'gpt-4o-mini', 'openai', 10, 5, 0.001, true
+        FROM numbers(2) ARRAY JOIN ['aaaaaaaaaaaa', 'bbbbbbbbbbbb'] AS fp`,
+      clickhouse_settings: { insert_deduplication_token: `byok-sessions-${Date.now()}` },
+    });
+    await client.command({
+      query: `INSERT INTO watchllm.events (event_id, ts, project, key_id, type, name, session) VALUES ('byok-ev-b', now64(3), '', 'byok:bbbbbbbbbbbb', 'custom', 'team-b-only-step', 'byok-sess')`,
+      clickhouse_settings: { insert_deduplication_token: `byok-events-${Date.now()}` },
+    });
+    await writer.flush();
+    const list = await get(`${s.url}/console/sessions?range=1h`, cookie);
+    const rows = tableRows(list.html, 'sessions').filter((r) => r[0] === 'byok-sess');
+    expect(rows.map((r) => [r[1], r[4]]).sort()).toEqual([
+      ['byok:aaaaaaaaaaaa', '2'],
+      ['byok:bbbbbbbbbbbb', '2'],
+    ]);
+    expect(list.html).toContain('href="/console/sessions/byok-sess?project=&amp;key_id=byok%3Aaaaaaaaaaaaa"');
+
+    const a = await get(`${s.url}/console/sessions/byok-sess?project=&key_id=byok:aaaaaaaaaaaa`, cookie);
+    expect(testId(a.html, 'session-totals')).toMatch(/^2 calls · 30 tokens · .* · 0 reported events$/);
+    expect(testId(a.html, 'session-owner')).toBe('byok:aaaaaaaaaaaa');
+    expect(linkedRequestIds(a.html).sort()).toEqual(['byok-aaaaaaaaaaaa-0', 'byok-aaaaaaaaaaaa-1']);
+    expect(a.html).not.toContain('team-b-only-step');
+    const b = await get(`${s.url}/console/sessions/byok-sess?project=&key_id=byok:bbbbbbbbbbbb`, cookie);
+    expect(testId(b.html, 'session-totals')).toMatch(/^2 calls · .* · 1 reported events$/);
+    expect(b.html).toContain('team-b-only-step');
+    // a call's page links to its own tenant's session
+    const call = await get(`${s.url}/console/requests/byok-bbbbbbbbbbbb-0`, cookie);
+    expect(call.html).toContain('href="/console/sessions/byok-sess?project=&amp;key_id=byok%3Abbbbbbbbbbbb"');
   });
 });

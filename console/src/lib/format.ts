@@ -92,3 +92,17 @@ export function callCost(r: { cost_usd: number | null; priced: boolean; prompt_t
   if (!r.priced && r.prompt_tokens + r.completion_tokens > 0) return 'unpriced';
   return r.cost_usd === null ? '–' : usd(r.cost_usd);
 }
+
+/**
+ * The page of a call's or an event's session, under `base`: sessions are a project's, and without a
+ * project the provider key's that made them (`owner`, `byok:<fingerprint>`; see listSessions).
+ */
+export function sessionHref(base: string, session: string, project: string, owner = ''): string {
+  const key = project === '' && owner.startsWith('byok:') ? `&key_id=${encodeURIComponent(owner)}` : '';
+  return `${base}/sessions/${encodeURIComponent(session)}?project=${encodeURIComponent(project)}${key}`;
+}
+
+/** How the console names a call's tenant without a project: `byok:<fingerprint>` of its provider key, or ''. */
+export function byokOwner(r: { project: string; key_fingerprint: string }): string {
+  return r.project === '' && r.key_fingerprint !== '' ? `byok:${r.key_fingerprint}` : '';
+}

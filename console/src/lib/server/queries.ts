@@ -313,6 +313,8 @@ export interface RequestSummary {
   ts: string;
   project: string;
   key_id: string;
+  /** the provider key's fingerprint, for a call that brought its own (BYOK) */
+  key_fingerprint: string;
   user: string;
   session: string;
   endpoint: string;
@@ -333,7 +335,7 @@ export interface RequestSummary {
   ttft_ms: number | null;
 }
 
-const SUMMARY = `request_id, ts, project, key_id, user, session, endpoint, provider, model, stream, status_code,
+const SUMMARY = `request_id, ts, project, key_id, key_fingerprint, user, session, endpoint, provider, model, stream, status_code,
   outcome, error_message, cache_status, policy_outcome, prompt_tokens, completion_tokens, usage_source,
   cost_usd, priced, latency_ms, ttft_ms`;
 
@@ -500,6 +502,8 @@ export interface AppEvent {
   ts: string;
   /** the project of the key that reported it ('' for a provider key) */
   project: string;
+  /** the gateway key that reported it, or `byok:<fingerprint>` of a provider key */
+  key_id: string;
   type: string;
   name: string;
   trace_id: string;
@@ -515,7 +519,7 @@ export interface AppEvent {
   payload: string;
 }
 
-const EVENT_COLUMNS = `event_id, ts, project, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
+const EVENT_COLUMNS = `event_id, ts, project, key_id, type, name, trace_id, span_id, parent_id, session, request_id, user, message, score, duration_ms, properties, payload`;
 
 /** One call, with its bodies and the events an app reported about it (POST /v1/events). */
 /**
@@ -711,6 +715,11 @@ export interface SessionSummary {
   session: string;
   /** a session is a project's: two projects' `s-1` are two sessions ('' for calls without a project) */
   project: string;
+  /**
+   * Without a project, whose provider key made it (`byok:<fingerprint>`): two teams bringing their
+   * own keys are two tenants, and their `s-1` two sessions. '' for a project's session.
+   */
+  owner: string;
   calls: number;
   errors: number;
   tokens: number;
@@ -723,6 +732,9 @@ export interface SessionSummary {
 }
 
 /** Sessions (x-watchllm-session) with calls in the range, most recently active first. */
+/** A call's tenant when it has no project: the provider key it brought (as `byok:<fingerprint>`). */
+const OWNER = `if(project = '' AND key_fingerprint != '', concat('${BYOK}', key_fingerprint), '')`;
+
 export async function listSessions(ctx: ConsoleContext, range: Range, opts: { user?: string; now?: number } = {}): Promise<SessionSummary[]> {
   const params: Record<string, unknown> = { from: chTime((opts.now ?? Date.now()) - RANGES[range] * MINUTE) };
   let where = `session != '' AND ts >= {from:DateTime64(3, 'UTC')}`;
@@ -732,11 +744,11 @@ export async function listSessions(ctx: ConsoleContext, range: Range, opts: { us
   }
   return rows<SessionSummary>(
     ctx,
-    `SELECT session, project, count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()},
+    `SELECT session, project, ${OWNER} AS owner, count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()},
        toString(min(ts)) AS first_ts, toString(max(ts)) AS last_ts,
        arraySort(groupUniqArray(5)(user)) AS users, arraySort(groupUniqArray(5)(model)) AS models
      FROM ${ctx.database}.requests WHERE ${where}
-     GROUP BY project, session ORDER BY max(ts) DESC, session, project LIMIT 200`,
+     GROUP BY project, owner, session ORDER BY max(ts) DESC, session, project, owner LIMIT 200`,
     params,
   );
 }
@@ -752,32 +764,39 @@ export interface SessionView {
   totals: { calls: number; errors: number; tokens: number; cost_usd: number; unpriced: number; events: number };
 }
 
-/** A session's calls and reported events in time order (the first TIMELINE_LIMIT of each), and its totals. */
-export async function sessionTimeline(ctx: ConsoleContext, session: string, project?: string): Promise<SessionView> {
+/**
+ * A session's calls and reported events in time order (the first TIMELINE_LIMIT of each), and its
+ * totals: a project's (every project's without one), and without a project, with `owner`, the
+ * session of the calls made with that provider key and the events reported with it.
+ */
+export async function sessionTimeline(ctx: ConsoleContext, session: string, project?: string, owner?: string): Promise<SessionView> {
   const db = ctx.database;
-  // a project's session: its calls and the events its keys reported (all projects' without one)
-  const scope = project === undefined ? '' : ' AND project = {project:String}';
-  const p = project === undefined ? {} : { project };
+  const byok = project === '' && owner?.startsWith(BYOK) ? owner : undefined;
+  const scopes = {
+    requests: project === undefined ? '' : ` AND project = {project:String}${byok ? " AND key_id = '' AND key_fingerprint = {fingerprint:String}" : ''}`,
+    events: project === undefined ? '' : ` AND project = {project:String}${byok ? ' AND key_id = {owner:String}' : ''}`,
+  };
+  const p = project === undefined ? {} : { project, ...(byok ? { owner: byok, fingerprint: byok.slice(BYOK.length) } : {}) };
   const [calls, events, totals, eventCount] = await Promise.all([
     rows<RequestSummary>(
       ctx,
-      `SELECT ${SUMMARY} FROM ${db}.requests WHERE session = {session:String}${scope}
+      `SELECT ${SUMMARY} FROM ${db}.requests WHERE session = {session:String}${scopes.requests}
        ORDER BY ts, request_id LIMIT 1 BY request_id LIMIT {limit:UInt32}`,
       { session, limit: TIMELINE_LIMIT, ...p },
     ),
     rows<AppEvent>(
       ctx,
-      `SELECT ${EVENT_COLUMNS} FROM ${db}.events WHERE session = {session:String}${scope}
+      `SELECT ${EVENT_COLUMNS} FROM ${db}.events WHERE session = {session:String}${scopes.events}
        ORDER BY ts, event_id LIMIT 1 BY event_id LIMIT {limit:UInt32}`,
       { session, limit: TIMELINE_LIMIT, ...p },
     ),
     rows<Omit<SessionView['totals'], 'events'>>(
       ctx,
       `SELECT count() AS calls, sum(prompt_tokens + completion_tokens) AS tokens, ${callTotals()}
-       FROM ${db}.requests WHERE session = {session:String}${scope}`,
+       FROM ${db}.requests WHERE session = {session:String}${scopes.requests}`,
       { session, ...p },
     ),
-    rows<{ events: number }>(ctx, `SELECT uniqExact(event_id) AS events FROM ${db}.events WHERE session = {session:String}${scope}`, { session, ...p }),
+    rows<{ events: number }>(ctx, `SELECT uniqExact(event_id) AS events FROM ${db}.events WHERE session = {session:String}${scopes.events}`, { session, ...p }),
   ]);
   const items: TimelineItem[] = [
     ...calls.map((r) => ({ kind: 'request' as const, ...r })),
