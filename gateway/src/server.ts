@@ -214,6 +214,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await closed;
       stopMigrating();
       await deps.settles.flush();
+      // what Redis could not take during an outage stays unsent: the store closes next
+      deps.settles.close();
       await deps.sink.close();
       if (events) await events.client.close();
       await deps.upstream.close();

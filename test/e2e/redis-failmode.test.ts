@@ -219,4 +219,34 @@ prices:
       await r.stop();
     }
   });
+
+  test('ending while Redis is still down, it is charged once Redis is back (its settlement is held, then sent)', async () => {
+    const r = await startRedis();
+    const s = await startStack({ yaml: settleYaml, env: { WATCHLLM_REDIS_URL: r.url } });
+    try {
+      await r.stop();
+      s.fake.next({ usage: { promptTokens: 10, completionTokens: 200 } });
+      const degraded = await chat(s, 300);
+      expect(degraded.status).toBe(200);
+      // admitted uncounted: no limit state to report
+      expect(degraded.headers.get('x-ratelimit-remaining-tokens')).toBeNull();
+      await r.restart();
+      s.fake.setDefault({ usage: { promptTokens: 0, completionTokens: 0 } });
+      const probe = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] });
+      const probeEstimate = Math.ceil(Buffer.byteLength(probe) / 4) + 1;
+      // Before the fix the settlement was dropped with Redis down: the day stayed at 100000 - probe.
+      const counted = await until(
+        () => post(`${s.url}/v1/chat/completions`, probe, headers),
+        (x) => x.headers.get('x-ratelimit-remaining-tokens') === String(100000 - 210 - probeEstimate),
+        { timeoutMs: 10_000 },
+      );
+      expect(counted.status).toBe(200);
+      const refused = await chat(s, 200);
+      expect(refused.status).toBe(402);
+      expect(openaiError(refused).message).toContain('$0.1500 left');
+    } finally {
+      await s.close();
+      await r.stop();
+    }
+  });
 });

@@ -13,3 +13,16 @@ export class StoreUnavailableError extends Error {
     super(`${store} store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
+
+/**
+ * A settlement that never left the gateway: Redis was unreachable and the command was refused
+ * before it was sent (ioredis' offline refusal), so it is certain not to have been applied and can
+ * be sent again once Redis is back (SettleBatcher keeps it). A settlement that timed out may have
+ * been applied: sending it again could count it twice, so it is dropped (a miss, as before).
+ */
+export class SettleNotSentError extends Error {
+  override readonly name = 'SettleNotSentError';
+  constructor(cause: unknown) {
+    super(`settlement not sent: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

@@ -2,7 +2,7 @@ import type { RedisClient } from './redis.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/redis/index.ts';
 import { createRedisCacheStore } from './cache/redis.ts';
-import { StoreUnavailableError } from './errors.ts';
+import { SettleNotSentError, StoreUnavailableError } from './errors.ts';
 import { cacheWithFallback, keysWithTimeout, withFailMode } from './failmode.ts';
 import { createStoreHealth, type StoreHealth } from './health.ts';
 import { createRedisKeyStore } from './keys/redis.ts';
@@ -57,7 +57,8 @@ describe('Redis dies mid-test', () => {
       { allowed: true, now: T0, items: [], degraded: true },
       { allowed: true, now: T0, items: [], degraded: true },
     ]);
-    await limits.settle({ now: T0, items: [{ ...item, delta: 1 }] });
+    // a settlement refused unsent is handed back, to be sent once Redis is back (SettleBatcher)
+    await expect(limits.settle({ now: T0, items: [{ ...item, delta: 1 }] })).rejects.toBeInstanceOf(SettleNotSentError);
     expect(health.misses()).toEqual({ limits: 3, cache: 0, keys: 0 });
     expect(logs).toHaveLength(1);
     expect(logs[0]).toContain('limits store unavailable');

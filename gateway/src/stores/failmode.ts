@@ -1,6 +1,6 @@
 import { deadline } from '../deadline.ts';
 import type { CacheStore } from './cache/types.ts';
-import { StoreUnavailableError } from './errors.ts';
+import { SettleNotSentError, StoreUnavailableError } from './errors.ts';
 import type { StoreHealth } from './health.ts';
 import type { KeyStore } from './keys/types.ts';
 import type { LimitStore } from './limits/types.ts';
@@ -20,8 +20,9 @@ export interface FailModeOptions {
 /**
  * What a Redis outage means for limits: `open` admits the call uncounted (`degraded: true`,
  * counted on /metrics, logged once); `closed` throws `StoreUnavailableError` (the gateway answers
- * 503). `settle` never throws in either mode: it runs after the answer, when there is no one
- * left to tell; a lost settle is counted as a miss.
+ * 503). `settle` never fails a call in either mode: it runs after the answer, when there is no one
+ * left to tell; a settle that may have reached Redis and failed is counted as a miss and dropped, one
+ * that certainly did not is thrown back as `SettleNotSentError`, to be sent again later.
  */
 export function withFailMode(store: LimitStore, { failMode, health, timeoutMs = 250 }: FailModeOptions): LimitStore {
   return {
@@ -42,6 +43,8 @@ export function withFailMode(store: LimitStore, { failMode, health, timeoutMs = 
         health.ok('limits');
       } catch (err) {
         health.miss('limits', err);
+        // certain not to have reached Redis: the caller may keep it for when Redis is back
+        if (notSent(err)) throw new SettleNotSentError(err);
       }
     },
     close: () => store.close(),
@@ -96,6 +99,15 @@ export function keysWithTimeout(store: KeyStore, { health, timeoutMs = 250 }: Om
     rotate: (id, now) => guard(store.rotate(id, now)),
     close: () => store.close(),
   };
+}
+
+/**
+ * ioredis refuses a command without sending it while it has no connection (`enableOfflineQueue:
+ * false`: "Stream isn't writeable and enableOfflineQueue options is false"; a cluster: "Cluster
+ * isn't ready and enableOfflineQueue options is false"). Any other failure may come after Redis ran it.
+ */
+function notSent(err: unknown): boolean {
+  return err instanceof Error && /enableOfflineQueue options is false/.test(err.message);
 }
 
 class DeadlineError extends Error {
