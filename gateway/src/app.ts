@@ -45,7 +45,11 @@ export function createApp(
   app.route('/', opsRoutes({ metrics: deps.metrics, checks: opts.checks, draining: opts.draining }));
 
   const throttle = opts.signIns ?? new SignInThrottle();
-  const addressOf = (c: Context<Env>) => clientIp(c.env.incoming.socket.remoteAddress, c.env.incoming.headers, deps.config.server.trust_proxy) ?? '';
+  // c.env is node-server's bindings; absent when the app is called directly (app.request, tests)
+  const addressOf = (c: Context<Env>) => {
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    return incoming ? (clientIp(incoming.socket.remoteAddress, incoming.headers, deps.config.server.trust_proxy) ?? '') : '';
+  };
   app.use('/admin/*', adminAuth(deps.config.admin_token, { throttle, addressOf }));
   app.route('/', adminKeyRoutes({ keys: deps.stores.keys, providers: deps.registry.ids }));
   if (opts.events) {
