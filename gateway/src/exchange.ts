@@ -105,6 +105,12 @@ export interface Exchange {
     stream: boolean;
     /** Whether the client itself asked for usage in a stream. */
     clientWantsUsage: boolean;
+    /**
+     * A multipart/form-data request (audio transcriptions, translations): its bytes and content-type,
+     * forwarded as they came. `body` then holds the form's text fields, `raw` them as JSON with a
+     * placeholder for each file (what is stored: never the audio).
+     */
+    form: { bytes: Buffer; contentType: string } | null;
   };
 
   route: {
@@ -159,6 +165,12 @@ export interface Exchange {
 
   /** Filled by the cost stage: null when the model has no known price (unpriced, never $0). */
   costUsd: number | null;
+  /**
+   * The provider billed the call in units its answer does not report (a dall-e image, Whisper's
+   * seconds, gpt-4o-mini-tts audio) and the gateway has no price for them: the event records its
+   * cost as unknown (NULL), never as $0, though it counts no tokens.
+   */
+  unmetered: boolean;
 
   /** Server-timing segments added by stages, in order. */
   timings: TimingSegment[];
@@ -238,7 +250,7 @@ export function createExchange(init: {
     client: { ip: init.ip, userAgent: init.userAgent },
     meta: { user: null, session: null, traceId: null, spanId: null, properties: {} },
     auth: { mode: 'none', providerKeyFingerprint: null, providerKeyHash: null, keyId: null, keyName: null, project: null },
-    request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false },
+    request: { bytes: 0, raw: null, body: null, model: null, stream: false, clientWantsUsage: false, form: null },
     route: null,
     upstream: { status: null, sentAt: null, headersAt: null, endedAt: null },
     response: {
@@ -257,6 +269,7 @@ export function createExchange(init: {
     error: null,
     attempts: [],
     costUsd: null,
+    unmetered: false,
     timings: [],
     responseHeaders: {},
     cache: null,

@@ -49,7 +49,7 @@ export function createUpstream(opts: { headersTimeoutMs: number; bodyTimeoutMs: 
           // need decoding on the hot path for no gain on a datacenter link. Some hosts compress
           // anyway: those bodies are decoded (decoded()).
           headers: { ...req.headers, 'accept-encoding': 'identity' },
-          body: req.body ?? null,
+          body: req.bytes ?? req.body ?? null,
           signal: limit.signal,
           dispatcher: agent,
         });

@@ -6,7 +6,10 @@ import { CONTENT_RULES, REQUEST_RULES } from './rule-names.ts';
 export { CONTENT_RULES, REQUEST_RULES, type RuleName } from './rule-names.ts';
 
 /** Endpoint names, as `@watchllm/providers` spells them (`Endpoint`). */
-export const ENDPOINTS = ['chat', 'completions', 'embeddings', 'responses', 'models', 'messages'] as const;
+export const ENDPOINTS = [
+  'chat', 'completions', 'embeddings', 'responses', 'models', 'messages',
+  'moderations', 'images', 'speech', 'transcriptions', 'translations',
+] as const;
 export type EndpointName = (typeof ENDPOINTS)[number];
 
 /** `x` or `[x, y]`; always an array after parsing. */

@@ -8,9 +8,30 @@ export type Surface = 'openai' | 'anthropic';
 
 /**
  * Endpoints the gateway serves. `messages` and `count_tokens` (`/v1/messages/count_tokens`) are the
- * Anthropic surface's; `models` exists on both surfaces.
+ * Anthropic surface's; `models` exists on both surfaces. The media endpoints (MEDIA_ENDPOINTS) are
+ * OpenAI's: `moderations` (/v1/moderations), `images` (/v1/images/generations), `speech`
+ * (/v1/audio/speech), `transcriptions` and `translations` (/v1/audio/transcriptions, /v1/audio/translations).
  */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | 'messages' | 'count_tokens';
+export type Endpoint =
+  | 'chat'
+  | 'completions'
+  | 'embeddings'
+  | 'responses'
+  | 'models'
+  | 'messages'
+  | 'count_tokens'
+  | MediaEndpoint;
+
+/** OpenAI's endpoints that answer something else than generated text (or text about media). */
+export type MediaEndpoint = 'moderations' | 'images' | 'speech' | 'transcriptions' | 'translations';
+
+export const MEDIA_ENDPOINTS: ReadonlySet<Endpoint> = new Set<MediaEndpoint>(['moderations', 'images', 'speech', 'transcriptions', 'translations']);
+
+/**
+ * The endpoints whose requests are multipart/form-data (an audio file and fields), forwarded byte
+ * for byte: https://platform.openai.com/docs/api-reference/audio/createTranscription
+ */
+export const FORM_ENDPOINTS: ReadonlySet<Endpoint> = new Set<MediaEndpoint>(['transcriptions', 'translations']);
 
 /** The wire format a provider natively speaks. */
 export type WireFormat = 'openai' | 'anthropic' | 'gemini';
@@ -37,6 +58,11 @@ export interface Usage {
   cacheWrite1hTokens?: number;
   /** reasoning tokens, already included in completionTokens */
   reasoningTokens: number;
+  /**
+   * Of promptTokens, the image input tokens of an image model (gpt-image-1's
+   * `input_tokens_details.image_tokens`: images given to edit), priced at `imageInput`. Absent when none.
+   */
+  imageInputTokens?: number;
 }
 
 /** Where a provider lives and how to authenticate; only ever from config/env, never a request. */
@@ -84,6 +110,11 @@ export interface ProviderRequest {
    * `GET /v1/responses/{id}/input_items`) rather than a new one. It has no body and no model.
    */
   stored?: StoredResponse | undefined;
+  /**
+   * A multipart/form-data request (`transcriptions`, `translations`): the client's bytes and its
+   * content-type (with its boundary), sent as they came. `body` then holds the form's text fields.
+   */
+  form?: { bytes: Uint8Array; contentType: string } | undefined;
 }
 
 /** What a stored-response call does: retrieve, delete, cancel (background) or list its input items. */
@@ -102,6 +133,8 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   /** Serialised body; undefined for GET, DELETE and a stored response's cancel. */
   body?: string;
+  /** A multipart form's bytes, as the client sent them (in place of `body`). */
+  bytes?: Uint8Array;
 }
 
 /** A parsed server-sent event, as eventsource-parser yields it. */

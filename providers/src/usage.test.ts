@@ -24,3 +24,16 @@ describe('usageFromOpenai', () => {
     expect(usageFromOpenai({ ...u, cache_creation_input_tokens: 7 })).toMatchObject({ cacheWriteTokens: 7, cacheWrite1hTokens: 7 });
   });
 });
+
+describe('usageFromOpenai: media endpoints', () => {
+  test("reads the Images API's usage, its image input tokens apart", () => {
+    const u = { total_tokens: 1600, input_tokens: 600, output_tokens: 1000, input_tokens_details: { text_tokens: 100, image_tokens: 500 } };
+    expect(usageFromOpenai(u)).toEqual({ promptTokens: 600, completionTokens: 1000, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, imageInputTokens: 500 });
+  });
+
+  test("reads gpt-4o-transcribe's token usage; Whisper's duration counts no tokens", () => {
+    const tokens = { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 };
+    expect(usageFromOpenai(tokens)).toMatchObject({ promptTokens: 14, completionTokens: 45 });
+    expect(usageFromOpenai({ type: 'duration', seconds: 9 })).toBeNull();
+  });
+});

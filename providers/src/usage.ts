@@ -6,7 +6,10 @@ import type { Usage } from './types.ts';
  * `completion_tokens_details.reasoning_tokens`) and Responses (`input_tokens`, `output_tokens`,
  * `input_tokens_details`, `output_tokens_details`). The non-standard `cache_creation_input_tokens`
  * (added by our Anthropic translation) carries cache writes, and `cache_creation.ephemeral_1h_input_tokens`
- * those of them written to the 1-hour cache (priced higher).
+ * those of them written to the 1-hour cache (priced higher). The Images API's usage
+ * (`input_tokens`, `output_tokens`, `input_tokens_details.image_tokens`) and the Audio API's token
+ * usage (gpt-4o-transcribe: `input_tokens`, `output_tokens`) are the Responses dialect; Whisper's
+ * `{"type":"duration","seconds":n}` counts no tokens (null).
  * Returns null when there is no usable usage object (e.g. the `"usage": null` of stream chunks).
  */
 export function usageFromOpenai(u: unknown): Usage | null {
@@ -19,6 +22,8 @@ export function usageFromOpenai(u: unknown): Usage | null {
   const cd = obj(r['completion_tokens_details']) ?? obj(r['output_tokens_details']);
   const cacheWriteTokens = num(r['cache_creation_input_tokens']) ?? 0;
   const cacheWrite1hTokens = Math.min(cacheWriteTokens, num(obj(r['cache_creation'])?.['ephemeral_1h_input_tokens']) ?? 0);
+  // an image model's image input (gpt-image-1: `input_tokens_details: {text_tokens, image_tokens}`)
+  const imageInputTokens = Math.min(prompt, num(pd?.['image_tokens']) ?? 0);
   return {
     promptTokens: prompt,
     completionTokens: completion,
@@ -26,6 +31,7 @@ export function usageFromOpenai(u: unknown): Usage | null {
     cacheWriteTokens,
     reasoningTokens: num(cd?.['reasoning_tokens']) ?? 0,
     ...(cacheWrite1hTokens > 0 && { cacheWrite1hTokens }),
+    ...(imageInputTokens > 0 && { imageInputTokens }),
   };
 }
 

@@ -16,6 +16,8 @@ export interface RecordedCall {
   /** the parsed JSON body when it is an object; null for no body, invalid JSON or a non-object */
   body: Record<string, unknown> | null;
   rawBody: string;
+  /** the body's bytes as they came (a multipart form's file is binary: `rawBody` is its UTF-8 reading) */
+  rawBytes: Buffer;
   /** status sent, 0 while no headers were sent */
   status: number;
   /** the client went away before the response was complete */

@@ -11,6 +11,7 @@ import { isRecord, sendJson, sleep, type Ctx, type RecordedCall } from './http.t
 import { completions, chatCompletions } from './openai-chat.ts';
 import { OPENAI, embeddings, models, openaiError, type Flavour } from './openai.ts';
 import { responses, storedResponse, type StoredAction, type StoredResponses } from './responses.ts';
+import { audioText, imagesGenerations, moderations, speech } from './media.ts';
 import { mergeScenarios, parseScenario, type Scenario } from './scenario.ts';
 
 export interface FakeProviderOptions {
@@ -46,7 +47,7 @@ export interface FakeProvider {
   aborted(): number;
 }
 
-const AZURE_ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+const AZURE_ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings|images\/generations|audio\/speech|audio\/transcriptions|audio\/translations)$/;
 const AZURE_V1 = '/openai/v1/';
 const GEMINI_ROUTE = /^\/v1(?:beta)?\/models\/([^/:]+):([A-Za-z]+)$/;
 /** The Responses API's stored-response routes, OpenAI's and Azure's v1 API's. */
@@ -66,13 +67,25 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0]?.toString('utf8') ?? '') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** The media endpoints' paths under an OpenAI base URL or an Azure deployment. */
+function media(ctx: Ctx, tail: string, flavour: Flavour): Promise<void> | void | null {
+  switch (tail) {
+    case 'moderations': return moderations(ctx, flavour);
+    case 'images/generations': return imagesGenerations(ctx, flavour);
+    case 'audio/speech': return speech(ctx, flavour);
+    case 'audio/transcriptions': return audioText(ctx, flavour, 'transcribe');
+    case 'audio/translations': return audioText(ctx, flavour, 'translate');
+  }
+  return null;
 }
 
 /** Anthropic's GET /v1/models is told apart from OpenAI's by its headers. */
@@ -95,10 +108,16 @@ function dispatch(ctx: Ctx, method: string, path: string): Promise<void> | void 
       case '/v1/messages': return messages(ctx);
       case '/v1/messages/count_tokens': return countTokens(ctx);
     }
+    if (path.startsWith('/v1/')) {
+      const answered = media(ctx, path.slice('/v1/'.length), OPENAI);
+      if (answered !== null) return answered;
+    }
     const azure = AZURE_ROUTE.exec(path);
     if (azure) {
       const flavour: Flavour = { kind: 'azure', deployment: decodeURIComponent(azure[1] ?? '') };
       if (azure[2] === 'embeddings') return embeddings(ctx, flavour);
+      const answered = media(ctx, azure[2] ?? '', flavour);
+      if (answered !== null) return answered;
       return azure[2] === 'completions' ? completions(ctx, flavour) : chatCompletions(ctx, flavour);
     }
     if (path.startsWith(AZURE_V1)) {
@@ -142,7 +161,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   const sockets = new Set<Socket>();
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const raw = req.method === 'POST' ? await readBody(req) : '';
+    const raw = req.method === 'POST' ? (await readBody(req)).toString('utf8') : '';
     const reply = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -175,7 +194,8 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     const path = q === -1 ? url : url.slice(0, q);
     if (path.startsWith('/__fake/')) return control(req, res, path);
     const method = req.method ?? 'GET';
-    const rawBody = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
+    const rawBytes = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
+    const rawBody = rawBytes.toString('utf8');
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const headers = flattenHeaders(req);
     let body: Record<string, unknown> | null = null;
@@ -201,7 +221,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     }
     const scenario = mergeScenarios(base, defaults, queue.shift(), fromHeader);
     const call: RecordedCall = {
-      method, path, query: Object.fromEntries(query), headers, body, rawBody, status: 0, aborted: false, dropped: false, scenario,
+      method, path, query: Object.fromEntries(query), headers, body, rawBody, rawBytes, status: 0, aborted: false, dropped: false, scenario,
     };
     if (record) calls.push(call);
     const ctx: Ctx = { req, res, call, body, badJson, scenario, query, validKeys, nextId, responses: stored, closed: false };

@@ -164,14 +164,15 @@ function clampU32(n: number): number {
  *
  * Cost: a model with no known price (`costUsd` null while tokens were used) is stored as NULL with
  * `priced = false`, never as $0. A call that used no tokens (denied, invalid, failed before the
- * provider counted anything) really cost nothing: 0 and priced.
+ * provider counted anything) really cost nothing: 0 and priced. A call billed in units its answer
+ * does not report (`unmetered`: a dall-e image, Whisper's seconds) is NULL and unpriced too.
  */
 export function toRow(x: Exchange, opts: RowOptions): RequestRow {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { latencyMs, ttftMs, upstreamMs } = durations(x);
   const usage = x.response.usage;
   const usedTokens = usage !== null && usage.promptTokens + usage.completionTokens > 0;
-  const unpriced = x.costUsd === null && usedTokens;
+  const unpriced = x.costUsd === null && (usedTokens || x.unmetered);
   return {
     request_id: x.id,
     ts: toClickHouseTime(x.ts),

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { costUsd, type Price } from '@watchllm/providers';
+import { costUsd, MEDIA_ENDPOINTS, type Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { chatCompletionSse, chunksToChatCompletion, ReplayError } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
@@ -54,7 +54,9 @@ export function planCache(
   }
   const ttlHeader = requestedTtl(h);
   const enabled = header === 'on' || header === 'refresh' || (header !== 'off' && (key?.cache?.enabled ?? config.cache.enabled));
-  if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models') {
+  // Media answers are never cached: images and speech are not deterministic (the same prompt is a
+  // new picture), a moderation is free and quick, and a transcription's form is not a JSON body.
+  if (!enabled || x.request.body === null || x.route === null || x.endpoint === 'models' || MEDIA_ENDPOINTS.has(x.endpoint)) {
     if (header !== null || config.cache.enabled || key?.cache?.enabled) x.cache = { status: 'bypass' };
     return null;
   }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { compileGlob } from '@watchllm/policies';
+import { FORM_ENDPOINTS } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
@@ -94,7 +95,8 @@ export function fallbackChain(
   balanced?: { asked: string; rest: readonly string[] },
 ): string[] {
   const model = x.request.model;
-  if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens') return [];
+  // A form (a transcription) names its model in bytes forwarded as they are: no other model can take it.
+  if (model === null || x.endpoint === 'models' || x.endpoint === 'count_tokens' || FORM_ENDPOINTS.has(x.endpoint)) return [];
   const routed = x.route ? [x.route.model, `${x.route.provider}/${x.route.model}`] : [];
   const raw = headers[FALLBACKS_HEADER];
   const header = Array.isArray(raw) ? raw.join(',') : raw;

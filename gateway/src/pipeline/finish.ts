@@ -1,4 +1,4 @@
-import { costUsd, type Price } from '@watchllm/providers';
+import { costUsd, MEDIA_ENDPOINTS, type Price } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
 import { answerText } from '../answer-text.ts';
 import { parseJson } from '../json.ts';
@@ -7,6 +7,7 @@ import type { Reservation } from './limits.ts';
 import type { CacheStore } from '../stores/index.ts';
 import { estimateUsage } from '../usage/estimate.ts';
 import { isStoredResponse, storedResponseOf } from './parse.ts';
+import { settleMediaCost } from './media.ts';
 import { MARK_TTL_SECONDS, mark, markKey, type Ownership } from './response-owner.ts';
 
 /**
@@ -17,7 +18,9 @@ import { MARK_TTL_SECONDS, mark, markKey, type Ownership } from './response-owne
 export function settle(x: Exchange, price: Price | null): void {
   x.response.endedAt ??= performance.now();
   // Listing models, counting tokens and a stored response's calls generate nothing: there is no
-  // usage to estimate. Nor is there for a background response still queued: it comes later.
+  // usage to estimate. Nor is there for a background response still queued: it comes later. Media
+  // (images, audio, moderations) is no number of tokens: priced by what the provider reports (media.ts).
+  if (MEDIA_ENDPOINTS.has(x.endpoint)) return settleMediaCost(x, price);
   const generates = x.endpoint !== 'models' && x.endpoint !== 'count_tokens' && !isStoredResponse(x) && !awaitsBackground(x);
   if (x.response.usage === null && x.route !== null && x.response.status === 200 && generates) {
     // Streams keep the answer text in response.body; complete answers keep the JSON.

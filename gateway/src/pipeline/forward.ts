@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { azureStreamsUsage, TranslationError, type Price, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
+import { azureStreamsUsage, MEDIA_ENDPOINTS, TranslationError, type Price, type TranslateContext, type UpstreamRequest } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { copyUpstreamHeaders, wholeNumberHeader } from '../http/headers.ts';
@@ -11,6 +11,7 @@ import { logUnreachable, upstreamBodyError, type Upstream, type UpstreamResponse
 import { AttemptFailed, contextTooLong, fallsBackOnError, fallsBackOnStatus } from './fallback.ts';
 import { storedResponseOf } from './parse.ts';
 import { respondJson } from './respond-json.ts';
+import { respondMedia } from './respond-media.ts';
 import { providerRetryAfterMs } from './retry.ts';
 import { respondStream, type StreamBudget } from './respond-stream.ts';
 
@@ -85,6 +86,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
         // Without them an SDK following has_more loops.
         ...(x.endpoint === 'models' || stored ? { query: queryOf(x.path) } : {}),
         ...(stored ? { stored } : {}),
+        ...(x.request.form ? { form: x.request.form } : {}),
       },
       cp.target,
     );
@@ -192,6 +194,9 @@ async function respond(
   };
   const contentType = String(up.headers['content-type'] ?? '');
   const passthrough = copyUpstreamHeaders(up.headers);
+  if (MEDIA_ENDPOINTS.has(x.endpoint)) {
+    return respondMedia(x, res, up.body, { cp, native, ctx, headers: passthrough, contentType, policies: input.policies, price: input.price, keepBody: input.keepBody });
+  }
   if (contentType.startsWith('text/event-stream')) {
     return respondStream(x, res, up.body, { cp, native, ctx, hideUsage: plan.injectedUsage, headers: passthrough, capture: input.capture, policies: input.policies, budget: input.budget, keepBody: input.keepBody });
   }
@@ -204,11 +209,12 @@ async function respond(
  */
 function planBody(x: Exchange, injectable: boolean, stored: boolean): { body: Record<string, unknown>; changed: boolean; injectedUsage: boolean } {
   const body = x.request.body ?? {};
-  // (a stored response's calls send no body)
-  if (x.endpoint === 'models' || stored) return { body, changed: false, injectedUsage: false };
+  // (a stored response's calls send no body; a form goes as its bytes, which name the model they name)
+  if (x.endpoint === 'models' || stored || x.request.form) return { body, changed: false, injectedUsage: false };
   let out = body;
   let changed = false;
-  if (body['model'] !== x.route!.model) {
+  // (a call naming no model, a moderation, goes without one: the provider's default answers)
+  if (x.route!.model !== '' && body['model'] !== x.route!.model) {
     out = { ...out, model: x.route!.model };
     changed = true;
   }

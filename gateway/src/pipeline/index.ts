@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Endpoint, Price, Surface } from '@watchllm/providers';
+import { FORM_ENDPOINTS, type Endpoint, type Price, type Surface } from '@watchllm/providers';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { createExchange, type Exchange } from '../exchange.ts';
 import { readBody } from '../http/body.ts';
@@ -16,6 +16,8 @@ import { requestedTimeout } from './forward.ts';
 import { identify, presentedCredentials } from './identify.ts';
 import { limitItems, requestsOnly, reserve, settleReservation, type Reservation } from './limits.ts';
 import { isStoredResponse, parseModelPath, parseRequest, parseStoredResponse } from './parse.ts';
+import { parseForm } from './parse-form.ts';
+import { answerNamesModel } from './media.ts';
 import { answerPolicies, applyRequestPolicies, applyStorage, recordAnswerPolicies } from './policies.ts';
 import { route } from './route.ts';
 import { exceptCurrent, fallbackChain } from './fallback.ts';
@@ -100,12 +102,14 @@ export async function handleExchange(
     // they route like the models list (x-watchllm-provider, else the default provider).
     const stored = parseStoredResponse(x);
     if (endpoint === 'models') parseModelPath(x);
+    else if (FORM_ENDPOINTS.has(endpoint)) await parseForm(x, await readBody(req, deps.maxBodyBytes), one(req.headers['content-type']) ?? '');
     else if (stored === null) parseRequest(x, await readBody(req, deps.maxBodyBytes));
     // Load balancing (balance.ts) picks the target before routing, unless the caller named the
-    // provider or brought its own provider key (that key is one account's, for one provider).
+    // provider or brought its own provider key (that key is one account's, for one provider). A
+    // form names its model in bytes forwarded as they are: it goes where that name routes.
     const asked = x.request.model;
     const balanceable =
-      asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && creds.providerKey === null && one(req.headers['x-watchllm-provider']) === null;
+      asked !== null && endpoint !== 'models' && endpoint !== 'count_tokens' && !FORM_ENDPOINTS.has(endpoint) && creds.providerKey === null && one(req.headers['x-watchllm-provider']) === null;
     const balanced = balanceable ? deps.balancer.pick(asked) : null;
     // recorded, checked and answered as the model the client asked for; routed to the target
     const { cp, rest } = balanced ? routeBalanced(x, req.headers, deps, asked!, [balanced.first, ...balanced.rest]) : { cp: route(x, req.headers, deps.registry), rest: [] };
@@ -190,6 +194,8 @@ export async function handleExchange(
       background = await keepStoredUsageOnce(deps.stores.marks, x, deps.log, ownership);
       price = priceOf(x, deps);
     }
+    // a call that named no model is priced as the model its answer names (a moderation)
+    if (answerNamesModel(x)) price = priceOf(x, deps);
     // a response this call made: whose it is (its stored-response calls are checked against it)
     if (x.response.responseId !== null) await recordResponseOwner(deps.stores.marks, x, deps.log);
     settle(x, price);

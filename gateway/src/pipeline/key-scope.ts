@@ -37,12 +37,14 @@ export function globReachesProvider(glob: string, provider: string, providers: R
  * an empty model): the list is the provider's catalogue, open to every key. A stored response's calls
  * (GET /v1/responses/{id}, ...) name no model either: the key must be allowed some model of the
  * provider that holds the response (`providers`: the configured ids, which tell a provider prefix
- * from a model name's own first segment).
+ * from a model name's own first segment). So must one for a moderation or an image naming no model.
  */
 export function checkKeyScope(x: Exchange, key: KeyRecord | null, providers: ReadonlySet<string> = new Set()): void {
   if (!key?.allowedModels || !x.route) return;
   if (x.endpoint === 'models' && x.route.model === '') return;
-  if (isStoredResponse(x)) {
+  // A moderation or an image that names no model is answered by the provider's default model: the
+  // key must be allowed some model of that provider, as for a stored response.
+  if (isStoredResponse(x) || (x.request.model === null && x.route.model === '')) {
     const provider = x.route.provider;
     if (key.allowedModels.some((g) => globReachesProvider(g, provider, providers))) return;
     throw new GatewayError({

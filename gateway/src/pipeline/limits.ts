@@ -65,7 +65,9 @@ export function limitItems(
   const maxOut = num(body['max_completion_tokens']) ?? num(body['max_tokens']) ?? num(body['max_output_tokens']);
   // `n` answers (chat, completions) may each use the whole output allowance
   const choices = x.endpoint === 'chat' || x.endpoint === 'completions' ? Math.max(1, Math.floor(num(body['n']) ?? 1)) : 1;
-  const promptEstimate = generates ? estimatePromptTokens(x.request.body, x.request.bytes) : 0;
+  // A form's bytes are mostly its audio file, which no text estimate fits: its text fields count.
+  const bytes = x.request.form ? Buffer.byteLength(x.request.raw ?? '') : x.request.bytes;
+  const promptEstimate = generates ? estimatePromptTokens(x.request.body, bytes) : 0;
   const tokens = generates ? promptEstimate + (maxOut ?? 0) * choices : 0;
   const promptUsd = price ? (promptEstimate * price.input) / 1e6 : 0;
   const usd = price && generates ? promptUsd + ((maxOut ?? config.budgets.default_max_tokens) * choices * price.output) / 1e6 : 0;

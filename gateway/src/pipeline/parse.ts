@@ -16,8 +16,10 @@ import { MAX_BODY_DEPTH, nestsDeeperText } from '../json.ts';
  */
 export const MAX_MODEL_CHARS = 256;
 
+const modelName = z.string().min(1, 'model must not be empty').max(MAX_MODEL_CHARS, `model must be at most ${MAX_MODEL_CHARS} characters`);
+
 const base = z.looseObject({
-  model: z.string().min(1, 'model must not be empty').max(MAX_MODEL_CHARS, `model must be at most ${MAX_MODEL_CHARS} characters`),
+  model: modelName,
   // null is "not set" to OpenAI and its SDKs (`stream?: boolean | null`; wrappers pass stream=None)
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
@@ -26,6 +28,19 @@ const base = z.looseObject({
 /** A field of any type that must be present (an absent one reads as missing in `problem`). */
 const present = z.unknown().refine((v) => v !== undefined);
 
+/**
+ * Endpoints where `model` may be left out, as OpenAI's API allows: the provider's default answers
+ * (moderations: omni-moderation-latest; images: dall-e-2). Such a call routes like one naming no
+ * model (x-watchllm-provider, else the default provider).
+ */
+const modelOptional = base.extend({ model: modelName.nullish() });
+
+/**
+ * A multipart form's text fields (transcriptions, translations; parse-form.ts): every value is text
+ * (`stream` is `"true"`), so only the model is checked here.
+ */
+export const FORM_FIELDS = z.looseObject({ model: modelName });
+
 const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<string, unknown>>>> = {
   chat: base.extend({ messages: z.array(z.unknown()).min(1, 'messages must not be empty') }),
   completions: base.extend({ prompt: present }),
@@ -33,6 +48,12 @@ const SCHEMAS: Readonly<Record<Exclude<Endpoint, 'models'>, z.ZodType<Record<str
   responses: base.extend({ input: z.unknown().optional() }),
   count_tokens: base.extend({ messages: z.array(z.unknown()) }),
   messages: base.extend({ messages: z.array(z.unknown()), max_tokens: z.int().min(1) }),
+  // https://platform.openai.com/docs/api-reference/moderations/create, images/create, audio/createSpeech
+  moderations: modelOptional.extend({ input: present }),
+  images: modelOptional.extend({ prompt: z.string() }),
+  speech: base.extend({ input: z.string() }),
+  transcriptions: FORM_FIELDS,
+  translations: FORM_FIELDS,
 };
 
 /** The path prefix of GET /v1/models/{model} (routes/proxy.ts routes it here). */
@@ -68,7 +89,7 @@ export function parseModelPath(x: Exchange): void {
  * resolves such segments, so the call would reach another model or endpoint than the one its key
  * scope, price and budget were checked against.
  */
-function refuseDotSegments(model: string): void {
+export function refuseDotSegments(model: string): void {
   if (model.split('/').some((s) => s === '.' || s === '..')) {
     throw GatewayError.invalid(`'${model}' is not a model: a model name has no '.' or '..' segment.`, 'model', 'invalid_request');
   }
@@ -189,8 +210,9 @@ export function parseRequest(x: Exchange, raw: Buffer): void {
   }
   const body = result.data;
   x.request.body = body;
-  x.request.model = body['model'] as string;
-  refuseDotSegments(x.request.model);
+  const model = body['model'];
+  x.request.model = typeof model === 'string' ? model : null;
+  if (x.request.model !== null) refuseDotSegments(x.request.model);
   x.request.stream = body['stream'] === true;
   const so = body['stream_options'] as { include_usage?: boolean } | null | undefined;
   x.request.clientWantsUsage = so?.include_usage === true;
@@ -208,7 +230,7 @@ interface Problem {
  * but got an integer instead." (code `invalid_type`), Anthropic's pydantic-style "max_tokens: Input
  * should be a valid integer". `missing_model` stays for a model that is absent (or empty).
  */
-function problem(issue: z.core.$ZodIssue, json: Record<string, unknown>, surface: Surface): Problem {
+export function problem(issue: z.core.$ZodIssue, json: Record<string, unknown>, surface: Surface): Problem {
   const param = issue.path.join('.') || null;
   const value = valueAt(json, issue.path);
   const name = param ?? 'body';

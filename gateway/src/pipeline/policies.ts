@@ -99,6 +99,7 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
   merge(x, outcomeOf(d), seen.size === 0 ? d.matches : d.matches.filter((m) => !seen.has(JSON.stringify(m))), d.stored);
   if (d.kind === 'deny') throw denied(d);
   if (d.kind !== 'modify') return false;
+  if (x.request.form) throw formNotRewritten(d.matches);
   x.request.body = d.body;
   // What is sent (and stored) from now on is the redacted body.
   x.request.raw = JSON.stringify(d.body);
@@ -108,6 +109,23 @@ export function applyRequestPolicies(x: Exchange, set: CompiledPolicySet): boole
     return true;
   }
   return false;
+}
+
+/**
+ * A redaction or rewrite of a multipart form (a transcription's `prompt`, its `model`): the form is
+ * forwarded as the client's bytes, which the gateway does not re-encode, so a policy that would
+ * change it refuses the call instead of letting the unchanged text through.
+ */
+function formNotRewritten(matches: readonly RuleMatch[]): GatewayError {
+  const changing = matches.filter((m) => m.mode === 'enforce' && (m.action === 'redact' || m.action === 'rewrite'));
+  const names = [...new Set((changing.length > 0 ? changing : matches).map((m) => m.policy))].join('", "');
+  return new GatewayError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'policy_denied',
+    outcome: 'denied_policy',
+    message: `Policy "${names}" would change this multipart/form-data request, which the gateway forwards unchanged; the call is refused rather than sent as it is.`,
+  });
 }
 
 /** The post-response policies that treat this call's answer, for the cache key ('' for none). */

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { anthropicUsage, costUsd, usageFromOpenai, type Price, type TranslateContext } from '@watchllm/providers';
+import { anthropicUsage, costUsd, MEDIA_ENDPOINTS, usageFromOpenai, type Price, type TranslateContext } from '@watchllm/providers';
 import { answerText } from '../answer-text.ts';
 import { chatCompletionSse, ReplayError } from '../cache/replay.ts';
 import { GatewayError } from '../errors.ts';
@@ -8,6 +8,7 @@ import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { MAX_MODEL_CHARS, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './parse.ts';
 import { checkJsonAnswer } from './policies.ts';
+import { imagesStoredBody, readMediaAnswer } from './media.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
 /**
@@ -53,6 +54,7 @@ export async function respondJson(
   // Gemini's batchEmbedContents reports no tokens (its translation says 0): left to the estimate.
   // Models answers have neither usage nor a finish reason (an Azure model's `status` is not one).
   if (storedResponseOf(x)) readStoredAnswer(x, out);
+  else if (MEDIA_ENDPOINTS.has(x.endpoint)) readMediaAnswer(x, out);
   else if (x.endpoint !== 'models') {
     readUsage(x, out, opts.cp.provider.kind === 'gemini' && x.endpoint === 'embeddings');
     // a new response (a background one answers `queued`): the call's own, whatever the policies do with the answer
@@ -64,7 +66,8 @@ export async function respondJson(
     if (checked !== out) text = JSON.stringify(checked);
   }
   if (x.request.stream) return streamWhole(x, res, checked, opts);
-  x.response.body = typeof text === 'string' ? text : text.toString('utf8');
+  // (an image's base64 is stored as its size)
+  x.response.body = x.endpoint === 'images' ? imagesStoredBody(checked) : typeof text === 'string' ? text : text.toString('utf8');
   // what the event will record (finish.ts prices the same usage at the same price)
   if (opts.price && x.response.usage && x.response.usageSource === 'provider') {
     x.responseHeaders[COST_HEADER] = usdText(costUsd(opts.price, x.response.usage));

@@ -14,6 +14,11 @@ const ENDPOINT_PATHS = {
   models: '/v1/models',
   messages: '/v1/messages',
   count_tokens: '/v1/messages/count_tokens',
+  moderations: '/v1/moderations',
+  images: '/v1/images/generations',
+  speech: '/v1/audio/speech',
+  transcriptions: '/v1/audio/transcriptions',
+  translations: '/v1/audio/translations',
 } as const;
 
 /** How an error names a stored-response route. */
@@ -37,7 +42,8 @@ export function route(x: Exchange, h: IncomingHttpHeaders, registry: Registry): 
   let upstreamModel: string;
   if (model === null) {
     // GET /v1/models: the provider named by the header, else Anthropic for the Anthropic SDK, else the default.
-    // A stored response (GET /v1/responses/{id}, ...) too: the provider that holds it is named the same way.
+    // A stored response (GET /v1/responses/{id}, ...) too: the provider that holds it is named the same way;
+    // and a moderation or an image naming no model (the provider's default model answers).
     providerId = header?.toLowerCase() ?? (x.surface === 'anthropic' ? 'anthropic' : registry.defaultProvider);
     upstreamModel = '';
     if (!registry.ids.has(providerId)) throw unknownProvider(providerId, registry, 'x-watchllm-provider');

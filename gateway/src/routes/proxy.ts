@@ -15,6 +15,11 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['GET /v1/models', { surface: 'openai', endpoint: 'models' }],
   ['POST /v1/messages', { surface: 'anthropic', endpoint: 'messages' }],
   ['POST /v1/messages/count_tokens', { surface: 'anthropic', endpoint: 'count_tokens' }],
+  ['POST /v1/moderations', { surface: 'openai', endpoint: 'moderations' }],
+  ['POST /v1/images/generations', { surface: 'openai', endpoint: 'images' }],
+  ['POST /v1/audio/speech', { surface: 'openai', endpoint: 'speech' }],
+  ['POST /v1/audio/transcriptions', { surface: 'openai', endpoint: 'transcriptions' }],
+  ['POST /v1/audio/translations', { surface: 'openai', endpoint: 'translations' }],
 ]);
 
 const OPENAI_MODELS: Route = { surface: 'openai', endpoint: 'models' };

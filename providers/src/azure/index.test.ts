@@ -80,3 +80,27 @@ describe('azureProvider.toError', () => {
     expect(azureProvider.toError(status, body)).toEqual(info);
   });
 });
+
+describe('azureProvider.buildRequest: media endpoints', () => {
+  test.each([
+    ['images', '/images/generations'],
+    ['speech', '/audio/speech'],
+  ] as const)('%s posts JSON to the deployment route %s', (endpoint, path) => {
+    const up = azureProvider.buildRequest(req(endpoint, { model: 'gpt-4o', input: 'x' }), target);
+    expect(up.url).toBe(`https://acme.openai.azure.com/openai/deployments/prod-4o${path}?api-version=2024-10-21`);
+    expect(up.headers['content-type']).toBe('application/json');
+  });
+
+  test('a transcription form goes as its bytes, under its own content-type', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const form = { bytes, contentType: 'multipart/form-data; boundary=b' };
+    const up = azureProvider.buildRequest({ ...req('transcriptions', { model: 'gpt-4o' }), form }, target);
+    expect(up).toMatchObject({ url: 'https://acme.openai.azure.com/openai/deployments/prod-4o/audio/transcriptions?api-version=2024-10-21', method: 'POST', bytes });
+    expect(up.body).toBeUndefined();
+    expect(up.headers['content-type']).toBe('multipart/form-data; boundary=b');
+  });
+
+  test('serves no moderations (Azure has none)', () => {
+    expect(azureProvider.endpoints.has('moderations')).toBe(false);
+  });
+});

@@ -25,6 +25,12 @@ const DEPLOYMENT_PATHS: Readonly<Partial<Record<Endpoint, string>>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  // https://learn.microsoft.com/azure/ai-foundry/openai/reference-preview (Image generations, Audio):
+  // the same deployment-scoped routes, under the deployment of an image, tts or whisper model
+  images: '/images/generations',
+  speech: '/audio/speech',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
 };
 
 /**
@@ -39,7 +45,8 @@ export const azureProvider: Provider = {
   id: 'azure',
   kind: 'azure',
   wire: 'openai',
-  endpoints: new Set<Endpoint>(['chat', 'completions', 'embeddings', 'responses', 'models']),
+  // no moderations: Azure has none (its content filters run on every call; Azure AI Content Safety is another service)
+  endpoints: new Set<Endpoint>(['chat', 'completions', 'embeddings', 'responses', 'models', 'images', 'speech', 'transcriptions', 'translations']),
 
   buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
     const base = azureResourceBase(target.baseUrl);
@@ -63,8 +70,11 @@ export const azureProvider: Provider = {
     }
     const path = DEPLOYMENT_PATHS[req.endpoint];
     if (path === undefined) throw new TranslationError(`The ${req.endpoint} endpoint is not available for Azure OpenAI`, null);
+    const url = `${base}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${version}`;
+    // A form goes as the client sent it: the deployment in the URL selects the model, the form's is informational.
+    if (req.form) return { url, method: 'POST', headers: { ...headers, 'content-type': req.form.contentType }, bytes: req.form.bytes };
     return {
-      url: `${base}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${version}`,
+      url,
       method: 'POST',
       headers,
       // Azure selects the model by the deployment in the URL; `model` in the body is informational.

@@ -91,3 +91,35 @@ describe('openaiErrorToInfo', () => {
     expect(info.message.length).toBeLessThanOrEqual(1001);
   });
 });
+
+describe('openaiStyleProvider.buildRequest: media endpoints', () => {
+  const openai = openaiStyleProvider('openai', 'openai');
+  const target = { baseUrl: 'https://api.openai.com/v1' };
+  const base = { stream: false, apiKey: 'sk-1', passHeaders: {} };
+
+  test.each([
+    ['moderations', '/moderations'],
+    ['images', '/images/generations'],
+    ['speech', '/audio/speech'],
+  ] as const)('%s posts JSON to %s', (endpoint, path) => {
+    const up = openai.buildRequest({ ...base, endpoint, body: { input: 'x' }, model: '' }, target);
+    expect(up).toMatchObject({ url: `https://api.openai.com/v1${path}`, method: 'POST', headers: { 'content-type': 'application/json' } });
+  });
+
+  test.each([
+    ['transcriptions', '/audio/transcriptions'],
+    ['translations', '/audio/translations'],
+  ] as const)('a %s form goes to %s as its bytes, boundary and all', (endpoint, path) => {
+    const bytes = new Uint8Array([0, 255, 13, 10]);
+    const form = { bytes, contentType: 'multipart/form-data; boundary=abc' };
+    const up = openai.buildRequest({ ...base, endpoint, body: { model: 'whisper-1' }, model: 'whisper-1', form }, target);
+    expect(up).toEqual({ url: `https://api.openai.com/v1${path}`, method: 'POST', headers: { authorization: 'Bearer sk-1', 'content-type': 'multipart/form-data; boundary=abc' }, bytes });
+  });
+
+  test('a form naming the model otherwise than it is routed (a prefix, an alias) is refused, naming the model to send', () => {
+    const form = { bytes: new Uint8Array(), contentType: 'multipart/form-data; boundary=abc' };
+    expect(() => openai.buildRequest({ ...base, endpoint: 'transcriptions', body: { model: 'openai/whisper-1' }, model: 'whisper-1', form }, target)).toThrow(
+      expect.objectContaining({ name: 'TranslationError', param: 'model', message: expect.stringContaining("send model 'whisper-1'") }),
+    );
+  });
+});

@@ -1,12 +1,13 @@
-import type {
-  Endpoint,
-  Provider,
-  ProviderErrorInfo,
-  ProviderKind,
-  ProviderRequest,
-  ProviderTarget,
-  StoredResponse,
-  UpstreamRequest,
+import {
+  TranslationError,
+  type Endpoint,
+  type Provider,
+  type ProviderErrorInfo,
+  type ProviderKind,
+  type ProviderRequest,
+  type ProviderTarget,
+  type StoredResponse,
+  type UpstreamRequest,
 } from '../types.ts';
 
 /** Paths relative to an OpenAI-style base URL (which, like the SDK's baseURL, already ends in /v1). */
@@ -16,6 +17,11 @@ const OPENAI_PATHS: Readonly<Record<Exclude<Endpoint, 'messages' | 'count_tokens
   embeddings: '/embeddings',
   responses: '/responses',
   models: '/models',
+  moderations: '/moderations',
+  images: '/images/generations',
+  speech: '/audio/speech',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
 };
 
 /** Client headers OpenAI-style hosts understand (https://platform.openai.com/docs/api-reference/authentication). */
@@ -126,7 +132,7 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
     id,
     kind,
     wire: 'openai',
-    endpoints: new Set<Endpoint>(['chat', 'completions', 'embeddings', 'responses', 'models']),
+    endpoints: new Set<Endpoint>(['chat', 'completions', 'embeddings', 'responses', 'models', 'moderations', 'images', 'speech', 'transcriptions', 'translations']),
     buildRequest(req: ProviderRequest, target: ProviderTarget): UpstreamRequest {
       if (req.endpoint === 'messages' || req.endpoint === 'count_tokens') {
         throw new Error('openai-style providers do not serve the Anthropic surface');
@@ -140,11 +146,30 @@ export function openaiStyleProvider(id: string, kind: ProviderKind = 'openai-com
       const url = trimSlash(target.baseUrl) + OPENAI_PATHS[req.endpoint];
       if (req.endpoint === 'models') return { url: url + oneModelPath(req.model), method: 'GET', headers };
       if (req.endpoint === 'responses' && req.stored) return storedResponseRequest(url, req.stored, req.query, headers);
+      if (req.form) return formRequest(url, req, headers);
       headers['content-type'] = 'application/json';
       return { url, method: 'POST', headers, body: req.raw ?? JSON.stringify(req.body) };
     },
     toError: openaiErrorToInfo,
   };
+}
+
+/**
+ * A multipart/form-data request (audio transcriptions and translations), sent as the client sent
+ * it: the same bytes under the same content-type, so the boundary still matches. The provider reads
+ * the model from the form, so a name the gateway routed by (`openai/whisper-1`, an alias) cannot
+ * reach it as is; rewriting the form would mean re-encoding a file of up to 25 MB, so such a name
+ * is refused, naming what to send instead.
+ */
+export function formRequest(url: string, req: ProviderRequest, headers: Record<string, string>): UpstreamRequest {
+  const form = req.form!;
+  if (req.body['model'] !== req.model) {
+    throw new TranslationError(
+      `The model of a multipart request is forwarded as the form names it: send model '${req.model}' (choose the provider with x-watchllm-provider), not '${String(req.body['model'])}'.`,
+      'model',
+    );
+  }
+  return { url, method: 'POST', headers: { ...headers, 'content-type': form.contentType }, bytes: form.bytes };
 }
 
 export const openaiProvider: Provider = openaiStyleProvider('openai', 'openai');

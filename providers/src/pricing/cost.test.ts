@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Usage } from '../types.ts';
-import { costUsd, KNOWN_UNPRICED, priceFor, priceOverrideSchema } from './cost.ts';
+import { characterCostUsd, costUsd, isFree, KNOWN_UNPRICED, priceFor, priceOverrideSchema } from './cost.ts';
 import { PRICES, priceSchema } from './prices.ts';
 
 const usage = (u: Partial<Usage>): Usage => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...u });
@@ -150,5 +150,36 @@ describe('the table', () => {
     for (const [model, p] of Object.entries(PRICES['anthropic'] ?? {})) {
       for (const r of [p, ...(p.longContext ? [p.longContext] : [])]) expect(r.cacheWrite1h, model).toBeCloseTo(r.input * 2, 10);
     }
+  });
+});
+
+describe('media prices', () => {
+  test('gpt-image-1: text input $5/M, image input $10/M, output $40/M', () => {
+    // 100 text * 5 + 400 image * 10 + 1056 out * 40
+    expect(costUsd(price('openai', 'gpt-image-1'), usage({ promptTokens: 500, imageInputTokens: 400, completionTokens: 1056 }))).toBe(0.046740);
+    // a price without an image rate prices image tokens as input
+    expect(costUsd(price('openai', 'gpt-4o'), usage({ promptTokens: 1000, imageInputTokens: 1000 }))).toBe(0.0025);
+  });
+
+  test('tts-1 and tts-1-hd bill per character; other prices have no character rate', () => {
+    expect(characterCostUsd(price('openai', 'tts-1'), 1000)).toBe(0.015);
+    expect(characterCostUsd(price('openai', 'tts-1-hd'), 1000)).toBe(0.03);
+    expect(characterCostUsd(price('openai', 'gpt-4o'), 1000)).toBeNull();
+  });
+
+  test.each(['omni-moderation-latest', 'omni-moderation-2024-09-26', 'text-moderation-007', 'text-moderation-stable'])('%s is free: priced at $0, not unknown', (model) => {
+    expect(isFree(price('openai', model))).toBe(true);
+  });
+
+  test('dall-e has no row (billed per image, no usage): unknown, never $0; paid models are not free', () => {
+    expect(priceFor('openai', 'dall-e-3')).toBeNull();
+    expect(isFree(price('openai', 'tts-1'))).toBe(false);
+    expect(isFree(price('openai', 'gpt-image-1'))).toBe(false);
+  });
+
+  test('overrides take image_input and characters', () => {
+    const o = priceOverrideSchema.parse({ 'openai/tts-2': { input: 0, output: 0, characters: 20 }, 'openai/img-2': { input: 1, output: 2, image_input: 3 } });
+    expect(priceFor('openai', 'tts-2', o)).toEqual({ input: 0, output: 0, characters: 20 });
+    expect(priceFor('openai', 'img-2', o)).toEqual({ input: 1, output: 2, imageInput: 3 });
   });
 });

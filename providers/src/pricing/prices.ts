@@ -18,6 +18,13 @@
  * - Models are keyed by their undated name; dated snapshots resolve to it (see cost.ts). A snapshot
  *   that was priced differently gets its own row (gpt-4o-2024-05-13), which wins as an exact match.
  * - Embedding models have no output tokens; `output: 0` there is a real price.
+ * - `imageInput`: the rate of image input tokens (usage `input_tokens_details.image_tokens`) of an
+ *   image model, which bills them apart from text input; missing, they cost `input`.
+ * - `characters`: USD per 1M characters of the request's `input` text, for models billed by the
+ *   character rather than by tokens (tts-1, tts-1-hd: their answers report no usage). Their `input`
+ *   and `output` are 0: they bill no tokens.
+ * - Free models (moderations) are rows of zeros, like Gemini's free embedding model: priced at $0,
+ *   which is what they cost, where a missing row is "unknown" (NULL).
  */
 import { z } from 'zod';
 
@@ -28,6 +35,8 @@ const rates = {
   cacheWrite: z.number().nonnegative().optional(),
   cacheWrite1h: z.number().nonnegative().optional(),
   thinkingOutput: z.number().nonnegative().optional(),
+  imageInput: z.number().nonnegative().optional(),
+  characters: z.number().nonnegative().optional(),
 };
 
 export const priceSchema = z.object({
@@ -89,6 +98,21 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     'text-embedding-3-small': p(0.02, 0),
     'text-embedding-3-large': p(0.13, 0),
     'text-embedding-ada-002': p(0.1, 0),
+    // Images (https://platform.openai.com/docs/pricing#image-generation): gpt-image-1 reports token
+    // usage, text input $5, image input $10, image output $40 per 1M. dall-e-2 and dall-e-3 bill per
+    // image by size and quality and report no usage: no row, so their calls are recorded unpriced.
+    'gpt-image-1': { ...p(5, 40), imageInput: 10 },
+    // Speech: tts-1 and tts-1-hd bill per character of input ($15 and $30 per 1M characters).
+    // gpt-4o-mini-tts bills tokens its answer does not report (binary audio): no row, unpriced.
+    'tts-1': { ...p(0, 0), characters: 15 },
+    'tts-1-hd': { ...p(0, 0), characters: 30 },
+    // Moderations are free of charge (https://platform.openai.com/docs/guides/moderation): $0 is
+    // their price. Snapshots (`omni-moderation-2024-09-26`, `text-moderation-007`) resolve to the undated names.
+    'omni-moderation': p(0, 0),
+    'omni-moderation-latest': p(0, 0),
+    'text-moderation': p(0, 0),
+    'text-moderation-latest': p(0, 0),
+    'text-moderation-stable': p(0, 0),
   },
   anthropic: {
     'claude-opus-4-6': opus45,
@@ -141,7 +165,7 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
 
 /**
  * Models deliberately left unpriced (priceFor returns null unless config overrides them):
- * - audio/realtime/image models bill per modality, which token usage here does not split;
+ * - audio/realtime models bill per modality, which token usage here does not split;
  * - aliases that have moved between models of different prices (`-latest`, DeepSeek's names,
  *   which also have off-peak rates), so any fixed row would be wrong some of the time.
  */
@@ -151,7 +175,6 @@ export const KNOWN_UNPRICED: ReadonlySet<string> = new Set([
   'openai/gpt-realtime',
   'openai/gpt-4o-audio-preview',
   'openai/gpt-4o-mini-audio-preview',
-  'openai/gpt-image-1',
   'gemini/gemini-2.5-flash-image',
   'deepseek/deepseek-chat',
   'deepseek/deepseek-reasoner',

@@ -1,0 +1,175 @@
+import type { ServerResponse } from 'node:http';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { usageFromOpenai } from '@watchllm/providers';
+import { errorBody, GatewayError } from '../errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { baseHeaders, writeSse } from '../http/respond.ts';
+import { parseJson } from '../json.ts';
+import { CompleteEvents } from '../stream/strip-usage.ts';
+import { MEDIA_STREAM_END } from './media.ts';
+import { respondJson } from './respond-json.ts';
+
+type JsonOptions = Parameters<typeof respondJson>[3];
+
+/** Text answers (a transcript as `text`, `srt`, `vtt`) are kept for the event up to this size. */
+const MAX_KEPT_TEXT = 1 << 20;
+
+/**
+ * The answer of a media endpoint, by what it is:
+ * - speech: audio (`audio/mpeg`, `audio/wav`, raw `audio/pcm`, or `speech.audio.*` events with
+ *   `stream_format: "sse"`), piped to the client as it arrives with its content-type; never buffered,
+ *   never parsed, so the JSON guard (a non-JSON 200 from a wrong base_url is a 502) does not apply;
+ * - an SSE stream (gpt-image-1 and gpt-4o-transcribe with `stream: true`): passed on event by event,
+ *   the last event's usage read beside it;
+ * - JSON (moderations, images, a transcription's `json`/`verbose_json`): as any JSON answer
+ *   (respond-json.ts: usage, answer policies, the cost header);
+ * - text (a transcription's `text`, `srt`, `vtt`): piped like audio, with its content-type.
+ */
+export async function respondMedia(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean }): Promise<void> {
+  const type = opts.contentType.split(';')[0]!.trim().toLowerCase();
+  if (x.endpoint !== 'speech') {
+    if (type === 'text/event-stream') return mediaStream(x, res, body, opts);
+    if (type === '' || type.includes('json')) return respondJson(x, res, body, opts);
+  }
+  return pipeAnswer(x, res, body, { ...opts, type });
+}
+
+/** Writes the head of a piped answer: the provider's headers, the gateway's, and the content-type as it came. */
+function head(x: Exchange, res: ServerResponse, headers: Record<string, string>, contentType: string): void {
+  res.writeHead(200, {
+    ...headers,
+    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
+    'content-type': contentType,
+    // audio is played as it arrives: proxies in front must not hold it back either
+    'x-accel-buffering': 'no',
+  });
+  x.response.status = 200;
+}
+
+/**
+ * A body passed on chunk by chunk (chunked: the gateway adds no content-length), honouring the
+ * client's backpressure. What the event keeps is the text of a text answer, else a placeholder
+ * (`[audio/mpeg: 48213 bytes]`): audio is never stored. A provider that stops mid-body cannot be
+ * told in an audio stream: the connection is closed, so the client sees a cut response rather
+ * than a short file it takes for whole.
+ */
+async function pipeAnswer(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean; type: string }): Promise<void> {
+  head(x, res, opts.headers, opts.contentType || 'application/octet-stream');
+  const keepText = opts.keepBody && opts.type.startsWith('text/');
+  const kept: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      x.response.firstByteAt ??= performance.now();
+      bytes += chunk.length;
+      if (keepText && bytes <= MAX_KEPT_TEXT) kept.push(chunk);
+      const wait = writeSse(res, chunk);
+      if (wait) await wait;
+      // leaving the loop destroys the provider's body: nothing more is generated for nobody
+      if (res.destroyed) break;
+    }
+    x.upstream.endedAt = performance.now();
+  } catch {
+    x.upstream.endedAt = performance.now();
+    x.response.bytes = bytes;
+    if (res.destroyed) {
+      x.outcome = 'client_closed';
+      return;
+    }
+    x.outcome = 'upstream_error';
+    x.error = { type: 'upstream_stream_cut', message: `The provider's answer was cut after ${bytes} bytes.` };
+    res.destroy();
+    return;
+  }
+  x.response.bytes = bytes;
+  x.response.body = keepText ? Buffer.concat(kept).toString('utf8') : `[${opts.type || 'no content-type'}: ${bytes} bytes]`;
+  if (!res.writableEnded) res.end();
+}
+
+/**
+ * An image or transcription stream: its bytes go to the client as they come, up to the end of their
+ * last complete event (as respond-stream.ts's raw way), and a parser beside them reads the events
+ * that matter: the first partial image or transcript delta (time to first token), the transcript
+ * (stored), and the usage on the last event (`image_generation.completed`,
+ * `transcript.text.done`). A stream that stops before it gets an error event the SDK raises.
+ * Answer policies and strict budgets do not watch these streams (README, Policies).
+ */
+async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean }): Promise<void> {
+  res.writeHead(200, {
+    ...opts.headers,
+    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
+  x.response.status = 200;
+  let terminal = false;
+  let transcript = '';
+  let events = 0;
+  const parser = createParser({
+    onEvent(ev: EventSourceMessage) {
+      events++;
+      const json = parseJson(ev.data);
+      if (json === null || typeof json !== 'object') return;
+      const o = json as Record<string, unknown>;
+      const type = typeof o['type'] === 'string' ? o['type'] : ev.event;
+      const error = o['error'];
+      if (type === 'error' || (error !== null && typeof error === 'object')) {
+        const e = (error !== null && typeof error === 'object' ? error : o) as Record<string, unknown>;
+        x.outcome = 'upstream_error';
+        x.error = { type: String(e['code'] ?? e['type'] ?? 'upstream_error'), message: String(e['message'] ?? 'The provider sent an error event.') };
+        terminal = true;
+        return;
+      }
+      if (type === 'transcript.text.delta' || type === 'image_generation.partial_image') x.response.firstTokenAt ??= performance.now();
+      if (type === 'transcript.text.delta' && typeof o['delta'] === 'string') transcript += o['delta'];
+      if (type !== undefined && MEDIA_STREAM_END.has(type)) {
+        terminal = true;
+        x.response.firstTokenAt ??= performance.now();
+        if (typeof o['text'] === 'string') transcript = o['text'];
+        const usage = usageFromOpenai(o['usage']);
+        if (usage) {
+          x.response.usage = usage;
+          x.response.usageSource = 'provider';
+        }
+      }
+    },
+  });
+  const decoder = new TextDecoder();
+  const complete = new CompleteEvents();
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      const whole = complete.push(chunk);
+      if (whole === null) continue;
+      x.response.firstByteAt ??= performance.now();
+      bytes += whole.length;
+      const wait = writeSse(res, whole);
+      parser.feed(decoder.decode(whole, { stream: true }));
+      if (wait) await wait;
+      if (res.destroyed) break;
+    }
+    x.upstream.endedAt = performance.now();
+  } catch {
+    x.upstream.endedAt = performance.now();
+  }
+  x.response.bytes = bytes;
+  if (opts.keepBody && x.endpoint !== 'images') x.response.body = transcript;
+  if (res.destroyed) {
+    if (!terminal) x.outcome = 'client_closed';
+    return;
+  }
+  if (!terminal) {
+    const err = new GatewayError({
+      status: 502,
+      type: 'api_error',
+      code: 'upstream_stream_cut',
+      outcome: 'upstream_error',
+      message: `The provider's stream was cut before it completed (after ${events} events).`,
+    });
+    x.outcome = err.outcome;
+    x.error = { type: err.code!, message: err.message };
+    res.write(`data: ${JSON.stringify(errorBody(err, 'openai'))}\n\n`);
+  }
+  res.end();
+}
