@@ -474,6 +474,12 @@ describe('sessions of two BYOK tenants under one id', () => {
         FROM numbers(2) ARRAY JOIN ['aaaaaaaaaaaa', 'bbbbbbbbbbbb'] AS fp`,
       clickhouse_settings: { insert_deduplication_token: `byok-sessions-${Date.now()}` },
     });
+    // and a call that brought no key at all (refused before one was known), in a session of the same name
+    await client.command({
+      query: `INSERT INTO watchllm.requests (request_id, ts, project, key_fingerprint, session, outcome, status_code, model, provider)
+        VALUES ('nokey-0', now64(3) - toIntervalSecond(40), '', '', 'byok-sess', 'invalid', 401, '', '')`,
+      clickhouse_settings: { insert_deduplication_token: `nokey-sessions-${Date.now()}` },
+    });
     await client.command({
       query: `INSERT INTO watchllm.events (event_id, ts, project, key_id, type, name, session) VALUES ('byok-ev-b', now64(3), '', 'byok:bbbbbbbbbbbb', 'custom', 'team-b-only-step', 'byok-sess')`,
       clickhouse_settings: { insert_deduplication_token: `byok-events-${Date.now()}` },
@@ -482,6 +488,7 @@ describe('sessions of two BYOK tenants under one id', () => {
     const list = await get(`${s.url}/console/sessions?range=1h`, cookie);
     const rows = tableRows(list.html, 'sessions').filter((r) => r[0] === 'byok-sess');
     expect(rows.map((r) => [r[1], r[4]]).sort()).toEqual([
+      ['', '1'],
       ['byok:aaaaaaaaaaaa', '2'],
       ['byok:bbbbbbbbbbbb', '2'],
     ]);
@@ -495,6 +502,11 @@ describe('sessions of two BYOK tenants under one id', () => {
     const b = await get(`${s.url}/console/sessions/byok-sess?project=&key_id=byok:bbbbbbbbbbbb`, cookie);
     expect(testId(b.html, 'session-totals')).toMatch(/^2 calls · .* · 1 reported events$/);
     expect(b.html).toContain('team-b-only-step');
+    // the calls that brought no key are a session of their own, not every tenant's
+    const none = await get(`${s.url}/console/sessions/byok-sess?project=`, cookie);
+    expect(testId(none.html, 'session-totals')).toMatch(/^1 calls ?\(1 failed\) · .* · 0 reported events$/);
+    expect(linkedRequestIds(none.html)).toEqual(['nokey-0']);
+    expect(none.html).not.toContain('team-b-only-step');
     // a call's page links to its own tenant's session
     const call = await get(`${s.url}/console/requests/byok-bbbbbbbbbbbb-0`, cookie);
     expect(call.html).toContain('href="/console/sessions/byok-sess?project=&amp;key_id=byok%3Abbbbbbbbbbbb"');

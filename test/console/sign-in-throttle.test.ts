@@ -45,12 +45,19 @@ describe('wrong admin tokens', () => {
     expect(((await api.json()) as { error: { code: string } }).error.code).toBe('too_many_failed_sign_ins');
     const page = await signIn(guesser, TOKEN);
     expect(page.status).toBe(429);
+    expect(Number(page.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(page.headers.getSetCookie().some((c) => c.startsWith('watchllm_console='))).toBe(false);
     expect(await page.text()).toContain('Too many wrong tokens from your address');
 
     expect((await admin('198.51.100.11', TOKEN)).status).toBe(200);
     const other = await signIn('198.51.100.11', TOKEN);
     expect(other.status).toBe(303);
+  });
+
+  test('an empty sign-in form is no guess: it is told so and never counted', async () => {
+    const empty = '198.51.100.30';
+    for (let i = 0; i < 12; i++) expect((await signIn(empty, '')).status).toBe(401);
+    expect((await signIn(empty, TOKEN)).status).toBe(303);
   });
 
   test('a right token before the limit clears the misses', async () => {

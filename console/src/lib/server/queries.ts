@@ -766,17 +766,21 @@ export interface SessionView {
 
 /**
  * A session's calls and reported events in time order (the first TIMELINE_LIMIT of each), and its
- * totals: a project's (every project's without one), and without a project, with `owner`, the
- * session of the calls made with that provider key and the events reported with it.
+ * totals: a project's (every project's without one); for project '', the session of the calls made
+ * with the provider key `owner` names (`byok:<fingerprint>`) and the events reported with it, or,
+ * without an owner, of the calls that brought no key.
  */
 export async function sessionTimeline(ctx: ConsoleContext, session: string, project?: string, owner?: string): Promise<SessionView> {
   const db = ctx.database;
-  const byok = project === '' && owner?.startsWith(BYOK) ? owner : undefined;
+  // Without a project, a session is one provider key's (`owner`), or, without one, the calls that
+  // brought no key at all (refused before any was known): never every BYOK tenant's at once.
+  const byok = owner?.startsWith(BYOK) ? owner : '';
+  const tenant = project !== '' ? '' : " AND key_id = '' AND key_fingerprint = {fingerprint:String}";
   const scopes = {
-    requests: project === undefined ? '' : ` AND project = {project:String}${byok ? " AND key_id = '' AND key_fingerprint = {fingerprint:String}" : ''}`,
-    events: project === undefined ? '' : ` AND project = {project:String}${byok ? ' AND key_id = {owner:String}' : ''}`,
+    requests: project === undefined ? '' : ` AND project = {project:String}${tenant}`,
+    events: project === undefined ? '' : ` AND project = {project:String}${project === '' ? ' AND key_id = {owner:String}' : ''}`,
   };
-  const p = project === undefined ? {} : { project, ...(byok ? { owner: byok, fingerprint: byok.slice(BYOK.length) } : {}) };
+  const p = project === undefined ? {} : { project, ...(project === '' ? { owner: byok, fingerprint: byok.slice(BYOK.length) } : {}) };
   const [calls, events, totals, eventCount] = await Promise.all([
     rows<RequestSummary>(
       ctx,

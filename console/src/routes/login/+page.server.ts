@@ -6,18 +6,22 @@ import type { Actions, PageServerLoad } from './$types';
 export const load: PageServerLoad = ({ locals }) => ({ enabled: locals.ctx.adminToken !== undefined });
 
 export const actions: Actions = {
-  default: async ({ request, locals, cookies, url, getClientAddress }) => {
+  default: async ({ request, locals, cookies, url, getClientAddress, setHeaders }) => {
     const token = locals.ctx.adminToken;
     if (!token) return fail(403, { error: 'The console is shut: set WATCHLLM_ADMIN_TOKEN and restart.' });
     const guard = locals.ctx.signIns;
     const address = guard ? getClientAddress() : '';
     const waitMs = guard?.waitMs(address) ?? 0;
     if (waitMs > 0) {
-      return fail(429, { error: `Too many wrong tokens from your address: try again in ${Math.max(1, Math.ceil(waitMs / 1000))} s.` });
+      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+      setHeaders({ 'retry-after': String(seconds) });
+      return fail(429, { error: `Too many wrong tokens from your address: try again in ${seconds} s.` });
     }
     const submitted = (await request.formData()).get('token');
-    if (typeof submitted !== 'string' || !tokenMatches(token, submitted.trim())) {
-      guard?.failed(address);
+    const typed = typeof submitted === 'string' ? submitted.trim() : '';
+    if (!tokenMatches(token, typed)) {
+      // an empty form is no guess at the token (as a call without one at the admin API): not counted
+      if (typed !== '') guard?.failed(address);
       return fail(401, { error: 'That is not the admin token.' });
     }
     guard?.succeeded(address);
