@@ -88,6 +88,20 @@ describe('transcriptions', () => {
     expect(x.response.firstTokenAt).not.toBeNull();
   });
 
+  test('stream=true on whisper-1, which cannot stream: the JSON answer OpenAI gives is passed on, recorded unstreamed', async () => {
+    // "Streaming is not supported for the whisper-1 model and will be ignored" (openai SDK v6 docs)
+    const form = new FormData();
+    form.append('file', new Blob([audio], { type: 'audio/wav' }), 'a.wav');
+    form.append('model', 'whisper-1');
+    form.append('stream', 'true');
+    const r = await fetch(`${s.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: 'Bearer sk-test-openai-key' }, body: form });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('application/json');
+    expect(((await r.json()) as { text: string }).text).toBe(`Transcript of a.wav (${audio.length} bytes).`);
+    const x = (await s.waitForEvents(1))[0]!;
+    expect(x).toMatchObject({ outcome: 'success', endpoint: 'transcriptions', request: { stream: false }, response: { status: 200 } });
+  });
+
   test('Azure: the deployment URL, the form forwarded as it came', async () => {
     await client.audio.transcriptions.create({ file: await wav(), model: 'whisper-1' }, { headers: { 'x-watchllm-provider': 'azure' } });
     const call = s.fake.calls[0]!;

@@ -18,7 +18,7 @@ let client: OpenAI;
 beforeAll(async () => {
   s = await startStack({
     env: (fake) => ({ WATCHLLM_AZURE_BASE_URL: fake, WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held', WATCHLLM_OPENAI_API_KEY: 'sk-held' }),
-    yaml: `keys:\n  - { name: images-only, project: acme, key: ${KEY}, allowed_models: ["gpt-image-1", "claude-*"] }\ncache:\n  enabled: true\n`,
+    yaml: `keys:\n  - { name: images-only, project: acme, key: ${KEY}, allowed_models: ["gpt-image-1", "claude-*"] }\ncache:\n  enabled: true\nbudgets:\n  user: { usd: 0.05, period: day }\n`,
   });
   client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'sk-test-openai-key', maxRetries: 0 });
 });
@@ -71,6 +71,20 @@ describe('images', () => {
     expect(row.cost_usd).toBeCloseTo((5 * 5 + 1056 * 40) / 1e6, 12);
     expect(row.response_body).toContain('"b64_json":"[base64: ');
     expect(row.response_body).not.toContain(r.data![0]!.b64_json!);
+  });
+
+  test('under a budget, gpt-image-1 reserves its images at the size and quality asked, not a chat max_tokens', async () => {
+    // budgets.user is $0.05 a day: one low-quality square image may cost 272 tokens at $40/M (about
+    // $0.011), it fits; `auto` may be the dearest (6240 tokens of a high, non-square image: $0.25)
+    const alice = { 'x-watchllm-user': 'image-budget-alice' };
+    const low = await client.images.generate({ model: 'gpt-image-1', prompt: 'a fox', quality: 'low', size: '1024x1024' }, { headers: alice });
+    expect(low.data).toHaveLength(1);
+    const refused = await client.images.generate({ model: 'gpt-image-1', prompt: 'a fox', n: 2 }, { headers: alice }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain('its images at the size and quality asked');
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain('Lower n, the size or the quality');
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).not.toContain('max_tokens');
   });
 
   test('image input tokens are priced at the image rate ($10/M)', async () => {
@@ -147,6 +161,28 @@ describe('speech', () => {
     expect(row).toMatchObject({ endpoint: 'speech', model: 'tts-1', status_code: 200, outcome: 'success', prompt_tokens: 0, priced: true, response_body: `[audio/mpeg: ${fakeSpeech(input, 'alloy').length} bytes]` });
     expect(row.cost_usd).toBeCloseTo((input.length * 15) / 1e6, 12);
     expect(row.response_bytes).toBe(fakeSpeech(input, 'alloy').length);
+  });
+
+  test('stream_format sse: speech.audio.* events pass through; usage read from speech.audio.done; the audio is never stored', async () => {
+    s.fake.next({ chunks: 3 });
+    const input = 'Read this aloud';
+    const r = await fetch(`${s.url}/v1/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test-openai-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini-tts', voice: 'alloy', input, stream_format: 'sse' }),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/event-stream');
+    const events = (await r.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string });
+    expect(events.map((e) => e.type)).toEqual(['speech.audio.delta', 'speech.audio.delta', 'speech.audio.delta', 'speech.audio.done']);
+    const spoken = Buffer.concat(events.filter((e) => e.audio).map((e) => Buffer.from(e.audio!, 'base64')));
+    expect(spoken.equals(fakeSpeech(input, 'alloy'))).toBe(true);
+    const x = (await s.waitForEvents(1))[0]!;
+    const row = rowOf(x);
+    expect(row).toMatchObject({ endpoint: 'speech', model: 'gpt-4o-mini-tts', outcome: 'success', prompt_tokens: 3, usage_source: 'provider' });
+    expect(row.completion_tokens).toBeGreaterThan(0);
+    expect(row.response_body).toMatch(/^\[speech events: \d+ bytes\]$/);
+    expect(row.ttft_ms).not.toBeNull();
   });
 
   test('wav passes its content-type; tts-1-hd costs $30/M characters; gpt-4o-mini-tts is unpriced', async () => {

@@ -7,11 +7,12 @@
  * - POST /v1/images/generations: gpt-image-1 answers `b64_json` images and token `usage`, or with
  *   `stream: true` `image_generation.partial_image` events and `image_generation.completed` with
  *   usage; dall-e-2 (the default) and dall-e-3 answer `url` images (or `b64_json`) and no usage.
- * - POST /v1/audio/speech: binary audio (audio/mpeg for mp3, the default), chunked, no usage.
+ * - POST /v1/audio/speech: binary audio (audio/mpeg for mp3, the default), chunked, no usage; with
+ *   `stream_format: "sse"` (not tts-1/tts-1-hd) `speech.audio.delta` events and `speech.audio.done` with usage.
  * - POST /v1/audio/transcriptions, /translations: multipart/form-data in; `{text, usage}` (Whisper's
  *   usage is `{type: "duration", seconds}`, gpt-4o-transcribe's tokens), text/srt/vtt as text/plain,
- *   or with `stream=true` (not whisper-1) `transcript.text.delta` events and `transcript.text.done`
- *   with usage.
+ *   or with `stream=true` `transcript.text.delta` events and `transcript.text.done` with usage
+ *   (whisper-1 ignores `stream` and answers whole).
  * Azure serves the same under /openai/deployments/{deployment}/... (server.ts routes it here).
  */
 import { modelExists } from './answer.ts';
@@ -155,6 +156,22 @@ export async function speech(ctx: Ctx, flavour: Flavour): Promise<void> {
     return;
   }
   const audio = fakeSpeech(b.input, b.voice);
+  if (b.stream_format === 'sse') {
+    // "sse is not supported for tts-1 or tts-1-hd" (API reference, createSpeech `stream_format`)
+    if (model.startsWith('tts-1')) {
+      openaiError(ctx, 400, `stream_format 'sse' is not supported for model '${model}'.`, 'invalid_request_error', 'unsupported_value', 'stream_format');
+      return;
+    }
+    // speech.audio.delta events with base64 audio, then speech.audio.done with the call's token usage
+    const pieces = ctx.scenario.chunks ?? 4;
+    const size = Math.ceil(audio.length / pieces);
+    const frames = Array.from({ length: pieces }, (_, i) => dataFrame({ type: 'speech.audio.delta', audio: audio.subarray(i * size, (i + 1) * size).toString('base64') }, true));
+    const input = countWords(b.input);
+    const output = Math.ceil(audio.length / 64);
+    frames.push(dataFrame({ type: 'speech.audio.done', usage: { input_tokens: input, output_tokens: output, total_tokens: input + output } }));
+    await streamFrames(ctx, { ...SSE_HEADERS, ...requestHeaders(ctx) }, frames);
+    return;
+  }
   ctx.call.status = 200;
   // chunked, as OpenAI streams audio (no content-length)
   ctx.res.writeHead(200, { 'content-type': type, 'transfer-encoding': 'chunked', ...requestHeaders(ctx) });
@@ -230,11 +247,9 @@ export async function audioText(ctx: Ctx, flavour: Flavour, task: 'transcribe' |
   const prompt = field('prompt') ?? '';
   const usage = transcriptUsage(ctx, model, text, prompt, file.size);
   const format = field('response_format') ?? 'json';
-  if (field('stream') === 'true' && task === 'transcribe') {
-    if (model.startsWith('whisper')) {
-      openaiError(ctx, 400, `Streaming is not supported for model '${model}'.`, 'invalid_request_error', 'unsupported_value', 'stream');
-      return;
-    }
+  // "Streaming is not supported for the whisper-1 model and will be ignored" (openai SDK v6,
+  // resources/audio/transcriptions): whisper-1 answers whole; translations take no `stream`.
+  if (field('stream') === 'true' && task === 'transcribe' && !model.startsWith('whisper')) {
     const frames = splitText(text, ctx.scenario.chunks).map((delta) => dataFrame({ type: 'transcript.text.delta', delta, logprobs: null }, true));
     frames.push(dataFrame({ type: 'transcript.text.done', text, logprobs: null, usage }));
     await streamFrames(ctx, { ...SSE_HEADERS, ...requestHeaders(ctx) }, frames);

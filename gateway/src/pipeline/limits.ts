@@ -1,10 +1,11 @@
 import { compileGlob } from '@watchllm/policies';
-import type { Price } from '@watchllm/providers';
+import { MEDIA_ENDPOINTS, type Price } from '@watchllm/providers';
 import type { Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { Exchange, LimitRef } from '../exchange.ts';
 import { estimatePromptTokens } from '../usage/prompt-estimate.ts';
 import { awaitsBackground } from './finish.ts';
+import { mediaReservation, worstCaseOf } from './media.ts';
 import { isStoredResponse } from './parse.ts';
 import type { SettleBatcher } from './settle-batch.ts';
 import {
@@ -68,9 +69,12 @@ export function limitItems(
   // A form's bytes are mostly its audio file, which no text estimate fits: its text fields count.
   const bytes = x.request.form ? Buffer.byteLength(x.request.raw ?? '') : x.request.bytes;
   const promptEstimate = generates ? estimatePromptTokens(x.request.body, bytes) : 0;
-  const tokens = generates ? promptEstimate + (maxOut ?? 0) * choices : 0;
+  // a media call's most (n images, speech's characters) stands for a chat call's max_tokens (media.ts)
+  const media = MEDIA_ENDPOINTS.has(x.endpoint) ? mediaReservation(x, price) : null;
+  const tokens = generates ? promptEstimate + (media ? media.tokens : (maxOut ?? 0) * choices) : 0;
   const promptUsd = price ? (promptEstimate * price.input) / 1e6 : 0;
-  const usd = price && generates ? promptUsd + ((maxOut ?? config.budgets.default_max_tokens) * choices * price.output) / 1e6 : 0;
+  const usd =
+    price && generates ? promptUsd + (media ? media.usd : ((maxOut ?? config.budgets.default_max_tokens) * choices * price.output) / 1e6) : 0;
 
   const items: LimitItem[] = [];
   const add = (scope: LimitItem['scope'], id: string, set: LimitSet | undefined) => {
@@ -160,7 +164,7 @@ export async function reserve(
   if (!result.allowed) {
     const r = result.refused;
     x.limits = { decision: 'denied', refused: limitRef(r.item) };
-    throw refusal(r.item, r.used, r.retryAfterMs, now + r.resetMs, x.responseHeaders);
+    throw refusal(r.item, r.used, r.retryAfterMs, now + r.resetMs, x.responseHeaders, worstCaseOf(x));
   }
   if (result.degraded) {
     // Admitted uncounted (limits store down, fail_mode open): nothing was reserved, so the call
@@ -202,7 +206,14 @@ export function settleReservation(settles: SettleBatcher, r: Reservation, x: Exc
  * `retry-after` when waiting makes room. A call larger than the whole limit never fits: it is told
  * so, without a retry hint (OpenAI's "Request too large").
  */
-function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: number, headers: Record<string, string>): GatewayError {
+function refusal(
+  item: LimitItem,
+  used: number,
+  retryAfterMs: number,
+  resetAt: number,
+  headers: Record<string, string>,
+  worst: { of: string; lower: string },
+): GatewayError {
   const tooLarge = item.cost > item.limit;
   const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
   const unit = item.kind === 'usd' ? null : item.kind === 'requests' ? 'requests' : 'tokens';
@@ -214,21 +225,21 @@ function refusal(item: LimitItem, used: number, retryAfterMs: number, resetAt: n
     const left = item.limit - used;
     if (tooLarge) {
       message =
-        `This call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens), more than the whole budget of ${where}: ` +
-        `${usd(item.limit)} per ${item.window}. Lower max_tokens or the prompt.`;
+        `This call may cost up to ${usd(item.cost, 4)} (${worst.of}), more than the whole budget of ${where}: ` +
+        `${usd(item.limit)} per ${item.window}. Lower ${worst.lower} or the prompt.`;
     } else if (left <= EPSILON) {
       message = `Budget exhausted for ${where}: ${usd(item.limit)} per ${item.window}, ${usd(used, 4)} used. It resets at ${resets}.`;
     } else {
       // Room is left, but not this call's worst case: say so, or the client would believe the budget spent.
       message =
         `This call's maximum cost does not fit in what is left of the budget of ${where} (${usd(item.limit)} per ${item.window}): ` +
-        `${usd(left, 4)} left, this call may cost up to ${usd(item.cost, 4)} (its prompt and max_tokens). ` +
-        `Lower max_tokens, or wait until ${resets}, when the budget resets.`;
+        `${usd(left, 4)} left, this call may cost up to ${usd(item.cost, 4)} (${worst.of}). ` +
+        `Lower ${worst.lower}, or wait until ${resets}, when the budget resets.`;
     }
   } else {
     message = tooLarge
       ? `Request too large for ${where} on ${unit} per ${item.window}: limit ${item.limit}, requested ${item.cost}. ` +
-        'The prompt or max_tokens must be reduced for it to run.'
+        `The prompt or ${worst.lower} must be reduced for it to run.`
       : `Rate limit reached for ${where} on ${unit} per ${item.window}: limit ${item.limit}, used ${used}, ` +
         `requested ${item.cost}. Please try again in ${retryS}s.`;
   }

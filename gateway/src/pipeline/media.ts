@@ -73,5 +73,48 @@ export function imagesStoredBody(out: unknown): string {
   return JSON.stringify({ ...o, data });
 }
 
-/** The terminal event of a media stream (images' `image_generation.completed`, transcriptions' `transcript.text.done`). */
-export const MEDIA_STREAM_END: ReadonlySet<string> = new Set(['image_generation.completed', 'transcript.text.done']);
+/**
+ * The terminal event of a media stream (images' `image_generation.completed`, transcriptions'
+ * `transcript.text.done`, speech's `speech.audio.done` with `stream_format: "sse"`), which carries its usage.
+ */
+export const MEDIA_STREAM_END: ReadonlySet<string> = new Set(['image_generation.completed', 'transcript.text.done', 'speech.audio.done']);
+
+/**
+ * Output tokens gpt-image-1 may use for one image, by quality and size
+ * (https://platform.openai.com/docs/guides/image-generation, "Cost and latency": 1024x1024 is
+ * 272 / 1056 / 4160 tokens at low / medium / high; 1024x1536 and 1536x1024 are 408 / 1584 / 6240).
+ * `auto` (or a quality or size it does not list) may be the dearest: high, not square.
+ */
+function imageOutputTokens(quality: unknown, size: unknown): number {
+  const square = size === '1024x1024';
+  if (quality === 'low') return square ? 272 : 408;
+  if (quality === 'medium') return square ? 1056 : 1584;
+  return square ? 4160 : 6240;
+}
+
+/**
+ * The most a media call may produce, for its reservation (limits.ts), in place of a chat call's
+ * max_tokens: the Images API has no max_tokens, but n images of a size and quality; speech is billed
+ * by the characters of its input. Transcriptions and moderations reserve their prompt only (the
+ * former's models are unpriced, the latter free).
+ */
+export function mediaReservation(x: Exchange, price: Price | null): { tokens: number; usd: number } {
+  const body = x.request.body ?? {};
+  if (x.endpoint === 'images') {
+    const n = typeof body['n'] === 'number' && Number.isFinite(body['n']) ? Math.max(1, Math.floor(body['n'])) : 1;
+    const tokens = n * imageOutputTokens(body['quality'], body['size']);
+    // only a model priced by its tokens (gpt-image-1) reports them; dall-e is unpriced: nothing to reserve
+    return price ? { tokens, usd: (tokens * price.output) / 1e6 } : { tokens: 0, usd: 0 };
+  }
+  if (x.endpoint === 'speech' && price && typeof body['input'] === 'string') {
+    return { tokens: 0, usd: characterCostUsd(price, [...body['input']].length) ?? 0 };
+  }
+  return { tokens: 0, usd: 0 };
+}
+
+/** How a refusal names what makes up a call's worst case, and what the caller can lower. */
+export function worstCaseOf(x: Exchange): { of: string; lower: string } {
+  if (x.endpoint === 'images') return { of: 'its prompt and its images at the size and quality asked', lower: 'n, the size or the quality' };
+  if (x.endpoint === 'speech') return { of: "its input's characters", lower: 'the input' };
+  return { of: 'its prompt and max_tokens', lower: 'max_tokens' };
+}

@@ -16,20 +16,24 @@ const MAX_KEPT_TEXT = 1 << 20;
 
 /**
  * The answer of a media endpoint, by what it is:
- * - speech: audio (`audio/mpeg`, `audio/wav`, raw `audio/pcm`, or `speech.audio.*` events with
- *   `stream_format: "sse"`), piped to the client as it arrives with its content-type; never buffered,
- *   never parsed, so the JSON guard (a non-JSON 200 from a wrong base_url is a 502) does not apply;
- * - an SSE stream (gpt-image-1 and gpt-4o-transcribe with `stream: true`): passed on event by event,
- *   the last event's usage read beside it;
+ * - speech: audio (`audio/mpeg`, `audio/wav`, raw `audio/pcm`), piped to the client as it arrives
+ *   with its content-type; never buffered, never parsed, so the JSON guard (a non-JSON 200 from a
+ *   wrong base_url is a 502) does not apply;
+ * - an SSE stream (gpt-image-1 and gpt-4o-transcribe with `stream: true`, speech with
+ *   `stream_format: "sse"`): passed on event by event, the last event's usage read beside it;
  * - JSON (moderations, images, a transcription's `json`/`verbose_json`): as any JSON answer
  *   (respond-json.ts: usage, answer policies, the cost header);
  * - text (a transcription's `text`, `srt`, `vtt`): piped like audio, with its content-type.
  */
 export async function respondMedia(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean }): Promise<void> {
   const type = opts.contentType.split(';')[0]!.trim().toLowerCase();
-  if (x.endpoint !== 'speech') {
-    if (type === 'text/event-stream') return mediaStream(x, res, body, opts);
-    if (type === '' || type.includes('json')) return respondJson(x, res, body, opts);
+  if (type === 'text/event-stream') return mediaStream(x, res, body, opts);
+  if (x.endpoint !== 'speech' && (type === '' || type.includes('json'))) {
+    // Asked to stream, answered whole: OpenAI ignores `stream` where a model cannot stream (whisper-1;
+    // translations take none) and answers JSON, which the client's SDK reads as such. It is passed
+    // on as it came, and recorded as the unstreamed call it was.
+    x.request.stream = false;
+    return respondJson(x, res, body, opts);
   }
   return pipeAnswer(x, res, body, { ...opts, type });
 }
@@ -121,7 +125,7 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
         terminal = true;
         return;
       }
-      if (type === 'transcript.text.delta' || type === 'image_generation.partial_image') x.response.firstTokenAt ??= performance.now();
+      if (type === 'transcript.text.delta' || type === 'image_generation.partial_image' || type === 'speech.audio.delta') x.response.firstTokenAt ??= performance.now();
       if (type === 'transcript.text.delta' && typeof o['delta'] === 'string') transcript += o['delta'];
       if (type !== undefined && MEDIA_STREAM_END.has(type)) {
         terminal = true;
@@ -154,7 +158,9 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
     x.upstream.endedAt = performance.now();
   }
   x.response.bytes = bytes;
-  if (opts.keepBody && x.endpoint !== 'images') x.response.body = transcript;
+  // a transcript is text to keep; images and speech events carry base64 pictures and audio: never stored
+  if (x.endpoint === 'speech') x.response.body = `[speech events: ${bytes} bytes]`;
+  else if (opts.keepBody && x.endpoint !== 'images') x.response.body = transcript;
   if (res.destroyed) {
     if (!terminal) x.outcome = 'client_closed';
     return;
