@@ -135,6 +135,12 @@ export interface UpstreamRequest {
   body?: string;
   /** A multipart form's bytes, as the client sent them (in place of `body`). */
   bytes?: Uint8Array;
+  /**
+   * The translation left out the extended thinking the client asked for, because the provider would
+   * refuse the request with it (Anthropic: a tool-use continuation whose assistant turn came back
+   * without its thinking blocks). The gateway tells the client in `x-watchllm-thinking: dropped`.
+   */
+  thinkingDropped?: boolean;
 }
 
 /** A parsed server-sent event, as eventsource-parser yields it. */

@@ -191,11 +191,15 @@ describe('the openai SDK calling a claude-* model: translated both ways', () => 
     const msgs = (s.fake.calls[1]?.body as { messages: Array<{ content: unknown[] }> }).messages;
     expect(msgs[1]?.content.map((b) => (b as { type: string }).type)).toEqual(['thinking', 'tool_use']);
 
-    // The same history without its thinking: Anthropic's 400, in the OpenAI error shape.
+    // The same history without its thinking, which Anthropic would refuse with thinking on: sent
+    // without thinking, and the response says so (langchain-thinking-tools.test.ts has the rest).
     const { thinking_blocks: _dropped, ...bare } = message;
-    await expect(
-      openai.chat.completions.create({ ...ask, messages: [{ role: 'user', content: 'weather in Paris?' }, bare, result] }),
-    ).rejects.toMatchObject({ status: 400, error: { type: 'invalid_request_error', message: expect.stringContaining('Expected `thinking`') } });
+    const third = await openai.chat.completions
+      .create({ ...ask, messages: [{ role: 'user', content: 'weather in Paris?' }, bare, result] })
+      .withResponse();
+    expect(third.data.choices[0]?.finish_reason).toBe('stop');
+    expect(third.response.headers.get('x-watchllm-thinking')).toBe('dropped');
+    expect(s.fake.calls[2]?.body).not.toHaveProperty('thinking');
   });
 
   test('with thinking on, a stream ends each thinking block with a chunk carrying it whole, signature included', async () => {

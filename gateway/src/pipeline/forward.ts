@@ -94,6 +94,7 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     if (e instanceof TranslationError) throw GatewayError.invalid(e.message, e.param, 'unsupported_parameter');
     throw e;
   }
+  if (req.thinkingDropped) x.responseHeaders['x-watchllm-thinking'] = 'dropped';
 
   x.upstream.sentAt = performance.now();
   let up: UpstreamResponse;

@@ -1,4 +1,4 @@
-import { priceFor, type Price } from '@watchllm/providers';
+import { costUsd, priceFor, type Price, type Usage } from '@watchllm/providers';
 import type { Deps } from '../deps.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Reservation } from './limits.ts';
@@ -23,5 +23,17 @@ export function priceOf(x: Exchange, deps: Deps): Price | null {
  */
 export function strictBudget(r: Reservation | null, price: Price | null, x: Exchange): StreamBudget | null {
   if (!r || !price || !x.request.stream || !r.items.some((i) => i.kind === 'usd')) return null;
-  return { capUsd: r.usd + r.headroomUsd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6 };
+  return { capUsd: r.usd + r.headroomUsd, promptUsd: r.promptUsd, outputUsd: price.output / 1e6, price };
+}
+
+/**
+ * What a stream would cost if it ended now, as it is then recorded: the output counted so far, and
+ * the prompt as the provider counted it once it said so before the end (`reported`: Anthropic's
+ * message_start, cache reads and writes at their own prices), else as the call reserved it (request
+ * bytes / 4, which errs high: a one-word prompt in a JSON body "counts" 25 tokens). OpenAI reports
+ * usage only in its last chunk (chat) or event (Responses), so its streams keep the reservation's.
+ */
+export function streamCostUsd(b: StreamBudget, reported: Usage | null, outputTokens: number): number {
+  if (reported === null) return b.promptUsd + outputTokens * b.outputUsd;
+  return costUsd(b.price, { ...reported, completionTokens: outputTokens, reasoningTokens: 0 });
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { openaiUsageBase, type SseOut, type StreamTranslator, type TranslateContext, type Usage } from '@watchllm/providers';
+import { createAnthropicUsageAccumulator, openaiUsageBase, type Price, type SseOut, type StreamTranslator, type TranslateContext, type Usage } from '@watchllm/providers';
 import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { baseHeaders, writeSse } from '../http/respond.ts';
@@ -9,8 +9,10 @@ import { carriesUsage, CompleteEvents, stripUsage } from '../stream/strip-usage.
 import { clientStreamFormat, SentLog, StreamTap, type OnText } from '../stream/tap.ts';
 import { parseJson } from '../json.ts';
 import { StreamTextRewriter } from '../stream/text-filter.ts';
-import { countTokens, estimateUsage } from '../usage/estimate.ts';
+import { estimateUsage } from '../usage/estimate.ts';
+import { OutputTokenCount } from '../usage/output-count.ts';
 import { streamGuard } from './policies.ts';
+import { streamCostUsd } from './price.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
 export interface StreamOptions {
@@ -33,9 +35,12 @@ export interface StreamOptions {
 /** The most a stream may cost (what it reserved against its budgets) and how to price its text. */
 export interface StreamBudget {
   capUsd: number;
+  /** The prompt as the call reserved it, until the provider counts it (streamCostUsd). */
   promptUsd: number;
   /** USD per output token. */
   outputUsd: number;
+  /** The model's price, for the prompt once the provider has counted it. */
+  price: Price;
 }
 
 /** Why a stream ends before the provider is done. */
@@ -79,18 +84,25 @@ export async function respondStream(
   };
   /** Why the stream ends before the provider is done: set by the event that ends it, which is not sent. */
   let cutReason: EarlyEnd | null = null;
-  // A strict budget watches the output with tiktoken, piece by piece, as a stream it ends is counted
-  // (settle: tiktoken over the text sent): at 4 characters a token, CJK, digits and code overran the
-  // budget by up to 3x. Pieces counted apart count (nearly always) at least what their text counts whole.
+  // A strict budget watches the output with tiktoken, as a stream it ends is counted (settle: tiktoken
+  // over the text sent): at 4 characters a token, CJK, digits and code overran the budget by up to 3x.
+  // The text is counted as it counts joined (output-count.ts): counted piece by piece, "word5 " pieces
+  // ended streams at ~60% of their budget.
   let outTokens = 0;
   const budget = opts.budget;
+  const output = budget ? new OutputTokenCount() : null;
   const onText: OnText | null =
     guard || budget
       ? (delta, key) => {
           guard?.push(delta, key);
-          if (budget) outTokens += countTokens(delta);
+          if (output) outTokens = output.push(delta);
         }
       : null;
+  // A stream that may be ended early reads the provider's count of the prompt when it comes before the
+  // end (Anthropic's message_start, translated or not): the budget prices the prompt by it, and the
+  // call, if ended, is recorded with it.
+  const early = (guard || budget) && opts.cp.provider.wire === 'anthropic' ? createAnthropicUsageAccumulator() : null;
+  let reported: Usage | null = null;
   /**
    * Called once the tap has seen an event, before it is sent: whether it ends the stream, a deny
    * matching in its text or its text crossing a strict budget (`before`: the output tokens before
@@ -99,7 +111,7 @@ export async function respondStream(
   const endsHere = (before: number): boolean => {
     const denied = guard?.check() ?? null;
     if (denied !== null) cutReason = { finish: 'content_filter', outcome: 'denied_policy', code: 'policy_denied', reason: denied };
-    else if (budget && outTokens > before && budget.promptUsd + outTokens * budget.outputUsd > budget.capUsd) {
+    else if (budget && outTokens > before && streamCostUsd(budget, reported, outTokens) > budget.capUsd) {
       cutReason = { finish: 'length', outcome: 'denied_limit', code: 'budget_exceeded', reason: 'The stream was ended: its budget (strict) is spent.' };
     }
     return cutReason !== null;
@@ -191,6 +203,10 @@ export async function respondStream(
   const parser = createParser({
     onEvent(ev: EventSourceMessage) {
       if (cutReason) return;
+      if (early && reported === null) {
+        early.push(ev);
+        reported = early.usage();
+      }
       if (raw) {
         if (capture && ev.data !== '[DONE]') capture.push(ev.data);
         tap.observe(ev.event, ev.data);
@@ -277,7 +293,7 @@ export async function respondStream(
     }
     if (cutReason !== null) {
       // What the client is told it used is what is recorded: settled now, from the text it was sent.
-      x.response.usage = streamedUsage(x, tap, sent!.answerText());
+      x.response.usage = streamedUsage(x, tap.usage ?? reported, sent!.answerText());
       x.response.usageSource = 'estimate';
       // The closing chunk goes on the provider's chunks as one of theirs (same id, created, model).
       const end = endEarly(x, cutReason, { ...opts.ctx, ...tap.chunkIdentity }, sent!);
@@ -330,20 +346,20 @@ function finishTap(x: Exchange, tap: StreamTap, bytes: number, keepBody: boolean
     x.response.usageSource = 'provider';
   } else if (tap.usage) {
     // cut before the provider's final counts: its input count, and the output streamed so far
-    x.response.usage = streamedUsage(x, tap, x.response.body ?? '');
+    x.response.usage = streamedUsage(x, tap.usage, x.response.body ?? '');
     x.response.usageSource = 'estimate';
   }
 }
 
 /**
  * The usage of a stream that ended before the provider's final counts: the provider's input
- * counts when it sent them (Anthropic's message_start), else an estimate of the prompt, and an
- * estimate of the output the client was sent (`answer`).
+ * counts when it sent them (`reported`: Anthropic's message_start), else an estimate of the prompt,
+ * and an estimate of the output the client was sent (`answer`).
  */
-function streamedUsage(x: Exchange, tap: StreamTap, answer: string): Usage {
+function streamedUsage(x: Exchange, reported: Usage | null, answer: string): Usage {
   const estimate = estimateUsage(x.request.body, answer);
-  if (!tap.usage) return estimate;
-  return { ...tap.usage, completionTokens: estimate.completionTokens, reasoningTokens: 0 };
+  if (!reported) return estimate;
+  return { ...reported, completionTokens: estimate.completionTokens, reasoningTokens: 0 };
 }
 
 /** The stream ended before the provider finished: tell the client in its own error shape, then end. */

@@ -44,6 +44,17 @@ describe('anthropicProvider.buildRequest', () => {
     expect(h['anthropic-beta']).toBe(beta);
   });
 
+  test('says when it sends a tool-use continuation without the thinking the client asked for', () => {
+    const call = { id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '', tool_calls: [call] }, { role: 'tool', tool_call_id: 't1', content: 'ok' }];
+    const dropped = anthropicProvider.buildRequest(req({ body: { messages, reasoning_effort: 'low' } }), target);
+    expect(dropped.thinkingDropped).toBe(true);
+    expect(JSON.parse(dropped.body ?? '')).not.toHaveProperty('thinking');
+    const kept = anthropicProvider.buildRequest(req({ body: { messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'low' } }), target);
+    expect(kept).not.toHaveProperty('thinkingDropped');
+    expect(JSON.parse(kept.body ?? '')).toMatchObject({ thinking: { type: 'enabled' } });
+  });
+
   test('sends stream:true upstream exactly when the gateway streams', () => {
     const streamed = anthropicProvider.buildRequest(req({ stream: true, body: { messages: [{ role: 'user', content: 'Hi' }], stream: true } }), target);
     expect(JSON.parse(streamed.body ?? '')).toMatchObject({ stream: true });

@@ -15,13 +15,13 @@ import {
 } from '../types.ts';
 import { anthropicErrorToInfo } from './errors.ts';
 import { modelsPath, toOpenaiModels } from './models.ts';
-import { toAnthropic } from './request.ts';
+import { toAnthropicChat } from './request.ts';
 import { toOpenaiChat } from './response.ts';
 import { createAnthropicStreamTranslator } from './stream.ts';
 import { AnthropicResponseSchema } from './types.ts';
 
 export { anthropicUsage, createAnthropicUsageAccumulator, type AnthropicUsageAccumulator } from './native.ts';
-export { toAnthropic, DEFAULT_MAX_TOKENS, THINKING_BUDGETS } from './request.ts';
+export { toAnthropic, toAnthropicChat, thinkingWouldBeRefused, DEFAULT_MAX_TOKENS, THINKING_BUDGETS, type AnthropicChat } from './request.ts';
 export { toOpenaiChat } from './response.ts';
 export { createAnthropicStreamTranslator } from './stream.ts';
 export { anthropicErrorToInfo } from './errors.ts';
@@ -55,14 +55,16 @@ function messagesUrl(target: ProviderTarget, path = '/v1/messages'): string {
   return `${target.baseUrl.replace(/\/+$/, '')}${path}`;
 }
 
-function buildBody(req: ProviderRequest): Record<string, unknown> {
-  if (req.endpoint === 'messages' || req.endpoint === 'count_tokens') return { ...req.body, model: req.model };
+/** The body to send, and whether the chat translation left out the thinking the client asked for. */
+function buildBody(req: ProviderRequest): { body: Record<string, unknown>; thinkingDropped: boolean } {
+  if (req.endpoint === 'messages' || req.endpoint === 'count_tokens') return { body: { ...req.body, model: req.model }, thinkingDropped: false };
   if (req.endpoint !== 'chat') {
     throw new TranslationError(`Anthropic models do not serve the ${req.endpoint} endpoint`, null);
   }
-  const { stream: _clientStream, ...body } = toAnthropic(req.body, req.model);
+  const { request, thinkingDropped } = toAnthropicChat(req.body, req.model);
+  const { stream: _clientStream, ...body } = request;
   // The gateway's decision to stream is authoritative.
-  return req.stream ? { ...body, stream: true } : body;
+  return { body: req.stream ? { ...body, stream: true } : body, thinkingDropped };
 }
 
 function onlyChat(endpoint: Endpoint): void {
@@ -84,7 +86,14 @@ export const anthropicProvider: Provider = {
       return { url: messagesUrl(target, modelsPath(req.model, req.query, forOpenai)), method: 'GET', headers: h };
     }
     const path = req.endpoint === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
-    return { url: messagesUrl(target, path), method: 'POST', headers: headers(req, target), body: JSON.stringify(buildBody(req)) };
+    const { body, thinkingDropped } = buildBody(req);
+    return {
+      url: messagesUrl(target, path),
+      method: 'POST',
+      headers: headers(req, target),
+      body: JSON.stringify(body),
+      ...(thinkingDropped ? { thinkingDropped } : {}),
+    };
   },
 
   toOpenaiResponse(endpoint: Endpoint, body: unknown, ctx: TranslateContext): unknown {

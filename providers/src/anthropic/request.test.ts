@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { TranslationError } from '../types.ts';
-import { toAnthropic } from './request.ts';
+import { toAnthropic, toAnthropicChat } from './request.ts';
 import { AnthropicRequestSchema } from './types.ts';
 
 const M = 'claude-sonnet-4-5';
@@ -408,5 +408,74 @@ describe('toAnthropic: parameters', () => {
     }
     expect(caught).toBeInstanceOf(TranslationError);
     expect((caught as TranslationError).param).toBe(param);
+  });
+});
+
+describe('toAnthropicChat: thinking on a tool-use continuation (LangChain keeps reasoning_content, not thinking_blocks)', () => {
+  const signed = { type: 'thinking', thinking: 'I should call the tool.', signature: 'sig' } as const;
+  const call = (id: string) => ({ id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+  /** An assistant turn as LangChain's ChatOpenAI sends it back: "" content, the tool calls, no thinking_blocks. */
+  const bare = (id: string) => ({ role: 'assistant', content: '', tool_calls: [call(id)] });
+  const echoed = (id: string) => ({ ...bare(id), thinking_blocks: [signed] });
+  const result = (id: string) => ({ role: 'tool', tool_call_id: id, content: '{"temp":21}' });
+  const ask = { reasoning_effort: 'low', tools: [weatherTool] } as const;
+
+  test('sends the continuation without thinking when its assistant turn lost its thinking blocks', () => {
+    const { request, thinkingDropped } = toAnthropicChat({ ...ask, messages: [user('weather?'), bare('t1'), result('t1')] }, M);
+    expect(thinkingDropped).toBe(true);
+    expect(request).not.toHaveProperty('thinking');
+    // the answer room without thinking, and the turn itself unchanged
+    expect(request.max_tokens).toBe(4096);
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_weather', input: { city: 'Paris' } }] });
+  });
+
+  test('drops it for an explicit Anthropic thinking config too, and for results followed by text in the same turn', () => {
+    const body = {
+      thinking: { type: 'enabled', budget_tokens: 2000 },
+      max_tokens: 8000,
+      tools: [weatherTool],
+      messages: [user('weather?'), bare('t1'), result('t1'), user('and be brief')],
+    };
+    const { request, thinkingDropped } = toAnthropicChat(body, M);
+    expect(thinkingDropped).toBe(true);
+    expect(request).not.toHaveProperty('thinking');
+    expect(request.max_tokens).toBe(8000);
+  });
+
+  test('keeps thinking when the client echoed thinking_blocks: they lead the turn', () => {
+    const { request, thinkingDropped } = toAnthropicChat({ ...ask, messages: [user('weather?'), echoed('t1'), result('t1')] }, M);
+    expect(thinkingDropped).toBe(false);
+    expect(request.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    expect((request.messages[1]?.content as Array<{ type: string }>).map((b) => b.type)).toEqual(['thinking', 'tool_use']);
+  });
+
+  test('keeps thinking in a loop of several steps whose first step carries it (later steps have none without interleaved thinking)', () => {
+    const messages = [user('weather?'), echoed('t1'), result('t1'), bare('t2'), result('t2')];
+    const { request, thinkingDropped } = toAnthropicChat({ ...ask, messages }, M);
+    expect(thinkingDropped).toBe(false);
+    expect(request.thinking).toMatchObject({ type: 'enabled' });
+  });
+
+  test('drops it in a loop of several steps when the step that started the turn lost its thinking', () => {
+    const messages = [user('weather?'), bare('t1'), result('t1'), echoed('t2'), result('t2')];
+    expect(toAnthropicChat({ ...ask, messages }, M).thinkingDropped).toBe(true);
+  });
+
+  test('keeps thinking for a new user message after earlier tool loops that lost theirs (earlier turns are stripped)', () => {
+    const messages = [user('weather?'), bare('t1'), result('t1'), { role: 'assistant', content: 'It is 21 degrees.' }, user('and tomorrow?')];
+    const { request, thinkingDropped } = toAnthropicChat({ ...ask, messages }, M);
+    expect(thinkingDropped).toBe(false);
+    expect(request.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    expect(request.max_tokens).toBe(2048 + 4096);
+  });
+
+  test('changes nothing without thinking, and toAnthropic returns the same request', () => {
+    const body = { tools: [weatherTool], messages: [user('weather?'), bare('t1'), result('t1')] };
+    expect(toAnthropicChat(body, M)).toEqual({ request: toAnthropic(body, M), thinkingDropped: false });
+    expect(toAnthropic(body, M)).not.toHaveProperty('thinking');
+  });
+
+  test('still refuses what thinking cannot be combined with, dropped or not', () => {
+    expect(() => toAnthropicChat({ ...ask, temperature: 0.2, messages: [user('weather?'), bare('t1'), result('t1')] }, M)).toThrow(TranslationError);
   });
 });

@@ -12,6 +12,7 @@ import { mapMessages } from './request-messages.ts';
 import {
   ThinkingConfigSchema,
   type AnthropicRequest,
+  type MessageParam,
   type AnthropicTool,
   type AnthropicToolChoice,
   type ThinkingConfig,
@@ -49,6 +50,17 @@ const MIN_THINKING_BUDGET = 1024;
  */
 
 export function toAnthropic(body: Record<string, unknown>, model: string): AnthropicRequest {
+  return toAnthropicChat(body, model).request;
+}
+
+/** A translated chat request, and what the translation changed that the client should be told. */
+export interface AnthropicChat {
+  request: AnthropicRequest;
+  /** The thinking the client asked for is not sent: see `thinkingWouldBeRefused`. */
+  thinkingDropped: boolean;
+}
+
+export function toAnthropicChat(body: Record<string, unknown>, model: string): AnthropicChat {
   const unknown = unknownKey(ChatBodySchema, body);
   if (unknown !== undefined) throw new TranslationError(`Parameter "${unknown}" is not supported for Anthropic models`, unknown);
   const b = parse(ChatBodySchema, body, '');
@@ -56,8 +68,10 @@ export function toAnthropic(body: Record<string, unknown>, model: string): Anthr
 
   const { system, messages } = mapMessages(b.messages);
   const tools = b.tools?.map((t, i) => mapTool(t, i)) ?? [];
-  const thinking = mapThinking(b);
-  if (thinking?.type === 'enabled') refuseWithThinking(b);
+  const asked = mapThinking(b);
+  if (asked?.type === 'enabled') refuseWithThinking(b);
+  const thinkingDropped = asked?.type === 'enabled' && thinkingWouldBeRefused(messages);
+  const thinking = thinkingDropped ? undefined : asked;
   const out: AnthropicRequest = {
     model,
     max_tokens: maxTokens(b, thinking),
@@ -83,7 +97,43 @@ export function toAnthropic(body: Record<string, unknown>, model: string): Anthr
   const userId = b.user ?? b.safety_identifier;
   if (userId != null) out.metadata = { user_id: userId };
   if (b.stream === true) out.stream = true;
-  return out;
+  return { request: out, thinkingDropped };
+}
+
+/**
+ * Whether Anthropic would refuse this history with thinking on: the request continues a tool-use
+ * loop (it ends with tool results), and the assistant turn that loop belongs to does not start with
+ * its thinking, because the client kept only the text of the answer (`reasoning_content`, as
+ * LangChain's ChatOpenAI does) and sent the tool calls back without `thinking_blocks`.
+ *
+ * Anthropic's rule (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use,
+ * "Preserving thinking blocks" and "Toggling thinking modes"): a tool-use loop is one assistant turn,
+ * from the last user message that is not tool results to the end; with thinking on, that turn must
+ * start with a thinking (or redacted_thinking) block. Later messages of the turn need none (without
+ * interleaved thinking Claude thinks once, at the start of the turn), and earlier turns' thinking is
+ * stripped by Anthropic, so a history ending with a new user message never needs it. Such a request
+ * is sent without thinking, which Anthropic accepts for the rest of the loop (what LiteLLM does with
+ * `modify_params`), rather than sent to be refused for certain; a client that echoes
+ * `thinking_blocks` keeps its thinking.
+ */
+export function thinkingWouldBeRefused(messages: readonly MessageParam[]): boolean {
+  const last = messages.at(-1);
+  if (last?.role !== 'user' || !hasToolResult(last)) return false;
+  // The turn's first assistant message: the one after the last user message that is not a tool result.
+  let first: MessageParam | undefined;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role === 'assistant') first = m;
+    else if (!hasToolResult(m)) break;
+  }
+  if (first === undefined) return false;
+  const lead = typeof first.content === 'string' ? undefined : first.content[0];
+  return lead?.type !== 'thinking' && lead?.type !== 'redacted_thinking';
+}
+
+/** A user message carrying tool results continues the assistant's turn (its text, if any, comes after them). */
+function hasToolResult(m: MessageParam): boolean {
+  return typeof m.content !== 'string' && m.content.some((b) => b.type === 'tool_result');
 }
 
 function refuseUnmappable(b: ChatBody): void {

@@ -57,7 +57,7 @@ export const ToolResultBlockParamSchema = z.object({
 
 /**
  * Thinking from an earlier assistant turn, sent back unchanged: with thinking on, the assistant turn
- * holding the last tool calls must start with its thinking, whose signature Anthropic verifies
+ * of the tool-use loop under way must start with its thinking, whose signature Anthropic verifies
  * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks).
  */
 export const ThinkingBlockParamSchema = z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() });
