@@ -11,6 +11,25 @@ export function baseHeaders(x: Exchange, upstreamMs: number | null): Record<stri
   return { ...x.responseHeaders, 'x-watchllm-request-id': x.id, 'server-timing': serverTiming(gateway, upstreamMs, x.timings) };
 }
 
+/** The content-type of the gateway's SSE answers. */
+export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+
+/**
+ * Writes the head of an answer relayed as it arrives (an SSE stream, audio): the provider's headers,
+ * the gateway's, the content-type, and `x-accel-buffering: no`, so that nginx-style proxies in front
+ * of the gateway do not buffer it either; an SSE stream is also `cache-control: no-cache`.
+ */
+export function writeRelayHead(x: Exchange, res: ServerResponse, headers: Record<string, string>, contentType = SSE_CONTENT_TYPE): void {
+  res.writeHead(200, {
+    ...headers,
+    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
+    'content-type': contentType,
+    ...(contentType === SSE_CONTENT_TYPE ? { 'cache-control': 'no-cache' } : {}),
+    'x-accel-buffering': 'no',
+  });
+  x.response.status = 200;
+}
+
 export function upstreamMsSoFar(x: Exchange): number | null {
   return upstreamMs(x.upstream, performance.now());
 }

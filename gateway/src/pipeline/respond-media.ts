@@ -3,7 +3,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { usageFromOpenai } from '@watchllm/providers';
 import { errorBody, GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { baseHeaders, writeSse } from '../http/respond.ts';
+import { writeRelayHead, writeSse } from '../http/respond.ts';
 import { parseJson } from '../json.ts';
 import { CompleteEvents } from '../stream/strip-usage.ts';
 import { MEDIA_STREAM_END } from './media.ts';
@@ -38,18 +38,6 @@ export async function respondMedia(x: Exchange, res: ServerResponse, body: Async
   return pipeAnswer(x, res, body, { ...opts, type });
 }
 
-/** Writes the head of a piped answer: the provider's headers, the gateway's, and the content-type as it came. */
-function head(x: Exchange, res: ServerResponse, headers: Record<string, string>, contentType: string): void {
-  res.writeHead(200, {
-    ...headers,
-    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
-    'content-type': contentType,
-    // audio is played as it arrives: proxies in front must not hold it back either
-    'x-accel-buffering': 'no',
-  });
-  x.response.status = 200;
-}
-
 /**
  * A body passed on chunk by chunk (chunked: the gateway adds no content-length), honouring the
  * client's backpressure. What the event keeps is the text of a text answer, else a placeholder
@@ -58,7 +46,8 @@ function head(x: Exchange, res: ServerResponse, headers: Record<string, string>,
  * than a short file it takes for whole.
  */
 async function pipeAnswer(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean; type: string }): Promise<void> {
-  head(x, res, opts.headers, opts.contentType || 'application/octet-stream');
+  // audio is played as it arrives: proxies in front must not hold it back either
+  writeRelayHead(x, res, opts.headers, opts.contentType || 'application/octet-stream');
   const keepText = opts.keepBody && opts.type.startsWith('text/');
   const kept: Buffer[] = [];
   let bytes = 0;
@@ -99,14 +88,7 @@ async function pipeAnswer(x: Exchange, res: ServerResponse, body: AsyncIterable<
  * Answer policies and strict budgets do not watch these streams (README, Policies).
  */
 async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean }): Promise<void> {
-  res.writeHead(200, {
-    ...opts.headers,
-    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
-  x.response.status = 200;
+  writeRelayHead(x, res, opts.headers);
   let terminal = false;
   let transcript = '';
   let events = 0;

@@ -3,7 +3,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { createAnthropicUsageAccumulator, openaiUsageBase, type Price, type SseOut, type StreamTranslator, type TranslateContext, type Usage } from '@watchllm/providers';
 import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { baseHeaders, writeSse } from '../http/respond.ts';
+import { writeRelayHead, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { carriesUsage, CompleteEvents, stripUsage } from '../stream/strip-usage.ts';
 import { clientStreamFormat, SentLog, StreamTap, type OnText } from '../stream/tap.ts';
@@ -139,15 +139,7 @@ export async function respondStream(
 
   // The headers leave with the first event (one write instead of two): the provider's headers and
   // its first event arrive together, and the client cannot use either without the other.
-  res.writeHead(200, {
-    ...opts.headers,
-    ...baseHeaders(x, x.upstream.headersAt! - x.upstream.sentAt!),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    // Tell nginx-style proxies in front of the gateway not to buffer either.
-    'x-accel-buffering': 'no',
-  });
-  x.response.status = 200;
+  writeRelayHead(x, res, opts.headers);
 
   let out = '';
   const capture = opts.capture;
