@@ -95,6 +95,15 @@ describe('a tool-use loop with thinking whose client does not echo thinking_bloc
     expect(upstream(1).thinking).toBeUndefined();
   });
 
+  test('a new question after such a loop keeps thinking on: only a running loop needs its thinking back', async () => {
+    const first = await firstTurn();
+    const history = [question, asLangChainSendsIt(first), toolResult(first), { role: 'assistant', content: 'It is 21 degrees.' }];
+    const r = await chat({ messages: [...history, { role: 'user', content: 'and in Rome?' }] });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-watchllm-thinking')).toBeNull();
+    expect(upstream(1).thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+  });
+
   test('a client that echoes thinking_blocks keeps thinking on, and gets no header', async () => {
     const first = await firstTurn();
     const r = await chat({ messages: [question, first, toolResult(first)] });

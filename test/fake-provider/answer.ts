@@ -3,13 +3,13 @@
  * token counts. Each provider module only renders it in its own wire format.
  */
 import {
-  outputWords, resolveUsage, splitText, type Scenario, type TokenCounts, type ToolCallSpec,
+  outputWords, resolveUsage, scenarioToolCalls, splitText, type Scenario, type TokenCounts, type ToolCallSpec,
 } from './scenario.ts';
 
 export interface Answer {
   text: string;
-  /** set only when the scenario asks for one and the request offered tools */
-  toolCall: ToolCallSpec | undefined;
+  /** the scenario's tool calls, in order; empty unless it asks for some and the request offered tools */
+  toolCalls: ToolCallSpec[];
   /** `text` split for streaming; empty when there is no text */
   pieces: string[];
   finish: 'stop' | 'length' | 'tool';
@@ -25,16 +25,22 @@ export function defaultText(model: string): string {
   return `Hello from fake ${model}`;
 }
 
-export function buildAnswer(scenario: Scenario, model: string, promptWords: number, toolsOffered: boolean): Answer {
-  const toolCall = toolsOffered ? scenario.toolCall : undefined;
+/**
+ * `parallel: false`: the request allows one tool call per answer (OpenAI `parallel_tool_calls: false`,
+ * Anthropic `tool_choice.disable_parallel_tool_use`), so only the scenario's first call is made.
+ */
+export function buildAnswer(scenario: Scenario, model: string, promptWords: number, toolsOffered: boolean, parallel = true): Answer {
+  const asked = toolsOffered ? scenarioToolCalls(scenario) : [];
+  const toolCalls = parallel ? asked : asked.slice(0, 1);
+  const tool = toolCalls.length > 0;
   // A tool-call answer carries no text unless the scenario gives some explicitly.
-  const text = scenario.text ?? (toolCall ? '' : defaultText(model));
+  const text = scenario.text ?? (tool ? '' : defaultText(model));
   return {
     text,
-    toolCall,
+    toolCalls,
     pieces: text ? splitText(text, scenario.chunks) : [],
-    finish: toolCall ? 'tool' : (scenario.finishReason ?? 'stop'),
-    usage: resolveUsage(promptWords, outputWords(text, toolCall), scenario.usage),
+    finish: tool ? 'tool' : (scenario.finishReason ?? 'stop'),
+    usage: resolveUsage(promptWords, outputWords(text, toolCalls), scenario.usage),
   };
 }
 

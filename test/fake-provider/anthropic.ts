@@ -3,9 +3,9 @@
  * GET /v1/models. Shapes follow `@anthropic-ai/sdk` (resources/messages/messages.d.ts) and
  * https://docs.anthropic.com/en/api/messages-streaming, https://docs.anthropic.com/en/api/errors.
  */
-import { createHash } from 'node:crypto';
 import { buildAnswer, hasTools, modelExists, type Answer } from './answer.ts';
 import { checkKey, isRecord, retryAfterFor, sendJson, textOf, type Ctx } from './http.ts';
+import { FAKE_THINKING, parameterError, thinkingError, thinkingSignature, toolResultError } from './anthropic-rules.ts';
 import { argumentPieces, countWords, splitText, type TokenCounts } from './scenario.ts';
 import { SSE_HEADERS, eventFrame, streamFrames, withMidStreamError, type Frame } from './sse.ts';
 
@@ -106,77 +106,12 @@ function validate(ctx: Ctx, body: Record<string, unknown>, needsMaxTokens: boole
   return model;
 }
 
-/** What the fake "thinks" when `thinking` is enabled: fixed text, streamed in pieces. */
-export const FAKE_THINKING = 'The user wants an answer. Let me work it out step by step.';
-
-/** The signature the fake gives a thinking block and checks when the block comes back. */
-export function thinkingSignature(thinking: string): string {
-  return createHash('sha256').update(`fake-anthropic-thinking\0${thinking}`).digest('base64');
-}
-
-/**
- * Anthropic's rules for thinking sent back (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking):
- * with thinking on, the last assistant turn holding tool_use must start with a thinking or
- * redacted_thinking block, and every thinking block must carry the signature it was given.
- * Returns the 400 message, or null when the history is acceptable.
- */
-function thinkingError(body: Record<string, unknown>): string | null {
-  const on = isRecord(body.thinking) && body.thinking.type === 'enabled';
-  const msgs = Array.isArray(body.messages) ? body.messages : [];
-  let lastAssistant = -1;
-  for (const [i, m] of msgs.entries()) {
-    if (!isRecord(m) || m.role !== 'assistant' || !Array.isArray(m.content)) continue;
-    lastAssistant = i;
-    for (const [j, b] of m.content.entries()) {
-      if (isRecord(b) && b.type === 'thinking' && (typeof b.thinking !== 'string' || b.signature !== thinkingSignature(b.thinking))) {
-        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
-      }
-    }
-  }
-  const last = msgs[lastAssistant];
-  if (!on || !isRecord(last) || !Array.isArray(last.content)) return null;
-  const blocks = last.content.filter(isRecord);
-  const first = blocks[0];
-  if (!blocks.some((b) => b.type === 'tool_use') || first?.type === 'thinking' || first?.type === 'redacted_thinking') return null;
-  return (
-    `messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first?.type)}\`. ` +
-    'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of ' +
-    '`tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this ' +
-    'requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking'
-  );
-}
-
-/**
- * Parameter rules the Messages API enforces with a 400 (messages as Anthropic words them): empty
- * text blocks, whitespace-only stop sequences, temperature above 1, and with thinking on a
- * temperature other than 1, top_k, or forced tool use.
- */
-function parameterError(body: Record<string, unknown>): string | null {
-  const texts = (content: unknown): unknown[] => (Array.isArray(content) ? content.filter((b) => isRecord(b) && b.type === 'text') : []);
-  const msgs = Array.isArray(body.messages) ? body.messages : [];
-  for (const m of [...msgs.map((x) => (isRecord(x) ? x.content : undefined)), body.system]) {
-    if (m === '' || texts(m).some((b) => isRecord(b) && b.text === '')) return 'messages: text content blocks must be non-empty';
-  }
-  const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences : [];
-  if (stops.some((s) => typeof s !== 'string' || s.trim() === '')) return 'stop_sequences: each stop sequence must contain non-whitespace';
-  if (typeof body.temperature === 'number' && (body.temperature < 0 || body.temperature > 1)) return 'temperature: range: 0..1';
-  if (isRecord(body.thinking) && body.thinking.type === 'enabled') {
-    if (body.temperature !== undefined && body.temperature !== 1) {
-      return '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
-    }
-    if (body.top_k !== undefined) return '`top_k` must be unset when thinking is enabled.';
-    const choice = body.tool_choice;
-    if (isRecord(choice) && (choice.type === 'any' || choice.type === 'tool')) return 'Thinking may not be enabled when tool_choice forces tool use.';
-  }
-  return null;
-}
-
 export async function messages(ctx: Ctx): Promise<void> {
   if (guard(ctx)) return;
   const body = ctx.body ?? {};
   const model = validate(ctx, body, true);
   if (model === undefined) return;
-  const refused = parameterError(body) ?? thinkingError(body);
+  const refused = parameterError(body) ?? toolResultError(body) ?? thinkingError(body);
   if (refused) {
     anthropicError(ctx, 400, refused, 'invalid_request_error');
     return;
@@ -188,17 +123,20 @@ export async function messages(ctx: Ctx): Promise<void> {
     return;
   }
   const thinking = isRecord(body.thinking) && body.thinking.type === 'enabled' ? FAKE_THINKING : null;
-  const answer = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body));
+  // disable_parallel_tool_use: "the model will output at most one tool use" (https://docs.anthropic.com/en/api/messages#body-tool-choice)
+  const parallel = !(isRecord(body.tool_choice) && body.tool_choice.disable_parallel_tool_use === true);
+  const answer = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body), parallel);
   // Anthropic's output_tokens count the thinking too.
   const a: Answer = thinking && ctx.scenario.usage?.completionTokens === undefined
     ? { ...answer, usage: { ...answer.usage, completion: answer.usage.completion + countWords(thinking) } }
     : answer;
   const id = `msg_${ctx.nextId()}`;
-  const toolId = `toolu_${ctx.nextId()}`;
+  const tools = a.toolCalls.map((c) => ({ id: `toolu_${ctx.nextId()}`, name: c.name, input: c.arguments }));
   const content: Record<string, unknown>[] = [];
   if (thinking) content.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
-  if (a.text || !a.toolCall) content.push({ type: 'text', text: a.text });
-  if (a.toolCall) content.push({ type: 'tool_use', id: toolId, name: a.toolCall.name, input: a.toolCall.arguments });
+  if (a.text || !tools.length) content.push({ type: 'text', text: a.text });
+  // Parallel tool use: one tool_use block per call, in order (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#parallel-tool-use).
+  for (const t of tools) content.push({ type: 'tool_use', ...t });
 
   if (body.stream !== true) {
     sendJson(ctx, 200, {
@@ -227,23 +165,26 @@ export async function messages(ctx: Ctx): Promise<void> {
     frames.push(ev('content_block_stop', { index }));
     index++;
   }
-  if (a.text || !a.toolCall) {
+  if (a.text || !tools.length) {
     frames.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
     frames.push(ev('ping', {}));
     for (const text of a.pieces) frames.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text } }, true));
     frames.push(ev('content_block_stop', { index }));
     index++;
   }
-  if (a.toolCall) {
-    frames.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: toolId, name: a.toolCall.name, input: {} } }));
+  // Each tool_use block streams whole (start, input_json_delta fragments, stop) before the next
+  // starts (https://docs.anthropic.com/en/docs/build-with-claude/streaming#streaming-request-with-tool-use).
+  for (const t of tools) {
+    frames.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: t.id, name: t.name, input: {} } }));
     if (index === 0) frames.push(ev('ping', {}));
     // The real API opens tool input with an empty partial_json, then sends the JSON in pieces; a call
     // without arguments gets that empty fragment only.
-    const args = JSON.stringify(a.toolCall.arguments);
+    const args = JSON.stringify(t.input);
     for (const partial_json of ['', ...(args === '{}' ? [] : argumentPieces(args, ctx.scenario.chunks))]) {
       frames.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } }, true));
     }
     frames.push(ev('content_block_stop', { index }));
+    index++;
   }
   const u = usageOf(a.usage, a.usage.completion);
   frames.push(ev('message_delta', {
@@ -291,3 +232,5 @@ export function anthropicModel(ctx: Ctx, id: string): void {
   if (!modelExists(id)) return anthropicError(ctx, 404, `model: ${id}`, 'not_found_error');
   sendJson(ctx, 200, modelInfo(id), headers(ctx));
 }
+
+export { FAKE_THINKING, thinkingSignature } from './anthropic-rules.ts';

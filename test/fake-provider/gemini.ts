@@ -106,21 +106,29 @@ async function generate(ctx: Ctx, model: string, stream: boolean): Promise<void>
     geminiError(ctx, 400, '* GenerateContentRequest.contents: contents is not specified\n');
     return;
   }
+  const refused = functionResponseError(body.contents);
+  if (refused) {
+    geminiError(ctx, 400, refused);
+    return;
+  }
   const a = buildAnswer(ctx.scenario, model, promptWords(body), hasTools(body));
   const id = ctx.nextId();
-  const parts: Record<string, unknown>[] = a.pieces.map((text) => ({ text }));
-  if (a.toolCall) parts.push({ functionCall: { name: a.toolCall.name, args: a.toolCall.arguments } });
-  if (parts.length === 0) parts.push({ text: '' });
+  // Parallel function calls are several functionCall parts of one content, complete (never in
+  // fragments): https://ai.google.dev/gemini-api/docs/function-calling#parallel_function_calling
+  const calls = a.toolCalls.map((c) => ({ functionCall: { name: c.name, args: c.arguments } }));
   if (!stream) {
-    const whole: Record<string, unknown>[] = a.text ? [{ text: a.text }] : [];
-    if (a.toolCall) whole.push({ functionCall: { name: a.toolCall.name, args: a.toolCall.arguments } });
+    const whole: Record<string, unknown>[] = a.text ? [{ text: a.text }, ...calls] : calls;
     sendJson(ctx, 200, responseChunk(ctx, model, id, a, whole.length ? whole : [{ text: '' }], true), JSON_HEADERS);
     return;
   }
+  // Text streams one piece per response; the function calls come together in one response after it.
+  const parts: unknown[][] = a.pieces.map((text) => [{ text }]);
+  if (calls.length) parts.push(calls);
+  if (parts.length === 0) parts.push([{ text: '' }]);
   // Each part is one streamed response; the last carries finishReason and the full usage.
   const sse = ctx.query.get('alt') === 'sse';
-  const frames: Frame[] = parts.map((part, i) => {
-    const json = JSON.stringify(responseChunk(ctx, model, id, a, [part], i === parts.length - 1));
+  const frames: Frame[] = parts.map((chunkParts, i) => {
+    const json = JSON.stringify(responseChunk(ctx, model, id, a, chunkParts, i === parts.length - 1));
     // alt=sse frames end in CRLF CRLF, as the real API sends them.
     return { data: sse ? `data: ${json}\r\n\r\n` : `${i === 0 ? '[' : ',\r\n'}${json}`, content: true };
   });
@@ -131,6 +139,24 @@ async function generate(ctx: Ctx, model: string, stream: boolean): Promise<void>
     ? withMidStreamError(frames, mid.afterChunks, [{ data: sse ? `data: ${errorJson}\r\n\r\n` : `,\r\n${errorJson}]`, content: false }])
     : frames;
   await streamFrames(ctx, sse ? { 'content-type': 'text/event-stream' } : JSON_HEADERS, played);
+}
+
+/**
+ * Gemini's rule for a function-call turn: the next content answers it with exactly as many
+ * functionResponse parts as it had functionCall parts (parallel calls' responses together in one
+ * content). Returns the 400 message, or null.
+ */
+function functionResponseError(contents: unknown[]): string | null {
+  const parts = (c: unknown): Record<string, unknown>[] => (isRecord(c) && Array.isArray(c.parts) ? c.parts.filter(isRecord) : []);
+  for (const [i, c] of contents.entries()) {
+    const calls = parts(c).filter((p) => p.functionCall !== undefined).length;
+    if (calls === 0 || i === contents.length - 1) continue;
+    const responses = parts(contents[i + 1]).filter((p) => p.functionResponse !== undefined).length;
+    if (responses !== calls) {
+      return 'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.';
+    }
+  }
+  return null;
 }
 
 function dims(model: string, asked: unknown): number {

@@ -14,6 +14,14 @@
  * - Keys: any non-empty key unless `validKeys` is given. Bad/missing keys get each provider's
  *   real answer: OpenAI/Azure/Anthropic 401; Gemini 403 (missing) or 400 API_KEY_INVALID (wrong).
  * - Anthropic needs `anthropic-version` (400 without it), like the real API.
+ * - Tool calls: `toolCall` (one) or `toolCalls` (several at once, in order; replaces `toolCall`),
+ *   answered only when the request offers tools. The history sent back is checked as the real APIs
+ *   check it: Anthropic wants every tool_use's tool_result in the next user turn, Gemini as many
+ *   functionResponse parts as the turn had functionCall parts (400 otherwise).
+ * - Responses API: `reasoningSummary` adds a reasoning output item (its summary filled only when the
+ *   request asks with `reasoning.summary`); stream events are numbered consecutively, an in-stream
+ *   error included.
+ * - Embeddings: at most 2048 inputs; `dimensions` refused for text-embedding-ada-002 (OpenAI's 400s).
  * - Control routes (not recorded, no scenario consumed): GET /__fake/calls, GET /__fake/stats,
  *   POST /__fake/next, POST /__fake/default, POST /__fake/reset.
  *

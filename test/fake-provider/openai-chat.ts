@@ -79,18 +79,20 @@ export async function chatCompletions(ctx: Ctx, flavour: Flavour): Promise<void>
     );
     return;
   }
-  const a = buildAnswer(ctx.scenario, model, asked, hasTools(body));
+  // parallel_tool_calls: false allows one call per answer (https://platform.openai.com/docs/guides/function-calling#parallel-function-calling)
+  const a = buildAnswer(ctx.scenario, model, asked, hasTools(body), body.parallel_tool_calls !== false);
   const azure = flavour.kind === 'azure';
   const id = `chatcmpl-${ctx.nextId()}`;
-  const callId = `call_${ctx.nextId()}`;
+  const calls = a.toolCalls.map((c) => ({ id: `call_${ctx.nextId()}`, name: c.name, args: JSON.stringify(c.arguments) }));
   const created = nowSeconds();
-  const args = a.toolCall ? JSON.stringify(a.toolCall.arguments) : '';
 
   if (body.stream !== true) {
     const message: Record<string, unknown> = {
-      role: 'assistant', content: a.text || (a.toolCall ? null : ''), refusal: null, annotations: [],
+      role: 'assistant', content: a.text || (calls.length ? null : ''), refusal: null, annotations: [],
     };
-    if (a.toolCall) message.tool_calls = [{ id: callId, type: 'function', function: { name: a.toolCall.name, arguments: args } }];
+    // Parallel tool calls are items of one `tool_calls` array, in the order the model made them
+    // (https://platform.openai.com/docs/guides/function-calling#parallel-function-calling).
+    if (calls.length) message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
     const choice: Record<string, unknown> = { index: 0, message, logprobs: null, finish_reason: finishReason(a) };
     if (azure) choice.content_filter_results = CONTENT_FILTER;
     const out: Record<string, unknown> = {
@@ -112,16 +114,19 @@ export async function chatCompletions(ctx: Ctx, flavour: Flavour): Promise<void>
   const frames: Frame[] = [];
   // Azure opens every stream with an id-less chunk carrying only the prompt filter results.
   if (azure) frames.push(dataFrame({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: PROMPT_FILTER }));
-  if (a.text || !a.toolCall) {
+  if (a.text || !calls.length) {
     frames.push(chunk({ role: 'assistant', content: '', refusal: null }, null));
     for (const p of a.pieces) frames.push(chunk({ content: p }, null, true));
   }
-  if (a.toolCall) {
-    const head: Record<string, unknown> = a.text ? {} : { role: 'assistant', content: null, refusal: null };
-    head.tool_calls = [{ index: 0, id: callId, type: 'function', function: { name: a.toolCall.name, arguments: '' } }];
+  // Each call streams whole before the next starts: a delta with its `index`, id, type and name
+  // (arguments ''), then argument fragments carrying only `index` and `function.arguments`
+  // (https://platform.openai.com/docs/api-reference/chat-streaming/streaming).
+  for (const [index, c] of calls.entries()) {
+    const head: Record<string, unknown> = a.text || index > 0 ? {} : { role: 'assistant', content: null, refusal: null };
+    head.tool_calls = [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }];
     frames.push(chunk(head, null));
-    for (const p of argumentPieces(args, ctx.scenario.chunks)) {
-      frames.push(chunk({ tool_calls: [{ index: 0, function: { arguments: p } }] }, null, true));
+    for (const p of argumentPieces(c.args, ctx.scenario.chunks)) {
+      frames.push(chunk({ tool_calls: [{ index, function: { arguments: p } }] }, null, true));
     }
   }
   frames.push(chunk({}, finishReason(a)));

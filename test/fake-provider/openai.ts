@@ -200,6 +200,8 @@ export function models(ctx: Ctx, id: string | undefined, flavour: Flavour = OPEN
   }
 }
 
+const MAX_EMBEDDING_INPUTS = 2048;
+
 function defaultDimensions(model: string): number {
   return model.includes('3-large') ? 3072 : 1536;
 }
@@ -218,8 +220,24 @@ export function embeddings(ctx: Ctx, flavour: Flavour): void {
     openaiError(ctx, 400, "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", 'invalid_request_error', null);
     return;
   }
+  // At most 2048 inputs per request (https://platform.openai.com/docs/api-reference/embeddings/create#embeddings-create-input);
+  // worded as OpenAI words its other array-length checks (see `empty_array` for messages).
+  if (items.length > MAX_EMBEDDING_INPUTS) {
+    openaiError(
+      ctx, 400,
+      `Invalid 'input': array too long. Expected an array with maximum length ${MAX_EMBEDDING_INPUTS}, but got an array with length ${items.length} instead.`,
+      'invalid_request_error', 'array_above_max_length', 'input',
+    );
+    return;
+  }
   const model = resolveModel(ctx, flavour);
   if (model === undefined) return;
+  // Only text-embedding-3 and later take `dimensions` (https://platform.openai.com/docs/api-reference/embeddings/create#embeddings-create-dimensions);
+  // ada-002 refuses it, even at its own 1536.
+  if (b.dimensions !== undefined && b.dimensions !== null && model.includes('ada-002')) {
+    openaiError(ctx, 400, 'This model does not support specifying dimensions.', 'invalid_request_error', null);
+    return;
+  }
   const dims = typeof b.dimensions === 'number' && b.dimensions > 0 ? Math.floor(b.dimensions) : defaultDimensions(model);
   const base64 = b.encoding_format === 'base64';
   const data = items.map((item, index) => {

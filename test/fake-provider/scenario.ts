@@ -5,7 +5,7 @@
  * - prompt words = words in the request's text (see each provider's `promptWords`): message
  *   contents and text parts, system/instructions, legacy `prompt`, embeddings `input` (a token-id
  *   array counts one per id). Roles, tool definitions and model names never count.
- * - output words = words of the answer text, plus for a tool call 1 (its name) + the words of
+ * - output words = words of the answer text, plus for each tool call 1 (its name) + the words of
  *   `JSON.stringify(arguments)`.
  * - promptTokens (total, OpenAI's accounting) = prompt words + cachedTokens + cacheWriteTokens, so
  *   Anthropic's `input_tokens` (which excludes cache reads/writes) is always the prompt words.
@@ -42,6 +42,18 @@ export interface Scenario {
   chunks?: number;
   /** answer with this tool call when the request offers tools */
   toolCall?: ToolCallSpec;
+  /**
+   * answer with these tool calls at once (parallel tool calls), in this order, when the request
+   * offers tools; replaces `toolCall` when both are set (an empty list: no tool call)
+   */
+  toolCalls?: ToolCallSpec[];
+  /**
+   * Responses API only: a `reasoning` output item before the answer, as o-series and gpt-5 models
+   * send it. Its summary (one `summary_text` part per string) is filled only when the request asks
+   * for one with `reasoning.summary` (auto, concise or detailed), as the API does; otherwise the
+   * item comes with `summary: []`. Reasoning tokens still come from `usage.reasoningTokens`.
+   */
+  reasoningSummary?: string | string[];
   /** answer with this HTTP status and the provider's error body */
   status?: number;
   errorType?: string;
@@ -112,9 +124,23 @@ export function countWords(text: string): number {
   return n;
 }
 
-/** Output words for an answer: its text, plus 1 + words of the JSON arguments for a tool call. */
-export function outputWords(text: string, toolCall: ToolCallSpec | undefined): number {
-  return countWords(text) + (toolCall ? 1 + countWords(JSON.stringify(toolCall.arguments)) : 0);
+/** Output words for an answer: its text, plus 1 + words of the JSON arguments for each tool call. */
+export function outputWords(text: string, toolCalls: ToolCallSpec | readonly ToolCallSpec[] | undefined): number {
+  const calls: readonly ToolCallSpec[] = toolCalls === undefined ? [] : 'name' in toolCalls ? [toolCalls] : toolCalls;
+  let n = countWords(text);
+  for (const c of calls) n += 1 + countWords(JSON.stringify(c.arguments));
+  return n;
+}
+
+/** The tool calls a scenario asks for: `toolCalls` when set, else `toolCall` alone. */
+export function scenarioToolCalls(s: Scenario): ToolCallSpec[] {
+  return s.toolCalls ?? (s.toolCall ? [s.toolCall] : []);
+}
+
+/** The reasoning summary parts a scenario asks for (none when it asks for no reasoning item). */
+export function summaryParts(s: Scenario): string[] {
+  const r = s.reasoningSummary;
+  return r === undefined ? [] : typeof r === 'string' ? [r] : r;
 }
 
 export function resolveUsage(promptWords: number, outWords: number, o: UsageOverride = {}): TokenCounts {
@@ -201,7 +227,7 @@ export function parseScenario(json: string): Scenario {
   }
   if (!isRecord(raw)) throw new Error('x-fake-scenario: expected a JSON object');
   const known = new Set<string>([
-    ...NUMBER_FIELDS, ...STRING_FIELDS, 'toolCall', 'omitUsage', 'spacedJson', 'usage', 'finishReason', 'midStreamError',
+    ...NUMBER_FIELDS, ...STRING_FIELDS, 'toolCall', 'toolCalls', 'reasoningSummary', 'omitUsage', 'spacedJson', 'usage', 'finishReason', 'midStreamError',
   ]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new Error(`x-fake-scenario: unknown field ${k}`);
   for (const k of NUMBER_FIELDS) {
@@ -216,9 +242,16 @@ export function parseScenario(json: string): Scenario {
   if (raw.finishReason !== undefined && raw.finishReason !== 'stop' && raw.finishReason !== 'length') {
     throw new Error('x-fake-scenario: finishReason must be "stop" or "length"');
   }
-  const tc = raw.toolCall;
-  if (tc !== undefined && !(isRecord(tc) && typeof tc.name === 'string' && isRecord(tc.arguments))) {
+  const isCall = (tc: unknown): boolean => isRecord(tc) && typeof tc.name === 'string' && isRecord(tc.arguments);
+  if (raw.toolCall !== undefined && !isCall(raw.toolCall)) {
     throw new Error('x-fake-scenario: toolCall must be {name: string, arguments: object}');
+  }
+  if (raw.toolCalls !== undefined && !(Array.isArray(raw.toolCalls) && raw.toolCalls.every(isCall))) {
+    throw new Error('x-fake-scenario: toolCalls must be an array of {name: string, arguments: object}');
+  }
+  const rs = raw.reasoningSummary;
+  if (rs !== undefined && typeof rs !== 'string' && !(Array.isArray(rs) && rs.every((p) => typeof p === 'string'))) {
+    throw new Error('x-fake-scenario: reasoningSummary must be a string or an array of strings');
   }
   const usage = raw.usage;
   if (usage !== undefined) {

@@ -50,8 +50,8 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  * Cuts `frames` after the Nth content frame and appends `errorFrames` instead of the rest: a
  * provider's in-stream error (the HTTP status stays 200, as it does upstream).
  */
-export function withMidStreamError(frames: Frame[], afterChunks: number, errorFrames: Frame[]): Frame[] {
-  const out: Frame[] = [];
+export function withMidStreamError<F extends { content: boolean }>(frames: F[], afterChunks: number, errorFrames: F[]): F[] {
+  const out: F[] = [];
   let content = 0;
   for (const f of frames) {
     if (f.content) {
