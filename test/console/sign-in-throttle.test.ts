@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../e2e/harness.ts';
 
@@ -52,6 +53,36 @@ describe('wrong admin tokens', () => {
     expect((await admin('198.51.100.11', TOKEN)).status).toBe(200);
     const other = await signIn('198.51.100.11', TOKEN);
     expect(other.status).toBe(303);
+  });
+
+  test('sign-ins sent together with their bodies held back are still counted: at most ten are compared', async () => {
+    const racer = '198.51.100.40';
+    const url = new URL(`${s.url}/console/login`);
+    const pending = Array.from({ length: 25 }, (_, i) => {
+      const body = new URLSearchParams({ token: `race-${i}` }).toString();
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { origin: s.url, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'x-forwarded-for': racer, 'content-length': Buffer.byteLength(body) },
+      });
+      const status = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+      req.flushHeaders();
+      return { req, body, status };
+    });
+    // every request's head is in (and past the first check) before any body is
+    await new Promise((r) => setTimeout(r, 300));
+    for (const p of pending) p.req.end(p.body);
+    const statuses = await Promise.all(pending.map((p) => p.status));
+    expect(statuses.filter((c) => c === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((c) => c === 429).length).toBeGreaterThanOrEqual(15);
   });
 
   test('an empty sign-in form is no guess: it is told so and never counted', async () => {

@@ -138,6 +138,12 @@ describe('images', () => {
     await keyed.images.generate({ model: 'gpt-image-1', prompt: 'x' });
     expect(s.fake.calls).toHaveLength(1);
     expect(s.fake.calls[0]?.headers['authorization']).toBe('Bearer sk-held');
+    // without a model the provider's default (dall-e-2: paid, unpriced) would draw: such a key must name it
+    for (const body of [{ prompt: 'x', n: 10 }, { prompt: 'x', model: null }]) {
+      const refused = await keyed.images.generate(body as { prompt: string }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 403, code: 'model_not_allowed', param: 'model' });
+    }
+    expect(s.fake.calls).toHaveLength(1);
   });
 
   test('the Anthropic provider serves no images: 400 unsupported_endpoint', async () => {

@@ -17,7 +17,7 @@ export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 /**
  * Writes the head of an answer relayed as it arrives (an SSE stream, audio): the provider's headers,
  * the gateway's, the content-type, and `x-accel-buffering: no`, so that nginx-style proxies in front
- * of the gateway do not buffer it either; an SSE stream is also `cache-control: no-cache`.
+ * of the gateway do not buffer it either, and `nosniff`; an SSE stream is also `cache-control: no-cache`.
  */
 export function writeRelayHead(x: Exchange, res: ServerResponse, headers: Record<string, string>, contentType = SSE_CONTENT_TYPE): void {
   res.writeHead(200, {
@@ -26,6 +26,9 @@ export function writeRelayHead(x: Exchange, res: ServerResponse, headers: Record
     'content-type': contentType,
     ...(contentType === SSE_CONTENT_TYPE ? { 'cache-control': 'no-cache' } : {}),
     'x-accel-buffering': 'no',
+    // a relayed body is the provider's: a browser must take it for what its type says, never sniff
+    // it into HTML on the gateway's origin (where the console lives)
+    'x-content-type-options': 'nosniff',
   });
   x.response.status = 200;
 }

@@ -37,13 +37,27 @@ export function globReachesProvider(glob: string, provider: string, providers: R
  * an empty model): the list is the provider's catalogue, open to every key. A stored response's calls
  * (GET /v1/responses/{id}, ...) name no model either: the key must be allowed some model of the
  * provider that holds the response (`providers`: the configured ids, which tell a provider prefix
- * from a model name's own first segment). So must one for a moderation or an image naming no model.
+ * from a model name's own first segment). So must one for a moderation naming no model; an image
+ * naming none is refused (the provider's default draws, paid).
  */
 export function checkKeyScope(x: Exchange, key: KeyRecord | null, providers: ReadonlySet<string> = new Set()): void {
   if (!key?.allowedModels || !x.route) return;
   if (x.endpoint === 'models' && x.route.model === '') return;
-  // A moderation or an image that names no model is answered by the provider's default model: the
-  // key must be allowed some model of that provider, as for a stored response.
+  // An image that names no model is drawn by the provider's default model (at OpenAI, dall-e-2: paid,
+  // and unpriced here, so no budget holds it): a key limited to some models must name the one it
+  // draws with, which is then checked as any model is.
+  if (x.endpoint === 'images' && x.request.model === null) {
+    throw new GatewayError({
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: 'model',
+      outcome: 'denied_policy',
+      message: "This gateway key may use only some models: name the image model (`model`), which must be one of them.",
+    });
+  }
+  // A moderation (free) that names no model is answered by the provider's default model: the key
+  // must be allowed some model of that provider, as for a stored response.
   if (isStoredResponse(x) || (x.request.model === null && x.route.model === '')) {
     const provider = x.route.provider;
     if (key.allowedModels.some((g) => globReachesProvider(g, provider, providers))) return;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { GatewayError } from '../errors.ts';
 import { createExchange } from '../exchange.ts';
-import { parseForm } from './parse-form.ts';
+import { MAX_FORM_PARTS, parseForm } from './parse-form.ts';
 
 const BOUNDARY = '----watchllm-test';
 const CT = `multipart/form-data; boundary=${BOUNDARY}`;
@@ -45,5 +45,24 @@ describe('parseForm', () => {
   ] as const)('%s is a 400', async (_name, raw, ct, code, param) => {
     const e = await refusal(raw, ct);
     expect(e).toMatchObject({ status: 400, code, param });
+  });
+});
+
+describe('parseForm against a body of many parts', () => {
+  test(`a form of more than ${MAX_FORM_PARTS} parts is a 400 before it is parsed, however they are named`, async () => {
+    const many = form([['model', 'whisper-1'], ...Array.from({ length: 20_000 }, () => ['a', 'x'] as [string, string])]);
+    const e = await refusal(many, CT);
+    expect(e).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(e.message).toContain(`at most ${MAX_FORM_PARTS} parts`);
+    // a quoted boundary is read the same
+    expect(await refusal(many, `multipart/form-data; boundary="${BOUNDARY}"`)).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
+  test('a name sent many times (within the limit) becomes one list, in order', async () => {
+    const x = exchange();
+    await parseForm(x, form([['model', 'whisper-1'], ...Array.from({ length: 90 }, (_, i) => ['timestamp_granularities[]', `g${i}`] as [string, string])]), CT);
+    const list = x.request.body!['timestamp_granularities[]'] as string[];
+    expect(list).toHaveLength(90);
+    expect([list[0], list[89]]).toEqual(['g0', 'g89']);
   });
 });

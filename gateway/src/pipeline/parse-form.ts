@@ -2,6 +2,9 @@ import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { FORM_FIELDS, MAX_MODEL_CHARS, problem, refuseDotSegments } from './parse.ts';
 
+/** Parts a form may have: OpenAI's take a file and about a dozen fields (timestamp_granularities[] twice). */
+export const MAX_FORM_PARTS = 100;
+
 /** The request paths of the form endpoints, for messages. */
 const FORM_PATHS: Readonly<Record<string, string>> = {
   transcriptions: '/v1/audio/transcriptions',
@@ -30,6 +33,9 @@ export async function parseForm(x: Exchange, raw: Buffer, contentType: string): 
       'invalid_request',
     );
   }
+  // Counted before the parser runs: a body of a million tiny parts would cost it seconds of CPU.
+  const delimiter = boundaryOf(contentType);
+  if (delimiter !== null && occurrences(raw, delimiter, MAX_FORM_PARTS + 2) > MAX_FORM_PARTS + 1) throw tooManyParts(path);
   let form: FormData;
   try {
     // a view of the same bytes (no copy); a Node Buffer's memory is an ArrayBuffer, never a shared one
@@ -40,7 +46,10 @@ export async function parseForm(x: Exchange, raw: Buffer, contentType: string): 
   }
   const fields: Record<string, string | string[]> = {};
   const stored: Record<string, string | string[]> = {};
+  let parts = 0;
   for (const [name, value] of form) {
+    // OpenAI's forms have a file and a dozen fields: a body of tiny parts is no transcription
+    if (++parts > MAX_FORM_PARTS) throw tooManyParts(path);
     if (typeof value === 'string') add(fields, name, value);
     add(stored, name, typeof value === 'string' ? value : filePlaceholder(value));
   }
@@ -60,9 +69,30 @@ export async function parseForm(x: Exchange, raw: Buffer, contentType: string): 
   x.request.stream = fields['stream'] === 'true';
 }
 
+function tooManyParts(path: string): GatewayError {
+  return GatewayError.invalid(`A ${path} form has at most ${MAX_FORM_PARTS} parts (a file and its fields).`, null, 'invalid_request');
+}
+
+/** `--<boundary>`, the delimiter before each part (RFC 2046 §5.1.1), from the content-type; null without one. */
+function boundaryOf(contentType: string): Buffer | null {
+  const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const b = m?.[1] ?? m?.[2];
+  return b ? Buffer.from(`--${b}`, 'latin1') : null;
+}
+
+/** How many times `needle` occurs in `hay`, counting no further than `stop`. */
+function occurrences(hay: Buffer, needle: Buffer, stop: number): number {
+  let n = 0;
+  for (let at = hay.indexOf(needle); at !== -1 && n < stop; at = hay.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
+/** A name sent again becomes a list, appended in place (a copy per part would be quadratic). */
 function add(into: Record<string, string | string[]>, name: string, value: string): void {
   const had = into[name];
-  into[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  if (had === undefined) into[name] = value;
+  else if (Array.isArray(had)) had.push(value);
+  else into[name] = [had, value];
 }
 
 function filePlaceholder(f: File): string {

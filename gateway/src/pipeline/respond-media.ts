@@ -39,6 +39,17 @@ export async function respondMedia(x: Exchange, res: ServerResponse, body: Async
 }
 
 /**
+ * The content-type a relayed answer goes out with: the provider's when it is audio or a transcript
+ * (text/plain, text/vtt, SubRip), else application/octet-stream. The gateway's origin also serves
+ * the console: a hostile or broken OpenAI-compatible host answering text/html (or SVG, or
+ * JavaScript) must not have a browser render it there. (writeRelayHead adds nosniff.)
+ */
+function relayedType(type: string, contentType: string): string {
+  if (type.startsWith('audio/') || type === 'text/plain' || type === 'text/vtt' || type === 'application/x-subrip') return contentType;
+  return 'application/octet-stream';
+}
+
+/**
  * A body passed on chunk by chunk (chunked: the gateway adds no content-length), honouring the
  * client's backpressure. What the event keeps is the text of a text answer, else a placeholder
  * (`[audio/mpeg: 48213 bytes]`): audio is never stored. A provider that stops mid-body cannot be
@@ -47,7 +58,7 @@ export async function respondMedia(x: Exchange, res: ServerResponse, body: Async
  */
 async function pipeAnswer(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean; type: string }): Promise<void> {
   // audio is played as it arrives: proxies in front must not hold it back either
-  writeRelayHead(x, res, opts.headers, opts.contentType || 'application/octet-stream');
+  writeRelayHead(x, res, opts.headers, relayedType(opts.type, opts.contentType));
   const keepText = opts.keepBody && opts.type.startsWith('text/');
   const kept: Buffer[] = [];
   let bytes = 0;

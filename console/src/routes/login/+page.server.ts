@@ -11,13 +11,20 @@ export const actions: Actions = {
     if (!token) return fail(403, { error: 'The console is shut: set WATCHLLM_ADMIN_TOKEN and restart.' });
     const guard = locals.ctx.signIns;
     const address = guard ? getClientAddress() : '';
-    const waitMs = guard?.waitMs(address) ?? 0;
-    if (waitMs > 0) {
+    const refused = () => {
+      const waitMs = guard?.waitMs(address) ?? 0;
+      if (waitMs <= 0) return null;
       const seconds = Math.max(1, Math.ceil(waitMs / 1000));
       setHeaders({ 'retry-after': String(seconds) });
       return fail(429, { error: `Too many wrong tokens from your address: try again in ${seconds} s.` });
-    }
+    };
+    const early = refused();
+    if (early) return early;
     const submitted = (await request.formData()).get('token');
+    // Asked again once the body is in: many sign-ins sent together, their bodies held back, all passed
+    // the check above before any was counted. From here to the count nothing waits.
+    const late = refused();
+    if (late) return late;
     const typed = typeof submitted === 'string' ? submitted.trim() : '';
     if (!tokenMatches(token, typed)) {
       // an empty form is no guess at the token (as a call without one at the admin API): not counted
