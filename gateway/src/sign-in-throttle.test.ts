@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { retryAfterSeconds, SignInThrottle } from './sign-in-throttle.ts';
+import { retryAfterSeconds, SignInThrottle, throttleKey } from './sign-in-throttle.ts';
 
 describe('SignInThrottle', () => {
   test('refuses an address after maxFailures wrong tokens, until the window of its first failure ends', () => {
@@ -48,5 +48,27 @@ describe('SignInThrottle', () => {
     [59_000, 59],
   ] as const)('tells a wait of %i ms as %i s', (ms, s) => {
     expect(retryAfterSeconds(ms)).toBe(s);
+  });
+});
+
+describe('throttleKey', () => {
+  test.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+  ] as const)('counts %s under %s', (address, key) => {
+    expect(throttleKey(address)).toBe(key);
+  });
+
+  test('two addresses of one IPv6 /64 share a count', () => {
+    const t = new SignInThrottle({ maxFailures: 2 });
+    t.failed('2001:db8:1:2::a', 0);
+    t.failed('2001:db8:1:2::b', 0);
+    expect(t.waitMs('2001:db8:1:2::c', 1)).toBeGreaterThan(0);
+    expect(t.waitMs('2001:db8:1:3::a', 1)).toBe(0);
   });
 });

@@ -28,6 +28,7 @@ export class SignInThrottle {
 
   /** Milliseconds until `address` may try a token again; 0 when it may now. */
   waitMs(address: string, now = Date.now()): number {
+    address = throttleKey(address);
     const w = this.windows.get(address);
     if (!w) return 0;
     if (now >= w.endsAt) {
@@ -38,6 +39,7 @@ export class SignInThrottle {
   }
 
   failed(address: string, now = Date.now()): void {
+    address = throttleKey(address);
     const w = this.windows.get(address);
     if (w && now < w.endsAt) {
       w.failures++;
@@ -53,8 +55,25 @@ export class SignInThrottle {
   }
 
   succeeded(address: string): void {
-    this.windows.delete(address);
+    this.windows.delete(throttleKey(address));
   }
+}
+
+/**
+ * What failures are counted under: an IPv4 address (an IPv4-mapped IPv6 one, `::ffff:203.0.113.7`,
+ * as itself), or an IPv6 address's /64 network: one host is given a whole /64 and can change its
+ * address within it at will, so counting each address apart would give it unlimited tries.
+ */
+export function throttleKey(address: string): string {
+  const a = address.trim().toLowerCase().replace(/%.*$/, ''); // no zone id (fe80::1%eth0)
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) return mapped[1]!;
+  if (!a.includes(':')) return a;
+  const [head = '', tail = ''] = a.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = a.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 /** What a refused address is told, in whole seconds (at least 1). */
