@@ -63,6 +63,11 @@ export interface Usage {
    * `input_tokens_details.image_tokens`: images given to edit), priced at `imageInput`. Absent when none.
    */
   imageInputTokens?: number;
+  /**
+   * Of promptTokens, the audio input tokens of a transcription model (gpt-4o-transcribe's
+   * `input_token_details.audio_tokens`), priced at `audioInput`. Absent when none.
+   */
+  audioInputTokens?: number;
 }
 
 /** Where a provider lives and how to authenticate; only ever from config/env, never a request. */

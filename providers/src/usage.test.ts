@@ -33,7 +33,9 @@ describe('usageFromOpenai: media endpoints', () => {
 
   test("reads gpt-4o-transcribe's token usage; Whisper's duration counts no tokens", () => {
     const tokens = { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 };
-    expect(usageFromOpenai(tokens)).toMatchObject({ promptTokens: 14, completionTokens: 45 });
+    expect(usageFromOpenai(tokens)).toMatchObject({ promptTokens: 14, completionTokens: 45, audioInputTokens: 14 });
+    const withPrompt = { type: 'tokens', input_tokens: 20, input_token_details: { text_tokens: 6, audio_tokens: 14 }, output_tokens: 5 };
+    expect(usageFromOpenai(withPrompt)).toMatchObject({ promptTokens: 20, audioInputTokens: 14 });
     expect(usageFromOpenai({ type: 'duration', seconds: 9 })).toBeNull();
   });
 });

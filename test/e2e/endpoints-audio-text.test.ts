@@ -59,10 +59,12 @@ describe('transcriptions', () => {
     expect(row.response_body).toContain('Transcript of a.wav');
   });
 
-  test('gpt-4o-transcribe reports tokens: recorded (unpriced: no row for its audio tokens)', async () => {
+  test('gpt-4o-transcribe reports tokens: recorded and priced, audio input at its own rate ($6/M)', async () => {
     await client.audio.transcriptions.create({ file: await wav(), model: 'gpt-4o-transcribe' });
     const row = rowOf((await s.waitForEvents(1))[0]!);
-    expect(row).toMatchObject({ endpoint: 'transcriptions', model: 'gpt-4o-transcribe', usage_source: 'provider', prompt_tokens: 1, completion_tokens: 5, cost_usd: null, priced: false });
+    expect(row).toMatchObject({ endpoint: 'transcriptions', model: 'gpt-4o-transcribe', usage_source: 'provider', prompt_tokens: 1, completion_tokens: 5, priced: true });
+    // 1 audio token * $6 + 5 output tokens * $10, per 1M
+    expect(row.cost_usd).toBeCloseTo((1 * 6 + 5 * 10) / 1e6, 12);
   });
 
   test('response_format text: text/plain passes through (no 502 for a non-JSON 200)', async () => {

@@ -185,8 +185,10 @@ describe('speech', () => {
     expect(spoken.equals(fakeSpeech(input, 'alloy'))).toBe(true);
     const x = (await s.waitForEvents(1))[0]!;
     const row = rowOf(x);
-    expect(row).toMatchObject({ endpoint: 'speech', model: 'gpt-4o-mini-tts', outcome: 'success', prompt_tokens: 3, usage_source: 'provider' });
+    expect(row).toMatchObject({ endpoint: 'speech', model: 'gpt-4o-mini-tts', outcome: 'success', prompt_tokens: 3, usage_source: 'provider', priced: true });
     expect(row.completion_tokens).toBeGreaterThan(0);
+    // text input $0.60/M, audio output $12/M
+    expect(row.cost_usd).toBeCloseTo((3 * 0.6 + row.completion_tokens * 12) / 1e6, 12);
     expect(row.response_body).toMatch(/^\[speech events: \d+ bytes\]$/);
     expect(row.ttft_ms).not.toBeNull();
   });

@@ -161,6 +161,19 @@ describe('media prices', () => {
     expect(costUsd(price('openai', 'gpt-4o'), usage({ promptTokens: 1000, imageInputTokens: 1000 }))).toBe(0.0025);
   });
 
+  test('gpt-4o-transcribe: text input $2.50/M, audio input $6/M, output $10/M; gpt-4o-mini-transcribe half', () => {
+    // 6 text * 2.5 + 14 audio * 6 + 45 out * 10
+    expect(costUsd(price('openai', 'gpt-4o-transcribe'), usage({ promptTokens: 20, audioInputTokens: 14, completionTokens: 45 }))).toBe(0.000549);
+    expect(costUsd(price('openai', 'gpt-4o-mini-transcribe'), usage({ promptTokens: 20, audioInputTokens: 14, completionTokens: 45 }))).toBe(0.0002745);
+    // an override sets the audio rate
+    const o = priceOverrideSchema.parse({ 'my-host/stt': { input: 1, output: 2, audio_input: 3 } });
+    expect(priceFor('my-host', 'stt', o)).toEqual({ input: 1, output: 2, audioInput: 3 });
+  });
+
+  test('gpt-4o-mini-tts: text input $0.60/M, audio output $12/M (from its sse usage)', () => {
+    expect(costUsd(price('openai', 'gpt-4o-mini-tts'), usage({ promptTokens: 10, completionTokens: 1000 }))).toBe(0.012006);
+  });
+
   test('tts-1 and tts-1-hd bill per character; other prices have no character rate', () => {
     expect(characterCostUsd(price('openai', 'tts-1'), 1000)).toBe(0.015);
     expect(characterCostUsd(price('openai', 'tts-1-hd'), 1000)).toBe(0.03);

@@ -27,7 +27,7 @@ const perMillion = z.number().nonnegative().finite();
  * `groq/openai/gpt-oss-120b`), USD per 1M tokens. Keys are matched case-insensitively.
  * @example {"openai/gpt-4o": {"input": 2.5, "output": 10, "cached_input": 1.25}}
  * `cache_write_1h` prices Anthropic's 1-hour cache writes; without it they cost `cache_write`.
- * `image_input` prices an image model's image input tokens; `characters` is USD per 1M characters
+ * `image_input` prices an image model's image input tokens, `audio_input` a transcription model's audio input tokens; `characters` is USD per 1M characters
  * of input for models billed by the character (tts-1).
  */
 export const priceOverrideSchema = z
@@ -40,6 +40,7 @@ export const priceOverrideSchema = z
       cache_write: perMillion.optional(),
       cache_write_1h: perMillion.optional(),
       image_input: perMillion.optional(),
+      audio_input: perMillion.optional(),
       characters: perMillion.optional(),
     }),
   )
@@ -53,6 +54,7 @@ export const priceOverrideSchema = z
         ...(v.cache_write !== undefined && { cacheWrite: v.cache_write }),
         ...(v.cache_write_1h !== undefined && { cacheWrite1h: v.cache_write_1h }),
         ...(v.image_input !== undefined && { imageInput: v.image_input }),
+        ...(v.audio_input !== undefined && { audioInput: v.audio_input }),
         ...(v.characters !== undefined && { characters: v.characters }),
       };
     }
@@ -89,19 +91,22 @@ export function priceFor(provider: string, model: string, overrides?: PriceOverr
  * Cache writes price by lifetime: the 1-hour ones (cacheWrite1hTokens, part of cacheWriteTokens) at
  * `cacheWrite1h`, the rest at `cacheWrite`. An answer with reasoning tokens pays `thinkingOutput`, where
  * a price has one, for all its output.
- * An image model's image input tokens (part of the uncached input) cost `imageInput` where a price has one.
+ * An image model's image input tokens (part of the uncached input) cost `imageInput` where a price has
+ * one, a transcription model's audio input tokens `audioInput`.
  * Rounded to 1e-12 USD so float noise does not show up in stored sums.
  */
 export function costUsd(price: Price, usage: Usage): number {
   const r = price.longContext && usage.promptTokens > price.longContext.aboveTokens ? price.longContext : price;
   const fresh = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
   const images = Math.min(usage.imageInputTokens ?? 0, fresh);
-  const uncached = fresh - images;
+  const audio = Math.min(usage.audioInputTokens ?? 0, fresh - images);
+  const uncached = fresh - images - audio;
   const writes1h = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
   const write = r.cacheWrite ?? r.input;
   const micro =
     uncached * r.input +
     images * (r.imageInput ?? r.input) +
+    audio * (r.audioInput ?? r.input) +
     usage.cachedTokens * (r.cachedInput ?? r.input) +
     (usage.cacheWriteTokens - writes1h) * write +
     writes1h * (r.cacheWrite1h ?? write) +
@@ -120,5 +125,5 @@ export function characterCostUsd(price: Price, characters: number): number | nul
 
 /** A price of nothing at all (a free model: moderations): any call to it costs $0, usage or not. */
 export function isFree(price: Price): boolean {
-  return price.input === 0 && price.output === 0 && !price.characters && !price.imageInput && !price.cachedInput && !price.cacheWrite && !price.longContext;
+  return price.input === 0 && price.output === 0 && !price.characters && !price.imageInput && !price.audioInput && !price.cachedInput && !price.cacheWrite && !price.longContext;
 }

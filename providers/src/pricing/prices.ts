@@ -20,6 +20,8 @@
  * - Embedding models have no output tokens; `output: 0` there is a real price.
  * - `imageInput`: the rate of image input tokens (usage `input_tokens_details.image_tokens`) of an
  *   image model, which bills them apart from text input; missing, they cost `input`.
+ * - `audioInput`: the rate of audio input tokens (usage `input_token_details.audio_tokens`) of a
+ *   transcription model (gpt-4o-transcribe); missing, they cost `input`.
  * - `characters`: USD per 1M characters of the request's `input` text, for models billed by the
  *   character rather than by tokens (tts-1, tts-1-hd: their answers report no usage). Their `input`
  *   and `output` are 0: they bill no tokens.
@@ -36,6 +38,7 @@ const rates = {
   cacheWrite1h: z.number().nonnegative().optional(),
   thinkingOutput: z.number().nonnegative().optional(),
   imageInput: z.number().nonnegative().optional(),
+  audioInput: z.number().nonnegative().optional(),
   characters: z.number().nonnegative().optional(),
 };
 
@@ -103,9 +106,17 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     // image by size and quality and report no usage: no row, so their calls are recorded unpriced.
     'gpt-image-1': { ...p(5, 40), imageInput: 10 },
     // Speech: tts-1 and tts-1-hd bill per character of input ($15 and $30 per 1M characters).
-    // gpt-4o-mini-tts bills tokens its answer does not report (binary audio): no row, unpriced.
+    // gpt-4o-mini-tts bills text input $0.60 and audio output $12 per 1M tokens, which only its
+    // `stream_format: "sse"` answers report (speech.audio.done); binary audio reports none and is
+    // recorded unpriced.
     'tts-1': { ...p(0, 0), characters: 15 },
     'tts-1-hd': { ...p(0, 0), characters: 30 },
+    'gpt-4o-mini-tts': p(0.6, 12),
+    // Transcription (https://platform.openai.com/docs/pricing#transcription-and-speech-generation):
+    // text input, audio input and text output per 1M tokens, all reported in the answer's usage.
+    // Whisper bills minutes its usage reports as seconds: no row, unpriced.
+    'gpt-4o-transcribe': { ...p(2.5, 10), audioInput: 6 },
+    'gpt-4o-mini-transcribe': { ...p(1.25, 5), audioInput: 3 },
     // Moderations are free of charge (https://platform.openai.com/docs/guides/moderation): $0 is
     // their price. Snapshots (`omni-moderation-2024-09-26`, `text-moderation-007`) resolve to the undated names.
     'omni-moderation': p(0, 0),
