@@ -13,4 +13,4 @@ export {
 } from './anthropic/index.ts';
 export { geminiProvider } from './gemini/index.ts';
 export { azureProvider, azureStreamsUsage, AZURE_DEFAULT_API_VERSION } from './azure/index.ts';
-export { priceFor, costUsd, characterCostUsd, isFree, priceOverrideSchema, KNOWN_UNPRICED, type Price, type PriceOverrides } from './pricing/cost.ts';
+export { priceFor, costUsd, characterCostUsd, imagesCostUsd, isFree, priceOverrideSchema, KNOWN_UNPRICED, type Price, type PriceOverrides } from './pricing/cost.ts';

@@ -95,11 +95,21 @@ describe('images', () => {
     expect(x.costUsd).toBeCloseTo((1000 * 5 + 1056 * 40) / 1e6, 12);
   });
 
-  test('dall-e-3 reports no usage: recorded unpriced (NULL), never $0, and no tokens estimated', async () => {
+  test('dall-e reports no usage: priced per image at the quality and size asked, and no tokens estimated', async () => {
     const r = await client.images.generate({ model: 'dall-e-3', prompt: 'a red fox' });
     expect(r.data?.[0]?.url).toMatch(/^https:\/\/fake-images/);
     const row = rowOf((await s.waitForEvents(1))[0]!);
-    expect(row).toMatchObject({ endpoint: 'images', model: 'dall-e-3', prompt_tokens: 0, completion_tokens: 0, usage_source: 'none', cost_usd: null, priced: false });
+    expect(row).toMatchObject({ endpoint: 'images', model: 'dall-e-3', prompt_tokens: 0, completion_tokens: 0, usage_source: 'none', cost_usd: 0.04, priced: true });
+    s.events.length = 0;
+    await client.images.generate({ model: 'dall-e-2', prompt: 'a red fox', n: 2, size: '512x512' });
+    expect(rowOf((await s.waitForEvents(1))[0]!)).toMatchObject({ model: 'dall-e-2', cost_usd: 0.036, priced: true });
+  });
+
+  test('under a budget, dall-e-3 reserves its images: an HD pair does not fit $0.05 a day, one standard image does', async () => {
+    const bob = { 'x-watchllm-user': 'image-budget-bob' };
+    const refused = await client.images.generate({ model: 'dall-e-3', prompt: 'x', n: 2, quality: 'hd' }, { headers: bob }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 402, code: 'budget_exceeded' });
+    await client.images.generate({ model: 'dall-e-3', prompt: 'x' }, { headers: bob });
   });
 
   test('a gpt-image-1 stream passes through; usage is read from image_generation.completed', async () => {

@@ -18,7 +18,9 @@ describe('settleMediaCost', () => {
   test.each([
     ['a free moderation: $0, priced', 'moderations', 'omni-moderation-latest', {}, 0, false],
     ['tts-1 by the character (15 characters at $15/M)', 'speech', 'tts-1', { input: 'Hello, world! 👋' }, (15 * 15) / 1e6, false],
-    ['dall-e-3 without usage: unknown (NULL), never $0', 'images', 'dall-e-3', {}, null, true],
+    ['dall-e-3 per image (standard 1024x1024: $0.04)', 'images', 'dall-e-3', {}, 0.04, false],
+    ['dall-e-3, two HD wide images ($0.12 each)', 'images', 'dall-e-3', { n: 2, quality: 'hd', size: '1792x1024' }, 0.24, false],
+    ['an image model without a price: unknown (NULL), never $0', 'images', 'imagen-9', {}, null, true],
     ['whisper-1 without usage: unknown', 'transcriptions', 'whisper-1', {}, null, true],
     ['gpt-4o-mini-tts without usage: unknown', 'speech', 'gpt-4o-mini-tts', { input: 'hi' }, null, true],
   ] as const)('%s', (_name, endpoint, model, body, cost, unmetered) => {

@@ -1,4 +1,4 @@
-import { characterCostUsd, costUsd, isFree, MEDIA_ENDPOINTS, usageFromOpenai, type Price } from '@watchllm/providers';
+import { characterCostUsd, costUsd, imagesCostUsd, isFree, MEDIA_ENDPOINTS, usageFromOpenai, type Price } from '@watchllm/providers';
 import type { Exchange } from '../exchange.ts';
 import { MAX_MODEL_CHARS } from './parse.ts';
 
@@ -38,7 +38,8 @@ export function answerNamesModel(x: Exchange): boolean {
 /**
  * The cost of a media call the provider answered without usage: $0 for a free model (moderations);
  * by the character of its input for a model billed so (tts-1, tts-1-hd: `Price.characters`);
- * otherwise unknown (`unmetered`: a dall-e image, Whisper's seconds, gpt-4o-mini-tts audio), which
+ * by the image for a model billed so (dall-e: `Price.perImage`, at the quality and size asked);
+ * otherwise unknown (`unmetered`: Whisper's seconds, gpt-4o-mini-tts binary audio), which
  * the event records as NULL, never $0. A call with usage is priced by it as any other.
  */
 export function settleMediaCost(x: Exchange, price: Price | null): void {
@@ -51,10 +52,24 @@ export function settleMediaCost(x: Exchange, price: Price | null): void {
     x.costUsd = 0;
     return;
   }
-  const input = x.request.body?.['input'];
-  const byCharacter = price && x.endpoint === 'speech' && typeof input === 'string' ? characterCostUsd(price, [...input].length) : null;
-  if (byCharacter !== null) x.costUsd = byCharacter;
+  const body = x.request.body ?? {};
+  const input = body['input'];
+  const cost =
+    price === null
+      ? null
+      : x.endpoint === 'speech' && typeof input === 'string'
+        ? characterCostUsd(price, [...input].length)
+        : x.endpoint === 'images'
+          ? imagesCostUsd(price, imageCount(body), body['quality'], body['size'])
+          : null;
+  if (cost !== null) x.costUsd = cost;
   else x.unmetered = true;
+}
+
+/** The images a call asks for (`n`, 1 when unsaid). */
+function imageCount(body: Record<string, unknown>): number {
+  const n = body['n'];
+  return typeof n === 'number' && Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
 }
 
 /**
@@ -101,9 +116,11 @@ function imageOutputTokens(quality: unknown, size: unknown): number {
 export function mediaReservation(x: Exchange, price: Price | null): { tokens: number; usd: number } {
   const body = x.request.body ?? {};
   if (x.endpoint === 'images') {
-    const n = typeof body['n'] === 'number' && Number.isFinite(body['n']) ? Math.max(1, Math.floor(body['n'])) : 1;
+    const n = imageCount(body);
+    // dall-e is priced per image; gpt-image-1 by its tokens (it reports them); unpriced, nothing to reserve
+    const perImage = price ? imagesCostUsd(price, n, body['quality'], body['size']) : null;
+    if (perImage !== null) return { tokens: 0, usd: perImage };
     const tokens = n * imageOutputTokens(body['quality'], body['size']);
-    // only a model priced by its tokens (gpt-image-1) reports them; dall-e is unpriced: nothing to reserve
     return price ? { tokens, usd: (tokens * price.output) / 1e6 } : { tokens: 0, usd: 0 };
   }
   if (x.endpoint === 'speech' && price && typeof body['input'] === 'string') {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Usage } from '../types.ts';
-import { characterCostUsd, costUsd, isFree, KNOWN_UNPRICED, priceFor, priceOverrideSchema } from './cost.ts';
+import { characterCostUsd, costUsd, imagesCostUsd, isFree, KNOWN_UNPRICED, priceFor, priceOverrideSchema } from './cost.ts';
 import { PRICES, priceSchema } from './prices.ts';
 
 const usage = (u: Partial<Usage>): Usage => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...u });
@@ -184,8 +184,15 @@ describe('media prices', () => {
     expect(isFree(price('openai', model))).toBe(true);
   });
 
-  test('dall-e has no row (billed per image, no usage): unknown, never $0; paid models are not free', () => {
-    expect(priceFor('openai', 'dall-e-3')).toBeNull();
+  test('dall-e is priced per image, by quality and size; paid models are not free', () => {
+    const d3 = price('openai', 'dall-e-3');
+    expect(imagesCostUsd(d3, 1, undefined, undefined)).toBe(0.04);
+    expect(imagesCostUsd(d3, 2, 'hd', '1792x1024')).toBe(0.24);
+    // a quality or size the table does not list costs its dearest image
+    expect(imagesCostUsd(d3, 1, 'auto', 'auto')).toBe(0.12);
+    expect(imagesCostUsd(price('openai', 'dall-e-2'), 3, undefined, '256x256')).toBe(0.048);
+    expect(imagesCostUsd(price('openai', 'gpt-image-1'), 1, 'low', '1024x1024')).toBeNull();
+    expect(isFree(d3)).toBe(false);
     expect(isFree(price('openai', 'tts-1'))).toBe(false);
     expect(isFree(price('openai', 'gpt-image-1'))).toBe(false);
   });

@@ -125,5 +125,19 @@ export function characterCostUsd(price: Price, characters: number): number | nul
 
 /** A price of nothing at all (a free model: moderations): any call to it costs $0, usage or not. */
 export function isFree(price: Price): boolean {
-  return price.input === 0 && price.output === 0 && !price.characters && !price.imageInput && !price.audioInput && !price.cachedInput && !price.cacheWrite && !price.longContext;
+  return price.input === 0 && price.output === 0 && !price.characters && !price.imageInput && !price.audioInput && !price.perImage && !price.cachedInput && !price.cacheWrite && !price.longContext;
+}
+
+/**
+ * What `n` images cost where a price is per image (dall-e): the rate of the quality and size asked
+ * (OpenAI's defaults when unsaid: standard, 1024x1024), or, for a quality or size the table does not
+ * list (`auto`), the dearest image of the model; null without a per-image price.
+ */
+export function imagesCostUsd(price: Price, n: number, quality: unknown, size: unknown): number | null {
+  const table = price.perImage;
+  if (!table) return null;
+  const s = typeof size === 'string' ? size : '1024x1024';
+  const q = typeof quality === 'string' ? quality : 'standard';
+  const rate = table[`${q}/${s}`] ?? table[s] ?? Math.max(0, ...Object.values(table));
+  return Math.round(n * rate * 1e12) / 1e12;
 }

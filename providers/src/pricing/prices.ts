@@ -45,6 +45,11 @@ const rates = {
 export const priceSchema = z.object({
   ...rates,
   longContext: z.object({ aboveTokens: z.number().int().positive(), ...rates }).optional(),
+  /**
+   * USD per image, for image models billed by the picture (dall-e-2, dall-e-3: their answers report
+   * no usage), keyed `quality/size` (`hd/1792x1024`), or `size` alone for a model without qualities.
+   */
+  perImage: z.record(z.string(), z.number().nonnegative()).optional(),
 });
 
 export type Price = z.infer<typeof priceSchema>;
@@ -103,8 +108,20 @@ export const PRICES: Readonly<Record<string, Readonly<Record<string, Price>>>> =
     'text-embedding-ada-002': p(0.1, 0),
     // Images (https://platform.openai.com/docs/pricing#image-generation): gpt-image-1 reports token
     // usage, text input $5, image input $10, image output $40 per 1M. dall-e-2 and dall-e-3 bill per
-    // image by size and quality and report no usage: no row, so their calls are recorded unpriced.
+    // image by size and quality (their answers report no usage): priced by `perImage`.
     'gpt-image-1': { ...p(5, 40), imageInput: 10 },
+    'dall-e-2': { ...p(0, 0), perImage: { '256x256': 0.016, '512x512': 0.018, '1024x1024': 0.02 } },
+    'dall-e-3': {
+      ...p(0, 0),
+      perImage: {
+        'standard/1024x1024': 0.04,
+        'standard/1024x1792': 0.08,
+        'standard/1792x1024': 0.08,
+        'hd/1024x1024': 0.08,
+        'hd/1024x1792': 0.12,
+        'hd/1792x1024': 0.12,
+      },
+    },
     // Speech: tts-1 and tts-1-hd bill per character of input ($15 and $30 per 1M characters).
     // gpt-4o-mini-tts bills text input $0.60 and audio output $12 per 1M tokens, which only its
     // `stream_format: "sse"` answers report (speech.audio.done); binary audio reports none and is
