@@ -44,31 +44,17 @@ export function checkKeyScope(x: Exchange, key: KeyRecord | null, providers: Rea
   if (!key?.allowedModels || !x.route) return;
   if (x.endpoint === 'models' && x.route.model === '') return;
   // An image that names no model is drawn by the provider's default model (at OpenAI, dall-e-2: paid,
-  // and unpriced here, so no budget holds it): a key limited to some models must name the one it
-  // draws with, which is then checked as any model is.
+  // and which the gateway can neither check nor price): a key limited to some models must name the one
+  // it draws with, which is then checked as any model is.
   if (x.endpoint === 'images' && x.request.model === null) {
-    throw new GatewayError({
-      status: 403,
-      type: 'permission_error',
-      code: 'model_not_allowed',
-      param: 'model',
-      outcome: 'denied_policy',
-      message: "This gateway key may use only some models: name the image model (`model`), which must be one of them.",
-    });
+    throw notAllowed('This gateway key may use only some models: name the image model (`model`), which must be one of them.', 'model');
   }
   // A moderation (free) that names no model is answered by the provider's default model: the key
   // must be allowed some model of that provider, as for a stored response.
   if (isStoredResponse(x) || (x.request.model === null && x.route.model === '')) {
     const provider = x.route.provider;
     if (key.allowedModels.some((g) => globReachesProvider(g, provider, providers))) return;
-    throw new GatewayError({
-      status: 403,
-      type: 'permission_error',
-      code: 'model_not_allowed',
-      param: null,
-      outcome: 'denied_policy',
-      message: `This gateway key may not use provider '${provider}' (none of its allowed models is served there).`,
-    });
+    throw notAllowed(`This gateway key may not use provider '${provider}' (none of its allowed models is served there).`, null);
   }
   const model = x.route.model;
   const full = `${x.route.provider}/${model}`;
@@ -79,14 +65,10 @@ export function checkKeyScope(x: Exchange, key: KeyRecord | null, providers: Rea
     const re = allowedModelPattern(g);
     return re.test(model) || re.test(full) || (asked !== null && re.test(asked));
   });
-  if (!ok) {
-    throw new GatewayError({
-      status: 403,
-      type: 'permission_error',
-      code: 'model_not_allowed',
-      param: 'model',
-      outcome: 'denied_policy',
-      message: `This gateway key may not use model '${x.request.model}'.`,
-    });
-  }
+  if (!ok) throw notAllowed(`This gateway key may not use model '${x.request.model}'.`, 'model');
+}
+
+/** A key's allowed_models refusing the call: 403 model_not_allowed, recorded as a policy denial. */
+function notAllowed(message: string, param: 'model' | null): GatewayError {
+  return new GatewayError({ status: 403, type: 'permission_error', code: 'model_not_allowed', param, outcome: 'denied_policy', message });
 }
