@@ -44,6 +44,11 @@ describe('moderations', () => {
     });
   });
 
+  test('a named (free) moderation model says its cost, $0, as its event records it', async () => {
+    const { response } = await client.moderations.create({ model: 'omni-moderation-latest', input: 'hi' }).withResponse();
+    expect(response.headers.get('x-watchllm-cost-usd')).toBe('0');
+  });
+
   test('a named model is sent and recorded as named', async () => {
     await client.moderations.create({ model: 'omni-moderation-latest', input: 'hello' });
     expect(s.fake.calls[0]?.body).toMatchObject({ model: 'omni-moderation-latest' });
@@ -96,8 +101,10 @@ describe('images', () => {
   });
 
   test('dall-e reports no usage: priced per image at the quality and size asked, and no tokens estimated', async () => {
-    const r = await client.images.generate({ model: 'dall-e-3', prompt: 'a red fox' });
+    const { data: r, response } = await client.images.generate({ model: 'dall-e-3', prompt: 'a red fox' }).withResponse();
     expect(r.data?.[0]?.url).toMatch(/^https:\/\/fake-images/);
+    // the answer says what its event records
+    expect(response.headers.get('x-watchllm-cost-usd')).toBe('0.04');
     const row = rowOf((await s.waitForEvents(1))[0]!);
     expect(row).toMatchObject({ endpoint: 'images', model: 'dall-e-3', prompt_tokens: 0, completion_tokens: 0, usage_source: 'none', cost_usd: 0.04, priced: true });
     s.events.length = 0;

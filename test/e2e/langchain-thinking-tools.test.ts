@@ -112,3 +112,35 @@ describe('a tool-use loop with thinking whose client does not echo thinking_bloc
     expect(upstream(1)).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 }, turns: [['string'], ['thinking', 'tool_use'], ['tool_result']] });
   });
 });
+
+describe('the thinking-dropped header belongs to the attempt that answered', () => {
+  const KEY = 'wl_thinking_fallback_0123456789abcdef';
+  let g: Stack;
+  beforeAll(async () => {
+    g = await startStack({
+      env: { WATCHLLM_OPENAI_API_KEY: 'sk-held-openai', WATCHLLM_ANTHROPIC_API_KEY: 'sk-ant-held' },
+      yaml: `keys:\n  - { name: app, project: acme, key: ${KEY} }\n`,
+    });
+  });
+  afterAll(() => g.close());
+
+  test('a call Claude failed, answered by a fallback to gpt-4o, does not say its thinking was dropped', async () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    g.fake.next({ status: 500 });
+    const r = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-watchllm-fallbacks': 'gpt-4o', 'x-watchllm-retries': '0' },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        reasoning_effort: 'low',
+        tools: [tool],
+        messages: [question, { role: 'assistant', content: '', tool_calls: [call] }, { role: 'tool', content: '{"temp":21}', tool_call_id: 'call_1' }],
+      }),
+    });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { model: string }).model).toContain('gpt-4o');
+    expect(r.headers.get('x-watchllm-thinking')).toBeNull();
+    // Claude was asked without thinking, then gpt-4o answered
+    expect(g.fake.calls.map((c) => c.path)).toEqual(['/v1/messages', '/v1/chat/completions']);
+  });
+});

@@ -94,7 +94,9 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     if (e instanceof TranslationError) throw GatewayError.invalid(e.message, e.param, 'unsupported_parameter');
     throw e;
   }
+  // this attempt's: a fallback to another model that kept (or never had) thinking does not say it
   if (req.thinkingDropped) x.responseHeaders['x-watchllm-thinking'] = 'dropped';
+  else delete x.responseHeaders['x-watchllm-thinking'];
 
   x.upstream.sentAt = performance.now();
   let up: UpstreamResponse;

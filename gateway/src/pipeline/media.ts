@@ -48,22 +48,28 @@ export function settleMediaCost(x: Exchange, price: Price | null): void {
     x.costUsd = price ? costUsd(price, x.response.usage) : null;
     return;
   }
-  if (price && isFree(price)) {
-    x.costUsd = 0;
-    return;
-  }
-  const body = x.request.body ?? {};
-  const input = body['input'];
-  const cost =
-    price === null
-      ? null
-      : x.endpoint === 'speech' && typeof input === 'string'
-        ? characterCostUsd(price, [...input].length)
-        : x.endpoint === 'images'
-          ? imagesCostUsd(price, imageCount(body), body['quality'], body['size'])
-          : null;
+  const cost = price ? unitCostUsd(x, price) : null;
   if (cost !== null) x.costUsd = cost;
   else x.unmetered = true;
+}
+
+/**
+ * What a media answer costs, as settleMediaCost will record it, for the x-watchllm-cost-usd header
+ * of a complete answer (respond-json.ts); null when unknown.
+ */
+export function mediaCostUsd(x: Exchange, price: Price): number | null {
+  return x.response.usage !== null ? costUsd(price, x.response.usage) : unitCostUsd(x, price);
+}
+
+/** A media call priced by its units rather than tokens: free, by the character, by the image; null when none applies. */
+function unitCostUsd(x: Exchange, price: Price): number | null {
+  const body = x.request.body ?? {};
+  // per image before "free": a price without token rates may still bill images
+  if (x.endpoint === 'images' && price.perImage) return imagesCostUsd(price, imageCount(body), body['quality'], body['size']);
+  if (isFree(price)) return 0;
+  const input = body['input'];
+  if (x.endpoint === 'speech' && typeof input === 'string') return characterCostUsd(price, [...input].length);
+  return null;
 }
 
 /** The images a call asks for (`n`, 1 when unsaid). */
@@ -111,7 +117,7 @@ function imageOutputTokens(quality: unknown, size: unknown): number {
  * The most a media call may produce, for its reservation (limits.ts), in place of a chat call's
  * max_tokens: the Images API has no max_tokens, but n images of a size and quality; speech is billed
  * by the characters of its input. Transcriptions and moderations reserve their prompt only (the
- * former's models are unpriced, the latter free).
+ * audio tokens a transcription bills are not known before its answer; moderations are free).
  */
 export function mediaReservation(x: Exchange, price: Price | null): { tokens: number; usd: number } {
   const body = x.request.body ?? {};

@@ -8,7 +8,7 @@ import { sendBody } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
 import { MAX_MODEL_CHARS, MAX_RESPONSE_ID_CHARS, storedResponseOf } from './parse.ts';
 import { checkJsonAnswer } from './policies.ts';
-import { imagesStoredBody, readMediaAnswer } from './media.ts';
+import { imagesStoredBody, mediaCostUsd, readMediaAnswer } from './media.ts';
 import type { CompiledPolicySet } from '@watchllm/policies';
 
 /**
@@ -68,10 +68,16 @@ export async function respondJson(
   if (x.request.stream) return streamWhole(x, res, checked, opts);
   // (an image's base64 is stored as its size)
   x.response.body = x.endpoint === 'images' ? imagesStoredBody(checked) : typeof text === 'string' ? text : text.toString('utf8');
-  // what the event will record (finish.ts prices the same usage at the same price)
-  if (opts.price && x.response.usage && x.response.usageSource === 'provider') {
-    x.responseHeaders[COST_HEADER] = usdText(costUsd(opts.price, x.response.usage));
-  }
+  // what the event will record (finish.ts prices the same usage at the same price; a media call, by
+  // its units where it reports no usage: dall-e's images, a free moderation)
+  const cost = !opts.price
+    ? null
+    : MEDIA_ENDPOINTS.has(x.endpoint)
+      ? mediaCostUsd(x, opts.price)
+      : x.response.usage && x.response.usageSource === 'provider'
+        ? costUsd(opts.price, x.response.usage)
+        : null;
+  if (cost !== null) x.responseHeaders[COST_HEADER] = usdText(cost);
   sendBody(res, x, 200, text, { ...opts.headers, 'content-type': 'application/json' });
 }
 
