@@ -65,15 +65,39 @@ export class SignInThrottle {
  * address within it at will, so counting each address apart would give it unlimited tries.
  */
 export function throttleKey(address: string): string {
-  const a = address.trim().toLowerCase().replace(/%.*$/, ''); // no zone id (fe80::1%eth0)
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) return mapped[1]!;
+  let a = address.trim().toLowerCase();
+  // as proxies write them: `[2001:db8::5]:443`, `198.51.100.7:5555`
+  a = /^\[([^\]]+)\](?::\d+)?$/.exec(a)?.[1] ?? /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(a)?.[1] ?? a;
+  a = a.replace(/%.*$/, ''); // no zone id (fe80::1%eth0)
   if (!a.includes(':')) return a;
-  const [head = '', tail = ''] = a.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const groups = a.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = ipv6Groups(a);
+  if (groups === null) return a;
+  // an IPv4-mapped address (::ffff:198.51.100.7, in any spelling) is that IPv4 address
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail read as two); null when it is none. */
+function ipv6Groups(a: string): number[] | null {
+  let text = a;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [b1, b2, b3, b4] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((b1 << 8) | b2).toString(16)}:${((b3 << 8) | b4).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const part = (h: string | undefined) => (h ? h.split(':') : []);
+  const left = part(halves[0]);
+  const right = part(halves[1]);
+  const fill = halves.length === 2 ? 8 - left.length - right.length : 0;
+  if (fill < 0) return null;
+  const all = [...left, ...Array<string>(fill).fill('0'), ...right];
+  if (all.length !== 8 || all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
+  return all.map((g) => parseInt(g, 16));
 }
 
 /** What a refused address is told, in whole seconds (at least 1). */
