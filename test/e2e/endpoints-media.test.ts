@@ -178,6 +178,8 @@ describe('speech', () => {
     const r = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input });
     expect(r.headers.get('content-type')).toBe('audio/mpeg');
     expect(r.headers.get('x-watchllm-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // known from the input before any audio: 25 characters at $15/M
+    expect(r.headers.get('x-watchllm-cost-usd')).toBe('0.000375');
     expect(Buffer.from(await r.arrayBuffer()).equals(fakeSpeech(input, 'alloy'))).toBe(true);
     const x = (await s.waitForEvents(1))[0]!;
     const row = rowOf(x);

@@ -6,8 +6,8 @@ import type { Exchange } from '../exchange.ts';
 import { writeRelayHead, writeSse } from '../http/respond.ts';
 import { parseJson } from '../json.ts';
 import { CompleteEvents } from '../stream/strip-usage.ts';
-import { MEDIA_STREAM_END } from './media.ts';
-import { respondJson } from './respond-json.ts';
+import { MEDIA_STREAM_END, mediaCostUsd } from './media.ts';
+import { COST_HEADER, respondJson, usdText } from './respond-json.ts';
 
 type JsonOptions = Parameters<typeof respondJson>[3];
 
@@ -57,6 +57,10 @@ function relayedType(type: string, contentType: string): string {
  * than a short file it takes for whole.
  */
 async function pipeAnswer(x: Exchange, res: ServerResponse, body: AsyncIterable<Buffer>, opts: JsonOptions & { keepBody: boolean; type: string }): Promise<void> {
+  // Speech billed by the character costs what its input says before a byte of audio: the answer
+  // says so, as its event records it (settleMediaCost), like a complete JSON answer.
+  const cost = x.endpoint === 'speech' && opts.price ? mediaCostUsd(x, opts.price) : null;
+  if (cost !== null) x.responseHeaders[COST_HEADER] = usdText(cost);
   // audio is played as it arrives: proxies in front must not hold it back either
   writeRelayHead(x, res, opts.headers, relayedType(opts.type, opts.contentType));
   const keepText = opts.keepBody && opts.type.startsWith('text/');
