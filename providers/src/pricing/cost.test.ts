@@ -170,6 +170,15 @@ describe('media prices', () => {
     expect(priceFor('my-host', 'stt', o)).toEqual({ input: 1, output: 2, audioInput: 3 });
   });
 
+  test('overrides take per_image (USD per image), which imagesCostUsd reads', () => {
+    const o = priceOverrideSchema.parse({ 'my-host/flux-dev': { input: 0, output: 0, per_image: { '1024x1024': 0.025 } } });
+    const p = priceFor('my-host', 'flux-dev', o)!;
+    expect(p).toEqual({ input: 0, output: 0, perImage: { '1024x1024': 0.025 } });
+    expect(imagesCostUsd(p, 4, undefined, '1024x1024')).toBe(0.1);
+    expect(isFree(p)).toBe(false);
+    expect(() => priceOverrideSchema.parse({ 'my-host/flux-dev': { input: 0, output: 0, per_image: { '1024x1024': -1 } } })).toThrow();
+  });
+
   test('gpt-4o-mini-tts: text input $0.60/M, audio output $12/M (from its sse usage)', () => {
     expect(costUsd(price('openai', 'gpt-4o-mini-tts'), usage({ promptTokens: 10, completionTokens: 1000 }))).toBe(0.012006);
   });

@@ -28,7 +28,8 @@ const perMillion = z.number().nonnegative().finite();
  * @example {"openai/gpt-4o": {"input": 2.5, "output": 10, "cached_input": 1.25}}
  * `cache_write_1h` prices Anthropic's 1-hour cache writes; without it they cost `cache_write`.
  * `image_input` prices an image model's image input tokens, `audio_input` a transcription model's audio input tokens; `characters` is USD per 1M characters
- * of input for models billed by the character (tts-1).
+ * of input for models billed by the character (tts-1); `per_image` is USD per image, keyed
+ * `quality/size` or `size` (`{"hd/1024x1024": 0.08}`), for models billed by the picture (dall-e).
  */
 export const priceOverrideSchema = z
   .record(
@@ -42,6 +43,8 @@ export const priceOverrideSchema = z
       image_input: perMillion.optional(),
       audio_input: perMillion.optional(),
       characters: perMillion.optional(),
+      // USD per image (not per 1M), keyed `quality/size` or `size`: see Price.perImage
+      per_image: z.record(z.string(), z.number().nonnegative()).optional(),
     }),
   )
   .transform((o) => {
@@ -56,6 +59,7 @@ export const priceOverrideSchema = z
         ...(v.image_input !== undefined && { imageInput: v.image_input }),
         ...(v.audio_input !== undefined && { audioInput: v.audio_input }),
         ...(v.characters !== undefined && { characters: v.characters }),
+        ...(v.per_image !== undefined && { perImage: v.per_image }),
       };
     }
     return out;
