@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { errorBody, GatewayError } from './errors.ts';
-import { retryAfterSeconds, type SignInThrottle } from './sign-in-throttle.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
+import { retryAfterSeconds } from './stores/index.ts';
 
 /** `Authorization: Bearer <token>` (RFC 6750 §2.1); the scheme name is case-insensitive (RFC 9110 §11.1). */
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;

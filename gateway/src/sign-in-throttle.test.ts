@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { retryAfterSeconds, SignInThrottle, throttleKey } from './sign-in-throttle.ts';
+import { SignInThrottle, throttleKey } from './sign-in-throttle.ts';
 
 describe('SignInThrottle', () => {
   test('refuses an address after maxFailures wrong tokens, until the window of its first failure ends', () => {
@@ -38,16 +38,6 @@ describe('SignInThrottle', () => {
     t.failed('b', 0);
     t.failed('c', 0);
     expect([t.waitMs('a', 1), t.waitMs('b', 1) > 0, t.waitMs('c', 1) > 0]).toEqual([0, true, true]);
-  });
-
-  test.each([
-    [1, 1],
-    [999, 1],
-    [1_000, 1],
-    [1_001, 2],
-    [59_000, 59],
-  ] as const)('tells a wait of %i ms as %i s', (ms, s) => {
-    expect(retryAfterSeconds(ms)).toBe(s);
   });
 });
 

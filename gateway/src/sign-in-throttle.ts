@@ -99,8 +99,3 @@ function ipv6Groups(a: string): number[] | null {
   if (all.length !== 8 || all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
   return all.map((g) => parseInt(g, 16));
 }
-
-/** What a refused address is told, in whole seconds (at least 1). */
-export function retryAfterSeconds(waitMs: number): number {
-  return Math.max(1, Math.ceil(waitMs / 1000));
-}

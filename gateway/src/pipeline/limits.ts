@@ -12,6 +12,7 @@ import {
   budgetsOverThreshold,
   EPSILON,
   rateLimitHeaders,
+  retryAfterSeconds,
   StoreUnavailableError,
   type KeyRecord,
   type LimitItem,
@@ -215,7 +216,7 @@ function refusal(
   worst: { of: string; lower: string },
 ): GatewayError {
   const tooLarge = item.cost > item.limit;
-  const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const retryS = retryAfterSeconds(retryAfterMs);
   const unit = item.kind === 'usd' ? null : item.kind === 'requests' ? 'requests' : 'tokens';
   const where = `${item.scope} '${item.id}'`;
   let message: string;

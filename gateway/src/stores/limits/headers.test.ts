@@ -61,6 +61,7 @@ describe('rateLimitHeaders', () => {
     [999, 1],
     [1000, 1],
     [1001, 2],
+    [59_000, 59],
   ] as const)('retry-after for %d ms is %d s', (ms, s) => {
     expect(retryAfterSeconds(ms)).toBe(s);
   });
