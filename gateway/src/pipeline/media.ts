@@ -44,12 +44,9 @@ export function answerNamesModel(x: Exchange): boolean {
  */
 export function settleMediaCost(x: Exchange, price: Price | null): void {
   if (!MEDIA_ENDPOINTS.has(x.endpoint) || x.route === null || x.upstream.status !== 200 || x.outcome === 'cache_hit') return;
-  if (x.response.usage !== null) {
-    x.costUsd = price ? costUsd(price, x.response.usage) : null;
-    return;
-  }
-  const cost = price ? unitCostUsd(x, price) : null;
-  if (cost !== null) x.costUsd = cost;
+  const cost = price ? mediaCostUsd(x, price) : null;
+  // tokens without a price are unpriced as any call's (the row says so); no usage and no unit price: unmetered
+  if (cost !== null || x.response.usage !== null) x.costUsd = cost;
   else x.unmetered = true;
 }
 
@@ -121,18 +118,13 @@ function imageOutputTokens(quality: unknown, size: unknown): number {
  */
 export function mediaReservation(x: Exchange, price: Price | null): { tokens: number; usd: number } {
   const body = x.request.body ?? {};
-  if (x.endpoint === 'images') {
-    const n = imageCount(body);
-    // dall-e is priced per image; gpt-image-1 by its tokens (it reports them); unpriced, nothing to reserve
-    const perImage = price ? imagesCostUsd(price, n, body['quality'], body['size']) : null;
-    if (perImage !== null) return { tokens: 0, usd: perImage };
-    const tokens = n * imageOutputTokens(body['quality'], body['size']);
+  if (x.endpoint === 'images' && price?.perImage === undefined) {
+    // gpt-image-1 is priced by the tokens it reports (unpriced: nothing to reserve)
+    const tokens = imageCount(body) * imageOutputTokens(body['quality'], body['size']);
     return price ? { tokens, usd: (tokens * price.output) / 1e6 } : { tokens: 0, usd: 0 };
   }
-  if (x.endpoint === 'speech' && price && typeof body['input'] === 'string') {
-    return { tokens: 0, usd: characterCostUsd(price, [...body['input']].length) ?? 0 };
-  }
-  return { tokens: 0, usd: 0 };
+  // dall-e's images, speech's characters: what settleMediaCost will charge for them
+  return { tokens: 0, usd: (price ? unitCostUsd(x, price) : null) ?? 0 };
 }
 
 /** How a refusal names what makes up a call's worst case, and what the caller can lower. */
