@@ -1,15 +1,9 @@
 import { GatewayError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
-import { FORM_FIELDS, MAX_MODEL_CHARS, problem, refuseDotSegments } from './parse.ts';
+import { FORM_FIELDS, MAX_MODEL_CHARS, pathOf, problem, refuseDotSegments } from './parse.ts';
 
 /** Parts a form may have: OpenAI's take a file and about a dozen fields (timestamp_granularities[] twice). */
 export const MAX_FORM_PARTS = 100;
-
-/** The request paths of the form endpoints, for messages. */
-const FORM_PATHS: Readonly<Record<string, string>> = {
-  transcriptions: '/v1/audio/transcriptions',
-  translations: '/v1/audio/translations',
-};
 
 /**
  * The parse stage of a multipart/form-data request (audio transcriptions and translations:
@@ -25,7 +19,7 @@ const FORM_PATHS: Readonly<Record<string, string>> = {
  */
 export async function parseForm(x: Exchange, raw: Buffer, contentType: string): Promise<void> {
   x.request.bytes = raw.length;
-  const path = FORM_PATHS[x.endpoint] ?? x.path;
+  const path = pathOf(x.path);
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw GatewayError.invalid(
       `${path} takes a multipart/form-data body (a file and fields), not ${contentType === '' ? 'a body without a content-type' : contentType.split(';')[0]}.`,

@@ -120,7 +120,8 @@ export function storedResponseRoute(method: string | undefined, path: string): {
   return null;
 }
 
-function pathOf(url: string): string {
+/** A request URL without its query string. */
+export function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }

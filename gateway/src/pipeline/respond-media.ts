@@ -6,6 +6,7 @@ import type { Exchange } from '../exchange.ts';
 import { writeRelayHead, writeSse } from '../http/respond.ts';
 import { parseJson } from '../json.ts';
 import { CompleteEvents } from '../stream/strip-usage.ts';
+import { errorOf } from '../stream/tap.ts';
 import { MEDIA_STREAM_END, mediaCostUsd } from './media.ts';
 import { COST_HEADER, respondJson, usdText } from './respond-json.ts';
 
@@ -116,9 +117,8 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
       const type = typeof o['type'] === 'string' ? o['type'] : ev.event;
       const error = o['error'];
       if (type === 'error' || (error !== null && typeof error === 'object')) {
-        const e = (error !== null && typeof error === 'object' ? error : o) as Record<string, unknown>;
         x.outcome = 'upstream_error';
-        x.error = { type: String(e['code'] ?? e['type'] ?? 'upstream_error'), message: String(e['message'] ?? 'The provider sent an error event.') };
+        x.error = errorOf((error !== null && typeof error === 'object' ? error : o) as Record<string, unknown>);
         terminal = true;
         return;
       }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint, Surface } from '@watchllm/providers';
 import type { Deps } from '../deps.ts';
 import { handleExchange } from '../pipeline/index.ts';
-import { ONE_MODEL, storedResponseRoute } from '../pipeline/parse.ts';
+import { ONE_MODEL, pathOf, storedResponseRoute } from '../pipeline/parse.ts';
 
 type Route = { surface: Surface; endpoint: Endpoint };
 
@@ -55,9 +55,7 @@ export function surfaceOf(path: string, anthropicVersion: boolean): Surface {
 
 /** The route of a proxied call, or null for everything else (hono's routes). */
 export function proxyRoute(req: IncomingMessage): Route | null {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const path = pathOf(req.url ?? '/');
   const route =
     ROUTES.get(`${req.method} ${path}`) ??
     (req.method === 'GET' && path.startsWith(ONE_MODEL) ? OPENAI_MODELS : undefined) ??

@@ -481,7 +481,7 @@ function chunkIdentityOf(data: string): { id: string; created: number; model: st
 }
 
 /** An error event's object in any format: `{type|code, message}`. */
-function errorOf(e: Record<string, unknown>): { type: string; message: string } {
+export function errorOf(e: Record<string, unknown>): { type: string; message: string } {
   const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
   return { type: str(e['code']) ?? str(e['type']) ?? 'upstream_error', message: str(e['message']) ?? 'The provider sent an error event.' };
 }
