@@ -17,6 +17,8 @@ import { respondStream, type StreamBudget } from './respond-stream.ts';
 
 /** Largest upstream error body read; error bodies are small, anything bigger is cut. */
 const MAX_ERROR_BODY = 1 << 20;
+/** Says the attempt that answered was sent to Claude without the thinking asked for (README, Headers). */
+const THINKING_HEADER = 'x-watchllm-thinking';
 
 export interface ForwardInput {
   cp: ConfiguredProvider;
@@ -95,8 +97,8 @@ export async function forward(x: Exchange, res: ServerResponse, input: ForwardIn
     throw e;
   }
   // this attempt's: a fallback to another model that kept (or never had) thinking does not say it
-  if (req.thinkingDropped) x.responseHeaders['x-watchllm-thinking'] = 'dropped';
-  else delete x.responseHeaders['x-watchllm-thinking'];
+  if (req.thinkingDropped) x.responseHeaders[THINKING_HEADER] = 'dropped';
+  else if (THINKING_HEADER in x.responseHeaders) delete x.responseHeaders[THINKING_HEADER];
 
   x.upstream.sentAt = performance.now();
   let up: UpstreamResponse;
