@@ -108,7 +108,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let stopMigrating = () => {};
   let sink = opts.sink;
   if (!sink && config.events.enabled) {
-    const client = createClickHouse({ url: config.events.clickhouse_url, dataDir: config.data_dir });
+    const client = createClickHouse({
+      url: config.events.clickhouse_url,
+      dataDir: config.data_dir,
+      onStoreExit: (how) => log.error({ component: 'events', exit: how }, 'the embedded events store process exited; starting it again (events are kept and written once it is back)'),
+    });
     // A ClickHouse that is down at start (restart during an outage) does not stop the proxy; the
     // writer inserts nothing before the migrations have run (it spools meanwhile).
     const migrations = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });

@@ -3,6 +3,7 @@
  * load generator (this process) and the servers never share an event loop. Every child is tracked
  * and killed at the end, on error, on SIGINT/SIGTERM and on exit.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Child {
@@ -121,11 +122,11 @@ export class Processes {
    * whichever target runs at that moment.
    */
   pause(child: Child): void {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGSTOP');
+    signalGroup(child, 'SIGSTOP');
   }
 
   resume(child: Child): void {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGCONT');
+    signalGroup(child, 'SIGCONT');
   }
 
   /** SIGTERM, then SIGKILL whatever is still alive after `graceMs`. */
@@ -134,7 +135,7 @@ export class Processes {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     // A paused process would not act on SIGTERM.
-    proc.kill('SIGCONT');
+    signalGroup(child, 'SIGCONT');
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await exited;
@@ -151,8 +152,40 @@ export class Processes {
   killAllNow(): void {
     this.closing = true;
     for (const c of this.children) {
-      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+      signalGroup(c, 'SIGKILL');
     }
     this.children.clear();
+  }
+}
+
+/** The processes `pid` started, and theirs (Linux: /proc/<pid>/task/<tid>/children); none elsewhere. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(/\s+/).map(Number) : []) out.push(k, ...descendants(k));
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
+}
+
+/**
+ * Signals a server and the processes it started (the gateway's embedded events store), so that
+ * pausing a target pauses its store too. Not as a process group: a group of its own needs a
+ * session of its own, and Linux's autogroup scheduling would then share the CPUs between the
+ * sessions first, which is not how the gateway runs.
+ */
+function signalGroup(child: Child, signal: NodeJS.Signals): void {
+  const { proc } = child;
+  if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
+  for (const pid of [proc.pid, ...descendants(proc.pid)]) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // exited meanwhile
+    }
   }
 }

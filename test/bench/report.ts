@@ -138,15 +138,16 @@ export const INTRO = `# Benchmarks
   ceiling), **bare** (\`test/bench/bare.ts\`: \`node:http\` + undici \`request\` over a keep-alive pool,
   bodies piped both ways, no parsing: the floor any proxy pays), **gateway** (\`gateway/src/main.ts\`,
   run with tsx as \`pnpm start\` does; once it records events, twice: **events on**, the default
-  one-process shape with chDB embedded in the gateway process and a throwaway data dir, and
+  shape with chDB embedded (in the gateway's store process, nice 10) and a throwaway data dir, and
   **events off**, \`WATCHLLM_EVENTS=off\`), and
   **portkey** (\`@portkey-ai/gateway\` from npm, routed to the fake with \`x-portkey-provider: openai\`
   and \`x-portkey-custom-host\`) when it is installed (\`pnpm add -w -D @portkey-ai/gateway\`).
 - Load: autocannon from the bench process on 127.0.0.1 with fixed connections, for a
   non-streaming chat completion and a streaming one. Per case and target a discarded warm-up,
   then the measured time in 2 s slices run round-robin over the targets, so background load on
-  the machine hits every target alike; the proxies not being measured are paused (SIGSTOP), so
-  one target's background work (say, an event writer flushing) is never charged to another. requests/s counts completed 2xx answers only; latency
+  the machine hits every target alike; the proxies not being measured are paused (SIGSTOP, with
+  the processes they started: the events-on gateway's store process), so one target's background
+  work (say, an event writer flushing, a store merging) is never charged to another. requests/s counts completed 2xx answers only; latency
   percentiles are over 2xx answers; non-2xx answers and errors are listed.
 - Streaming probe: the fake paces its SSE events; the bench timestamps each event as it arrives.
   Events spread out like the fake sent them mean no buffering; the first one gives TTFT at idle.
@@ -157,8 +158,8 @@ export const INTRO = `# Benchmarks
     gateway's settings, records \`--writer-rows\` (150,000: three of its batches) exchanges from \`exchangeFixture\` as fast as
     the writer takes them (waiting while more than one and a half batches are queued), closes the writer and
     checks that \`count()\` equals the rows recorded. Rows/s run from the first record to the end of
-    the last flush; CPU is the whole process's (chDB's threads included), with what building the
-    fixtures costs measured apart. Then the main run's two gateways, events on and events off,
+    the last flush; CPU is the writer process's and its store process's (chDB's threads included),
+    with what building the fixtures costs measured apart. Then the main run's two gateways, events on and events off,
     alone as a pair in 1 s slices (ABBA order) for each case at the main case's connections: their
     requests/s ratio is the verdict, with the main cases' ratio beside it (four targets sharing
     2 s slices make that one too coarse for a 10% target).

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection';
+import { StoreConnection } from './store-connection.ts';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -45,10 +44,20 @@ type RawInsert = (params: {
 }) => Promise<unknown>;
 /** chDB's raw insert, for clients over an embedded engine. */
 const rawInserts = new WeakMap<ClickHouseClient, RawInsert>();
+/** The store process behind each embedded client. */
+const storeOf = new WeakMap<ClickHouseClient, StoreConnection>();
 
-/** Whether `client` runs an engine inside this process (chDB), where no request can hang on a network. */
+/**
+ * Whether `client` runs on the embedded engine (chDB in the gateway's own store process), where no
+ * request can hang on a network: a store that dies refuses its calls at once.
+ */
 export function isEmbedded(client: ClickHouseClient): boolean {
   return rawInserts.has(client);
+}
+
+/** The pid of an embedded client's store process while it runs (for measuring its CPU). */
+export function storeProcessId(client: ClickHouseClient): number | undefined {
+  return storeOf.get(client)?.pid;
 }
 
 export function databaseOf(client: ClickHouseClient): string {
@@ -65,14 +74,25 @@ export function table(client: ClickHouseClient, name: string): string {
  * without a URL, an embedded chDB engine whose data lives in `${dataDir}/clickhouse` so the
  * folder can be opened with chDB after the gateway stops.
  *
- * chDB binds one data folder per process (chdb llms-full.txt, "One connection per data path per
- * process"): opening a second, different folder while one is live throws.
+ * The embedded engine runs in a process of its own (store-process.ts), at a lower CPU priority
+ * (`storeNice`, default DEFAULT_STORE_NICE), answering the client's calls over IPC with
+ * chdb/connection: its threads never compete with the proxy's at equal priority, and a fault in
+ * the engine cannot take the proxy down (the store is started again; the writer spools meanwhile).
+ * Clients over the same folder in one process share one store process, as chDB binds one engine
+ * per folder; the last `close` ends it.
  *
  * @example
  * const ch = createClickHouse({ url: process.env.WATCHLLM_CLICKHOUSE_URL, dataDir: '.watchllm' });
  * await migrate(ch);
  */
-export function createClickHouse(opts: { url?: string; dataDir: string }): ClickHouseClient {
+export function createClickHouse(opts: {
+  url?: string;
+  dataDir: string;
+  /** embedded: nice value of the store process (default DEFAULT_STORE_NICE) */
+  storeNice?: number;
+  /** embedded: told when the store process exited unexpectedly (it is started again) */
+  onStoreExit?: (how: string) => void;
+}): ClickHouseClient {
   if (opts.url) {
     const url = new URL(opts.url);
     const database = url.pathname.replace(/^\/+|\/+$/g, '') || DEFAULT_DATABASE;
@@ -95,26 +115,63 @@ export function createClickHouse(opts: { url?: string; dataDir: string }): Click
   const path = join(opts.dataDir, 'clickhouse');
   // the data dir and the events in it are the gateway user's alone
   mkdirSync(path, { recursive: true, mode: 0o700 });
-  // Loaded only here: chDB maps a ~540 MB native library, which a gateway writing to a ClickHouse
-  // server never needs. The entry is CommonJS, so a synchronous require keeps this function sync.
-  const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as {
-    createChdbConnection: typeof CreateChdbConnection;
-  };
-  const connection = createChdbConnection({ path });
+  const connection = openStore(path, opts.storeNice ?? DEFAULT_STORE_NICE, opts.onStoreExit);
   const client = createClient({
-    // chdb types its Connection against @clickhouse/client-common 1.23.0 while the client bundles
-    // its own copy of the same interface; they are the same contract at runtime (chdb AGENTS.md).
+    // the store process answers the Connection contract of chdb/connection, which chdb types against
+    // @clickhouse/client-common while the client bundles its own copy of the same interface
     connection: connection as unknown as ClientConnection,
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   databases.set(client, DEFAULT_DATABASE);
-  rawInserts.set(client, (params) => connection.chdb.rawInsert(params));
+  rawInserts.set(client, (params) => connection.rawInsert(params));
+  storeOf.set(client, connection.store);
   return client;
 }
 
 /**
- * Insert encoded lines as one statement. Embedded, through chDB's raw insert: the bytes go to
- * the engine as they are and settings ride in a SETTINGS clause. Through `client.exec`, chDB's
+ * Nice value of the embedded store's process: events wait for CPU the proxy does not need. 10
+ * gives the engine about a tenth of a busy CPU's share against the gateway; on an idle machine it
+ * runs at full speed.
+ */
+export const DEFAULT_STORE_NICE = 10;
+
+/**
+ * One store process per data folder in this process, shared by the clients over it (chDB's own
+ * rule: one engine per folder), closed with the last of them.
+ */
+const stores = new Map<string, { connection: StoreConnection; users: number }>();
+
+function openStore(path: string, nice: number, onExit?: (how: string) => void): StoreConnection & { readonly store: StoreConnection } {
+  let entry = stores.get(path);
+  if (!entry) {
+    entry = { connection: new StoreConnection({ path, nice, ...(onExit ? { onExit } : {}) }), users: 0 };
+    stores.set(path, entry);
+  }
+  entry.users++;
+  const shared = entry;
+  let closed = false;
+  // the client calls close once; the process ends when no client uses it
+  return new Proxy(shared.connection as StoreConnection & { readonly store: StoreConnection }, {
+    get(target, prop, receiver) {
+      if (prop === 'store') return target;
+      if (prop === 'close') {
+        return async () => {
+          if (closed) return;
+          closed = true;
+          if (--shared.users > 0) return;
+          stores.delete(path);
+          await target.close();
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Insert encoded lines as one statement. Embedded, through chDB's raw insert (the batch crosses to
+ * the store process on its data pipe, store-protocol.ts): the bytes go to the engine as they are and settings ride in a SETTINGS clause. Through `client.exec`, chDB's
  * connection would prepend each setting as a `SET ...;` statement to a query that carries the
  * whole batch, and splitting statements scans the batch again: measured on 10,000 request rows,
  * about 23 µs of CPU per row against about 16. To a server, one HTTP body.

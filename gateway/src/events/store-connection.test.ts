@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createClickHouse, storeProcessId, type ClickHouseClient } from './client.ts';
+import { clickhouseCode, isPermanent, isUnreachable } from './errors.ts';
+import { exchangeFixture } from './fixtures.ts';
+import { migrate } from './migrations.ts';
+import { createEventWriter } from './writer.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'watchllm-store-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function count(client: ClickHouseClient, sql: string): Promise<number> {
+  const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+  const [row] = await rs.json<{ n: number | string }>();
+  return Number(row?.n ?? 0);
+}
+
+/** Name and nice value of every thread of `pid` (fields 2 and 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNices(pid: number): Array<{ name: string; nice: number }> {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.split(') ')[1]!.split(' ');
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice: Number(fields[16]) };
+  });
+}
+
+describe('the embedded store process', () => {
+  test('the engine runs in a process of its own, every thread at the lower priority asked for', async () => {
+    const client = createClickHouse({ dataDir: tempDir(), storeNice: 7 });
+    try {
+      expect(await count(client, 'SELECT count() AS n FROM numbers(1000)')).toBe(1000);
+      const pid = storeProcessId(client);
+      expect(pid).toBeTypeOf('number');
+      expect(pid).not.toBe(process.pid);
+      // ClickHouse's MemoryWorker raises its own priority when it may (it only samples memory use)
+      const threads = threadNices(pid!).filter((t) => t.name !== 'MemoryWorker');
+      // chDB's own pools (started by the query above) included
+      expect(threads.length).toBeGreaterThan(4);
+      expect(new Set(threads.map((t) => t.nice))).toEqual(new Set([7]));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('results, typed parameters and inserts cross as they would in-process; errors come back as ClickHouse errors', async () => {
+    const client = createClickHouse({ dataDir: tempDir() });
+    try {
+      await client.command({ query: 'CREATE TABLE t (name String, n UInt32) ENGINE = MergeTree ORDER BY n' });
+      await client.insert({ table: 't', values: [{ name: "it's \\ \"quoted\" é", n: 1 }, { name: 'b', n: 2 }], format: 'JSONEachRow' });
+      const rs = await client.query({
+        query: 'SELECT name, n FROM t WHERE name = {name:String} OR n IN {ns:Array(UInt32)} ORDER BY n',
+        query_params: { name: "it's \\ \"quoted\" é", ns: [2] },
+        format: 'JSONEachRow',
+      });
+      expect(await rs.json()).toEqual([
+        { name: "it's \\ \"quoted\" é", n: 1 },
+        { name: 'b', n: 2 },
+      ]);
+      const err = await client.query({ query: 'SELEC 1' }).catch((e: unknown) => e);
+      expect(clickhouseCode(err)).toBe(62); // SYNTAX_ERROR
+      expect(isPermanent(err)).toBe(true);
+      expect(isUnreachable(err)).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a store process that dies: calls in flight fail as unreachable, it is started again, and the writer loses no row', async () => {
+    const dataDir = tempDir();
+    const client = createClickHouse({ dataDir });
+    const writer = createEventWriter({ client, dataDir, batchSize: 50, flushMs: 50, retryDelayMs: 50, logger: { info() {}, warn() {}, error() {} } });
+    try {
+      await migrate(client);
+      let n = 0;
+      for (; n < 100; n++) writer.record(exchangeFixture(n + 1));
+      await until('the first rows', async () => ((await count(client, 'SELECT count() AS n FROM watchllm.requests')) === 100 ? true : undefined));
+
+      const first = storeProcessId(client)!;
+      const running = client.query({ query: 'SELECT sleepEachRow(0.5) FROM numbers(6)', format: 'JSONEachRow' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await sleep(300);
+      process.kill(first, 'SIGKILL');
+      const err = await running;
+      expect(isUnreachable(err)).toBe(true);
+      // rows recorded while the store is down or starting again
+      for (; n < 250; n++) writer.record(exchangeFixture(n + 1));
+
+      const second = await until('a new store process', () => {
+        const pid = storeProcessId(client);
+        return pid !== undefined && pid !== first ? pid : undefined;
+      });
+      expect(alive(first)).toBe(false);
+      expect(second).not.toBe(first);
+      await until('every row, once', async () => {
+        const stored = await count(client, 'SELECT count() AS n FROM watchllm.requests').catch(() => -1);
+        return stored === 250 ? true : undefined;
+      });
+      expect(await count(client, 'SELECT uniqExact(request_id) AS n FROM watchllm.requests')).toBe(250);
+      expect(writer.stats().dropped).toBe(0);
+    } finally {
+      await writer.close();
+      await client.close();
+    }
+  }, 60_000);
+
+  test('close ends the process after its statements; the folder then opens again with its data', async () => {
+    const dataDir = tempDir();
+    const a = createClickHouse({ dataDir });
+    await a.command({ query: 'CREATE TABLE IF NOT EXISTS default.kept (n UInt32) ENGINE = MergeTree ORDER BY n' });
+    await a.insert({ table: 'default.kept', values: [{ n: 1 }, { n: 2 }, { n: 3 }], format: 'JSONEachRow' });
+    const pid = storeProcessId(a)!;
+    await a.close();
+    expect(alive(pid)).toBe(false);
+    await expect(a.query({ query: 'SELECT 1' })).rejects.toThrow(/closed/);
+
+    const b = createClickHouse({ dataDir });
+    try {
+      expect(await count(b, 'SELECT count() AS n FROM default.kept')).toBe(3);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('clients over one folder share its store; it ends with the last of them', async () => {
+    const dataDir = tempDir();
+    const a = createClickHouse({ dataDir });
+    const b = createClickHouse({ dataDir });
+    await a.command({ query: 'SELECT 1' });
+    const pid = storeProcessId(a)!;
+    expect(storeProcessId(b)).toBe(pid);
+    await a.close();
+    expect(await count(b, 'SELECT count() AS n FROM numbers(5)')).toBe(5);
+    await b.close();
+    expect(alive(pid)).toBe(false);
+  });
+
+  test('the store ends when the process that started it ends without closing it', async () => {
+    const dataDir = tempDir();
+    const clientTs = fileURLToPath(new URL('./client.ts', import.meta.url));
+    const script = [
+      `const { createClickHouse, storeProcessId } = await import(${JSON.stringify(clientTs)});`,
+      `const c = createClickHouse({ dataDir: ${JSON.stringify(dataDir)} });`,
+      `await c.command({ query: 'SELECT 1' });`,
+      `process.stdout.write('store ' + storeProcessId(c) + '\\n');`,
+      `setInterval(() => {}, 1000);`,
+    ].join('\n');
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      owner.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+      const store = await until('the owner to start its store', () => {
+        const m = /store (\d+)/.exec(out);
+        return m ? Number(m[1]) : undefined;
+      });
+      expect(alive(store)).toBe(true);
+      owner.kill('SIGKILL');
+      await until('the store to exit', () => (alive(store) ? undefined : true), 15_000);
+      // and it let go of the folder
+      const again = createClickHouse({ dataDir });
+      expect(await count(again, 'SELECT count() AS n FROM numbers(2)')).toBe(2);
+      await again.close();
+    } finally {
+      owner.kill('SIGKILL');
+    }
+  }, 45_000);
+});

@@ -1,0 +1,227 @@
+/**
+ * The embedded events store in a process of its own: chDB over one data folder, answering the
+ * gateway's ClickHouse calls that store-connection.ts sends over the IPC channel. Started by
+ * store-connection.ts, never by hand.
+ *
+ * Why a process: chDB's insert, merge and materialized-view threads took their CPU inside the
+ * gateway process, next to the thread that serves requests, and a native fault in the engine
+ * would take the proxy down with it. Here the engine runs at a lower CPU priority than the proxy
+ * (`WATCHLLM_STORE_NICE`, set by the parent), so under load the proxy is served first and events
+ * catch up as CPU frees; if it dies, the gateway starts another and its writer spools meanwhile.
+ *
+ * It closes its engine and exits when the gateway says `close` or when the IPC channel goes (the
+ * gateway exited, however abruptly); SIGINT and SIGTERM, which a terminal or a container runtime
+ * may send the whole process group, are left to the gateway, which closes its store after the
+ * last events are written.
+ */
+import { readdirSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
+import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection';
+import { DATA_FD, type StoreCall, type StoreReply, type StoreRequest } from './store-protocol.ts';
+
+type ChdbConnection = ReturnType<typeof CreateChdbConnection>;
+/** The calls' parameters as chdb/connection types them (its copy of clickhouse-js's settings type). */
+type Params = Parameters<ChdbConnection['query']>[0];
+
+/** Lowers every thread's priority: Linux keeps a nice value per thread, and new ones inherit it. */
+function lowerPriority(nice: number): void {
+  if (!Number.isInteger(nice) || nice <= 0) return;
+  let tids: number[] = [0];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // not Linux: the process's priority
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice);
+    } catch {
+      // a thread that has just ended, or a system that refuses: the store still works
+    }
+  }
+}
+
+/** Receive buffers kept for the next batches: a fresh one costs a page fault per 4 KiB on first write. */
+const SPARE_BUFFERS = 2;
+
+/**
+ * The data pipe's bytes, handed out in the order they are asked for: each raw insert message asks
+ * for its length when it arrives, and the gateway writes the batches in the order of its messages.
+ * A batch's buffer comes back with `give` once the engine has it, for a later batch.
+ */
+class ByteReader {
+  readonly #chunks: Buffer[] = [];
+  #buffered = 0;
+  readonly #wants: Array<{ size: number; resolve: (b: Buffer) => void; reject: (e: Error) => void }> = [];
+  readonly #spare: Buffer[] = [];
+  #ended: Error | null = null;
+
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.on('data', (c: Buffer) => {
+      this.#chunks.push(c);
+      this.#buffered += c.length;
+      this.#serve();
+    });
+    const end = (): void => {
+      this.#ended = new Error('the data pipe closed');
+      for (const w of this.#wants.splice(0)) w.reject(this.#ended);
+    };
+    stream.on('end', end);
+    stream.on('error', end);
+  }
+
+  take(size: number): Promise<Buffer> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    return new Promise((resolve, reject) => {
+      this.#wants.push({ size, resolve, reject });
+      this.#serve();
+    });
+  }
+
+  /** A buffer `take` gave, no longer read by anyone. */
+  give(b: Buffer): void {
+    const whole = Buffer.from(b.buffer, 0, b.buffer.byteLength);
+    if (this.#spare.length < SPARE_BUFFERS && b.byteOffset === 0) this.#spare.push(whole);
+  }
+
+  #buffer(size: number): Buffer {
+    const i = this.#spare.findIndex((b) => b.length >= size);
+    if (i >= 0) return this.#spare.splice(i, 1)[0]!.subarray(0, size);
+    // its own memory (not the small-buffer pool), so it can be kept and handed out again
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  #serve(): void {
+    while (this.#wants.length > 0 && this.#buffered >= this.#wants[0]!.size) {
+      const { size, resolve } = this.#wants.shift()!;
+      const out = this.#buffer(size);
+      let at = 0;
+      while (at < size) {
+        const c = this.#chunks[0]!;
+        const n = Math.min(c.length, size - at);
+        c.copy(out, at, 0, n);
+        at += n;
+        if (n === c.length) this.#chunks.shift();
+        else this.#chunks[0] = c.subarray(n);
+      }
+      this.#buffered -= size;
+      resolve(out);
+    }
+  }
+}
+
+function send(reply: StoreReply): void {
+  process.send?.(reply);
+}
+
+function errorReply(id: number, err: unknown): StoreReply {
+  const e = err as { message?: unknown; code?: unknown; type?: unknown; name?: unknown };
+  return {
+    id,
+    ok: false,
+    error: {
+      message: typeof e?.message === 'string' ? e.message : String(err),
+      ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+      ...(typeof e?.type === 'string' ? { type: e.type } : {}),
+    },
+  };
+}
+
+/** Bytes from the channel (a Buffer or a plain Uint8Array, by Node version) as text. */
+const text = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+
+async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signal: AbortSignal, data: Promise<Buffer> | null): Promise<StoreReply> {
+  const id = req.id;
+  switch (req.op) {
+    case 'ping': {
+      const r = await conn.ping({ select: true });
+      if (!r.success) throw r.error;
+      return { id, ok: true, result: {} };
+    }
+    case 'query': {
+      const r = await conn.query({ ...(req.params as Params), abort_signal: signal });
+      return { id, ok: true, result: { query_id: r.query_id, bytes: await readAll(r.stream) } };
+    }
+    case 'exec': {
+      const { values, ...params } = req.params;
+      const r = await conn.exec({
+        ...(params as Params),
+        abort_signal: signal,
+        // chDB's connection reads a string body as it is (it joins stream chunks into one anyway)
+        ...(values === undefined ? {} : { values: text(values) as never }),
+      });
+      return { id, ok: true, result: { query_id: r.query_id, summary: r.summary, bytes: await readAll(r.stream) } };
+    }
+    case 'command': {
+      const r = await conn.command({ ...(req.params as Params), abort_signal: signal });
+      return { id, ok: true, result: { query_id: r.query_id, summary: r.summary } };
+    }
+    case 'insert': {
+      const { values, ...params } = req.params;
+      const r = await conn.insert({ ...(params as Params), abort_signal: signal, values: text(values) });
+      return { id, ok: true, result: { query_id: r.query_id, summary: r.summary } };
+    }
+    case 'rawInsert': {
+      const { bytes: _, ...params } = req.params;
+      const values = await data!;
+      try {
+        const r = await conn.chdb.rawInsert({ ...params, values });
+        return { id, ok: true, result: { rowsWritten: r.rowsWritten } };
+      } finally {
+        pipe.give(values);
+      }
+    }
+  }
+}
+
+function main(): void {
+  const path = process.env['WATCHLLM_STORE_PATH'];
+  if (!path || !process.send) {
+    process.stderr.write('store-process: started without WATCHLLM_STORE_PATH or an IPC channel (the gateway starts it)\n');
+    process.exit(2);
+  }
+  lowerPriority(Number(process.env['WATCHLLM_STORE_NICE'] ?? 0));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
+
+  const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as {
+    createChdbConnection: typeof CreateChdbConnection;
+  };
+  const conn = createChdbConnection({ path });
+  const running = new Map<number, AbortController>();
+  const pipe = new ByteReader(new Socket({ fd: DATA_FD, readable: true, writable: false }));
+  let closing = false;
+  const close = (code: number): void => {
+    if (closing) return;
+    closing = true;
+    // the engine ends the running statements' writes before it closes
+    void conn.close().finally(() => process.exit(code));
+  };
+
+  process.on('message', (req: StoreRequest) => {
+    if (req.op === 'close') return close(0);
+    if (req.op === 'abort') {
+      running.get(req.target)?.abort();
+      return;
+    }
+    const ac = new AbortController();
+    running.set(req.id, ac);
+    // asked for now, in message order, even while an earlier insert still runs
+    const data = req.op === 'rawInsert' ? pipe.take(req.params.bytes) : null;
+    run(conn, pipe, req, ac.signal, data).then(
+      (reply) => send(reply),
+      (err: unknown) => send(errorReply(req.id, err)),
+    ).finally(() => running.delete(req.id));
+  });
+  process.on('disconnect', () => close(0));
+  send({ ready: true });
+}
+
+main();
