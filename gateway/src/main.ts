@@ -20,7 +20,10 @@ async function main(): Promise<void> {
       process.stderr.write(`watchllm: invalid configuration\n${e.message}\n`);
       process.exit(2);
     }
-    throw e;
+    // a start that cannot be made (the embedded store's folder held by another gateway, ...):
+    // said, and a non-zero exit, never a process that runs on without listening
+    process.stderr.write(`watchllm: could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
   }
   // Load tiktoken's tables now (~1-2 s, synchronous) rather than on the first stream that lacks usage.
   countTokens('warm up');

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,24 +168,27 @@ describe('the embedded store process', () => {
     expect(alive(pid)).toBe(false);
   });
 
+  test('a folder another process holds is refused with the reason, not retried as an outage', async () => {
+    const dataDir = tempDir();
+    const owner = await holdFolder(dataDir);
+    try {
+      const client = createClickHouse({ dataDir });
+      const err = await client.query({ query: 'SELECT 1' }).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/could not open .*clickhouse/);
+      expect(isUnreachable(err)).toBe(false);
+      // not started again: the same answer at once
+      expect(storeProcessId(client)).toBeUndefined();
+      await expect(client.query({ query: 'SELECT 1' })).rejects.toThrow(/could not open/);
+      await client.close();
+    } finally {
+      owner.process.kill('SIGKILL');
+    }
+  }, 45_000);
+
   test('the store ends when the process that started it ends without closing it', async () => {
     const dataDir = tempDir();
-    const clientTs = fileURLToPath(new URL('./client.ts', import.meta.url));
-    const script = [
-      `const { createClickHouse, storeProcessId } = await import(${JSON.stringify(clientTs)});`,
-      `const c = createClickHouse({ dataDir: ${JSON.stringify(dataDir)} });`,
-      `await c.command({ query: 'SELECT 1' });`,
-      `process.stdout.write('store ' + storeProcessId(c) + '\\n');`,
-      `setInterval(() => {}, 1000);`,
-    ].join('\n');
-    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { process: owner, store } = await holdFolder(dataDir);
     try {
-      let out = '';
-      owner.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-      const store = await until('the owner to start its store', () => {
-        const m = /store (\d+)/.exec(out);
-        return m ? Number(m[1]) : undefined;
-      });
       expect(alive(store)).toBe(true);
       owner.kill('SIGKILL');
       await until('the store to exit', () => (alive(store) ? undefined : true), 15_000);
@@ -198,3 +201,23 @@ describe('the embedded store process', () => {
     }
   }, 45_000);
 });
+
+/** Another process with an embedded client open on `dataDir`, and the pid of its store process. */
+async function holdFolder(dataDir: string): Promise<{ process: ChildProcess; store: number }> {
+  const clientTs = fileURLToPath(new URL('./client.ts', import.meta.url));
+  const script = [
+    `const { createClickHouse, storeProcessId } = await import(${JSON.stringify(clientTs)});`,
+    `const c = createClickHouse({ dataDir: ${JSON.stringify(dataDir)} });`,
+    `await c.command({ query: 'SELECT 1' });`,
+    `process.stdout.write('store ' + storeProcessId(c) + '\\n');`,
+    `setInterval(() => {}, 1000);`,
+  ].join('\n');
+  const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  owner.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  const store = await until('the owner to start its store', () => {
+    const m = /store (\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  });
+  return { process: owner, store };
+}

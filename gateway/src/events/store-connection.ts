@@ -85,6 +85,11 @@ export class StoreConnection {
   #closed = false;
   #exited: Promise<void> = Promise.resolve();
   #restartMs = RESTART_MS.first;
+  /** the store has opened its folder once: a later exit is a crash to recover from */
+  #opened = false;
+  /** why the first start failed (the folder could not be opened): not retried */
+  #broken: Error | null = null;
+  #failure: string | null = null;
   #restartTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: StoreConnectionOptions) {
@@ -120,8 +125,13 @@ export class StoreConnection {
   }
 
   #onReply(m: StoreReply): void {
+    if ('failed' in m) {
+      this.#failure = m.failed;
+      return;
+    }
     if ('ready' in m) {
       this.#ready = true;
+      this.#opened = true;
       // closed while it started: the close message could not be sent before it listened
       if (this.#closed) return void this.#child?.send({ op: 'close' } satisfies StoreRequest);
       this.#restartMs = RESTART_MS.first;
@@ -146,6 +156,13 @@ export class StoreConnection {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     const how = signal ?? `code ${code}`;
+    if (!this.#opened && !this.#closed) {
+      // It never opened the folder: starting it again would fail the same way (another process
+      // holds the folder, or it cannot be read). Not an outage: every call says why.
+      this.#broken = new Error(`the embedded events store could not open ${this.#opts.path}: ${this.#failure ?? `its process exited (${how})`}`);
+      for (const p of pending) p.reject(this.#broken);
+      return;
+    }
     for (const p of pending) p.reject(new StoreDownError(`the embedded events store exited (${how})`));
     if (this.#closed) return;
     this.#opts.onExit?.(how);
@@ -174,6 +191,7 @@ export class StoreConnection {
   }
 
   #call(make: (id: number) => StoreRequest, signal?: AbortSignal, data?: Uint8Array): Promise<StoreResult> {
+    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new StoreDownError('the embedded events store is closed'));
     if (!this.#child) return Promise.reject(new StoreDownError('the embedded events store is starting again after it exited'));
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));

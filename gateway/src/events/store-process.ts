@@ -194,7 +194,14 @@ function main(): void {
   const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as {
     createChdbConnection: typeof CreateChdbConnection;
   };
-  const conn = createChdbConnection({ path });
+  let conn: ChdbConnection;
+  try {
+    conn = createChdbConnection({ path });
+  } catch (e) {
+    // said once to the gateway, which stops the start with it instead of starting the store again
+    process.send({ failed: e instanceof Error ? e.message : String(e) } satisfies StoreReply, () => process.exit(1));
+    return;
+  }
   const running = new Map<number, AbortController>();
   const pipe = new ByteReader(new Socket({ fd: DATA_FD, readable: true, writable: false }));
   let closing = false;

@@ -50,5 +50,7 @@ export type StoreCall = Extract<StoreRequest, { id: number }>;
 
 export type StoreReply =
   | { ready: true }
+  /** the engine could not open the folder (another process holds it, no permission): the process exits */
+  | { failed: string }
   | { id: number; ok: true; result: StoreResult }
   | { id: number; ok: false; error: { message: string; code?: string; type?: string } };
