@@ -116,8 +116,9 @@ export class StoreConnection {
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('message', (m: StoreReply) => this.#onReply(m));
     child.once('exit', (code, signal) => this.#onExit(child, code, signal));
-    child.on('error', () => {
-      // a failed spawn or send; 'exit' follows and says the rest
+    child.on('error', (e) => {
+      // a failed send is followed by 'exit', which says the rest; a failed spawn is not
+      if (child.pid === undefined) this.#onExit(child, null, null, e.message);
     });
     // a write cut by the store's exit: the call is refused by #onExit
     (child.stdio[DATA_FD] as Writable | null)?.on('error', () => {});
@@ -148,14 +149,14 @@ export class StoreConnection {
     else p.reject(rebuildError(m.error));
   }
 
-  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
     if (this.#child !== child) return;
     this.#child = null;
     this.#ready = false;
     this.#waiting = [];
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    const how = signal ?? `code ${code}`;
+    const how = spawnError ?? signal ?? `code ${code}`;
     if (!this.#opened && !this.#closed) {
       // It never opened the folder: starting it again would fail the same way (another process
       // holds the folder, or it cannot be read). Not an outage: every call says why.
