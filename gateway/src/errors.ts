@@ -129,6 +129,25 @@ export function shutdownError(): GatewayError {
   });
 }
 
+/**
+ * Why a stream that had begun ended before the provider's end: the gateway's shutdown, the
+ * provider going quiet past the idle timeout (504), or the stream cut (502). `cause` is what the
+ * read of the upstream body threw, null when it just ended; `events` were seen before.
+ */
+export function streamCutError(cause: unknown, events: number): GatewayError {
+  if (isShutdownAbort(cause)) return shutdownError();
+  const timeout = cause instanceof Error && /timeout/i.test(cause.name + String((cause as { code?: unknown }).code));
+  return new GatewayError({
+    status: timeout ? 504 : 502,
+    type: 'api_error',
+    code: timeout ? 'upstream_timeout' : 'upstream_stream_cut',
+    outcome: timeout ? 'timeout' : 'upstream_error',
+    message: timeout
+      ? 'The provider stopped sending in the middle of the stream (idle timeout).'
+      : `The provider's stream was cut before it completed (after ${events} events).`,
+  });
+}
+
 /** The client went away before its answer (499, nginx's code for it). */
 export function clientClosedError(): GatewayError {
   return new GatewayError({ status: 499, type: 'api_error', code: 'client_closed', outcome: 'client_closed', message: 'Client closed the request.' });

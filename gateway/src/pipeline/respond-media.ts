@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { usageFromOpenai } from '@watchllm/providers';
-import { errorBody, GatewayError } from '../errors.ts';
+import { errorBody, streamCutError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { writeRelayHead, writeSse } from '../http/respond.ts';
 import { parseJson } from '../json.ts';
@@ -139,6 +139,7 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
   const decoder = new TextDecoder();
   const complete = new CompleteEvents();
   let bytes = 0;
+  let cause: unknown = null;
   try {
     for await (const chunk of body) {
       const whole = complete.push(chunk);
@@ -151,8 +152,9 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
       if (res.destroyed) break;
     }
     x.upstream.endedAt = performance.now();
-  } catch {
+  } catch (e) {
     x.upstream.endedAt = performance.now();
+    cause = e;
   }
   x.response.bytes = bytes;
   // a transcript is text to keep; images and speech events carry base64 pictures and audio: never stored
@@ -163,13 +165,8 @@ async function mediaStream(x: Exchange, res: ServerResponse, body: AsyncIterable
     return;
   }
   if (!terminal) {
-    const err = new GatewayError({
-      status: 502,
-      type: 'api_error',
-      code: 'upstream_stream_cut',
-      outcome: 'upstream_error',
-      message: `The provider's stream was cut before it completed (after ${events} events).`,
-    });
+    // the gateway's shutdown, an idle provider or a cut, told apart as in every other stream
+    const err = streamCutError(cause, events);
     x.outcome = err.outcome;
     x.error = { type: err.code!, message: err.message };
     res.write(`data: ${JSON.stringify(errorBody(err, 'openai'))}\n\n`);

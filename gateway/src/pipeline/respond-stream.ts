@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { createAnthropicUsageAccumulator, openaiUsageBase, type Price, type SseOut, type StreamTranslator, type TranslateContext, type Usage } from '@watchllm/providers';
-import { errorBody, GatewayError, isShutdownAbort, shutdownError } from '../errors.ts';
+import { errorBody, GatewayError, streamCutError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 import { writeRelayHead, writeSse } from '../http/respond.ts';
 import type { ConfiguredProvider } from '../registry.ts';
@@ -356,16 +356,7 @@ function streamedUsage(x: Exchange, reported: Usage | null, answer: string): Usa
 
 /** The stream ended before the provider finished: tell the client in its own error shape, then end. */
 function cut(x: Exchange, res: ServerResponse, tap: StreamTap, cause: unknown, sequence: number): void {
-  const timeout = cause instanceof Error && /timeout/i.test(cause.name + String((cause as { code?: unknown }).code));
-  const err = isShutdownAbort(cause) ? shutdownError() : new GatewayError({
-    status: timeout ? 504 : 502,
-    type: 'api_error',
-    code: timeout ? 'upstream_timeout' : 'upstream_stream_cut',
-    outcome: timeout ? 'timeout' : 'upstream_error',
-    message: timeout
-      ? 'The provider stopped sending in the middle of the stream (idle timeout).'
-      : `The provider's stream was cut before it completed (after ${tap.events} events).`,
-  });
+  const err = streamCutError(cause, tap.events);
   x.outcome = err.outcome;
   x.error = { type: err.code!, message: err.message };
   if (res.destroyed || res.writableEnded) return;
