@@ -111,3 +111,21 @@ export function last(s: Stack): Exchange {
   if (!x) throw new Error('no event emitted');
   return x;
 }
+
+/**
+ * Reads the first chunk of a streamed answer, closes the gateway while the stream runs, and reads
+ * on to the end: what the client got after the shutdown began (the stream's last events).
+ */
+export async function shutDownMidStream(s: Stack, r: Response): Promise<string> {
+  const reader = r.body!.getReader();
+  await reader.read(); // the stream is flowing
+  const closing = s.gateway.close();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await closing;
+  return text;
+}

@@ -5,7 +5,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
-import { startStack, type Stack } from './harness.ts';
+import { shutDownMidStream, startStack, type Stack } from './harness.ts';
 
 let s: Stack;
 let client: OpenAI;
@@ -41,15 +41,7 @@ test("the gateway's shutdown ends a media stream with gateway_shutdown, not as t
     body: JSON.stringify({ model: 'gpt-image-1', prompt: 'a fox', stream: true, partial_images: 2 }),
   });
   expect(r.status).toBe(200);
-  const reader = r.body!.getReader();
-  let text = new TextDecoder().decode((await reader.read()).value);
-  const closing = s.gateway.close();
-  for (;;) {
-    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  await closing;
+  const text = await shutDownMidStream(s, r);
   expect(text).toContain('"code":"gateway_shutdown"');
   expect(text).not.toContain('upstream_stream_cut');
   const [x] = await s.waitForEvents(1);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { startStack } from './harness.ts';
+import { shutDownMidStream, startStack } from './harness.ts';
 
 /**
  * Streams still running when the shutdown grace period is over are ended by the gateway: the client
@@ -17,16 +17,7 @@ describe('shutdown with a stream in flight past the grace period', () => {
         body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk slowly' }] }),
       });
       expect(r.status).toBe(200);
-      const reader = r.body!.getReader();
-      await reader.read(); // the stream is flowing
-      const closing = s.gateway.close();
-      let text = '';
-      for (;;) {
-        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
-      await closing;
+      const text = await shutDownMidStream(s, r);
       expect(text).toContain('"code":"gateway_shutdown"');
       expect(text).not.toContain('upstream_stream_cut');
       const [x] = await s.waitForEvents(1);
