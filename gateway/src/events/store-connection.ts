@@ -7,8 +7,12 @@ import { DATA_FD, type StoreQueryParams, type StoreRawInsert, type StoreReply, t
 import type { Writable } from 'node:stream';
 
 const ENTRY = fileURLToPath(new URL('./store-process.ts', import.meta.url));
-/** The store process runs TypeScript as the gateway does: through tsx, from the gateway's own dependencies. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * The store process runs TypeScript as the gateway does: through tsx, from the gateway's own
+ * dependencies. Resolved when a store starts, so a gateway writing to a ClickHouse server never needs it.
+ */
+let tsx: string | undefined;
+const tsxLoader = (): string => (tsx ??= pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href);
 /** Environment the store process gets: what chDB and Node need, none of the gateway's secrets. */
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL'];
 /** Restart delays after the store process died: doubled per failure, reset once one is ready. */
@@ -106,7 +110,7 @@ export class StoreConnection {
     const env: NodeJS.ProcessEnv = { WATCHLLM_STORE_PATH: this.#opts.path, WATCHLLM_STORE_NICE: String(this.#opts.nice) };
     for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
     const child = fork(ENTRY, [], {
-      execArgv: ['--import', TSX],
+      execArgv: ['--import', tsxLoader()],
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
       serialization: 'advanced',
