@@ -12,6 +12,7 @@ import { InFlight, type Deps } from './deps.ts';
 import { withConsole } from './console.ts';
 import {
   createClickHouse,
+  storeCrashes,
   databaseOf,
   createEventWriter,
   migrateAtStart,
@@ -118,7 +119,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const migrations = await migrateAtStart(client, { retentionDays: config.events.retention_days, log });
     stopMigrating = migrations.stop;
     const writer = createEventWriter({ client, dataDir: config.data_dir, ...writerOptionsFor(config.events), schemaReady: migrations.applied, logger: log });
-    registerWriterMetrics(metrics.registry, writer);
+    registerWriterMetrics(metrics.registry, writer, { crashes: () => storeCrashes(client) });
     events = { client, writer };
     sink = writer;
   }

@@ -55,6 +55,11 @@ export function isEmbedded(client: ClickHouseClient): boolean {
   return rawInserts.has(client);
 }
 
+/** How often an embedded client's store process has crashed (and was started again); undefined for a server. */
+export function storeCrashes(client: ClickHouseClient): number | undefined {
+  return storeOf.get(client)?.crashes;
+}
+
 /** The pid of an embedded client's store process while it runs (for measuring its CPU). */
 export function storeProcessId(client: ClickHouseClient): number | undefined {
   return storeOf.get(client)?.pid;

@@ -1,5 +1,5 @@
 /** The event store: ClickHouse client, schema, writer, query and ingest routes. */
-export { createClickHouse, databaseOf, DEFAULT_DATABASE, storeProcessId, type ClickHouseClient } from './client.ts';
+export { createClickHouse, databaseOf, DEFAULT_DATABASE, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
 export { appliedVersions, migrate, migrateAtStart, migrations, type MigrateOptions, type Migration } from './migrations.ts';
 export { capBody, DEFAULT_MAX_BODY_BYTES, toRow, type RequestRow, type RowOptions } from './row.ts';
 export {

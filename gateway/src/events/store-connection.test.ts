@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createClickHouse, storeProcessId, type ClickHouseClient } from './client.ts';
+import { Registry } from 'prom-client';
+import { createClickHouse, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
 import { clickhouseCode, isPermanent, isUnreachable } from './errors.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
-import { createEventWriter } from './writer.ts';
+import { createEventWriter, registerWriterMetrics } from './writer.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -101,7 +102,10 @@ describe('the embedded store process', () => {
     const dataDir = tempDir();
     const client = createClickHouse({ dataDir });
     const writer = createEventWriter({ client, dataDir, batchSize: 50, flushMs: 50, retryDelayMs: 50, logger: { info() {}, warn() {}, error() {} } });
+    const registry = new Registry();
+    registerWriterMetrics(registry, writer, { crashes: () => storeCrashes(client) });
     try {
+      expect(await registry.metrics()).toContain('watchllm_events_store_crashes_total 0');
       await migrate(client);
       let n = 0;
       for (; n < 100; n++) writer.record(exchangeFixture(n + 1));
@@ -131,6 +135,8 @@ describe('the embedded store process', () => {
       });
       expect(await count(client, 'SELECT uniqExact(request_id) AS n FROM watchllm.requests')).toBe(250);
       expect(writer.stats().dropped).toBe(0);
+      expect(storeCrashes(client)).toBe(1);
+      expect(await registry.metrics()).toContain('watchllm_events_store_crashes_total 1');
     } finally {
       await writer.close();
       await client.close();

@@ -95,10 +95,16 @@ export class StoreConnection {
   #broken: Error | null = null;
   #failure: string | null = null;
   #restartTimer: NodeJS.Timeout | null = null;
+  #crashes = 0;
 
   constructor(opts: StoreConnectionOptions) {
     this.#opts = opts;
     this.#start();
+  }
+
+  /** How many times the store process exited unexpectedly after it had opened its folder. */
+  get crashes(): number {
+    return this.#crashes;
   }
 
   /** The store process's pid while it runs (for measuring its CPU). */
@@ -170,6 +176,7 @@ export class StoreConnection {
     }
     for (const p of pending) p.reject(new StoreDownError(`the embedded events store exited (${how})`));
     if (this.#closed) return;
+    this.#crashes++;
     this.#opts.onExit?.(how);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = null;
