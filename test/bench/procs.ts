@@ -122,11 +122,11 @@ export class Processes {
    * whichever target runs at that moment.
    */
   pause(child: Child): void {
-    signalGroup(child, 'SIGSTOP');
+    signalTree(child, 'SIGSTOP');
   }
 
   resume(child: Child): void {
-    signalGroup(child, 'SIGCONT');
+    signalTree(child, 'SIGCONT');
   }
 
   /** SIGTERM, then SIGKILL whatever is still alive after `graceMs`. */
@@ -135,7 +135,7 @@ export class Processes {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     // A paused process would not act on SIGTERM.
-    signalGroup(child, 'SIGCONT');
+    signalTree(child, 'SIGCONT');
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await exited;
@@ -152,7 +152,7 @@ export class Processes {
   killAllNow(): void {
     this.closing = true;
     for (const c of this.children) {
-      signalGroup(c, 'SIGKILL');
+      signalTree(c, 'SIGKILL');
     }
     this.children.clear();
   }
@@ -178,7 +178,7 @@ function descendants(pid: number): number[] {
  * session of its own, and Linux's autogroup scheduling would then share the CPUs between the
  * sessions first, which is not how the gateway runs.
  */
-function signalGroup(child: Child, signal: NodeJS.Signals): void {
+function signalTree(child: Child, signal: NodeJS.Signals): void {
   const { proc } = child;
   if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
   for (const pid of [proc.pid, ...descendants(proc.pid)]) {

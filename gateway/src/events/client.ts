@@ -35,16 +35,7 @@ export interface LineInsert {
   signal?: AbortSignal;
 }
 
-type RawInsert = (params: {
-  table: string;
-  columns?: readonly string[];
-  values: Buffer;
-  format: LineInsert['format'];
-  settings: Record<string, string | number>;
-}) => Promise<unknown>;
-/** chDB's raw insert, for clients over an embedded engine. */
-const rawInserts = new WeakMap<ClickHouseClient, RawInsert>();
-/** The store process behind each embedded client. */
+/** The store process behind each embedded client (its raw insert takes the writer's batches). */
 const storeOf = new WeakMap<ClickHouseClient, StoreConnection>();
 
 /**
@@ -52,7 +43,7 @@ const storeOf = new WeakMap<ClickHouseClient, StoreConnection>();
  * request can hang on a network: a store that dies refuses its calls at once.
  */
 export function isEmbedded(client: ClickHouseClient): boolean {
-  return rawInserts.has(client);
+  return storeOf.has(client);
 }
 
 /** How often an embedded client's store process has crashed (and was started again); undefined for a server. */
@@ -120,7 +111,7 @@ export function createClickHouse(opts: {
   const path = join(opts.dataDir, 'clickhouse');
   // the data dir and the events in it are the gateway user's alone
   mkdirSync(path, { recursive: true, mode: 0o700 });
-  const connection = openStore(path, opts.storeNice ?? DEFAULT_STORE_NICE, opts.onStoreExit);
+  const { connection, store } = openStore(path, opts.storeNice ?? DEFAULT_STORE_NICE, opts.onStoreExit);
   const client = createClient({
     // the store process answers the Connection contract of chdb/connection, which chdb types against
     // @clickhouse/client-common while the client bundles its own copy of the same interface
@@ -128,8 +119,7 @@ export function createClickHouse(opts: {
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   databases.set(client, DEFAULT_DATABASE);
-  rawInserts.set(client, (params) => connection.rawInsert(params));
-  storeOf.set(client, connection.store);
+  storeOf.set(client, store);
   return client;
 }
 
@@ -146,7 +136,11 @@ export const DEFAULT_STORE_NICE = 10;
  */
 const stores = new Map<string, { connection: StoreConnection; users: number }>();
 
-function openStore(path: string, nice: number, onExit?: (how: string) => void): StoreConnection & { readonly store: StoreConnection } {
+/**
+ * The folder's shared store, and a handle on it for one client: everything but `close`, which the
+ * client calls once, goes to the store; the process ends when no client uses it.
+ */
+function openStore(path: string, nice: number, onExit?: (how: string) => void): { connection: StoreConnection; store: StoreConnection } {
   let entry = stores.get(path);
   if (!entry) {
     entry = { connection: new StoreConnection({ path, nice, ...(onExit ? { onExit } : {}) }), users: 0 };
@@ -155,10 +149,8 @@ function openStore(path: string, nice: number, onExit?: (how: string) => void): 
   entry.users++;
   const shared = entry;
   let closed = false;
-  // the client calls close once; the process ends when no client uses it
-  return new Proxy(shared.connection as StoreConnection & { readonly store: StoreConnection }, {
+  const connection = new Proxy(shared.connection, {
     get(target, prop, receiver) {
-      if (prop === 'store') return target;
       if (prop === 'close') {
         return async () => {
           if (closed) return;
@@ -172,21 +164,23 @@ function openStore(path: string, nice: number, onExit?: (how: string) => void): 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+  return { connection, store: shared.connection };
 }
 
 /**
  * Insert encoded lines as one statement. Embedded, through chDB's raw insert (the batch crosses to
- * the store process on its data pipe, store-protocol.ts): the bytes go to the engine as they are and settings ride in a SETTINGS clause. Through `client.exec`, chDB's
+ * the store process on its data pipe, store-protocol.ts): the bytes go to the engine as they are
+ * and settings ride in a SETTINGS clause. Through `client.exec`, chDB's
  * connection would prepend each setting as a `SET ...;` statement to a query that carries the
  * whole batch, and splitting statements scans the batch again: measured on 10,000 request rows,
  * about 23 µs of CPU per row against about 16. To a server, one HTTP body.
  */
 export async function insertLines(client: ClickHouseClient, insert: LineInsert): Promise<void> {
   const { body } = insert;
-  const raw = rawInserts.get(client);
-  if (raw) {
+  const store = storeOf.get(client);
+  if (store) {
     const { table, columns, format, settings } = insert;
-    await raw({ table, columns, format, settings, values: body });
+    await store.rawInsert({ table, columns, format, settings, values: body });
     return;
   }
   const columns = insert.columns ? ` (${insert.columns.join(', ')})` : '';

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseError } from '@clickhouse/client';
 import { DATA_FD, type StoreQueryParams, type StoreRawInsert, type StoreReply, type StoreRequest, type StoreResult } from './store-protocol.ts';
@@ -46,15 +47,12 @@ export interface StoreConnectionOptions {
   onExit?: (how: string) => void;
 }
 
+/** An insert's values (a string, a Buffer, or a stream of either) as bytes. */
 function toBuffer(values: unknown): Promise<Buffer> | Buffer {
   if (values === undefined) return Buffer.alloc(0);
   if (typeof values === 'string') return Buffer.from(values);
   if (Buffer.isBuffer(values)) return values;
-  return (async () => {
-    const chunks: Buffer[] = [];
-    for await (const c of values as AsyncIterable<unknown>) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c as Uint8Array));
-    return Buffer.concat(chunks);
-  })();
+  return buffer(values as AsyncIterable<unknown>);
 }
 
 function resultStream(bytes: Uint8Array | undefined): Readable {

@@ -18,6 +18,7 @@ import { readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
+import { buffer } from 'node:stream/consumers';
 import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection';
 import { DATA_FD, type StoreCall, type StoreReply, type StoreRequest } from './store-protocol.ts';
 
@@ -117,7 +118,7 @@ function send(reply: StoreReply): void {
 }
 
 function errorReply(id: number, err: unknown): StoreReply {
-  const e = err as { message?: unknown; code?: unknown; type?: unknown; name?: unknown };
+  const e = err as { message?: unknown; code?: unknown; type?: unknown };
   return {
     id,
     ok: false,
@@ -132,12 +133,6 @@ function errorReply(id: number, err: unknown): StoreReply {
 /** Bytes from the channel (a Buffer or a plain Uint8Array, by Node version) as text. */
 const text = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
-async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
 async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signal: AbortSignal, data: Promise<Buffer> | null): Promise<StoreReply> {
   const id = req.id;
   switch (req.op) {
@@ -148,7 +143,7 @@ async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signa
     }
     case 'query': {
       const r = await conn.query({ ...(req.params as Params), abort_signal: signal });
-      return { id, ok: true, result: { query_id: r.query_id, bytes: await readAll(r.stream) } };
+      return { id, ok: true, result: { query_id: r.query_id, bytes: await buffer(r.stream) } };
     }
     case 'exec': {
       const { values, ...params } = req.params;
@@ -158,7 +153,7 @@ async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signa
         // chDB's connection reads a string body as it is (it joins stream chunks into one anyway)
         ...(values === undefined ? {} : { values: text(values) as never }),
       });
-      return { id, ok: true, result: { query_id: r.query_id, summary: r.summary, bytes: await readAll(r.stream) } };
+      return { id, ok: true, result: { query_id: r.query_id, summary: r.summary, bytes: await buffer(r.stream) } };
     }
     case 'command': {
       const r = await conn.command({ ...(req.params as Params), abort_signal: signal });
