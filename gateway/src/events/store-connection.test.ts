@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Registry } from 'prom-client';
-import { createClickHouse, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
+import { createClickHouse, insertLines, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
 import { clickhouseCode, isPermanent, isUnreachable } from './errors.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
+import { INSERT_FOLDER } from './store-insert.ts';
 import { createEventWriter, registerWriterMetrics } from './writer.ts';
 
 const dirs: string[] = [];
@@ -142,6 +143,52 @@ describe('the embedded store process', () => {
       await client.close();
     }
   }, 60_000);
+
+  test('a batch reaches the engine through a file in the store folder that is gone after; values, defaults and errors are an inline insert\'s', async () => {
+    // a data dir whose path needs quoting in SQL
+    const dataDir = join(tempDir(), `it's "odd" \\ dir`);
+    mkdirSync(dataDir);
+    const inserts = join(dataDir, 'clickhouse', INSERT_FOLDER);
+    let client = createClickHouse({ dataDir });
+    const lines = (text: string, columns: string[]) =>
+      insertLines(client, { table: 'default.lc', format: 'JSONCompactEachRow', columns, body: Buffer.from(text), settings: { insert_deduplication_token: text } });
+    try {
+      await client.command({
+        query: "CREATE TABLE default.lc (id String, kind LowCardinality(String), n UInt32, note String DEFAULT 'none') ENGINE = MergeTree ORDER BY id",
+      });
+      // LowCardinality columns are read as text and converted: the values are the ones sent
+      await lines('["a","x",1]\n["b","y é",2]\n["c","x",3]\n', ['id', 'kind', 'n']);
+      const rows = async () => (await client.query({ query: 'SELECT id, kind, n, note FROM default.lc ORDER BY id', format: 'JSONEachRow' })).json();
+      expect(await rows()).toEqual([
+        { id: 'a', kind: 'x', n: 1, note: 'none' },
+        { id: 'b', kind: 'y é', n: 2, note: 'none' },
+        { id: 'c', kind: 'x', n: 3, note: 'none' },
+      ]);
+      expect(readdirSync(inserts)).toEqual([]);
+      // a column the table does not have yet: the engine's own error (a schema behind the rows)
+      const missing = await lines('["d","x",4,"later"]\n', ['id', 'kind', 'n', 'added']).catch((e: unknown) => e);
+      expect(clickhouseCode(missing)).toBe(16); // NO_SUCH_COLUMN_IN_TABLE
+      // ... and once a migration adds it, the same batch goes in
+      await client.command({ query: "ALTER TABLE default.lc ADD COLUMN added LowCardinality(String) DEFAULT ''" });
+      await lines('["d","x",4,"later"]\n', ['id', 'kind', 'n', 'added']);
+      const [d] = await (await client.query({ query: "SELECT added FROM default.lc WHERE id = 'd'", format: 'JSONEachRow' })).json();
+      expect(d).toEqual({ added: 'later' });
+      // bad data is refused as bad data, and nothing of its batch is stored
+      const bad = await lines('["e","x",5]\n["f","x","five"]\n', ['id', 'kind', 'n']).catch((e: unknown) => e);
+      expect(isPermanent(bad)).toBe(true);
+      expect(await count(client, "SELECT count() AS n FROM default.lc WHERE id IN ('e', 'f')")).toBe(0);
+      expect(readdirSync(inserts)).toEqual([]);
+      await client.close();
+
+      // a batch file a killed store left behind is cleared when the next store opens the folder
+      writeFileSync(join(inserts, '7.jsonl'), '["z","x",9]\n');
+      client = createClickHouse({ dataDir });
+      expect(await count(client, 'SELECT count() AS n FROM default.lc')).toBe(4);
+      expect(readdirSync(inserts)).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
 
   test('close ends the process after its statements; the folder then opens again with its data', async () => {
     const dataDir = tempDir();

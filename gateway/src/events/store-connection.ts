@@ -268,7 +268,7 @@ export class StoreConnection {
     return { ...base(r.query_id), summary: r.summary as never };
   }
 
-  /** chDB's raw insert (client.ts `insertLines`): the bytes go to the engine as they are. */
+  /** A batch of encoded rows (client.ts `insertLines`): the bytes go on the data pipe, the store inserts them (store-insert.ts). */
   async rawInsert(params: StoreRawInsert): Promise<void> {
     const { values, ...head } = params;
     await this.#call((id) => ({ id, op: 'rawInsert', params: { ...head, bytes: values.byteLength } }), undefined, values);

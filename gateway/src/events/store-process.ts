@@ -14,12 +14,15 @@
  * may send the whole process group, are left to the gateway, which closes its store after the
  * last events are written.
  */
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection';
+import { batchFile, fileInsertQuery, INSERT_FOLDER, readStructure } from './store-insert.ts';
 import { DATA_FD, type StoreCall, type StoreReply, type StoreRequest } from './store-protocol.ts';
 
 type ChdbConnection = ReturnType<typeof CreateChdbConnection>;
@@ -133,7 +136,62 @@ function errorReply(id: number, err: unknown): StoreReply {
 /** Bytes from the channel (a Buffer or a plain Uint8Array, by Node version) as text. */
 const text = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
-async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signal: AbortSignal, data: Promise<Buffer> | null): Promise<StoreReply> {
+/**
+ * Column types per table, read from `system.columns` when an insert first needs them and read again
+ * when an insert names a column not among them (a migration added it) or an insert failed.
+ */
+class ColumnTypes {
+  readonly #tables = new Map<string, ReadonlyMap<string, string>>();
+  readonly #conn: ChdbConnection;
+
+  constructor(conn: ChdbConnection) {
+    this.#conn = conn;
+  }
+
+  /** The structure to read an insert's file with (store-insert.ts `readStructure`), or null. */
+  async structure(table: string, columns: readonly string[] | undefined): Promise<string | null> {
+    if (!columns || columns.length === 0) return null;
+    const known = this.#tables.get(table);
+    const structure = known ? readStructure(columns, known) : null;
+    if (structure !== null) return structure;
+    const types = await this.#read(table);
+    if (types.size > 0) this.#tables.set(table, types);
+    return readStructure(columns, types);
+  }
+
+  forget(table: string): void {
+    this.#tables.delete(table);
+  }
+
+  async #read(table: string): Promise<ReadonlyMap<string, string>> {
+    const dot = table.indexOf('.');
+    try {
+      const r = await this.#conn.query({
+        query:
+          dot === -1
+            ? 'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} FORMAT JSONEachRow'
+            : 'SELECT name, type FROM system.columns WHERE database = {database:String} AND table = {table:String} FORMAT JSONEachRow',
+        query_params: dot === -1 ? { table } : { database: table.slice(0, dot), table: table.slice(dot + 1) },
+      });
+      const text = (await buffer(r.stream)).toString('utf8');
+      const rows = text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { name: string; type: string });
+      return new Map(rows.map((c) => [c.name, c.type]));
+    } catch {
+      // not known now: the insert reads the file with the table's own structure
+      return new Map();
+    }
+  }
+}
+
+/** What a call needs besides its request: the engine, the data pipe, the folder batches are inserted from. */
+interface Store {
+  conn: ChdbConnection;
+  pipe: ByteReader;
+  inserts: string;
+  types: ColumnTypes;
+}
+
+async function run({ conn, pipe, inserts, types }: Store, req: StoreCall, signal: AbortSignal, data: Promise<Buffer> | null): Promise<StoreReply> {
   const id = req.id;
   switch (req.op) {
     case 'ping': {
@@ -165,13 +223,23 @@ async function run(conn: ChdbConnection, pipe: ByteReader, req: StoreCall, signa
       return { id, ok: true, result: { query_id: r.query_id, summary: r.summary } };
     }
     case 'rawInsert': {
-      const { bytes: _, ...params } = req.params;
+      // the batch goes to the engine as a file (store-insert.ts says why)
+      const file = batchFile(inserts, id, req.params.format);
       const values = await data!;
       try {
-        const r = await conn.chdb.rawInsert({ ...params, values });
-        return { id, ok: true, result: { rowsWritten: r.rowsWritten } };
+        await writeFile(file, values);
       } finally {
         pipe.give(values);
+      }
+      try {
+        const structure = await types.structure(req.params.table, req.params.columns);
+        await conn.command({ query: fileInsertQuery(req.params, file, structure), clickhouse_settings: req.params.settings, abort_signal: signal });
+        return { id, ok: true, result: {} };
+      } catch (e) {
+        types.forget(req.params.table);
+        throw e;
+      } finally {
+        await rm(file, { force: true });
       }
     }
   }
@@ -197,8 +265,14 @@ function main(): void {
     process.send({ failed: e instanceof Error ? e.message : String(e) } satisfies StoreReply, () => process.exit(1));
     return;
   }
+  // Batches a store killed mid-insert left: the gateway still holds their rows (its insert failed,
+  // so it inserts them again or spools them). Cleared only once this process holds the folder.
+  const inserts = join(path, INSERT_FOLDER);
+  rmSync(inserts, { recursive: true, force: true });
+  mkdirSync(inserts, { recursive: true });
   const running = new Map<number, AbortController>();
   const pipe = new ByteReader(new Socket({ fd: DATA_FD, readable: true, writable: false }));
+  const store: Store = { conn, pipe, inserts, types: new ColumnTypes(conn) };
   let closing = false;
   const close = (code: number): void => {
     if (closing) return;
@@ -217,7 +291,7 @@ function main(): void {
     running.set(req.id, ac);
     // asked for now, in message order, even while an earlier insert still runs
     const data = req.op === 'rawInsert' ? pipe.take(req.params.bytes) : null;
-    run(conn, pipe, req, ac.signal, data).then(
+    run(store, req, ac.signal, data).then(
       (reply) => send(reply),
       (err: unknown) => send(errorReply(req.id, err)),
     ).finally(() => running.delete(req.id));

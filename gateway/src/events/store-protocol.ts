@@ -42,7 +42,6 @@ export interface StoreResult {
   query_id?: string;
   summary?: unknown;
   bytes?: Uint8Array;
-  rowsWritten?: number;
 }
 
 /** The requests that get a reply. */
