@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { exchangeFixture } from './fixtures.ts';
-import { capBody, CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, toClickHouseTime, toRow } from './row.ts';
+import { capBody, CLICKHOUSE_TIME_MAX_MS, CLICKHOUSE_TIME_MIN_MS, encodeRequestRow, REQUEST_COLUMNS, toClickHouseTime, toRow, type RequestRow } from './row.ts';
 
 describe('toRow', () => {
   test('maps identity, usage, cost and timings of a successful call', () => {
@@ -140,3 +140,19 @@ describe('toClickHouseTime', () => {
     expect(toClickHouseTime(valid + 1)).toBe('2026-11-26 14:05:09.124');
   });
 });
+
+describe('encodeRequestRow', () => {
+  test('writes every column at its place in REQUEST_COLUMNS', () => {
+    // a row whose every value is different from every other, so a value in the wrong place shows
+    const base = toRow(exchangeFixture(3), { storeBodies: true });
+    const row = Object.fromEntries(
+      REQUEST_COLUMNS.map((c, i) => {
+        const v = base[c];
+        const distinct = typeof v === 'number' ? 1000 + i : typeof v === 'boolean' ? i % 2 === 0 : Array.isArray(v) ? [c] : typeof v === 'object' && v !== null ? { [c]: c } : c;
+        return [c, distinct];
+      }),
+    ) as unknown as RequestRow;
+    expect(JSON.parse(encodeRequestRow(row))).toEqual(REQUEST_COLUMNS.map((c) => row[c]));
+  });
+});
+

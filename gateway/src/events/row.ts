@@ -76,13 +76,38 @@ type Unlisted = Exclude<keyof RequestRow, (typeof REQUEST_COLUMNS)[number]>;
 const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyColumnListed;
 
+type ValuesOf<C extends readonly (keyof RequestRow)[]> = { -readonly [I in keyof C]: RequestRow[C[I] & keyof RequestRow] };
+type RequestValues = ValuesOf<typeof REQUEST_COLUMNS>;
+
+/**
+ * The row's values in REQUEST_COLUMNS order (row.test.ts checks the order value by value; the type
+ * checks each position's type).
+ *
+ * Written out rather than `REQUEST_COLUMNS.map((c) => row[c])`: that keyed read of 47 names is
+ * megamorphic, and its entries crowded V8's shared cache of property lookups, so that other
+ * megamorphic reads on the gateway's hot path missed more often; and the array `map` makes is
+ * holey, which sends JSON.stringify down its slow path. Measured with perf on the gateway's main
+ * thread under load: ~9 µs of CPU per request for those two alone.
+ */
+function requestValues(r: RequestRow): RequestValues {
+  return [
+    r.request_id, r.ts, r.project, r.key_id, r.key_fingerprint, r.user, r.session, r.properties, r.surface, r.endpoint,
+    r.provider, r.model, r.upstream_model, r.stream, r.status_code, r.outcome, r.error_type, r.error_message,
+    r.cache_status, r.policy_outcome, r.policy_matches, r.limit_decision, r.prompt_tokens, r.completion_tokens,
+    r.cached_tokens, r.cache_write_tokens, r.reasoning_tokens, r.usage_source, r.cost_usd, r.priced, r.cost_saved_usd,
+    r.latency_ms, r.ttft_ms, r.upstream_ms, r.finish_reason, r.request_bytes, r.response_bytes, r.request_body,
+    r.response_body, r.client_ip, r.user_agent,
+    r.limit_refused, r.budget_soft, r.key_name, r.attempts, r.trace_id, r.span_id,
+  ];
+}
+
 /**
  * One JSONCompactEachRow line (no newline): the values as an array in REQUEST_COLUMNS order.
  * ClickHouse parses arrays about a third faster than objects (measured on chDB: ~48 vs ~70 µs of
  * CPU per row), and the keys are not repeated on the wire or in the spool.
  */
 export function encodeRequestRow(row: RequestRow): string {
-  return wellFormedLine(JSON.stringify(REQUEST_COLUMNS.map((c) => row[c])));
+  return wellFormedLine(JSON.stringify(requestValues(row)));
 }
 
 /**
