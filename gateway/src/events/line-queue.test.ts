@@ -67,39 +67,3 @@ describe('LineQueue', () => {
     expect(lines(held)).toEqual(['"held"']);
   });
 });
-
-describe('LineQueue.warm', () => {
-  test('makes spare chunks ready ahead of need, and the first lines go into them intact', async () => {
-    const q = new LineQueue({ maxRows: 2, chunkBytes: 600 * 1024 });
-    await q.warm(5);
-    expect(q.spare).toBe(2); // never more than one filling and one being inserted need
-    for (const l of ['"a"', '"b"', '"c"']) push(q, l);
-    expect(q.spare).toBe(0);
-    const first = q.shift() as LineBatch;
-    expect(lines(first)).toEqual(['"a"', '"b"']);
-    expect(lines(q.shift())).toEqual(['"c"']);
-    q.release(first);
-    expect(q.spare).toBe(1);
-  });
-
-  test('stops when aborted, keeping nothing half warmed', async () => {
-    const q = new LineQueue({ maxRows: 10, chunkBytes: 2 * 1024 * 1024 });
-    const ac = new AbortController();
-    const warming = q.warm(2, ac.signal);
-    ac.abort();
-    await warming;
-    expect(q.spare).toBe(0);
-    push(q, '"still works"');
-    expect(lines(q.shift())).toEqual(['"still works"']);
-  });
-
-  test('lines pushed while chunks are being warmed are never overwritten by the warming', async () => {
-    const q = new LineQueue({ maxRows: 1000, chunkBytes: 1024 * 1024 });
-    const warming = q.warm(2);
-    push(q, '"early"'); // no spare chunk yet: a fresh one
-    await warming;
-    push(q, '"later"');
-    expect(lines(q.shift())).toEqual(['"early"', '"later"']);
-    expect(q.spare).toBe(2);
-  });
-});

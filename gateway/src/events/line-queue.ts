@@ -6,8 +6,6 @@ export interface LineBatch {
 
 /** Spare chunks kept: one filling while one is being inserted is what steady traffic needs. */
 const SPARE = 2;
-/** Bytes touched per turn of the event loop while warming (~1 ms of page faults). */
-const WARM_SLICE = 256 * 1024;
 
 interface Chunk {
   buf: Buffer;
@@ -26,18 +24,16 @@ interface Chunk {
  * collections and was copied into the old generation, and every flush joined the lines into a
  * string and encoded that into a fresh buffer: about 20 µs of the gateway's main thread per row,
  * measured with a CPU profile under load (join and encode ~3-5 µs of it on first-touched memory,
- * the rest garbage collection). Writing a line into a warm chunk costs ~0.1 µs.
- *
- * Memory is warm once touched: the first write into each page of a fresh chunk takes a page fault,
- * ~15 µs per 4 KiB on a virtual machine, so until two chunks have been filled once every row paid
- * some 10 µs of the main thread. `warm` touches spare chunks ahead of need, a slice per turn of the
- * event loop, so no request ever pays for it.
+ * the rest garbage collection). Writing a line into a chunk costs ~0.1 µs once its memory has been
+ * touched (the first write into each 4 KiB page takes a page fault, ~15 µs on a virtual machine:
+ * the first ~20,000 rows after a start pay it, some 10 µs each). Touching two chunks ahead at start
+ * was tried and taken out: the gateway then served ~2-5% fewer requests per second with events on,
+ * measured as a pair against the same gateway without it (why is not known).
  */
 export class LineQueue {
   readonly #chunks: Chunk[] = [];
-  /** Released or warmed chunks, at most SPARE of them. */
+  /** Released chunks, at most SPARE of them. */
   readonly #free: Buffer[] = [];
-  #warming = 0;
   readonly #maxRows: number;
   readonly #chunkBytes: number;
   #rows = 0;
@@ -69,31 +65,9 @@ export class LineQueue {
     return this.#chunks.length > 1 || last.rows >= this.#maxRows || last.bytes >= this.#chunkBytes;
   }
 
-  /** Spare chunks ready for lines (released, or warmed). */
+  /** Spare chunks ready for lines (released ones). */
   get spare(): number {
     return this.#free.length;
-  }
-
-  /**
-   * Allocates spare chunks until `count` (at most 2, what steady traffic uses: one filling, one
-   * being inserted) are ready, touching their memory WARM_SLICE bytes per turn of the event loop.
-   * Resolves when they are ready or `signal` aborts.
-   */
-  async warm(count: number, signal?: AbortSignal): Promise<void> {
-    const target = Math.min(count, SPARE);
-    while (this.#free.length + this.#warming < target && !signal?.aborted) {
-      this.#warming++;
-      const buf = Buffer.allocUnsafeSlow(this.#chunkBytes);
-      try {
-        for (let at = 0; at < buf.length && !signal?.aborted; at += WARM_SLICE) {
-          buf.fill(0, at, Math.min(buf.length, at + WARM_SLICE));
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-      } finally {
-        this.#warming--;
-      }
-      if (!signal?.aborted && this.#free.length < SPARE) this.#free.push(buf);
-    }
   }
 
   /** UTF-8 bytes `line` takes in the queue, newline included. */

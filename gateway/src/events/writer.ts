@@ -44,11 +44,6 @@ export interface EventWriterOptions {
   maxQueueBytes?: number;
   /** A batch is flushed at once when its encoded rows reach this many bytes. Default 16 MiB. */
   batchBytes?: number;
-  /**
-   * Spare batch buffers for request rows to make ready in the background at start (0 to 2), so the
-   * first rows do not pay for first-touch page faults (line-queue.ts). Default 0; the gateway uses 2.
-   */
-  warmBuffers?: number;
   /** Disk budget for the spool. Default 1 GiB. */
   spoolMaxBytes?: number;
   /** Insert attempts per batch before spooling. Default 3. */
@@ -156,14 +151,13 @@ export interface WriterSettings {
  * checked by watching the inserting thread's nice value.) Without
  * optimize_on_insert a batch is not collapsed by the table engine as it is written (rows of one
  * batch never share a request id; the rollup view's GROUP BY already aggregates it): measured,
- * ~25 instead of ~30 µs of chDB CPU per row. Two batch buffers are warmed at start (line-queue.ts).
+ * ~25 instead of ~30 µs of chDB CPU per row.
  */
 export function writerOptionsFor(
   settings: WriterSettings,
-): Pick<EventWriterOptions, 'rows' | 'flushMs' | 'batchSize' | 'insertSettings' | 'warmBuffers'> {
+): Pick<EventWriterOptions, 'rows' | 'flushMs' | 'batchSize' | 'insertSettings'> {
   return {
     rows: { storeBodies: settings.store_bodies, maxBodyBytes: settings.max_body_kb * 1024 },
-    warmBuffers: 2,
     flushMs: settings.flush_ms,
     batchSize: settings.batch_size,
     ...(settings.clickhouse_url
@@ -200,7 +194,6 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     maxQueue = 100_000,
     maxQueueBytes = 256 * 1024 ** 2,
     batchBytes = 16 * 1024 ** 2,
-    warmBuffers = 0,
     spoolMaxBytes = 1024 ** 3,
     attempts = 3,
     retryDelayMs = 200,
@@ -219,8 +212,6 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     requests: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
     events: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
   };
-  const warming = new AbortController();
-  if (warmBuffers > 0) void queues.requests.warm(warmBuffers, warming.signal);
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
   /** a replay failed (said once until one succeeds) */
@@ -573,7 +564,6 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     flush,
     async close() {
       clearInterval(timer);
-      warming.abort();
       closing = true;
       if (remote) {
         closeBy = Date.now() + closeTimeoutMs;
