@@ -35,7 +35,7 @@ export interface LineInsert {
   signal?: AbortSignal;
 }
 
-/** The store process behind each embedded client (its `rawInsert` takes the writer's batches). */
+/** The store process behind each embedded client (its `insertBatch` takes the writer's batches). */
 const storeOf = new WeakMap<ClickHouseClient, StoreConnection>();
 
 /**
@@ -178,7 +178,7 @@ export async function insertLines(client: ClickHouseClient, insert: LineInsert):
   const store = storeOf.get(client);
   if (store) {
     const { table, columns, format, settings } = insert;
-    await store.rawInsert({ table, columns, format, settings, values: body });
+    await store.insertBatch({ table, columns, format, settings, values: body });
     return;
   }
   const columns = insert.columns ? ` (${insert.columns.join(', ')})` : '';

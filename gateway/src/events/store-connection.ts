@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseError } from '@clickhouse/client';
-import { DATA_FD, type StoreQueryParams, type StoreRawInsert, type StoreReply, type StoreRequest, type StoreResult } from './store-protocol.ts';
+import { DATA_FD, type StoreQueryParams, type StoreBatch, type StoreReply, type StoreRequest, type StoreResult } from './store-protocol.ts';
 import type { Writable } from 'node:stream';
 
 const ENTRY = fileURLToPath(new URL('./store-process.ts', import.meta.url));
@@ -269,9 +269,9 @@ export class StoreConnection {
   }
 
   /** A batch of encoded rows (client.ts `insertLines`): the bytes go on the data pipe, the store inserts them (store-insert.ts). */
-  async rawInsert(params: StoreRawInsert): Promise<void> {
+  async insertBatch(params: StoreBatch): Promise<void> {
     const { values, ...head } = params;
-    await this.#call((id) => ({ id, op: 'rawInsert', params: { ...head, bytes: values.byteLength } }), undefined, values);
+    await this.#call((id) => ({ id, op: 'insertBatch', params: { ...head, bytes: values.byteLength } }), undefined, values);
   }
 
   /** Lets the running statements end, closes the engine and waits for the process to exit. */

@@ -21,7 +21,7 @@
  * writer.ts tells bad data from an outage, and a schema behind, by those codes.
  */
 import { join } from 'node:path';
-import type { StoreRawInsertHead } from './store-protocol.ts';
+import type { StoreBatchHead } from './store-protocol.ts';
 
 /** The folder, inside the store's own, where batches wait as files while they are inserted. */
 export const INSERT_FOLDER = 'watchllm-inserts';
@@ -72,7 +72,7 @@ export function readStructure(columns: readonly string[], types: ReadonlyMap<str
  * The statement that inserts `file` (written in `insert.format`) into `insert.table`, reading it
  * with `structure` when given (see `readStructure`), else with the inserted columns' own.
  */
-export function fileInsertQuery(insert: Pick<StoreRawInsertHead, 'table' | 'columns' | 'format'>, file: string, structure: string | null = null): string {
+export function fileInsertQuery(insert: Pick<StoreBatchHead, 'table' | 'columns' | 'format'>, file: string, structure: string | null = null): string {
   if (!FORMATS.has(insert.format)) throw new Error(`unsupported insert format ${JSON.stringify(insert.format)}`);
   const columns = insert.columns && insert.columns.length > 0 ? ` (${insert.columns.map(identifier).join(', ')})` : '';
   const read = structure === null ? '' : `, ${literal(structure)}`;

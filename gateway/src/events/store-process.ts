@@ -51,7 +51,7 @@ function lowerPriority(nice: number): void {
 const SPARE_BUFFERS = 2;
 
 /**
- * The data pipe's bytes, handed out in the order they are asked for: each raw insert message asks
+ * The data pipe's bytes, handed out in the order they are asked for: each batch insert message asks
  * for its length when it arrives, and the gateway writes the batches in the order of its messages.
  * A batch's buffer comes back with `give` once the engine has it, for a later batch.
  */
@@ -222,7 +222,7 @@ async function run({ conn, pipe, inserts, types }: Store, req: StoreCall, signal
       const r = await conn.insert({ ...(params as Params), abort_signal: signal, values: text(values) });
       return { id, ok: true, result: { query_id: r.query_id, summary: r.summary } };
     }
-    case 'rawInsert': {
+    case 'insertBatch': {
       // the batch goes to the engine as a file (store-insert.ts says why)
       const file = batchFile(inserts, id, req.params.format);
       const values = await data!;
@@ -290,7 +290,7 @@ function main(): void {
     const ac = new AbortController();
     running.set(req.id, ac);
     // asked for now, in message order, even while an earlier insert still runs
-    const data = req.op === 'rawInsert' ? pipe.take(req.params.bytes) : null;
+    const data = req.op === 'insertBatch' ? pipe.take(req.params.bytes) : null;
     run(store, req, ac.signal, data).then(
       (reply) => send(reply),
       (err: unknown) => send(errorReply(req.id, err)),

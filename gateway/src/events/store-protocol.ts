@@ -10,7 +10,7 @@ export interface StoreQueryParams {
   query_id?: string;
 }
 
-export interface StoreRawInsert {
+export interface StoreBatch {
   table: string;
   columns?: readonly string[];
   format: 'JSONEachRow' | 'JSONCompactEachRow';
@@ -19,11 +19,11 @@ export interface StoreRawInsert {
 }
 
 /**
- * A raw insert's message: its rows do not go through the channel's serializer (which copied every
+ * A batch insert's message: its rows do not go through the channel's serializer (which copied every
  * batch into freshly allocated memory on the gateway's main thread) but as `bytes` bytes on the
  * store's data pipe (file descriptor DATA_FD), in the order of these messages.
  */
-export type StoreRawInsertHead = Omit<StoreRawInsert, 'values'> & { bytes: number };
+export type StoreBatchHead = Omit<StoreBatch, 'values'> & { bytes: number };
 
 /** The store process's data pipe: after stdin, stdout, stderr and the IPC channel. */
 export const DATA_FD = 4;
@@ -34,7 +34,7 @@ export type StoreRequest =
   | { id: number; op: 'command'; params: StoreQueryParams }
   | { id: number; op: 'exec'; params: StoreQueryParams & { values?: Buffer } }
   | { id: number; op: 'insert'; params: StoreQueryParams & { values: Buffer } }
-  | { id: number; op: 'rawInsert'; params: StoreRawInsertHead }
+  | { id: number; op: 'insertBatch'; params: StoreBatchHead }
   | { op: 'abort'; target: number }
   | { op: 'close' };
 
