@@ -1,6 +1,6 @@
 import { parseConfig } from '@watchllm/gateway';
 import { describe, expect, test } from 'vitest';
-import { eventsRatios } from './extra-events.ts';
+import { eventsRatios, eventsSection, percent } from './extra-events.ts';
 import { LIMITS_YAML } from './extra-limits.ts';
 import { extrasPass, type ExtrasResult } from './extras.ts';
 import { parseServerTiming } from './latency.ts';
@@ -34,6 +34,14 @@ describe('bench feature sections', () => {
       { caseName: 'chat', on: 950, off: 1000, ratio: 0.95, pass: true, paired: false, mainRatio: 0.95 },
       { caseName: 'chat stream', on: 800, off: 1000, ratio: 0.8, pass: false, paired: false, mainRatio: 0.8 },
     ]);
+  });
+
+  test('the events ratio is shown to a tenth and never rounded up to the bar', () => {
+    expect(percent(0.898)).toBe('89.8%');
+    expect(percent(0.8999)).toBe('89.9%');
+    expect(percent(0.9)).toBe('90.0%');
+    const text = eventsSection(null, [{ caseName: 'chat', on: 2623, off: 2921, ratio: 2623 / 2921, pass: false, paired: true, mainRatio: 0.88 }]);
+    expect(text).toContain('| chat | 2,623 | 2,921 | 89.7% | FAIL | 88.0% |');
   });
 
   test('the limits config the bench writes limits users only, beyond what the bench can reach', () => {
