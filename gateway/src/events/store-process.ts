@@ -14,8 +14,9 @@
  * may send the whole process group, are left to the gateway, which closes its store after the
  * last events are written.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
@@ -47,19 +48,16 @@ function lowerPriority(nice: number): void {
   }
 }
 
-/** Receive buffers kept for the next batches: a fresh one costs a page fault per 4 KiB on first write. */
-const SPARE_BUFFERS = 2;
-
 /**
  * The data pipe's bytes, handed out in the order they are asked for: each batch insert message asks
  * for its length when it arrives, and the gateway writes the batches in the order of its messages.
- * A batch's buffer comes back with `give` once the engine has it, for a later batch.
+ * A batch comes as the pipe's own chunks (the last one cut where the batch ends), never copied: it
+ * is written to a file as it is (store-insert.ts).
  */
 class ByteReader {
   readonly #chunks: Buffer[] = [];
   #buffered = 0;
-  readonly #wants: Array<{ size: number; resolve: (b: Buffer) => void; reject: (e: Error) => void }> = [];
-  readonly #spare: Buffer[] = [];
+  readonly #wants: Array<{ size: number; resolve: (b: Buffer[]) => void; reject: (e: Error) => void }> = [];
   #ended: Error | null = null;
 
   constructor(stream: NodeJS.ReadableStream) {
@@ -76,7 +74,7 @@ class ByteReader {
     stream.on('error', end);
   }
 
-  take(size: number): Promise<Buffer> {
+  take(size: number): Promise<Buffer[]> {
     if (this.#ended) return Promise.reject(this.#ended);
     return new Promise((resolve, reject) => {
       this.#wants.push({ size, resolve, reject });
@@ -84,28 +82,15 @@ class ByteReader {
     });
   }
 
-  /** A buffer `take` gave, no longer read by anyone. */
-  give(b: Buffer): void {
-    const whole = Buffer.from(b.buffer, 0, b.buffer.byteLength);
-    if (this.#spare.length < SPARE_BUFFERS && b.byteOffset === 0) this.#spare.push(whole);
-  }
-
-  #buffer(size: number): Buffer {
-    const i = this.#spare.findIndex((b) => b.length >= size);
-    if (i >= 0) return this.#spare.splice(i, 1)[0]!.subarray(0, size);
-    // its own memory (not the small-buffer pool), so it can be kept and handed out again
-    return Buffer.allocUnsafeSlow(size);
-  }
-
   #serve(): void {
     while (this.#wants.length > 0 && this.#buffered >= this.#wants[0]!.size) {
       const { size, resolve } = this.#wants.shift()!;
-      const out = this.#buffer(size);
+      const out: Buffer[] = [];
       let at = 0;
       while (at < size) {
         const c = this.#chunks[0]!;
         const n = Math.min(c.length, size - at);
-        c.copy(out, at, 0, n);
+        out.push(n === c.length ? c : c.subarray(0, n));
         at += n;
         if (n === c.length) this.#chunks.shift();
         else this.#chunks[0] = c.subarray(n);
@@ -114,6 +99,19 @@ class ByteReader {
       resolve(out);
     }
   }
+}
+
+/**
+ * Writes `chunks` to a new `file` as one vectored write: corked, a write stream hands them all to
+ * fs.writev (and writes again what a short write left).
+ */
+async function writeChunks(file: string, chunks: Buffer[]): Promise<void> {
+  const out = createWriteStream(file);
+  out.cork();
+  for (const c of chunks) out.write(c);
+  out.uncork();
+  out.end();
+  await finished(out);
 }
 
 function send(reply: StoreReply): void {
@@ -183,15 +181,14 @@ class ColumnTypes {
   }
 }
 
-/** What a call needs besides its request: the engine, the data pipe, the folder batches are inserted from. */
+/** What a call needs besides its request: the engine and the folder batches are inserted from. */
 interface Store {
   conn: ChdbConnection;
-  pipe: ByteReader;
   inserts: string;
   types: ColumnTypes;
 }
 
-async function run({ conn, pipe, inserts, types }: Store, req: StoreCall, signal: AbortSignal, data: Promise<Buffer> | null): Promise<StoreReply> {
+async function run({ conn, inserts, types }: Store, req: StoreCall, signal: AbortSignal, data: Promise<Buffer[]> | null): Promise<StoreReply> {
   const id = req.id;
   switch (req.op) {
     case 'ping': {
@@ -225,13 +222,8 @@ async function run({ conn, pipe, inserts, types }: Store, req: StoreCall, signal
     case 'insertBatch': {
       // the batch goes to the engine as a file (store-insert.ts says why)
       const file = batchFile(inserts, id, req.params.format);
-      const values = await data!;
       try {
-        await writeFile(file, values);
-      } finally {
-        pipe.give(values);
-      }
-      try {
+        await writeChunks(file, await data!);
         const structure = await types.structure(req.params.table, req.params.columns);
         await conn.command({ query: fileInsertQuery(req.params, file, structure), clickhouse_settings: req.params.settings, abort_signal: signal });
         return { id, ok: true, result: {} };
@@ -272,7 +264,7 @@ function main(): void {
   mkdirSync(inserts, { recursive: true });
   const running = new Map<number, AbortController>();
   const pipe = new ByteReader(new Socket({ fd: DATA_FD, readable: true, writable: false }));
-  const store: Store = { conn, pipe, inserts, types: new ColumnTypes(conn) };
+  const store: Store = { conn, inserts, types: new ColumnTypes(conn) };
   let closing = false;
   const close = (code: number): void => {
     if (closing) return;
