@@ -66,4 +66,22 @@ describe('LineQueue', () => {
     }
     expect(lines(held)).toEqual(['"held"']);
   });
+
+  test('reserve allocates the spare chunks up front: lines go into them, and nothing is queued by it', () => {
+    const q = new LineQueue({ maxRows: 2, chunkBytes: 64 });
+    q.reserve();
+    expect({ rows: q.rows, bytes: q.bytes, batches: q.batches, spare: q.spare }).toEqual({ rows: 0, bytes: 0, batches: 0, spare: 2 });
+    for (const l of ['"a"', '"b"', '"c"']) push(q, l);
+    // both batches were written into reserved memory: no spare left, none allocated beyond them
+    expect(q.spare).toBe(0);
+    const first = q.shift() as LineBatch;
+    const second = q.shift() as LineBatch;
+    expect([lines(first), lines(second)]).toEqual([['"a"', '"b"'], ['"c"']]);
+    expect(first.body.buffer).not.toBe(second.body.buffer);
+    // reserving again tops the spares up to two, never more
+    q.release(first);
+    q.reserve();
+    q.reserve();
+    expect(q.spare).toBe(2);
+  });
 });

@@ -212,6 +212,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     requests: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
     events: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
   };
+  // (the events table's queue, for the ingest API, allocates its chunks when first used)
+  queues.requests.reserve();
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
   /** a replay failed (said once until one succeeds) */
