@@ -32,9 +32,11 @@ interface Chunk {
  * Why `reserve`: the spare chunks are allocated (not touched: untouched pages take no memory) when
  * the writer is made, before any traffic. Allocating a 16 MiB chunk while the gateway serves
  * requests left V8's young-generation collections much costlier for the rest of the process: with
- * the queue's chunks allocated on first use, ~13 s of load at ~2,600 requests/s spent 620-668 ms in
- * scavenges (three processes), against 393-410 ms with them allocated at start (three processes;
- * the same as with no queue), and the main thread ~15-20 µs more per request.
+ * the writer's chunks allocated on first use, ~13 s of load at ~2,500 requests/s spent 596-668 ms
+ * in scavenges (three processes), against 358-375 ms with them allocated at start (three
+ * processes; events off: 384-416), and the main thread ~10-15 µs more per request. V8's
+ * allocation-site pretenuring takes part (with it switched off, lazy allocation showed no such
+ * scavenges); the exact trigger was not pinned down.
  */
 export class LineQueue {
   readonly #chunks: Chunk[] = [];
