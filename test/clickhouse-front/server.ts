@@ -5,7 +5,8 @@
  *
  * - `GET|HEAD /ping` → `Ok.`
  * - `GET|POST /?query=...` with the SQL in `query`, in the body, or both (`query` + "\n" + body,
- *   which is how inserts send their rows)
+ *   which is how inserts send their rows); an `INSERT ... FORMAT RowBinary` body, binary, is
+ *   written to a file the insert reads (`SELECT * FROM file()`, the table's structure)
  * - `database`, `default_format`, `query_id`, `param_<name>` (typed `{name:Type}` binding) and any
  *   other query parameter as a setting, applied for this request only
  * - credentials (basic auth, `X-ClickHouse-User`/`-Key`, `user`/`password` params) accepted, not checked
@@ -16,6 +17,8 @@
  * Env: FRONT_DATA_DIR (chDB folder), FRONT_PORT (0 = any). Prints `listening <port>` when ready.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -64,14 +67,31 @@ function serially<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const enc = req.headers['content-encoding'];
   let stream: Readable = req;
   if (enc === 'gzip') stream = req.pipe(createGunzip());
   else if (enc === 'deflate') stream = req.pipe(createInflate());
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** `INSERT INTO t [(columns)] FORMAT <binary format>`: the table and columns, and the format. */
+const BINARY_INSERT = /^\s*INSERT\s+INTO\s+([\w.`]+)\s*(\([^)]*\))?\s*FORMAT\s+(RowBinary\w*)\s*$/is;
+const binaryDir = join(dataDir, 'front-inserts');
+mkdirSync(binaryDir, { recursive: true });
+
+/** A binary insert as an INSERT ... SELECT from a file holding the body (chDB's SQL text cannot carry bytes). */
+function binaryInsert(head: string, body: Buffer): { sql: string; cleanup: () => void } | null {
+  const m = BINARY_INSERT.exec(head);
+  if (!m) return null;
+  const file = join(binaryDir, `${randomUUID()}.bin`);
+  writeFileSync(file, body);
+  return {
+    sql: `INSERT INTO ${m[1]} ${m[2] ?? ''} SELECT * FROM file('${file}', '${m[3]}')`,
+    cleanup: () => rmSync(file, { force: true }),
+  };
 }
 
 /** Undo the "escaped" text form clickhouse-js gives top-level String parameters. */
@@ -129,9 +149,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const search = url.searchParams;
-  const body = req.method === 'POST' ? await readBody(req) : '';
+  const raw = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
   const head = search.get('query');
-  const sql = head === null ? body : body.length > 0 ? `${head}\n${body}` : head;
+  const binary = head !== null && raw.length > 0 ? binaryInsert(head, raw) : null;
+  const body = binary ? '' : raw.toString('utf8');
+  const sql = binary ? binary.sql : head === null ? body : body.length > 0 ? `${head}\n${body}` : head;
   const queryId = search.get('query_id') ?? randomUUID();
   const database = search.get('database') ?? 'default';
   const format = search.get('default_format') ?? 'TabSeparated';
@@ -147,6 +169,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
           ? await session.queryBindAsync(sql, params, { format })
           : await session.queryAsync(sql, { format });
       } finally {
+        binary?.cleanup();
         for (const s of reset) await session.queryAsync(s).catch(() => undefined);
       }
     });

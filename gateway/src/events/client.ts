@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { StoreConnection } from './store-connection.ts';
+import type { BatchFormat } from './store-protocol.ts';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -21,14 +22,14 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const databases = new WeakMap<ClickHouseClient, string>();
 
-/** Bulk inserts of rows already encoded: NDJSON, one JSON line per row. */
-export interface LineInsert {
+/** Bulk inserts of rows already encoded: RowBinary rows, or NDJSON (one JSON line per row). */
+export interface RowsInsert {
   /** qualified table (`table(client, name)`) */
   table: string;
-  /** the column order of JSONCompactEachRow lines; omitted for JSONEachRow objects */
+  /** the column order of RowBinary and JSONCompactEachRow rows; omitted for JSONEachRow objects */
   columns?: readonly string[];
-  format: 'JSONEachRow' | 'JSONCompactEachRow';
-  /** the lines, each ending with a newline */
+  format: BatchFormat;
+  /** the rows (JSON lines each ending with a newline) */
   body: Buffer;
   settings: Record<string, string | number>;
   /** cuts an insert to a server short (the writer closing); an embedded insert runs to its end */
@@ -168,12 +169,12 @@ function openStore(path: string, nice: number, onExit?: (how: string) => void): 
 }
 
 /**
- * Insert encoded lines as one statement. Embedded, the batch crosses to the store process on its
+ * Insert encoded rows as one statement. Embedded, the batch crosses to the store process on its
  * data pipe (store-protocol.ts), which has the engine read it from a file (store-insert.ts): not
  * through `client.exec`, whose query would carry the whole batch inline (the costliest way found).
  * To a server, one HTTP body.
  */
-export async function insertLines(client: ClickHouseClient, insert: LineInsert): Promise<void> {
+export async function insertRows(client: ClickHouseClient, insert: RowsInsert): Promise<void> {
   const { body } = insert;
   const store = storeOf.get(client);
   if (store) {

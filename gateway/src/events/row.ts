@@ -67,7 +67,7 @@ export const REQUEST_COLUMNS = [
   'latency_ms', 'ttft_ms', 'upstream_ms', 'finish_reason', 'request_bytes', 'response_bytes', 'request_body',
   'response_body', 'client_ip', 'user_agent',
   // Append only: spooled lines hold values in this order, and a line written before a column
-  // was added is inserted with the columns it has (see insertLines).
+  // was added is inserted with the columns it has (see writer.ts `insert`).
   'limit_refused', 'budget_soft', 'key_name', 'attempts', 'trace_id', 'span_id',
 ] as const satisfies readonly (keyof RequestRow)[];
 

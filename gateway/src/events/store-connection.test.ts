@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Registry } from 'prom-client';
-import { createClickHouse, insertLines, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
+import { createClickHouse, insertRows, storeCrashes, storeProcessId, type ClickHouseClient } from './client.ts';
 import { clickhouseCode, isPermanent, isUnreachable } from './errors.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
@@ -151,7 +151,7 @@ describe('the embedded store process', () => {
     const inserts = join(dataDir, 'clickhouse', INSERT_FOLDER);
     let client = createClickHouse({ dataDir });
     const lines = (text: string, columns: string[]) =>
-      insertLines(client, { table: 'default.lc', format: 'JSONCompactEachRow', columns, body: Buffer.from(text), settings: { insert_deduplication_token: text } });
+      insertRows(client, { table: 'default.lc', format: 'JSONCompactEachRow', columns, body: Buffer.from(text), settings: { insert_deduplication_token: text } });
     try {
       await client.command({
         query: "CREATE TABLE default.lc (id String, kind LowCardinality(String), n UInt32, note String DEFAULT 'none') ENGINE = MergeTree ORDER BY id",

@@ -268,7 +268,7 @@ export class StoreConnection {
     return { ...base(r.query_id), summary: r.summary as never };
   }
 
-  /** A batch of encoded rows (client.ts `insertLines`): the bytes go on the data pipe, the store inserts them (store-insert.ts). */
+  /** A batch of encoded rows (client.ts `insertRows`): the bytes go on the data pipe, the store inserts them (store-insert.ts). */
   async insertBatch(params: StoreBatch): Promise<void> {
     const { values, ...head } = params;
     await this.#call((id) => ({ id, op: 'insertBatch', params: { ...head, bytes: values.byteLength } }), undefined, values);

@@ -11,7 +11,7 @@ describe('inserting a batch from a file', () => {
     );
   });
 
-  test('names that are not plain identifiers, and formats other than the two JSON ones, are refused', () => {
+  test('names that are not plain identifiers, and formats other than the batch ones, are refused', () => {
     const file = '/d/1.jsonl';
     expect(() => fileInsertQuery({ table: 'requests; DROP TABLE x', format: 'JSONEachRow' }, file)).toThrow(/not a table or column name/);
     expect(() => fileInsertQuery({ table: 'a.b.c', format: 'JSONEachRow' }, file)).toThrow(/not a table or column name/);

@@ -10,10 +10,13 @@ export interface StoreQueryParams {
   query_id?: string;
 }
 
+/** How a batch's rows are encoded: request rows in RowBinary (row-binary.ts) or spooled JSON lines, ingested events as JSON objects. */
+export type BatchFormat = 'JSONEachRow' | 'JSONCompactEachRow' | 'RowBinary';
+
 export interface StoreBatch {
   table: string;
   columns?: readonly string[];
-  format: 'JSONEachRow' | 'JSONCompactEachRow';
+  format: BatchFormat;
   settings: Record<string, string | number>;
   values: Uint8Array;
 }

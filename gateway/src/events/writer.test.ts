@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createClickHouse, type ClickHouseClient } from './client.ts';
+import type { Readable } from 'node:stream';
+import { createClickHouse, insertRows, type ClickHouseClient } from './client.ts';
 import { exchangeFixture } from './fixtures.ts';
 import { migrate } from './migrations.ts';
+import { encodeRequestRowBinary, RowBinaryEncoder } from './row-binary.ts';
 import { encodeRequestRow, REQUEST_COLUMNS, toRow } from './row.ts';
 import { Spool } from './spool.ts';
 import { createEventWriter, registerWriterMetrics, type WriterLogger } from './writer.ts';
@@ -74,12 +76,29 @@ const quiet: WriterLogger & { errors: string[] } = {
 };
 
 /** The test's client, as if over a network that can be cut: while `down`, inserts are refused. */
+const BINARY_INSERT = /^INSERT INTO (\S+) \(([^)]*)\) FORMAT RowBinary$/;
+
+/**
+ * `client.exec` as a server answers it: the wrappers below make the writer see a server (inserts
+ * through `exec`), and chDB's inline exec cannot carry a binary body, so a RowBinary insert goes in
+ * through the embedded batch path, the bytes as they came.
+ */
+async function execAsServer(params: Parameters<ClickHouseClient['exec']>[0]): ReturnType<ClickHouseClient['exec']> {
+  const m = BINARY_INSERT.exec(params.query);
+  if (!m || !('values' in params)) return client.exec(params);
+  const body = Buffer.concat(await (params.values as Readable).toArray());
+  const settings = (params.clickhouse_settings ?? {}) as Record<string, string | number>;
+  await insertRows(client, { table: m[1]!, columns: m[2]!.split(', '), format: 'RowBinary', body, settings });
+  // an empty answer, for the writer to read as it reads a server's
+  return client.exec({ query: 'SELECT 1 WHERE 0' });
+}
+
 function switchable(down: boolean): ClickHouseClient & { down: boolean } {
   const c = Object.create(client) as ClickHouseClient & { down: boolean };
   c.down = down;
   c.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
     if (c.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
-    return client.exec(params);
+    return execAsServer(params);
   }) as ClickHouseClient['exec'];
   return c;
 }
@@ -145,7 +164,11 @@ describe('createEventWriter', () => {
     await first.close();
     await down.close();
     expect(first.stats()).toMatchObject({ queued: 0, spooledRows: 10, inserted: 0, failed: 4, dropped: 0 });
-    expect(readdirSync(join(dataDir, 'spool')).filter((f) => f.endsWith('.ndjson'))).toHaveLength(3);
+    const files = readdirSync(join(dataDir, 'spool')).filter((f) => f.endsWith('.ndjson')).sort();
+    expect(files).toHaveLength(3);
+    // queued as RowBinary, spooled as the rows' JSON lines: readable, and what older versions replay
+    const spooled = files.map((f) => readFileSync(join(dataDir, 'spool', f), 'utf8')).join('');
+    expect(spooled).toBe(Array.from({ length: 10 }, (_, i) => `${encodeRequestRow(toRow(exchangeFixture(i + 1), { storeBodies: true }))}\n`).join(''));
 
     // the restarted gateway: same data dir, ClickHouse back
     const second = createEventWriter({ client, dataDir, retryDelayMs: 1, logger: quiet });
@@ -245,7 +268,7 @@ describe('createEventWriter', () => {
     const counting = Object.create(client) as ClickHouseClient;
     counting.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
       inserts++;
-      return client.exec(params);
+      return execAsServer(params);
     }) as ClickHouseClient['exec'];
     let migrated = false;
     const writer = createEventWriter({ client: counting, dataDir, batchSize: 2, retryDelayMs: 1, schemaReady: () => migrated, logger: quiet });
@@ -376,9 +399,11 @@ describe('createEventWriter', () => {
   });
 
   test('the queue is bounded by size too: rows that do not fit are dropped and counted', async () => {
-    const line = Buffer.byteLength(encodeRequestRow(toRow(exchangeFixture(1), { storeBodies: true }))) + 1;
+    const encoded = new RowBinaryEncoder();
+    encodeRequestRowBinary(toRow(exchangeFixture(1), { storeBodies: true }), exchangeFixture(1).ts, encoded);
+    const row = encoded.length;
     // room for two rows by size, far more by count
-    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueueBytes: 2 * line + line / 2, batchSize: 100, logger: quiet });
+    const writer = createEventWriter({ client, dataDir: tempDir(), maxQueueBytes: 2 * row + row / 2, batchSize: 100, logger: quiet });
     for (let i = 1; i <= 4; i++) writer.record(exchangeFixture(i));
     expect(writer.stats()).toMatchObject({ queued: 2, dropped: 2 });
     await writer.close();
@@ -400,7 +425,7 @@ describe('createEventWriter', () => {
     counting.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
       inserts++;
       if (inserts === 1) for (let i = 4; i <= 5; i++) writer.record(exchangeFixture(i));
-      return client.exec(params);
+      return execAsServer(params);
     }) as ClickHouseClient['exec'];
     const writer = createEventWriter({ client: counting, dataDir: tempDir(), flushMs: 60_000, batchSize: 100, logger: quiet });
     for (let i = 1; i <= 3; i++) writer.record(exchangeFixture(i));

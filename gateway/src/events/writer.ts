@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventSink } from '../exchange.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { insertLines, isEmbedded, table as qualified } from './client.ts';
+import { insertRows, isEmbedded, table as qualified } from './client.ts';
 import { clickhouseCode, isPermanent, isUnreachable, UnreadableLine } from './errors.ts';
-import { LineQueue, type LineBatch } from './line-queue.ts';
-import { encodeRequestRow, REQUEST_COLUMNS, toRow, wellFormedLine, type RowOptions } from './row.ts';
+import { RowQueue, type RowBatch } from './row-queue.ts';
+import { REQUEST_COLUMNS, toRow, wellFormedLine, type RowOptions } from './row.ts';
+import { encodeRequestRowBinary, RowBinaryEncoder, rowBinaryToLines } from './row-binary.ts';
 import { Spool, type SpooledBatch } from './spool.ts';
 
 export { registerWriterMetrics } from './metrics.ts';
@@ -167,12 +168,13 @@ export function writerOptionsFor(
 }
 
 /**
- * The event writer: `record` encodes the exchange's row into its JSON line at once and writes the
- * line's bytes into a bounded queue outside the JavaScript heap (line-queue.ts); a timer or a full
- * batch drains it with one insert per batch and table. Encoding at once (after the client has its
- * answer) lets the exchange, with its bodies and headers, die young, and nothing the queue holds
- * is ever moved by the garbage collector. A batch that cannot be inserted after retries is spooled
- * to disk; while the spool holds anything, new batches go behind it so rows reach ClickHouse in
+ * The event writer: `record` encodes the exchange's row at once, in RowBinary (row-binary.ts says
+ * why), into a bounded queue outside the JavaScript heap (row-queue.ts); rows of the ingest API's
+ * `events` table are queued as JSON lines. A timer or a full batch drains the queues with one
+ * insert per batch and table. Encoding at once (after the client has its answer) lets the
+ * exchange, with its bodies and headers, die young, and nothing the queue holds is ever moved by
+ * the garbage collector. A batch that cannot be inserted after retries is spooled to disk as
+ * NDJSON (request rows turned into JSONCompactEachRow lines); while the spool holds anything, new batches go behind it so rows reach ClickHouse in
  * order, and the spool head is retried with growing delays. Each batch keeps one id from first
  * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
  * its acknowledgement was lost is not stored twice. Gateways sharing a data dir (replicas on one
@@ -207,13 +209,15 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
   // inserts that go over a network, which a closing writer bounds in time
   const remote = !isEmbedded(client);
   const spool = new Spool(join(opts.dataDir, 'spool'), spoolMaxBytes);
-  // Encoded rows per table, oldest first, in batches (see line-queue.ts).
-  const queues: Record<WriterTable, LineQueue> = {
-    requests: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
-    events: new LineQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
+  // Encoded rows per table, oldest first, in batches (see row-queue.ts).
+  const queues: Record<WriterTable, RowQueue> = {
+    requests: new RowQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
+    events: new RowQueue({ maxRows: batchSize, chunkBytes: batchBytes }),
   };
   // (the events table's queue, for the ingest API, allocates its chunks when first used)
   queues.requests.reserve();
+  // where `record` writes each request row before it is copied into the queue
+  const encoder = new RowBinaryEncoder();
   const counts = { inserted: 0, failed: 0, dropped: 0 };
   const warned = { queue: false, spool: false, closed: false };
   /** a replay failed (said once until one succeeds) */
@@ -242,19 +246,25 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     }
   }
 
-  /** Queue `line`, or drop it (counted, said once) when the writer is closed or the queue is full. */
-  function enqueue(name: WriterTable, line: string): boolean {
+  /** Whether a row of `size` bytes may be queued; if not (closed, or the queue full) it is dropped, counted and said once. */
+  function admit(size: number): boolean {
     if (closed) {
       drop(1, 'closed', 'event recorded after the writer was closed');
       return false;
     }
-    const size = LineQueue.size(line);
     if (queued() >= maxQueue || queuedBytes() + size > maxQueueBytes) {
       drop(1, 'queue', `event queue is full (${maxQueue} rows or ${maxQueueBytes} bytes)`);
       return false;
     }
     warned.queue = false;
-    queues[name].push(line, size);
+    return true;
+  }
+
+  /** Queue an `events` row's JSON line, or drop it (see `admit`). */
+  function enqueueLine(line: string): boolean {
+    const size = RowQueue.size(line);
+    if (!admit(size)) return false;
+    queues.events.push(line, size);
     return true;
   }
 
@@ -277,7 +287,8 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     });
   }
 
-  async function insert(name: WriterTable, token: string, body: Buffer): Promise<void> {
+  /** Insert `body`: RowBinary request rows from the queue when `binary`, else NDJSON (the events queue, the spool). */
+  async function insert(name: WriterTable, token: string, body: Buffer, binary = false): Promise<void> {
     // Always the batch's own token: ClickHouse drops a replay of a batch that already landed (its
     // acknowledgement lost), and no insert can reuse another batch's token. The rollup view's
     // block is dropped too (migration 8), with this setting, which not every server version has on.
@@ -285,17 +296,17 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     // Request rows are arrays in REQUEST_COLUMNS order; event rows, and request rows spooled by
     // an older version, are objects. A spooled array line from before a column was appended has
     // fewer values: it names only the columns it has.
-    const compact = name === 'requests' && body[0] === 0x5b; // '['
+    const compact = !binary && name === 'requests' && body[0] === 0x5b; // '['
     const width = compact ? columnsOf(body) : 0;
     if (width > REQUEST_COLUMNS.length) throw new SpooledByNewer(width);
     const ac = new AbortController();
     inFlight.add(ac);
     const cut = closing && remote ? cutAt(ac) : undefined;
     try {
-      await insertLines(client, {
+      await insertRows(client, {
         table: qualified(client, name),
-        format: compact ? 'JSONCompactEachRow' : 'JSONEachRow',
-        columns: compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
+        format: binary ? 'RowBinary' : compact ? 'JSONCompactEachRow' : 'JSONEachRow',
+        columns: binary ? REQUEST_COLUMNS : compact ? REQUEST_COLUMNS.slice(0, width) : undefined,
         body,
         settings,
         signal: ac.signal,
@@ -359,13 +370,15 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
     }
   }
 
-  async function deliver(name: WriterTable, batch: LineBatch): Promise<void> {
+  /** A batch from the queue: the requests queue holds RowBinary rows, the events queue JSON lines. */
+  async function deliver(name: WriterTable, batch: RowBatch): Promise<void> {
     const { body, rows } = batch;
+    const binary = name === 'requests';
     const token = randomUUID();
     // Behind a spool with batches to replay, go to disk: replay keeps arrival order. So too
     // before this process's migrations ran, and when a closing writer's time is up.
     if (!waiting() && schemaReady() && Date.now() < closeBy) {
-      const err = await withRetries(() => insert(name, token, body));
+      const err = await withRetries(() => insert(name, token, body, binary));
       if (err === null) {
         counts.inserted += rows;
         return;
@@ -378,12 +391,13 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
         logger.warn({ component: 'events', err, table: name, rows }, 'ClickHouse unreachable, spooling to disk');
       }
     }
-    await toSpool(name, token, batch);
+    await toSpool(name, token, batch, binary);
   }
 
-  async function toSpool(name: WriterTable, token: string, { body, rows }: LineBatch): Promise<void> {
+  /** Spool a batch as NDJSON (RowBinary rows turned into their JSON lines), keeping its token. */
+  async function toSpool(name: WriterTable, token: string, { body, rows }: RowBatch, binary: boolean): Promise<void> {
     try {
-      if (await spool.write(name, token, body, rows)) return;
+      if (await spool.write(name, token, binary ? rowBinaryToLines(body) : body, rows)) return;
       drop(rows, 'spool', `event spool is full (${spoolMaxBytes} bytes in ${spool.dir})`);
     } catch (err) {
       drop(rows, 'spool', `cannot write the event spool in ${spool.dir}: ${String(err)}`);
@@ -542,20 +556,20 @@ export function createEventWriter(opts: EventWriterOptions): EventWriter {
 
   return {
     record(x) {
-      let line: string;
+      encoder.reset();
       try {
-        line = encodeRequestRow(toRow(x, rowOptions));
+        encodeRequestRowBinary(toRow(x, rowOptions), x.ts, encoder);
       } catch (err) {
         drop(1, 'queue', `an exchange could not be mapped to a row: ${String(err)}`);
         return;
       }
-      enqueue('requests', line);
+      if (admit(encoder.length)) queues.requests.append(encoder.buffer, 0, encoder.length);
       kick();
     },
     recordEvents(rows) {
       let n = 0;
       for (const row of rows) {
-        if (!enqueue('events', wellFormedLine(JSON.stringify(row)))) break;
+        if (!enqueueLine(wellFormedLine(JSON.stringify(row)))) break;
         n++;
       }
       // the rest of the batch is refused too: a caller retrying it keeps the rows in order

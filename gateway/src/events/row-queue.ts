@@ -1,5 +1,8 @@
-/** A batch of encoded rows: NDJSON bytes (each line ends with a newline), ready to insert or spool. */
-export interface LineBatch {
+/**
+ * A batch of encoded rows, ready to insert or spool: NDJSON bytes (each line ends with a newline)
+ * for rows pushed as lines, RowBinary bytes for rows appended as bytes.
+ */
+export interface RowBatch {
   body: Buffer;
   rows: number;
 }
@@ -15,8 +18,9 @@ interface Chunk {
 }
 
 /**
- * Encoded rows waiting for ClickHouse, held as NDJSON bytes outside the JavaScript heap, in chunks
- * that are the batches: a chunk takes lines until it holds `maxRows` rows or `chunkBytes` bytes,
+ * Encoded rows waiting for ClickHouse, held as bytes outside the JavaScript heap (JSON lines, or
+ * RowBinary rows: one queue holds one kind), in chunks
+ * that are the batches: a chunk takes rows until it holds `maxRows` rows or `chunkBytes` bytes,
  * and `shift` hands the oldest one out whole, so a batch is inserted without being joined or
  * copied. Chunks are reused once their batch is released.
  *
@@ -38,7 +42,7 @@ interface Chunk {
  * allocation-site pretenuring takes part (with it switched off, lazy allocation showed no such
  * scavenges); the exact trigger was not pinned down.
  */
-export class LineQueue {
+export class RowQueue {
   readonly #chunks: Chunk[] = [];
   /** Released chunks, at most SPARE of them. */
   readonly #free: Buffer[] = [];
@@ -47,7 +51,7 @@ export class LineQueue {
   #rows = 0;
   #bytes = 0;
 
-  /** Chunks of `chunkBytes` (a longer line gets a chunk of its own size), at most `maxRows` rows each. */
+  /** Chunks of `chunkBytes` (a longer row gets a chunk of its own size), at most `maxRows` rows each. */
   constructor(opts: { maxRows: number; chunkBytes: number }) {
     this.#maxRows = Math.max(1, opts.maxRows);
     this.#chunkBytes = Math.max(1, opts.chunkBytes);
@@ -66,14 +70,14 @@ export class LineQueue {
     return this.#chunks.length;
   }
 
-  /** True when a batch is complete: a chunk took no more lines, or the newest is at its bounds. */
+  /** True when a batch is complete: a chunk took no more rows, or the newest is at its bounds. */
   get full(): boolean {
     const last = this.#chunks.at(-1);
     if (last === undefined) return false;
     return this.#chunks.length > 1 || last.rows >= this.#maxRows || last.bytes >= this.#chunkBytes;
   }
 
-  /** Spare chunks ready for lines (released ones). */
+  /** Spare chunks ready for rows (released ones). */
   get spare(): number {
     return this.#free.length;
   }
@@ -83,22 +87,40 @@ export class LineQueue {
     return Buffer.byteLength(line) + 1;
   }
 
-  /** Append one line (no newline in it: JSON text has none); `size` is `LineQueue.size(line)`. */
+  /** Append one line (no newline in it: JSON text has none); `size` is `RowQueue.size(line)`. */
   push(line: string, size: number): void {
+    const c = this.#chunkFor(size);
+    c.bytes += c.buf.write(line, c.bytes);
+    c.buf[c.bytes++] = 0x0a;
+    this.#added(c, size);
+  }
+
+  /** Append one row already encoded: `src[start, end)` is copied. */
+  append(src: Buffer, start: number, end: number): void {
+    const size = end - start;
+    const c = this.#chunkFor(size);
+    c.bytes += src.copy(c.buf, c.bytes, start, end);
+    this.#added(c, size);
+  }
+
+  /** The chunk the next row of `size` bytes goes into: the newest, or a new one when it is at its bounds. */
+  #chunkFor(size: number): Chunk {
     let c = this.#chunks.at(-1);
     if (!c || c.rows >= this.#maxRows || c.bytes + size > c.buf.length) {
       c = { buf: this.#alloc(size), bytes: 0, rows: 0 };
       this.#chunks.push(c);
     }
-    c.bytes += c.buf.write(line, c.bytes);
-    c.buf[c.bytes++] = 0x0a;
+    return c;
+  }
+
+  #added(c: Chunk, size: number): void {
     c.rows++;
     this.#rows++;
     this.#bytes += size;
   }
 
-  /** The oldest batch; lines pushed after this go to a new one. Give it back with `release`. */
-  shift(): LineBatch | null {
+  /** The oldest batch; rows added after this go to a new one. Give it back with `release`. */
+  shift(): RowBatch | null {
     const c = this.#chunks.shift();
     if (!c) return null;
     this.#rows -= c.rows;
@@ -106,13 +128,13 @@ export class LineQueue {
     return { body: c.buf.subarray(0, c.bytes), rows: c.rows };
   }
 
-  /** Allocates the spare chunks now (see above), so that lines never wait for a fresh chunk in steady traffic. */
+  /** Allocates the spare chunks now (see above), so that rows never wait for a fresh chunk in steady traffic. */
   reserve(): void {
     while (this.#free.length < SPARE) this.#free.push(Buffer.allocUnsafeSlow(this.#chunkBytes));
   }
 
-  /** The batch is inserted or spooled: its memory may hold the next lines. */
-  release(batch: LineBatch): void {
+  /** The batch is inserted or spooled: its memory may hold the next rows. */
+  release(batch: RowBatch): void {
     // only standard chunks are kept, and few: the queue's memory shrinks back after a burst
     const { buffer, byteOffset } = batch.body;
     if (byteOffset === 0 && buffer.byteLength === this.#chunkBytes && this.#free.length < SPARE) {
