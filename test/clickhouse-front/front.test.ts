@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createClickHouse, type ClickHouseClient } from '../../gateway/src/events/client.ts';
+import { createClickHouse, insertRows, type ClickHouseClient } from '../../gateway/src/events/client.ts';
 import { exchangeFixture } from '../../gateway/src/events/fixtures.ts';
 import { migrate } from '../../gateway/src/events/migrations.ts';
+import { encodeRequestRowBinary, RowBinaryEncoder } from '../../gateway/src/events/row-binary.ts';
 import { getRequest, listFiltersSchema, listRequests } from '../../gateway/src/events/query.ts';
 import { createEventWriter } from '../../gateway/src/events/writer.ts';
 import { startClickHouseFront, type ClickHouseFront } from './index.ts';
@@ -63,6 +64,20 @@ describe('clickhouse front, through @clickhouse/client in URL mode', () => {
     expect(await rs.json()).toEqual([{ t: '' }]);
     expect((await countById()).req_000900).toBe(1);
     await client.command({ query: "ALTER TABLE watchllm.requests DELETE WHERE request_id = 'req_000900'", clickhouse_settings: { mutations_sync: '1' } });
+  });
+
+  test('a RowBinary insert keeps its bytes: text in and out of ASCII, numbers and nulls as sent', async () => {
+    const { toRow, REQUEST_COLUMNS } = await import('../../gateway/src/events/row.ts');
+    const x = exchangeFixture(901);
+    x.meta.user = 'Zoë 🚀';
+    x.costUsd = null;
+    x.response.usage = { promptTokens: 70_000, completionTokens: 1, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+    const enc = new RowBinaryEncoder();
+    encodeRequestRowBinary(toRow(x, { storeBodies: true }), x.ts, enc);
+    await insertRows(client, { table: 'watchllm.requests', format: 'RowBinary', columns: REQUEST_COLUMNS, body: Buffer.from(enc.buffer.subarray(0, enc.length)), settings: {} });
+    const rs = await client.query({ query: "SELECT user, prompt_tokens, cost_usd, ts FROM watchllm.requests WHERE request_id = 'req_000901'", format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual([{ user: 'Zoë 🚀', prompt_tokens: 70_000, cost_usd: null, ts: toRow(x, { storeBodies: true }).ts }]);
+    await client.command({ query: "ALTER TABLE watchllm.requests DELETE WHERE request_id = 'req_000901'", clickhouse_settings: { mutations_sync: '1' } });
   });
 
   test('a server error becomes a ClickHouseError with its code', async () => {
