@@ -19,6 +19,8 @@ function variedRows(): Array<{ row: RequestRow; ts: number }> {
   const rich = exchangeFixture(2);
   rich.meta.properties = { env: 'prod', 'équipe': 'données', emoji: '🚀 launch', empty: '' };
   rich.meta.user = 'Zoë';
+  // non-ASCII text whose length's LEB128 is shorter than its bound's (three bytes per unit)
+  rich.meta.session = `é${'a'.repeat(50)}`;
   rich.request.raw = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `résumé ${'ü'.repeat(300)} 🙂 "quoted"\n\ttab` }] });
   rich.response.body = 'x'.repeat(200_000); // over the cap: cut and marked
   rich.attempts = [
@@ -37,6 +39,7 @@ function variedRows(): Array<{ row: RequestRow; ts: number }> {
   failed.upstream = { status: 502, sentAt: 1001, headersAt: null, endedAt: null };
   failed.error = { type: 'upstream_error', message: 'bad gateway ' + 'é'.repeat(127) };
   failed.outcome = 'upstream_error';
+  failed.response.body = `<html>${'b'.repeat(6000)}</html>`; // the same for a long one: 3 bytes of bound, 2 of length
   out.push({ row: toRow(failed, opts), ts: failed.ts });
 
   // a time before 1970 (negative milliseconds) and the last millisecond of a second

@@ -26,6 +26,26 @@ export { REQUEST_COLUMNS };
 
 const TWO_32 = 2 ** 32;
 
+/** Bytes of `n`'s LEB128. */
+function lebBytes(n: number): number {
+  let bytes = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** Writes `n` as LEB128 at `pos` (room checked by the caller); returns the position after it. */
+function writeLeb(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
 /** A growing buffer that rows are written into, one after another; `reset` starts over. */
 export class RowBinaryEncoder {
   #buf: Buffer;
@@ -98,14 +118,7 @@ export class RowBinaryEncoder {
   /** LEB128, as RowBinary writes lengths and counts. */
   varUInt(n: number): void {
     this.#room(10);
-    const buf = this.#buf;
-    let pos = this.#pos;
-    while (n >= 0x80) {
-      buf[pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    buf[pos++] = n;
-    this.#pos = pos;
+    this.#pos = writeLeb(this.#buf, this.#pos, n);
   }
 
   string(s: string): void {
@@ -128,12 +141,17 @@ export class RowBinaryEncoder {
         return;
       }
     }
-    const bytes = Buffer.byteLength(s, 'utf8');
-    this.varUInt(bytes);
-    this.#room(bytes);
-    const written = this.#buf.write(s, this.#pos, bytes, 'utf8');
-    // byteLength and write agree (lone surrogates count and write as U+FFFD's three bytes)
-    if (written !== bytes) throw new Error(`UTF-8 length mismatch: ${written} of ${bytes} bytes written`);
+    // One pass: the text is written where it goes if it takes its most bytes (three per UTF-16
+    // unit; a lone surrogate is written as U+FFFD's three), and moved up when its length's LEB128
+    // turns out shorter than that bound's (rarely: text is mostly one byte per unit).
+    const max = n * 3;
+    const head = lebBytes(max);
+    this.#room(head + max);
+    const at = this.#pos;
+    const bytes = this.#buf.write(s, at + head, max, 'utf8');
+    const need = lebBytes(bytes);
+    if (need < head) this.#buf.copyWithin(at + need, at + head, at + head + bytes);
+    this.#pos = writeLeb(this.#buf, at, bytes);
     this.#pos += bytes;
   }
 
