@@ -160,9 +160,11 @@ export const INTRO = `# Benchmarks
     checks that \`count()\` equals the rows recorded. Rows/s run from the first record to the end of
     the last flush; CPU is the writer process's and its store process's (chDB's threads included),
     with what building the fixtures costs measured apart. Then the main run's two gateways, events on and events off,
-    alone as a pair in 1 s slices (ABBA order) for each case at the main case's connections: their
-    requests/s ratio is the verdict, with the main cases' ratio beside it (four targets sharing
-    2 s slices make that one too coarse for a 10% target).
+    alone as a pair in 1 s slices at the main case's connections, the chat and the streamed case
+    interleaved (on chat, off chat, on stream, off stream, then the reverse), so that the store's
+    lagging work (merges land seconds after their rows) is not all charged to the case measured
+    second: their requests/s ratio per case is the verdict, with the main cases' ratio beside it
+    (four targets sharing 2 s slices make that one too coarse for a 10% target).
   - **Limits and cache** (issue 4): a redis-server on a free port (as \`test/redis\` starts it) and
     a gateway using it, events off, with \`limits: { user: { rpm: 100000000, tpm: 1000000000 } }\`;
     requests one at a time over one connection, alternating in round-robin slices between calls
