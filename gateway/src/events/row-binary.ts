@@ -20,9 +20,7 @@
  * lone UTF-16 surrogate is written as U+FFFD (Buffer's UTF-8 encoder does that), as the JSON
  * lines do (`wellFormedLine`).
  */
-import { encodeRequestRow, REQUEST_COLUMNS, toClickHouseTime, type RequestRow } from './row.ts';
-
-export { REQUEST_COLUMNS };
+import { encodeRequestRow, toClickHouseTime, type RequestRow } from './row.ts';
 
 const TWO_32 = 2 ** 32;
 

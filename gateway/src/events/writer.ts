@@ -174,14 +174,15 @@ export function writerOptionsFor(
  * insert per batch and table. Encoding at once (after the client has its answer) lets the
  * exchange, with its bodies and headers, die young, and nothing the queue holds is ever moved by
  * the garbage collector. A batch that cannot be inserted after retries is spooled to disk as
- * NDJSON (request rows turned into JSONCompactEachRow lines); while the spool holds anything, new batches go behind it so rows reach ClickHouse in
- * order, and the spool head is retried with growing delays. Each batch keeps one id from first
- * attempt to last replay, sent as `insert_deduplication_token`, so a batch that did land before
- * its acknowledgement was lost is not stored twice. Gateways sharing a data dir (replicas on one
- * volume) share the spool: each claims a batch before replaying it and lists the folder again
- * every `spoolRescanMs` for batches the others spooled or left (spool.ts). Nothing is inserted
- * before `schemaReady` says this process's migrations ran (batches wait in the spool), and a
- * closing writer gives inserts to a server `closeTimeoutMs` in all before it spools the rest.
+ * NDJSON (request rows turned into JSONCompactEachRow lines); while the spool holds anything, new
+ * batches go behind it so rows reach ClickHouse in order, and the spool head is retried with
+ * growing delays. Each batch keeps one id from first attempt to last replay, sent as
+ * `insert_deduplication_token`, so a batch that did land before its acknowledgement was lost is
+ * not stored twice. Gateways sharing a data dir (replicas on one volume) share the spool: each
+ * claims a batch before replaying it and lists the folder again every `spoolRescanMs` for batches
+ * the others spooled or left (spool.ts). Nothing is inserted before `schemaReady` says this
+ * process's migrations ran (batches wait in the spool), and a closing writer gives inserts to a
+ * server `closeTimeoutMs` in all before it spools the rest.
  *
  * @example
  * const writer = createEventWriter({ client, dataDir: '.watchllm' });
