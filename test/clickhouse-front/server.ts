@@ -169,7 +169,6 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
           ? await session.queryBindAsync(sql, params, { format })
           : await session.queryAsync(sql, { format });
       } finally {
-        binary?.cleanup();
         for (const s of reset) await session.queryAsync(s).catch(() => undefined);
       }
     });
@@ -199,6 +198,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       'x-clickhouse-exception-code': code,
     });
     res.end(/Code: \d+/.test(message) ? `${message}\n` : `Code: ${code}. DB::Exception: ${message} (STD_EXCEPTION)\n`);
+  } finally {
+    // also when the request failed before its insert ran (a bad database name)
+    binary?.cleanup();
   }
 }
 

@@ -29,7 +29,7 @@ export interface RowsInsert {
   /** the column order of RowBinary and JSONCompactEachRow rows; omitted for JSONEachRow objects */
   columns?: readonly string[];
   format: BatchFormat;
-  /** the rows (JSON lines each ending with a newline) */
+  /** the encoded rows (as JSON lines, each ends with a newline) */
   body: Buffer;
   settings: Record<string, string | number>;
   /** cuts an insert to a server short (the writer closing); an embedded insert runs to its end */

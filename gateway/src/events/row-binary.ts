@@ -141,7 +141,8 @@ export class RowBinaryEncoder {
     }
     // One pass: the text is written where it goes if it takes its most bytes (three per UTF-16
     // unit; a lone surrogate is written as U+FFFD's three), and moved up when its length's LEB128
-    // turns out shorter than that bound's (rarely: text is mostly one byte per unit).
+    // turns out shorter than that bound's (one-byte text of 43-127 or 5,462-16,383 units, for one: a
+    // memmove of at most 16 KB).
     const max = n * 3;
     const head = lebBytes(max);
     this.#room(head + max);

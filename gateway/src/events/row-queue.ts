@@ -19,10 +19,10 @@ interface Chunk {
 
 /**
  * Encoded rows waiting for ClickHouse, held as bytes outside the JavaScript heap (JSON lines, or
- * RowBinary rows: one queue holds one kind), in chunks
- * that are the batches: a chunk takes rows until it holds `maxRows` rows or `chunkBytes` bytes,
- * and `shift` hands the oldest one out whole, so a batch is inserted without being joined or
- * copied. Chunks are reused once their batch is released.
+ * RowBinary rows: one queue holds one kind), in chunks that are the batches: a chunk takes rows
+ * until it holds `maxRows` rows or `chunkBytes` bytes, and `shift` hands the oldest one out whole,
+ * so a batch is inserted without being joined or copied. Chunks are reused once their batch is
+ * released.
  *
  * Why not an array of strings: rows wait seconds for their batch, so each line survived two young
  * collections and was copied into the old generation, and every flush joined the lines into a

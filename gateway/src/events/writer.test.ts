@@ -75,7 +75,6 @@ const quiet: WriterLogger & { errors: string[] } = {
   },
 };
 
-/** The test's client, as if over a network that can be cut: while `down`, inserts are refused. */
 const BINARY_INSERT = /^INSERT INTO (\S+) \(([^)]*)\) FORMAT RowBinary$/;
 
 /**
@@ -93,6 +92,7 @@ async function execAsServer(params: Parameters<ClickHouseClient['exec']>[0]): Re
   return client.exec({ query: 'SELECT 1 WHERE 0' });
 }
 
+/** The test's client, as if over a network that can be cut: while `down`, inserts are refused. */
 function switchable(down: boolean): ClickHouseClient & { down: boolean } {
   const c = Object.create(client) as ClickHouseClient & { down: boolean };
   c.down = down;
