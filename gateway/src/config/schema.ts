@@ -135,9 +135,13 @@ export const configSchema = z
         retention_days: z.number().int().positive().optional(),
         /**
          * Insert at least this often and at most this many rows at once. Fewer, larger inserts mean
-         * fewer parts for ClickHouse to merge: the main cost of recording in the embedded engine.
+         * fewer parts for ClickHouse to merge, and each insert has a fixed cost: in the embedded
+         * engine ~45 ms of CPU for the `requests` part, its rollup view's part and their files,
+         * whether it holds one row or thousands. Measured under a steady 1,000 calls/s, inserting
+         * every 10 s instead of every 5 s halved the store's CPU per call (~45 to ~22 µs); the price
+         * is a call reaching queries up to 10 s after it ends, and a crash losing up to 10 s of rows.
          */
-        flush_ms: z.number().int().positive().default(5000),
+        flush_ms: z.number().int().positive().default(10_000),
         batch_size: z.number().int().positive().default(50_000),
       })
       .strict()

@@ -59,7 +59,7 @@ function threadNices(pid: number): Array<{ name: string; nice: number }> {
 }
 
 describe('the embedded store process', () => {
-  test('the engine runs in a process of its own, every thread at the lower priority asked for', async () => {
+  test('the engine runs in a process of its own, every thread at the lower priority asked for, without V8\'s memory reducer', async () => {
     const client = createClickHouse({ dataDir: tempDir(), storeNice: 7 });
     try {
       expect(await count(client, 'SELECT count() AS n FROM numbers(1000)')).toBe(1000);
@@ -71,6 +71,8 @@ describe('the embedded store process', () => {
       // chDB's own pools (started by the query above) included
       expect(threads.length).toBeGreaterThan(4);
       expect(new Set(threads.map((t) => t.nice))).toEqual(new Set([7]));
+      // V8's memory reducer, which ran full collections in every wait between batches, is off
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--no-memory-reducer');
     } finally {
       await client.close();
     }
