@@ -117,7 +117,7 @@ export async function respondStream(
     return cutReason !== null;
   };
   const choices = typeof n === 'number' && n > 1 ? n : 1;
-  const tap = new StreamTap(format, onText, choices);
+  const tap = new StreamTap(format, onText, choices, opts.keepBody);
   // A stream that may be ended early keeps what its client was sent: then that is what is stored
   // and counted, and what its end closes.
   const sent = guard || budget ? new SentLog(format) : null;

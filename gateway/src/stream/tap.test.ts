@@ -170,6 +170,42 @@ describe('chatDeltaContent (answer text without parsing the chunk)', () => {
     tap.observe(undefined, '[DONE]');
     expect(tap.answerText()).toBe(`${pieces.join('')}{"q":`);
   });
+
+  test("a stream's chunks are read where its last content sat, and the full way whenever that does not fit", () => {
+    const tap = new StreamTap('openai-chat');
+    const at = (id: string, delta: object) => JSON.stringify({ id, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null });
+    const sent: Array<[string, string]> = [
+      [at('c1', { role: 'assistant', content: '' }), ''],
+      [at('c1', { content: 'one ' }), 'one '],
+      [at('c1', { content: 'two ' }), 'two '],
+      // escapes at the same offset: decoded the full way
+      [at('c1', { content: 'say "x"\n' }), 'say "x"\n'],
+      // the layout shifts (a longer id): the delta is found again, and the next chunk is read there
+      [at('c1-longer', { content: 'three ' }), 'three '],
+      [at('c1-longer', { content: 'four ' }), 'four '],
+      // another field beside the content, or tool calls, at the offset: not plain content
+      [at('c1-longer', { content: 'five ', refusal: null }), 'five '],
+      [at('c1-longer', { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] }), '{"a":1}'],
+      // the key's text inside the content
+      [at('c1-longer', { content: '"delta":{"content":"x"}' }), '"delta":{"content":"x"}'],
+      [at('c1-longer', { content: 'six' }), 'six'],
+    ];
+    // read at the end (lazily), and as they pass (`eager`, when bodies are stored): the same text
+    const eager = new StreamTap('openai-chat', null, 1, true);
+    for (const [data] of sent) {
+      tap.observe(undefined, data);
+      eager.observe(undefined, data);
+    }
+    expect(tap.answerText()).toBe(sent.map(([, text]) => text).join(''));
+    expect(eager.answerText()).toBe(tap.answerText());
+    // several choices asked: every chunk is read the full way, each choice's text kept
+    const two = new StreamTap('openai-chat', null, 2);
+    const choice = (index: number, content: string) => JSON.stringify({ id: 'c', choices: [{ index, delta: { content }, finish_reason: null }] });
+    for (const data of [choice(0, 'a'), choice(1, 'b'), choice(0, 'c'), JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'd' } }, { index: 1, delta: { content: 'e' } }] })]) {
+      two.observe(undefined, data);
+    }
+    expect(two.answerText()).toBe('abcde');
+  });
 });
 
 describe('the response a Responses stream makes', () => {

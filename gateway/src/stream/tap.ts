@@ -48,7 +48,8 @@ const STATE_EVENTS: Readonly<Record<ClientStreamFormat, ReadonlySet<string>>> = 
  * Watches the events a client receives and learns usage, finish reason, the answer text (for a
  * fallback estimate, stored bodies and post-response policies) and whether the stream ended properly.
  * Only events that carry state are parsed as they pass; the text of the others is read lazily, when
- * `answerText()` is asked for (often never: usage came from the provider and bodies are not stored).
+ * `answerText()` is asked for (often never: usage came from the provider and bodies are not
+ * stored), or as they pass when it will be (`eager`).
  * With `onText` (post-response policies, strict budgets) every event is parsed as it passes.
  */
 export class StreamTap {
@@ -88,6 +89,12 @@ export class StreamTap {
   private anthropicDelta = false;
   /** OpenAI chat: the choices whose finish reason was seen. */
   private readonly finished = new Set<number>();
+  /**
+   * OpenAI chat, one choice asked: where `"delta":` sat in the last chunk whose content was read
+   * the full way (-1 before any). The chunks of a stream share their layout (same id, created,
+   * model and fields before the delta), so the next one's content is looked for there first.
+   */
+  private deltaAt = -1;
 
   /**
    * `usage` holds the whole answer's counts. Not so for an Anthropic stream that ended before its
@@ -103,6 +110,12 @@ export class StreamTap {
     private readonly onText: OnText | null = null,
     /** OpenAI chat: how many choices the stream answers (`n`); it is complete once each has its finish reason. */
     private readonly choices = 1,
+    /**
+     * The answer text will be asked for (bodies are stored): each event's text is read as it
+     * passes, while the event is still in the CPU's caches, and the raw events are not kept. Read
+     * at the end, a 20-chunk stream's answer took ~20 µs of the gateway's main thread under load.
+     */
+    private readonly eager = false,
   ) {}
 
   /** Observe one event; returns the parsed JSON (undefined for [DONE] or non-JSON data). */
@@ -119,9 +132,9 @@ export class StreamTap {
       if (this.responseId === null && this.events <= 2) this.responseId = leadingResponseId(data);
     }
     if (this.onText === null && !this.carriesState(event, data)) {
-      if (this.firstTextAt === null) {
+      if (this.firstTextAt === null || this.eager) {
         // Until the first text, events are read as they pass: when it comes is the time to first token.
-        const fast = this.format === 'openai-chat' ? chatDeltaContent(data) : undefined;
+        const fast = this.format === 'openai-chat' ? this.chatContent(data) : undefined;
         if (fast !== undefined) {
           if (fast.length > 0) this.keepText(fast, 0);
         } else {
@@ -212,7 +225,7 @@ export class StreamTap {
         out.push(item);
         continue;
       }
-      const fast = chat ? chatDeltaContent(item[1]) : undefined;
+      const fast = chat ? this.chatContent(item[1]) : undefined;
       if (fast !== undefined) out.push(fast);
       else {
         const json = parseJson(item[1]);
@@ -220,6 +233,24 @@ export class StreamTap {
       }
     }
     return out.join('');
+  }
+
+  /**
+   * chatDeltaContent, first tried where the stream's last content sat: one anchored match of plain
+   * content (no escapes) at that offset, instead of a search for the delta through the chunk's
+   * ~150 leading characters and a scan of its tail for a second choice, which cannot come when
+   * one was asked: ~0.1 against ~0.3-0.4 µs a chunk measured alone. Anything else (escapes,
+   * another layout, the role's chunk, a finish) is read the full way, which finds the offset again.
+   */
+  private chatContent(data: string): string | undefined {
+    if (this.deltaAt >= 0 && data.length <= MAX_FAST_CHUNK) {
+      CONTENT_AT.lastIndex = this.deltaAt;
+      const m = CONTENT_AT.exec(data);
+      if (m !== null) return m[1];
+    }
+    const span = chatContentSpan(data);
+    if (span !== undefined && this.choices === 1) this.deltaAt = data.lastIndexOf('"delta":', span.start);
+    return span?.text;
   }
 
   private chat(o: Record<string, unknown>): void {
@@ -493,6 +524,8 @@ export function errorOf(e: Record<string, unknown>): { type: string; message: st
  */
 /** Longer chunks skip the unparsed fast path (chatContentSpan). */
 const MAX_FAST_CHUNK = 1 << 20;
+/** A delta of plain content only (no escapes), at `lastIndex` (StreamTap.chatContent). */
+const CONTENT_AT = /"delta":\{"content":"([^"\\]*)"\}/y;
 const FIRST_DELTA = /"delta":(?:\{(?:"role":"assistant",)?"content":"((?:[^"\\]|\\.)*)"\})?/;
 
 /** The answer text of a chunk and where its raw (escaped) form sits in the data: `data.slice(start, end)`. */
