@@ -243,7 +243,8 @@ function main(): void {
     process.stderr.write('store-process: started without WATCHLLM_STORE_PATH or an IPC channel (the gateway starts it)\n');
     process.exit(2);
   }
-  lowerPriority(Number(process.env['WATCHLLM_STORE_NICE'] ?? 0));
+  const nice = Number(process.env['WATCHLLM_STORE_NICE'] ?? 0);
+  lowerPriority(nice);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
 
   const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as {
@@ -252,6 +253,10 @@ function main(): void {
   let conn: ChdbConnection;
   try {
     conn = createChdbConnection({ path });
+    // Again, now that the engine runs: its MemoryWorker thread raises itself to nice -20 when it may
+    // (as root), and woke 20 times a second to read memory statistics ahead of anything else on
+    // its CPU, the proxy's main thread included. Lowered, it stays lowered.
+    lowerPriority(nice);
   } catch (e) {
     // said once to the gateway, which stops the start with it instead of starting the store again
     process.send({ failed: e instanceof Error ? e.message : String(e) } satisfies StoreReply, () => process.exit(1));
