@@ -133,7 +133,8 @@ export class StreamTap {
     }
     if (this.onText === null && !this.carriesState(event, data)) {
       if (this.firstTextAt === null || this.eager) {
-        // Until the first text, events are read as they pass: when it comes is the time to first token.
+        // Until the first text, events are read as they pass (when it comes is the time to first
+        // token), and all of them when the answer will be asked for (`eager`).
         const fast = this.format === 'openai-chat' ? this.chatContent(data) : undefined;
         if (fast !== undefined) {
           if (fast.length > 0) this.keepText(fast, 0);
